@@ -1,0 +1,55 @@
+"""syscontract: make the event contracts a service depends on explicit and loud.
+
+::
+
+    import syscontract
+    from syscontract import requires, MissingCriticalField
+
+    syscontract.configure(service="pricing")       # registry: ./contracts or SYSCONTRACT_CONTRACTS
+
+    @requires(contract="order.v3", fields=["customerTier", "customer.id"])
+    def on_order(event: dict) -> None:
+        price(event["customerTier"])               # never reached without a real customerTier
+"""
+
+from syscontract._config import configure
+from syscontract._version import __version__
+from syscontract.contract import Contract, ContractRef, Field
+from syscontract.errors import (
+    ContractDeclarationError,
+    ContractError,
+    ContractViolation,
+    DecodeError,
+    FieldTypeError,
+    MissingCriticalField,
+    MissingDependencyError,
+    RegistryError,
+)
+from syscontract.formats.pydantic import contract
+from syscontract.policy import DeadLetter
+from syscontract.registry import FileRegistry, MemoryRegistry, Registry
+from syscontract.requires import check, requires, verify
+
+__all__ = [
+    "Contract",
+    "ContractDeclarationError",
+    "ContractError",
+    "ContractRef",
+    "ContractViolation",
+    "DeadLetter",
+    "DecodeError",
+    "Field",
+    "FieldTypeError",
+    "FileRegistry",
+    "MemoryRegistry",
+    "MissingCriticalField",
+    "MissingDependencyError",
+    "Registry",
+    "RegistryError",
+    "__version__",
+    "check",
+    "configure",
+    "contract",
+    "requires",
+    "verify",
+]

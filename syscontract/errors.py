@@ -1,0 +1,133 @@
+"""Everything syscontract raises, in one tree.
+
+::
+
+    ContractError(Exception)                        base of everything syscontract raises
+    ├── ContractDeclarationError                    a declaration no contract can satisfy: unknown
+    │                                               contract, unknown field, bad path, bad option
+    ├── RegistryError                               unknown contract, unreadable contract file,
+    │                                               registry unreachable
+    ├── DecodeError(ContractError, ValueError)      bytes that cannot be decoded
+    └── ContractViolation(ContractError, ValueError) a message that breaks the contract
+        ├── MissingCriticalField                    absent, null, or only present through a default
+        └── FieldTypeError                          present with the wrong type
+    MissingDependencyError(ContractError, ImportError)  an optional package is not installed
+
+Every error carries what a person on call needs as attributes, and renders them in its message:
+the contract reference, the field path, the reason, the writer version when known, the handler's
+qualified name, and (violations, decode errors) the raw payload so a dead-letter sink can keep it.
+The message is rendered from the attributes when it is read, so a wrapper that learns the handler's
+name after the check can set ``handler`` and the text follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ContractDeclarationError",
+    "ContractError",
+    "ContractViolation",
+    "DecodeError",
+    "FieldTypeError",
+    "MissingCriticalField",
+    "MissingDependencyError",
+    "RegistryError",
+]
+
+
+class ContractError(Exception):
+    """Base of every error syscontract raises.
+
+    Attributes (each ``None`` when it does not apply): ``contract`` (a reference such as ``order.v3``),
+    ``field`` (a path such as ``customer.id``), ``reason`` (a short machine-readable word),
+    ``writer`` (the version or schema id that produced the message), ``handler`` (qualified name),
+    ``payload`` (the message exactly as it arrived), ``headers``, and ``decoded`` (what the message
+    decoded into, when it could be decoded).
+    """
+
+    decoded: Any = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        contract: str | None = None,
+        field: str | None = None,
+        reason: str | None = None,
+        writer: str | None = None,
+        handler: str | None = None,
+        payload: Any = None,
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.contract = contract
+        self.field = field
+        self.reason = reason
+        self.writer = writer
+        self.handler = handler
+        self.payload = payload
+        self.headers = headers
+
+    def __str__(self) -> str:
+        text = f"{self.contract}: {self.detail}" if self.contract else self.detail
+        if self.handler:
+            text += f" in {self.handler}"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only attributes survive pickling (multiprocessing, task queues)
+        return (_rebuild, (type(self), self.detail, self._attributes()))
+
+    def _attributes(self) -> dict[str, Any]:
+        names = ("contract", "field", "reason", "writer", "handler", "payload", "headers")
+        return {name: getattr(self, name) for name in names}
+
+
+def _rebuild(cls: type[ContractError], detail: str, attributes: dict[str, Any]) -> ContractError:
+    return cls(detail, **attributes)
+
+
+class ContractDeclarationError(ContractError):
+    """A declaration that no contract can satisfy.
+
+    Raised when ``@requires`` is applied (or at the first call, or by ``syscontract.verify()``, when
+    the contract could not be resolved then): unknown contract, unknown field, malformed path or
+    reference, an option with an unknown value, a schema that cannot be turned into a contract.
+    ``problems`` lists every error found when ``verify()`` raises one error for several.
+    """
+
+    problems: tuple[ContractError, ...] = ()
+
+
+class RegistryError(ContractError):
+    """A registry cannot serve a contract: unknown name or version, unreadable or invalid file,
+    a name that tries to leave the registry directory, a registry that cannot be reached."""
+
+
+class DecodeError(ContractError, ValueError):
+    """Bytes that cannot be decoded into a message (not JSON, bad framing, truncated).
+
+    ``payload`` holds the bytes exactly as they arrived."""
+
+
+class ContractViolation(ContractError, ValueError):
+    """A message that breaks its contract. ``payload`` holds the message exactly as it arrived."""
+
+
+class MissingCriticalField(ContractViolation):
+    """A critical field was not sent.
+
+    ``reason`` is one of ``absent`` (the key is not there), ``null`` (sent as null),
+    ``defaulted`` (present only because a model default filled it), ``not-in-writer-schema``
+    (the writer's schema has no such field, so any value would be the reader's default)."""
+
+
+class FieldTypeError(ContractViolation):
+    """A critical field was sent with a value of the wrong type (``reason`` is ``type``)."""
+
+
+class MissingDependencyError(ContractError, ImportError):
+    """An optional integration's package is not installed; the message names the extra to install."""

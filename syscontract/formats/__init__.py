@@ -1,0 +1,1 @@
+"""Schema languages, one module each, with the same verb: ``parse(ref, schema, **options) -> Contract``."""

@@ -1,0 +1,112 @@
+"""Avro schemas (``.avsc``) into the normalized contract view.
+
+fastavro parses and validates the schema (names, defaults, unions); this module then walks fastavro's
+parsed form, where every named type has its full name, into the type graph.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import fastavro
+
+from syscontract._types import ARRAY, BOOLEAN, BYTES, INTEGER, NULL, NUMBER, OBJECT, STRING, AnyOf, Node, Prop, Shape
+from syscontract.contract import Contract, ContractRef
+from syscontract.errors import ContractDeclarationError
+
+__all__ = ["parse"]
+
+_PRIMITIVES = {
+    "null": NULL,
+    "boolean": BOOLEAN,
+    "int": INTEGER,
+    "long": INTEGER,
+    "float": NUMBER,
+    "double": NUMBER,
+    "bytes": BYTES,
+    "string": STRING,
+}
+
+
+def parse(ref: ContractRef, schema: Mapping[str, Any] | str | list[Any], **options: Any) -> Contract:
+    """Parse an Avro schema (a JSON value, or its text) into a :class:`Contract`."""
+    if isinstance(schema, str) and schema.strip()[:1] in ("{", "[", '"'):
+        try:
+            schema = json.loads(schema)
+        except ValueError as exc:
+            raise ContractDeclarationError(
+                f"Avro schema is not valid JSON: {exc}", contract=str(ref), reason="bad-schema"
+            ) from exc
+    try:
+        parsed = fastavro.parse_schema(schema, named_schemas={})
+    except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, ValueError, TypeError...
+        raise ContractDeclarationError(
+            f"invalid Avro schema: {exc}", contract=str(ref), reason="bad-schema"
+        ) from exc
+    named = parsed.get("__named_schemas", {}) if isinstance(parsed, dict) else {}
+    root = _Walker(named).node(parsed)
+    doc = parsed.get("doc") if isinstance(parsed, dict) else None
+    options.setdefault("doc", doc)
+    plain = _plain(parsed)
+    return Contract(ref, "avro", root, schema=plain, **options)
+
+
+def _plain(schema: Any) -> Any:
+    """fastavro's parsed form without its private bookkeeping keys."""
+    if isinstance(schema, dict):
+        return {k: _plain(v) for k, v in schema.items() if not k.startswith("__")}
+    if isinstance(schema, list):
+        return [_plain(v) for v in schema]
+    return schema
+
+
+class _Walker:
+    def __init__(self, named: Mapping[str, Any]) -> None:
+        self.named = named
+        self.memo: dict[str, Shape] = {}
+
+    def node(self, schema: Any) -> Node:
+        if isinstance(schema, str):
+            if schema in _PRIMITIVES:
+                return Shape(frozenset({_PRIMITIVES[schema]}))
+            if schema in self.memo:
+                return self.memo[schema]
+            return self.node(self.named[schema])
+        if isinstance(schema, list):
+            return AnyOf([self.node(branch) for branch in schema])
+        kind = schema["type"]
+        if not isinstance(kind, str):
+            return self.node(kind)
+        logical = schema.get("logicalType")
+        if kind in ("record", "error"):
+            name = schema["name"]
+            shape = Shape(frozenset({OBJECT}), name=name.rsplit(".", 1)[-1])
+            self.memo[name] = shape  # before the fields: a record may refer to itself
+            for field in schema["fields"]:
+                shape.properties[field["name"]] = Prop(
+                    self.node(field["type"]),
+                    required="default" not in field,
+                    has_default="default" in field,
+                    default=field.get("default"),
+                    doc=field.get("doc"),
+                )
+            return shape
+        if kind == "enum":
+            shape = Shape(
+                frozenset({STRING}), name=schema["name"].rsplit(".", 1)[-1], enum=tuple(schema["symbols"])
+            )
+            self.memo[schema["name"]] = shape
+            return shape
+        if kind == "fixed":
+            shape = Shape(frozenset({BYTES}), name=schema["name"].rsplit(".", 1)[-1], logical=logical)
+            self.memo[schema["name"]] = shape
+            return shape
+        if kind == "array":
+            return Shape(frozenset({ARRAY}), items=self.node(schema["items"]))
+        if kind == "map":
+            return Shape(frozenset({OBJECT}), values=self.node(schema["values"]))
+        if kind in _PRIMITIVES:
+            return Shape(frozenset({_PRIMITIVES[kind]}), logical=logical)
+        return self.node(kind)  # a named type used as {"type": "com.acme.Name"}

@@ -1,0 +1,124 @@
+"""What happens to a message that fails its check: raise, dead-letter, or observe.
+
+- ``"raise"`` (default): the handler is not called and the error propagates, so the broker
+  redelivers or the framework reports it.
+- ``"dead_letter"``: the sink receives a :class:`DeadLetter` (the original payload unchanged, its
+  headers and the error) and the handler is not called. If the sink fails, its error propagates: a
+  message is never dropped.
+- ``"observe"``: the violation is logged and the handler is called anyway (a staged roll-out).
+  Bytes that cannot be decoded still raise: there is nothing meaningful to hand the handler.
+
+Every violation is logged at ERROR on the ``syscontract`` logger, whatever the policy. Nothing ever
+substitutes a default.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from syscontract._config import settings
+from syscontract.errors import ContractDeclarationError, ContractError, DecodeError
+
+__all__ = ["DeadLetter", "DeadLetterSink", "log_violation"]
+
+logger = logging.getLogger("syscontract")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message that failed its contract, as handed to a dead-letter sink.
+
+    ``payload`` is the message exactly as it arrived (bytes unchanged); ``headers`` are the headers it
+    came with, if any; ``error`` says why it failed (its text names contract, field, reason, handler).
+    """
+
+    payload: Any
+    headers: Mapping[str, Any] | None
+    error: ContractError
+    contract: str | None
+    handler: str | None
+
+
+DeadLetterSink: TypeAlias = Callable[[DeadLetter], Any]
+
+
+def log_violation(error: ContractError, policy: str) -> None:
+    """Log ``error`` at ERROR on logger ``syscontract``, its attributes as structured ``extra``."""
+    logger.error(
+        "%s [policy %s]",
+        error,
+        policy,
+        extra={
+            "syscontract.contract": error.contract,
+            "syscontract.field": error.field,
+            "syscontract.reason": error.reason,
+            "syscontract.handler": error.handler,
+            "syscontract.writer.version": error.writer,
+            "syscontract.policy": policy,
+            "error.type": type(error).__name__,
+        },
+    )
+
+
+class Policy:
+    """A declaration's violation policy: its own setting, or the process-wide one when it has none."""
+
+    __slots__ = ("dead_letter", "on_violation")
+
+    def __init__(self, on_violation: str | None, dead_letter: DeadLetterSink | None) -> None:
+        self.on_violation = on_violation
+        self.dead_letter = dead_letter
+
+    def effective(self) -> tuple[str, DeadLetterSink | None]:
+        current = settings()
+        policy = self.on_violation or current.on_violation
+        return policy, (self.dead_letter or current.dead_letter)
+
+    def _decide(self, error: ContractError) -> tuple[str, DeadLetterSink | None]:
+        policy, sink = self.effective()
+        log_violation(error, policy)
+        if policy == "dead_letter" and sink is None:
+            raise ContractDeclarationError(
+                "on_violation='dead_letter' but no dead-letter sink is configured (pass dead_letter= to the "
+                "decorator or to syscontract.configure()); the message was not handled",
+                contract=error.contract,
+                handler=error.handler,
+                reason="bad-option",
+                payload=error.payload,
+                headers=error.headers,
+            ) from error
+        if policy == "observe" and isinstance(error, DecodeError):
+            return "raise", sink
+        return policy, sink
+
+    def apply(self, error: ContractError, call: Callable[[Any], Any]) -> Any:
+        policy, sink = self._decide(error)
+        if policy == "raise":
+            raise error
+        if policy == "dead_letter":
+            assert sink is not None
+            sink(_letter(error))
+            return None
+        return call(error.decoded)
+
+    async def apply_async(self, error: ContractError, call: Callable[[Any], Awaitable[Any]]) -> Any:
+        policy, sink = self._decide(error)
+        if policy == "raise":
+            raise error
+        if policy == "dead_letter":
+            assert sink is not None
+            result = sink(_letter(error))
+            if inspect.isawaitable(result):
+                await result
+            return None
+        return await call(error.decoded)
+
+
+def _letter(error: ContractError) -> DeadLetter:
+    return DeadLetter(
+        payload=error.payload, headers=error.headers, error=error, contract=error.contract, handler=error.handler
+    )

@@ -1,0 +1,251 @@
+"""The embedded default registry: contracts as files in a directory.
+
+::
+
+    contracts/
+      order/
+        contract.toml      optional: compatibility, critical, owner, doc
+        v1.avsc  v2.avsc  v3.avsc        Avro
+        v4.schema.json                   or JSON Schema
+
+Contracts are loaded when first asked for and kept. A contract name is one directory below the
+root; a name or file that would leave the root (``..``, an absolute path, a symlink out) is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from syscontract.contract import COMPATIBILITY_MODES, Contract, ContractRef, parse_path
+from syscontract.errors import ContractDeclarationError, RegistryError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["MAX_FILE_BYTES", "FileRegistry"]
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""A contract file larger than this is refused rather than read."""
+
+_VERSION_FILE = re.compile(r"^v(?P<version>0|[1-9][0-9]{0,8})\.(?P<ext>avsc|schema\.json)$")
+_LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+\.")
+_TOML_KEYS = {"compatibility", "critical", "owner", "doc"}
+
+
+class FileRegistry:
+    """Contracts read from ``path`` (the layout above). ``FileRegistry("contracts")``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._contracts: dict[ContractRef, Contract] = {}
+        self._settings: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"FileRegistry({str(self.path)!r})"
+
+    def get(self, ref: ContractRef | str) -> Contract:
+        parsed = ContractRef.parse(ref)
+        found = self._contracts.get(parsed)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._contracts.get(parsed)
+            if found is None:
+                found = self._load(parsed)
+                self._contracts[parsed] = found
+            return found
+
+    def versions(self, name: str) -> list[int]:
+        return sorted(self._version_files(name))
+
+    def names(self) -> list[str]:
+        root = self._root()
+        return sorted(
+            entry.name
+            for entry in root.iterdir()
+            if entry.is_dir() and self._inside(entry) and self._version_files_in(entry, entry.name)
+        )
+
+    def _root(self) -> Path:
+        if not self.path.is_dir():
+            raise RegistryError(
+                f"contracts directory {str(self.path)!r} does not exist (create it, set SYSCONTRACT_CONTRACTS, "
+                "or call syscontract.configure(registry=...))",
+                reason="no-registry",
+            )
+        return self.path.resolve()
+
+    def _inside(self, candidate: Path) -> bool:
+        try:
+            return candidate.resolve().is_relative_to(self._root())
+        except (OSError, RuntimeError):  # a symlink loop
+            return False
+
+    def _directory(self, name: str) -> Path:
+        if (
+            not name
+            or name in (".", "..")
+            or name.startswith(".")
+            or any(sep in name for sep in ("/", "\\", "\0"))
+            or os.path.isabs(name)
+        ):
+            raise RegistryError(
+                f"contract name {name!r} is not a single directory name inside {str(self.path)!r}; refused",
+                contract=name,
+                reason="outside-registry",
+            )
+        directory = self._root() / name
+        if directory.exists() and not self._inside(directory):
+            raise RegistryError(
+                f"contract directory {str(directory)!r} leads outside the registry {str(self.path)!r}; refused",
+                contract=name,
+                reason="outside-registry",
+            )
+        return directory
+
+    def _version_files(self, name: str) -> dict[int, Path]:
+        return self._version_files_in(self._directory(name), name)
+
+    def _version_files_in(self, directory: Path, name: str) -> dict[int, Path]:
+        if not directory.is_dir():
+            return {}
+        found: dict[int, Path] = {}
+        for entry in sorted(directory.iterdir()):
+            match = _VERSION_FILE.match(entry.name)
+            if match is None:
+                if _LOOKS_LIKE_VERSION.match(entry.name):
+                    raise RegistryError(
+                        f"{str(entry)!r}: a version file must end in .avsc (Avro) or .schema.json (JSON Schema)",
+                        contract=name,
+                        reason="bad-file",
+                    )
+                continue
+            version = int(match["version"])
+            if version in found:
+                raise RegistryError(
+                    f"two files define version {version}: {found[version].name} and {entry.name}",
+                    contract=f"{name}.v{version}",
+                    reason="bad-file",
+                )
+            if not self._inside(entry):
+                raise RegistryError(
+                    f"{str(entry)!r} leads outside the registry {str(self.path)!r}; refused",
+                    contract=f"{name}.v{version}",
+                    reason="outside-registry",
+                )
+            found[version] = entry
+        return found
+
+    def _read(self, path: Path, ref: str) -> str:
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise RegistryError(
+                    f"{str(path)!r} is {size} bytes, more than the {MAX_FILE_BYTES} a contract file may have",
+                    contract=ref,
+                    reason="bad-file",
+                )
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"cannot read {str(path)!r}: {exc}", contract=ref, reason="bad-file") from exc
+
+    def _load(self, ref: ContractRef) -> Contract:
+        files = self._version_files(ref.name)
+        if ref.version not in files:
+            known = ", ".join(f"v{v}" for v in sorted(files))
+            where = f"known versions: {known}" if known else f"no contract named {ref.name!r}"
+            raise RegistryError(
+                f"not found in {str(self.path)!r} ({where})", contract=str(ref), reason="unknown-contract"
+            )
+        path = files[ref.version]
+        settings = self._settings_for(ref.name)
+        text = self._read(path, str(ref))
+        options = {key: settings[key] for key in ("compatibility", "owner", "doc") if key in settings}
+        try:
+            if path.name.endswith(".avsc"):
+                contract = Contract.from_avro(ref, text, source=str(path), **options)
+            else:
+                contract = Contract.from_jsonschema(ref, text, source=str(path), **options)
+        except ContractDeclarationError as exc:
+            raise RegistryError(
+                f"{str(path)!r}: {exc.detail}", contract=str(ref), field=exc.field, reason=exc.reason
+            ) from exc
+        critical = settings.get("critical", [])
+        if critical:
+            contract = contract.with_critical(self._critical_in(contract, critical, files))
+        return contract
+
+    def _critical_in(self, contract: Contract, critical: list[str], files: dict[int, Path]) -> list[str]:
+        """The contract.toml critical paths this version has. A path that no version has is an error;
+        one that only later versions have applies from the version that introduced it."""
+        kept = []
+        for path in critical:
+            try:
+                contract.field(path)
+            except ContractDeclarationError:
+                others = (v for v in files if v != contract.ref.version)
+                if not any(self._has_field(ContractRef(contract.ref.name, v), path) for v in others):
+                    raise RegistryError(
+                        f"contract.toml marks {path!r} critical, but no version of {contract.ref.name!r} has it",
+                        contract=str(contract.ref),
+                        field=path,
+                        reason="unknown-field",
+                    ) from None
+                continue
+            kept.append(path)
+        return kept
+
+    def _has_field(self, ref: ContractRef, path: str) -> bool:
+        try:
+            self.get(ref).field(path)
+        except ContractDeclarationError:
+            return False
+        return True
+
+    def _settings_for(self, name: str) -> dict[str, Any]:
+        if name in self._settings:
+            return self._settings[name]
+        path = self._directory(name) / "contract.toml"
+        settings: dict[str, Any] = {}
+        if path.exists():
+            if not self._inside(path):
+                raise RegistryError(f"{str(path)!r} leads outside the registry; refused", contract=name,
+                                    reason="outside-registry")
+            try:
+                settings = tomllib.loads(self._read(path, name))
+            except tomllib.TOMLDecodeError as exc:
+                raise RegistryError(f"{str(path)!r} is not valid TOML: {exc}", contract=name, reason="bad-file") from exc
+            _check_settings(settings, path, name)
+        self._settings[name] = settings
+        return settings
+
+
+def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
+    def fail(detail: str) -> RegistryError:
+        return RegistryError(f"{str(path)!r}: {detail}", contract=name, reason="bad-file")
+
+    unknown = sorted(set(settings) - _TOML_KEYS)
+    if unknown:
+        raise fail(f"unknown key {unknown[0]!r} (known keys: {', '.join(sorted(_TOML_KEYS))})")
+    mode = settings.get("compatibility")
+    if mode is not None and mode not in COMPATIBILITY_MODES:
+        raise fail(f"compatibility {mode!r} is not one of {', '.join(sorted(COMPATIBILITY_MODES))}")
+    critical = settings.get("critical", [])
+    if not isinstance(critical, list) or not all(isinstance(p, str) for p in critical):
+        raise fail("'critical' must be a list of field paths")
+    for field_path in critical:
+        try:
+            parse_path(field_path)
+        except ContractDeclarationError as exc:
+            raise fail(exc.detail) from exc
+    for key in ("owner", "doc"):
+        if key in settings and not isinstance(settings[key], str):
+            raise fail(f"'{key}' must be a string")

@@ -1,0 +1,439 @@
+"""``@requires``: the consumer declaration, and ``check()``, the same check as a function.
+
+Everything is decided when the decorator is applied: the contract is resolved, the critical paths
+are checked against it, and a wrapper is generated with the handler's own parameters and the
+checks inlined, so that a passing dict costs one class test per step and no function calls. When the
+contract cannot be resolved yet (the registry is configured later), the wrapper resolves it on its
+first call and ``syscontract.verify()`` reports it; a new process-wide registry re-resolves it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
+
+from cachetools import LRUCache
+
+from syscontract import inventory
+from syscontract._config import as_registry, check_policy, on_registry_change, settings
+from syscontract.checker import MESSAGE, Checker, compile_function
+from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
+from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
+from syscontract.policy import DeadLetterSink, Policy
+from syscontract.registry import Registry, lookup
+
+__all__ = ["Declaration", "check", "requires", "verify"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_VALIDATE = ("fields",)
+
+
+def _contract_arg(contract: object) -> ContractRef | Contract:
+    if isinstance(contract, Contract):
+        return contract
+    return ContractRef.parse(cast("str | ContractRef", contract))
+
+
+def _fields_arg(fields: Iterable[str] | str) -> tuple[FieldPath, ...]:
+    if isinstance(fields, str):
+        fields = (fields,)
+    return tuple(parse_path(path) for path in fields)
+
+
+def _validate_arg(validate: str) -> str:
+    if validate not in _VALIDATE:
+        raise ContractDeclarationError(
+            f"validate={validate!r} is not available: this version checks the critical fields "
+            "(validate='fields'); whole-message validation is not implemented yet",
+            reason="bad-option",
+        )
+    return validate
+
+
+class Declaration:
+    """One ``@requires`` declaration: what a handler depends on, and the state of its resolution."""
+
+    role = "consumer"
+
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        contract: ContractRef | Contract,
+        fields: tuple[FieldPath, ...],
+        *,
+        message: str | None,
+        policy: Policy,
+        registry: Registry | None,
+    ) -> None:
+        self.handler = handler
+        self.name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+        self.contract = contract
+        self.ref = contract.ref if isinstance(contract, Contract) else contract
+        self.fields = fields
+        self.policy = policy
+        self.registry = registry
+        self.checker: Checker | None = None
+        self.is_async = inspect.iscoroutinefunction(handler)
+        self._lock = threading.RLock()
+        self._wrapper = _Wrapper(self, message)
+        self.wrapper: Callable[..., Any] = self._wrapper.function
+
+    def __repr__(self) -> str:
+        fields = ", ".join(str(f) for f in self.fields)
+        return f"<Declaration {self.role} {self.ref} [{fields}] {self.name}>"
+
+    @property
+    def resolved(self) -> bool:
+        return self.checker is not None
+
+    def resolve(self) -> Checker:
+        """Resolve the contract and build the checker (once); raise :class:`ContractDeclarationError`."""
+        with self._lock:
+            if self.checker is not None:
+                return self.checker
+            if isinstance(self.contract, Contract):
+                contract = self.contract
+            else:
+                registry = self.registry if self.registry is not None else settings().registry
+                try:
+                    contract = lookup(self.contract, registry)
+                except RegistryError as exc:
+                    raise ContractDeclarationError(
+                        f"cannot resolve the contract: {exc.detail}",
+                        contract=str(self.ref),
+                        reason=exc.reason or "unknown-contract",
+                        handler=self.name,
+                    ) from exc
+            try:
+                checker = Checker(contract, self.fields)
+            except ContractDeclarationError as exc:
+                exc.handler = self.name
+                raise
+            self._wrapper.install(checker)
+            self.checker = checker
+            return checker
+
+    def unresolve(self) -> None:
+        """Forget the resolved contract (the registry changed): resolve again on the next call."""
+        with self._lock:
+            if self.registry is None and not isinstance(self.contract, Contract):
+                self.checker = None
+                self._wrapper.install(None)
+
+    def problems(self) -> list[ContractError]:
+        """Every reason this declaration cannot work, resolving it if needed."""
+        found: list[ContractError] = []
+        try:
+            self.resolve()
+        except ContractError as exc:
+            found.append(exc)
+        policy, sink = self.policy.effective()
+        if policy == "dead_letter" and sink is None:
+            found.append(
+                ContractDeclarationError(
+                    "on_violation='dead_letter' but no dead-letter sink is configured",
+                    contract=str(self.ref),
+                    handler=self.name,
+                    reason="bad-option",
+                )
+            )
+        return found
+
+    # -- called from the generated wrapper when the fast checks are unsure -------------------------
+
+    def slow(self, message: Any, call: Callable[[Any], Any]) -> Any:
+        checker = self.checker or self.resolve()
+        try:
+            payload = checker.run(message)
+        except ContractError as exc:
+            error = exc
+        else:
+            return call(payload)
+        error.handler = self.name
+        return self.policy.apply(error, call)
+
+    async def slow_async(self, message: Any, call: Callable[[Any], Any]) -> Any:
+        checker = self.checker or self.resolve()
+        try:
+            payload = checker.run(message)
+        except ContractError as exc:
+            error = exc
+        else:
+            return await call(payload)
+        error.handler = self.name
+        return await self.policy.apply_async(error, call)
+
+
+class _Wrapper:
+    """Generates the handler's wrapper: same parameters, checks inlined, handler called directly."""
+
+    def __init__(self, declaration: Declaration, message: str | None) -> None:
+        handler = declaration.handler
+        self.declaration = declaration
+        try:
+            signature = inspect.signature(handler)
+        except (TypeError, ValueError) as exc:
+            raise ContractDeclarationError(
+                f"cannot read the signature of {declaration.name}: {exc}", reason="bad-handler"
+            ) from exc
+        parameters = list(signature.parameters.values())
+        self.message = self._message_parameter(parameters, message, declaration.name)
+        if any(p.name.startswith("_sc_") for p in parameters):
+            raise ContractDeclarationError(
+                f"{declaration.name}: parameter names starting with '_sc_' are reserved by syscontract",
+                reason="bad-handler",
+            )
+        self.namespace: dict[str, Any] = {
+            "_sc_h": handler,
+            "_sc_slow": declaration.slow_async if declaration.is_async else declaration.slow,
+            "_sc_resolve": declaration.resolve,
+        }
+        self.params, self.call = self._signature(parameters)
+        name = getattr(handler, "__name__", "handler")
+        self.name = name if name.isidentifier() else "handler"
+        self.function: Callable[..., Any] = compile_function(
+            self._source(None), self.name, self.namespace, f"@requires {declaration.name}"
+        )
+        self.namespace["_sc_self"] = self.function
+
+    @staticmethod
+    def _message_parameter(parameters: list[inspect.Parameter], message: str | None, name: str) -> str:
+        usable = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                  inspect.Parameter.KEYWORD_ONLY)  # fmt: skip
+        if message is not None:
+            for parameter in parameters:
+                if parameter.name == message and parameter.kind in usable:
+                    return message
+            raise ContractDeclarationError(
+                f"{name} has no parameter {message!r} to take the message from "
+                f"(parameters: {', '.join(p.name for p in parameters) or 'none'})",
+                reason="bad-handler",
+            )
+        candidates = parameters[1:] if parameters and parameters[0].name in ("self", "cls") else parameters
+        if not candidates or candidates[0].kind not in usable:
+            raise ContractDeclarationError(
+                f"{name} takes no message parameter: the message is the first parameter after self/cls, "
+                "or the one named by message='...'",
+                reason="bad-handler",
+            )
+        return candidates[0].name
+
+    def _signature(self, parameters: list[inspect.Parameter]) -> tuple[str, str]:
+        params: list[str] = []
+        call: list[str] = []
+        kind = inspect.Parameter
+        seen_star = False
+        for index, parameter in enumerate(parameters):
+            text = parameter.name
+            if parameter.default is not kind.empty:
+                default_name = f"_sc_default{index}"
+                self.namespace[default_name] = parameter.default
+                text += f"={default_name}"
+            if parameter.kind is kind.VAR_POSITIONAL:
+                params.append(f"*{parameter.name}")
+                call.append(f"*{parameter.name}")
+                seen_star = True
+                continue
+            if parameter.kind is kind.VAR_KEYWORD:
+                params.append(f"**{parameter.name}")
+                call.append(f"**{parameter.name}")
+                continue
+            if parameter.kind is kind.KEYWORD_ONLY:
+                if not seen_star:
+                    params.append("*")
+                    seen_star = True
+                call.append(f"{parameter.name}={parameter.name}")
+            else:
+                call.append(parameter.name)
+            params.append(text)
+            if parameter.kind is kind.POSITIONAL_ONLY and (
+                index + 1 == len(parameters) or parameters[index + 1].kind is not kind.POSITIONAL_ONLY
+            ):
+                params.append("/")
+        return ", ".join(params), ", ".join(call)
+
+    def _source(self, checker: Checker | None) -> str:
+        is_async = self.declaration.is_async
+        define = "async def" if is_async else "def"
+        wait = "await " if is_async else ""
+        call = f"{wait}_sc_h({self.call})"
+        head = f"{define} {self.name}({self.params}):\n"
+        if checker is None:
+            return head + f"    _sc_resolve()\n    return {wait}_sc_self({self.call})\n"
+        slow_call = self._replace_message(self.call)
+        lines = [f"    {MESSAGE} = {self.message}"]
+        branches = [("dict", checker.dict_lines)]
+        if checker.model_lines is not None:
+            branches.append(("_sc_model", checker.model_lines))
+        for index, (cls, checks) in enumerate(branches):
+            lines.append(f"    {'if' if index == 0 else 'elif'} {MESSAGE}.__class__ is {cls}:")
+            lines.append("        try:")
+            lines.extend("            " + line for line in checks or ["pass"])
+            lines.append("        except Exception:")
+            lines.append("            pass")
+            lines.append("        else:")
+            lines.append(f"            return {call}")
+        lines.append(f"    return {wait}_sc_slow({MESSAGE}, lambda _sc_x: _sc_h({slow_call}))")
+        return head + "\n".join(lines) + "\n"
+
+    def _replace_message(self, call: str) -> str:
+        parts = []
+        for part in call.split(", "):
+            if part == self.message:
+                parts.append("_sc_x")
+            elif part == f"{self.message}={self.message}":
+                parts.append(f"{self.message}=_sc_x")
+            else:
+                parts.append(part)
+        return ", ".join(parts)
+
+    def install(self, checker: Checker | None) -> None:
+        """Swap the wrapper's code for checks compiled against ``checker`` (or back to resolve-first).
+
+        The function object users hold stays the same; only its code and namespace change."""
+        namespace = self.namespace
+        if checker is not None:
+            namespace.update(checker.namespace)
+            namespace["_sc_model"] = checker.model
+        label = f"@requires {self.declaration.name}"
+        self.function.__code__ = compile_function(self._source(checker), self.name, dict(namespace), label).__code__
+
+
+def requires(
+    contract: str | ContractRef | Contract,
+    fields: Iterable[str] | str = (),
+    *,
+    on_violation: str | None = None,
+    message: str | None = None,
+    validate: str = "fields",
+    registry: Registry | str | None = None,
+    dead_letter: DeadLetterSink | None = None,
+) -> Callable[[F], F]:
+    """Declare that a handler requires ``fields`` of ``contract`` to have been sent.
+
+    ::
+
+        @requires(contract="order.v3", fields=["customerTier", "customer.id"])
+        def on_order(event: dict) -> None: ...
+
+    Each message (a mapping, a pydantic model, or JSON bytes/str, which are decoded once and handed
+    to the handler decoded) must carry every critical field (``fields`` plus the contract's own
+    ``critical`` list): present, not null, of the contract's type, and not filled by a model default.
+    Otherwise :class:`~syscontract.MissingCriticalField` or :class:`~syscontract.FieldTypeError`,
+    handled by ``on_violation`` (``"raise"``, ``"dead_letter"``, ``"observe"``; default: the
+    process-wide setting). The message is the first parameter after ``self``/``cls``, or the one
+    named by ``message``. Works on sync and async functions and methods and keeps their signature.
+
+    An unknown field, a bad path or a bad option raises :class:`~syscontract.ContractDeclarationError`
+    here; an unknown contract too, unless the registry cannot resolve it yet, in which case the first
+    call and ``syscontract.verify()`` report it.
+    """
+    target = _contract_arg(contract)
+    paths = _fields_arg(fields)
+    _validate_arg(validate)
+    policy = Policy(None if on_violation is None else check_policy(on_violation, "on_violation"), dead_letter)
+    if dead_letter is not None and not callable(dead_letter):
+        raise ContractDeclarationError("dead_letter must be a callable sink", reason="bad-option")
+    chosen = None if registry is None else as_registry(registry, "registry")
+
+    def decorate(handler: F) -> F:
+        if isinstance(handler, (staticmethod, classmethod)):
+            return cast(F, type(handler)(decorate(handler.__func__)))
+        if not callable(handler):
+            raise ContractDeclarationError(
+                f"@requires decorates a function or method, not {type(handler).__name__}", reason="bad-handler"
+            )
+        declaration = Declaration(handler, target, paths, message=message, policy=policy, registry=chosen)
+        try:
+            declaration.resolve()
+        except ContractDeclarationError as exc:
+            if not isinstance(exc.__cause__, RegistryError):
+                raise
+            # the contract cannot be resolved yet: the first call (and verify()) will say so
+        wrapper = functools.wraps(handler)(declaration.wrapper)
+        wrapper.__syscontract__ = declaration  # type: ignore[attr-defined]
+        inventory.add(declaration)
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def verify() -> None:
+    """Resolve every declaration in this process now; raise one :class:`ContractDeclarationError`
+    listing all problems (unknown contracts and fields, a dead-letter policy without a sink).
+
+    Call it at start-up, after ``configure()``, so a bad declaration fails the deploy, not a message."""
+    problems = [problem for declaration in inventory.declarations() for problem in declaration.problems()]
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        error = ContractDeclarationError(
+            f"{len(problems)} declaration problem{'s' if len(problems) != 1 else ''}:\n{listing}",
+            reason="verify",
+        )
+        error.problems = tuple(problems)
+        raise error
+
+
+_checkers: LRUCache[tuple[Any, ...], Checker] = LRUCache(maxsize=1024)
+_checkers_lock = threading.Lock()
+
+
+def check(
+    contract: str | ContractRef | Contract,
+    message: Any,
+    fields: Iterable[str] | str = (),
+    *,
+    validate: str = "fields",
+    registry: Registry | str | None = None,
+    headers: Mapping[str, Any] | None = None,
+) -> Any:
+    """Check ``message`` as ``@requires`` would, and return the payload (decoded when it was bytes).
+
+    ::
+
+        order = syscontract.check("order.v3", raw_bytes, ["customerTier"])
+
+    Raises :class:`~syscontract.DecodeError`, :class:`~syscontract.MissingCriticalField`,
+    :class:`~syscontract.FieldTypeError`, or :class:`~syscontract.ContractDeclarationError` for a
+    declaration no contract satisfies. Checkers are cached (bounded) per contract and fields.
+    """
+    key = (contract, fields if isinstance(fields, (str, tuple)) else tuple(fields), validate, registry)
+    with _checkers_lock:
+        checker = _checkers.get(key)
+    if checker is None:
+        checker = _build_checker(contract, fields, validate, registry)
+        with _checkers_lock:
+            _checkers[key] = checker
+    return checker.run(message, headers)
+
+
+def _build_checker(
+    contract: str | ContractRef | Contract, fields: Iterable[str] | str, validate: str, registry: Registry | str | None
+) -> Checker:
+    target = _contract_arg(contract)
+    paths = _fields_arg(fields)
+    _validate_arg(validate)
+    if isinstance(target, Contract):
+        return Checker(target, paths)
+    chosen = settings().registry if registry is None else as_registry(registry, "registry")
+    try:
+        resolved = lookup(target, chosen)
+    except RegistryError as exc:
+        raise ContractDeclarationError(
+            f"cannot resolve the contract: {exc.detail}", contract=str(target), reason=exc.reason
+        ) from exc
+    return Checker(resolved, paths)
+
+
+def _forget_resolutions() -> None:
+    with _checkers_lock:
+        _checkers.clear()
+    for declaration in inventory.declarations():
+        declaration.unresolve()
+
+
+on_registry_change(_forget_resolutions)
