@@ -109,11 +109,11 @@ def as_registry(value: object, source: str) -> Registry:
 
 def configure(
     *,
-    registry: Registry | str | os.PathLike[str] | None | _Unset = UNSET,
-    service: str | None | _Unset = UNSET,
-    environment: str | None | _Unset = UNSET,
+    registry: Registry | str | os.PathLike[str] | _Unset | None = UNSET,
+    service: str | _Unset | None = UNSET,
+    environment: str | _Unset | None = UNSET,
     on_violation: str | _Unset = UNSET,
-    dead_letter: DeadLetterSink | None | _Unset = UNSET,
+    dead_letter: DeadLetterSink | _Unset | None = UNSET,
 ) -> None:
     """Set process-wide defaults; options not passed keep their current value.
 
@@ -157,4 +157,3 @@ def reset() -> None:
         _settings = None
     for listener in list(_listeners):
         listener()
-

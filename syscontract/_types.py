@@ -413,9 +413,7 @@ def _kind_matches(shape: Shape, value: Any) -> bool:
     if isinstance(value, float):
         if NUMBER in kinds:
             return True
-        return (
-            INTEGER in kinds and shape.integral_floats and math.isfinite(value) and value.is_integer()
-        )
+        return INTEGER in kinds and shape.integral_floats and math.isfinite(value) and value.is_integer()
     if isinstance(value, str):
         # Avro's JSON encoding carries bytes and fixed as strings
         return STRING in kinds or BYTES in kinds
@@ -439,7 +437,7 @@ def json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     if isinstance(a, (Mapping, list, tuple)) or isinstance(b, (Mapping, list, tuple)):

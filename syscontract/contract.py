@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from syscontract._types import Node, Prop, Shape
+from syscontract._types import Node, Prop
 from syscontract.errors import ContractDeclarationError
 
 if TYPE_CHECKING:
@@ -61,9 +61,7 @@ class ContractRef:
             )
         match = _REF.match(text)
         if match is None or any(ord(c) < 32 for c in text):
-            raise ContractDeclarationError(
-                f"bad contract reference {text!r}: {_REF_FORM}", reason="bad-reference"
-            )
+            raise ContractDeclarationError(f"bad contract reference {text!r}: {_REF_FORM}", reason="bad-reference")
         return cls(match["name"], int(match["version"]))
 
     def __str__(self) -> str:
@@ -185,7 +183,9 @@ class Contract:
         return avro.parse(ContractRef.parse(ref), schema, **options)
 
     @classmethod
-    def from_jsonschema(cls, ref: ContractRef | str, schema: Mapping[str, Any] | bool | str, **options: Any) -> Contract:
+    def from_jsonschema(
+        cls, ref: ContractRef | str, schema: Mapping[str, Any] | bool | str, **options: Any
+    ) -> Contract:
         """A contract from a JSON Schema document (draft 7 or 2020-12; a parsed value or its text)."""
         from syscontract.formats import jsonschema
 
@@ -303,4 +303,3 @@ class Contract:
             model=self.model,
             source=self.source,
         )
-

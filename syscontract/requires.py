@@ -15,8 +15,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
-from cachetools import LRUCache
-
 from syscontract import inventory
 from syscontract._config import as_registry, check_policy, on_registry_change, settings
 from syscontract.checker import MESSAGE, Checker, compile_function
@@ -268,9 +266,10 @@ class _Wrapper:
         lines = [f"    {MESSAGE} = {self.message}"]
         branches = [("dict", checker.dict_lines)]
         if checker.model_lines is not None:
-            branches.append(("_sc_model", checker.model_lines))
+            # a model contract mostly sees instances of its model: test that class first
+            branches.insert(0, ("_sc_model", checker.model_lines))
         for index, (cls, checks) in enumerate(branches):
-            lines.append(f"    {'if' if index == 0 else 'elif'} {MESSAGE}.__class__ is {cls}:")
+            lines.append(f"    {'if' if index == 0 else 'elif'} type({MESSAGE}) is {cls}:")
             lines.append("        try:")
             lines.extend("            " + line for line in checks or ["pass"])
             lines.append("        except Exception:")
@@ -378,7 +377,8 @@ def verify() -> None:
         raise error
 
 
-_checkers: LRUCache[tuple[Any, ...], Checker] = LRUCache(maxsize=1024)
+_CHECKERS_MAX = 1024
+_checkers: dict[tuple[Any, ...], Checker] = {}  # read without a lock (a dict read is atomic); bounded
 _checkers_lock = threading.Lock()
 
 
@@ -402,11 +402,12 @@ def check(
     declaration no contract satisfies. Checkers are cached (bounded) per contract and fields.
     """
     key = (contract, fields if isinstance(fields, (str, tuple)) else tuple(fields), validate, registry)
-    with _checkers_lock:
-        checker = _checkers.get(key)
+    checker = _checkers.get(key)
     if checker is None:
         checker = _build_checker(contract, fields, validate, registry)
         with _checkers_lock:
+            while len(_checkers) >= _CHECKERS_MAX:
+                del _checkers[next(iter(_checkers))]  # the oldest entry
             _checkers[key] = checker
     return checker.run(message, headers)
 

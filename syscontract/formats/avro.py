@@ -30,7 +30,7 @@ _PRIMITIVES = {
 }
 
 
-def parse(ref: ContractRef, schema: Mapping[str, Any] | str | list[Any], **options: Any) -> Contract:
+def parse(ref: ContractRef, schema: Any, **options: Any) -> Contract:
     """Parse an Avro schema (a JSON value, or its text) into a :class:`Contract`."""
     if isinstance(schema, str) and schema.strip()[:1] in ("{", "[", '"'):
         try:
@@ -42,9 +42,7 @@ def parse(ref: ContractRef, schema: Mapping[str, Any] | str | list[Any], **optio
     try:
         parsed = fastavro.parse_schema(schema, named_schemas={})
     except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, ValueError, TypeError...
-        raise ContractDeclarationError(
-            f"invalid Avro schema: {exc}", contract=str(ref), reason="bad-schema"
-        ) from exc
+        raise ContractDeclarationError(f"invalid Avro schema: {exc}", contract=str(ref), reason="bad-schema") from exc
     named = parsed.get("__named_schemas", {}) if isinstance(parsed, dict) else {}
     root = _Walker(named).node(parsed)
     doc = parsed.get("doc") if isinstance(parsed, dict) else None
@@ -94,9 +92,7 @@ class _Walker:
                 )
             return shape
         if kind == "enum":
-            shape = Shape(
-                frozenset({STRING}), name=schema["name"].rsplit(".", 1)[-1], enum=tuple(schema["symbols"])
-            )
+            shape = Shape(frozenset({STRING}), name=schema["name"].rsplit(".", 1)[-1], enum=tuple(schema["symbols"]))
             self.memo[schema["name"]] = shape
             return shape
         if kind == "fixed":

@@ -128,8 +128,7 @@ class _Parser:
             if dialect is not None and str(dialect).rstrip("#") not in DIALECTS:
                 raise self.fail(
                     "#/$schema",
-                    f"dialect {dialect!r} is not supported (use draft-07 or 2020-12: "
-                    f"{', '.join(DIALECTS)})",
+                    f"dialect {dialect!r} is not supported (use draft-07 or 2020-12: {', '.join(DIALECTS)})",
                 )
         root = self.node(self.document, "#")
         pending = list(self.refs.values())
@@ -245,9 +244,7 @@ class _Parser:
             values.append(self.node(schema["additionalProperties"], f"{pointer}/additionalProperties"))
 
         items = self.items(schema, pointer)
-        says_something = (
-            kinds is not None or enum is not None or properties or values or items is not None
-        )
+        says_something = kinds is not None or enum is not None or properties or values or items is not None
         if not says_something:
             return None
         if kinds is None:

@@ -73,8 +73,11 @@ def contract(
     def register(model: M) -> M:
         built = parse(parsed, model, critical=critical, compatibility=compatibility, owner=owner)
         existing = CODE.find(parsed)
-        replace = existing is not None and existing.model is not None and (
-            existing.model.__module__, existing.model.__qualname__) == (model.__module__, model.__qualname__)
+        replace = (
+            existing is not None
+            and existing.model is not None
+            and (existing.model.__module__, existing.model.__qualname__) == (model.__module__, model.__qualname__)
+        )
         try:
             CODE.add(built, replace=replace)
         except RegistryError as exc:

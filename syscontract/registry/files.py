@@ -27,7 +27,7 @@ from syscontract.errors import ContractDeclarationError, RegistryError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = ["MAX_FILE_BYTES", "FileRegistry"]
 
@@ -217,12 +217,15 @@ class FileRegistry:
         settings: dict[str, Any] = {}
         if path.exists():
             if not self._inside(path):
-                raise RegistryError(f"{str(path)!r} leads outside the registry; refused", contract=name,
-                                    reason="outside-registry")
+                raise RegistryError(
+                    f"{str(path)!r} leads outside the registry; refused", contract=name, reason="outside-registry"
+                )
             try:
                 settings = tomllib.loads(self._read(path, name))
             except tomllib.TOMLDecodeError as exc:
-                raise RegistryError(f"{str(path)!r} is not valid TOML: {exc}", contract=name, reason="bad-file") from exc
+                raise RegistryError(
+                    f"{str(path)!r} is not valid TOML: {exc}", contract=name, reason="bad-file"
+                ) from exc
             _check_settings(settings, path, name)
         self._settings[name] = settings
         return settings

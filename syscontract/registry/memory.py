@@ -14,8 +14,8 @@ __all__ = ["MemoryRegistry"]
 class MemoryRegistry:
     """Contracts held in memory::
 
-        registry = MemoryRegistry([Contract.from_avro("order.v3", schema)])
-        syscontract.configure(registry=registry)
+    registry = MemoryRegistry([Contract.from_avro("order.v3", schema)])
+    syscontract.configure(registry=registry)
     """
 
     def __init__(self, contracts: Iterable[Contract] = ()) -> None:
@@ -34,14 +34,17 @@ class MemoryRegistry:
             raise RegistryError(f"MemoryRegistry holds Contract objects, not {type(contract).__name__}")
         with self._lock:
             existing = self._contracts.get(contract.ref)
-            if existing is not None and existing is not contract and not replace:
-                if existing.fingerprint != contract.fingerprint:
-                    raise RegistryError(
-                        "a different contract is already registered under this reference "
-                        "(pass replace=True to replace it)",
-                        contract=str(contract.ref),
-                        reason="duplicate",
-                    )
+            if (
+                existing is not None
+                and existing is not contract
+                and not replace
+                and existing.fingerprint != contract.fingerprint
+            ):
+                raise RegistryError(
+                    "a different contract is already registered under this reference (pass replace=True to replace it)",
+                    contract=str(contract.ref),
+                    reason="duplicate",
+                )
             self._contracts[contract.ref] = contract
         return contract
 
@@ -55,9 +58,7 @@ class MemoryRegistry:
         if found is None:
             versions = self.versions(parsed.name)
             known = f"known versions: {', '.join(f'v{v}' for v in versions)}" if versions else "no such contract"
-            raise RegistryError(
-                f"not in this registry ({known})", contract=str(parsed), reason="unknown-contract"
-            )
+            raise RegistryError(f"not in this registry ({known})", contract=str(parsed), reason="unknown-contract")
         return found
 
     def versions(self, name: str) -> list[int]:

@@ -1,0 +1,179 @@
+"""Per-message cost of @requires against its peers, on the reference order event.
+
+    python benchmarks/bench_requires.py [--quick]
+
+Workload: ../shared/bench (copied in benchmarks/data): the 16-field order event of 526 compact JSON
+bytes, its JSON Schema (draft 7) and Avro v3 schema. The check is the reference one: critical fields
+``orderId``, ``currency``, ``customer.customerTier``. Every row is measured in this run, side by side,
+as the median of several repeats; ratios are against ``json.loads`` of the same event, and the
+pydantic instance row against pydantic's own ``model_validate``. No figure here is asserted by a test.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import timeit
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+import syscontract
+from syscontract import Contract, MemoryRegistry, requires
+
+DATA = Path(__file__).parent / "data"
+FIELDS = ["orderId", "currency", "customer.customerTier"]
+
+
+class Customer(BaseModel):
+    id: str
+    customerTier: Literal["BASIC", "SILVER", "GOLD", "VIP"] = "BASIC"
+    email: str
+
+
+class LineItem(BaseModel):
+    sku: str
+    qty: int
+    price: float
+
+
+@syscontract.contract("bench.pydantic-order.v3")
+class Order(BaseModel):
+    orderId: str
+    eventType: str
+    schemaVersion: int
+    createdAt: str
+    updatedAt: str
+    customer: Customer
+    items: list[LineItem]
+    currency: str
+    subtotal: float
+    tax: float
+    shipping: float
+    total: float
+    channel: str
+    couponCode: str | None = None
+    notes: str | None = None
+    shippingAddressId: str | None = None
+
+
+def per_call_ns(fn: Any, number: int, repeat: int) -> float:
+    """Median time of one call, in nanoseconds."""
+    runs = timeit.repeat(fn, number=number, repeat=repeat)
+    return statistics.median(runs) / number * 1e9
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run, noisier figures)")
+    args = parser.parse_args()
+    number, repeat = (20_000, 5) if args.quick else (200_000, 9)
+
+    event = json.loads((DATA / "order_event.json").read_text())
+    raw = json.dumps(event, separators=(",", ":")).encode()
+    schema = json.loads((DATA / "order.v3.schema.json").read_text())
+    registry = MemoryRegistry([Contract.from_jsonschema("order.v3", schema)])
+
+    def bare(message: dict[str, Any]) -> None:
+        return None
+
+    guarded = requires("order.v3", FIELDS, registry=registry)(bare)
+
+    def on_model(message: Order) -> None:
+        return None
+
+    guarded_model = requires("bench.pydantic-order.v3", FIELDS)(on_model)
+    instance = Order.model_validate(event)
+
+    rows: list[tuple[str, float, str]] = []  # name, ns per message, note
+    measure = [
+        ("bare handler call", lambda: bare(event), ""),
+        ("@requires, dict, 3 critical fields", lambda: guarded(event), ""),
+        ("json.loads of the event", lambda: json.loads(raw), ""),
+        ("syscontract.check(), dict", lambda: syscontract.check("order.v3", event, FIELDS, registry=registry), ""),
+        ("pydantic model_validate (dict)", lambda: Order.model_validate(event), ""),
+        ("bare handler call, pydantic instance", lambda: on_model(instance), ""),
+        ("@requires, pydantic instance, 3 fields", lambda: guarded_model(instance), ""),
+    ]
+    try:
+        import msgspec
+
+        class MCustomer(msgspec.Struct):
+            id: str
+            email: str
+            customerTier: str = "BASIC"
+
+        class MItem(msgspec.Struct):
+            sku: str
+            qty: int
+            price: float
+
+        class MOrder(msgspec.Struct):
+            orderId: str
+            eventType: str
+            schemaVersion: int
+            createdAt: str
+            updatedAt: str
+            customer: MCustomer
+            items: list[MItem]
+            currency: str
+            subtotal: float
+            tax: float
+            shipping: float
+            total: float
+            channel: str
+            couponCode: str | None = None
+            notes: str | None = None
+            shippingAddressId: str | None = None
+
+        decoder = msgspec.json.Decoder(MOrder)
+        measure.append(("msgspec typed decode (bytes)", lambda: decoder.decode(raw), ""))
+        measure.append(("msgspec convert (dict)", lambda: msgspec.convert(event, MOrder), ""))
+    except ImportError:
+        print("msgspec not installed: its rows are skipped (pip install -e '.[dev]')", file=sys.stderr)
+    try:
+        import fastjsonschema
+
+        validate_fast = fastjsonschema.compile(schema)
+        measure.append(("fastjsonschema validate (dict)", lambda: validate_fast(event), ""))
+    except ImportError:
+        print("fastjsonschema not installed: its row is skipped", file=sys.stderr)
+    try:
+        import jsonschema_rs
+
+        validator = jsonschema_rs.validator_for(schema)
+        measure.append(("jsonschema-rs is_valid (dict)", lambda: validator.is_valid(event), ""))
+    except ImportError:
+        print("jsonschema-rs not installed: its row is skipped", file=sys.stderr)
+
+    for name, fn, note in measure:
+        rows.append((name, per_call_ns(fn, number, repeat), note))
+
+    times = {name: ns for name, ns, _ in rows}
+    loads = times["json.loads of the event"]
+    validate = times["pydantic model_validate (dict)"]
+    overhead_dict = times["@requires, dict, 3 critical fields"] - times["bare handler call"]
+    overhead_model = times["@requires, pydantic instance, 3 fields"] - times["bare handler call, pydantic instance"]
+
+    width = max(len(name) for name, _, _ in rows)
+    print(f"Python {sys.version.split()[0]}, syscontract {syscontract.__version__}; median of {repeat} x {number}")
+    print(f"{'path':<{width}}  {'ns/msg':>9}  {'x json.loads':>12}")
+    print(f"{'-' * width}  {'-' * 9}  {'-' * 12}")
+    for name, ns, _ in rows:
+        print(f"{name:<{width}}  {ns:>9.0f}  {ns / loads:>12.3f}")
+    print()
+    print("budget                                                measured   budget  verdict")
+    checks = [
+        ("@requires overhead on a dict / json.loads", overhead_dict / loads, 0.03),
+        ("@requires overhead on a pydantic instance / model_validate", overhead_model / validate, 0.05),
+    ]
+    for label, ratio, budget in checks:
+        verdict = "met" if ratio <= budget else "MISSED"
+        print(f"{label:<52}  {ratio:>8.3f}  {budget:>7.3f}  {verdict}")
+    print(f"(overheads: dict {overhead_dict:.0f} ns, pydantic instance {overhead_model:.0f} ns)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
