@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from syscontract.contract import COMPATIBILITY_MODES, Contract, ContractRef, parse_path
-from syscontract.errors import ContractDeclarationError, RegistryError
+from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -165,23 +165,25 @@ class FileRegistry:
             raise RegistryError(
                 f"not found in {str(self.path)!r} ({where})", contract=str(ref), reason="unknown-contract"
             )
-        path = files[ref.version]
         settings = self._settings_for(ref.name)
-        text = self._read(path, str(ref))
-        options = {key: settings[key] for key in ("compatibility", "owner", "doc") if key in settings}
-        try:
-            if path.name.endswith(".avsc"):
-                contract = Contract.from_avro(ref, text, source=str(path), **options)
-            else:
-                contract = Contract.from_jsonschema(ref, text, source=str(path), **options)
-        except ContractDeclarationError as exc:
-            raise RegistryError(
-                f"{str(path)!r}: {exc.detail}", contract=str(ref), field=exc.field, reason=exc.reason
-            ) from exc
+        contract = self._parse(ref, files[ref.version], settings)
         critical = settings.get("critical", [])
         if critical:
             contract = contract.with_critical(self._critical_in(contract, critical, files))
         return contract
+
+    def _parse(self, ref: ContractRef, path: Path, settings: dict[str, Any]) -> Contract:
+        """The contract in ``path``, without contract.toml's critical list."""
+        text = self._read(path, str(ref))
+        options = {key: settings[key] for key in ("compatibility", "owner", "doc") if key in settings}
+        try:
+            if path.name.endswith(".avsc"):
+                return Contract.from_avro(ref, text, source=str(path), **options)
+            return Contract.from_jsonschema(ref, text, source=str(path), **options)
+        except ContractDeclarationError as exc:
+            raise RegistryError(
+                f"{str(path)!r}: {exc.detail}", contract=str(ref), field=exc.field, reason=exc.reason
+            ) from exc
 
     def _critical_in(self, contract: Contract, critical: list[str], files: dict[int, Path]) -> list[str]:
         """The contract.toml critical paths this version has. A path that no version has is an error;
@@ -191,8 +193,8 @@ class FileRegistry:
             try:
                 contract.field(path)
             except ContractDeclarationError:
-                others = (v for v in files if v != contract.ref.version)
-                if not any(self._has_field(ContractRef(contract.ref.name, v), path) for v in others):
+                others = (ContractRef(contract.ref.name, v) for v in files if v != contract.ref.version)
+                if not any(self._has_field(other, files[other.version], path) for other in others):
                     raise RegistryError(
                         f"contract.toml marks {path!r} critical, but no version of {contract.ref.name!r} has it",
                         contract=str(contract.ref),
@@ -203,10 +205,10 @@ class FileRegistry:
             kept.append(path)
         return kept
 
-    def _has_field(self, ref: ContractRef, path: str) -> bool:
+    def _has_field(self, ref: ContractRef, file: Path, path: str) -> bool:
         try:
-            self.get(ref).field(path)
-        except ContractDeclarationError:
+            self._parse(ref, file, self._settings_for(ref.name)).field(path)
+        except ContractError:
             return False
         return True
 
