@@ -1,0 +1,84 @@
+"""The public surface, and what importing syscontract pulls in."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import syscontract
+
+PACKAGE = Path(syscontract.__file__).parent
+
+
+def test_all_is_sorted_and_exact() -> None:
+    # submodules are attributes of the package once imported, not part of __all__
+    public = {
+        name
+        for name in dir(syscontract)
+        if not name.startswith("_") and not inspect.ismodule(getattr(syscontract, name))
+    }
+    assert sorted(syscontract.__all__) == syscontract.__all__
+    assert public | {"__version__"} == set(syscontract.__all__)
+
+
+def test_every_exported_name_has_a_docstring() -> None:
+    for name in syscontract.__all__:
+        if name != "__version__":
+            assert getattr(syscontract, name).__doc__, name
+
+
+def test_the_error_tree_is_the_designed_one() -> None:
+    from syscontract import (
+        ContractDeclarationError,
+        ContractError,
+        ContractViolation,
+        DecodeError,
+        FieldTypeError,
+        MissingCriticalField,
+        MissingDependencyError,
+        RegistryError,
+    )
+
+    assert ContractDeclarationError.__bases__ == (ContractError,)
+    assert RegistryError.__bases__ == (ContractError,)
+    assert DecodeError.__bases__ == (ContractError, ValueError)
+    assert ContractViolation.__bases__ == (ContractError, ValueError)
+    assert MissingCriticalField.__bases__ == (ContractViolation,)
+    assert FieldTypeError.__bases__ == (ContractViolation,)
+    assert MissingDependencyError.__bases__ == (ContractError, ImportError)
+
+
+def test_errors_survive_pickling_with_their_attributes() -> None:
+    import pickle
+
+    error = syscontract.MissingCriticalField(
+        "critical field 'x' was not sent", contract="a.v1", field="x", reason="absent", handler="m.h", payload=b"{}"
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert (str(error), b"{}", "absent") == (str(copy), copy.payload, copy.reason)
+
+
+def test_importing_syscontract_pulls_in_no_sdk_and_no_integration() -> None:
+    code = (
+        "import sys, syscontract; "
+        "bad = [m for m in sys.modules if m.startswith(('opentelemetry.sdk', 'confluent_kafka', 'nats', 'pika', "
+        "'redis', 'cloudevents', 'msgspec', 'pytest', 'hypothesis'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert 0 == result.returncode, result.stdout + result.stderr
+
+
+def test_the_package_never_imports_the_opentelemetry_sdk() -> None:
+    offenders = [
+        str(path)
+        for path in PACKAGE.rglob("*.py")
+        if "opentelemetry.sdk" in path.read_text(encoding="utf-8")
+    ]
+    assert [] == offenders
+
+
+def test_the_package_is_typed() -> None:
+    assert (PACKAGE / "py.typed").exists()
