@@ -29,6 +29,7 @@ from syscontract._types import (
     Ref,
     Shape,
     direct_cycle,
+    json_equal,
 )
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError
@@ -218,7 +219,8 @@ class _Parser:
                 raise self.fail(pointer, "'enum' must be an array")
             enum = tuple(schema["enum"])
         if "const" in schema:
-            enum = (schema["const"],) if enum is None else tuple(v for v in enum if v == schema["const"])
+            const = schema["const"]
+            enum = (const,) if enum is None else tuple(v for v in enum if json_equal(v, const))
 
         required = schema.get("required", [])
         if not isinstance(required, list) or not all(isinstance(name, str) for name in required):

@@ -35,9 +35,15 @@ class TestAvro:
         return FileRegistry(DATA / "contracts").get("order.v3")
 
     def test_fields_cover_nested_records_and_array_elements(self, v3: Contract) -> None:
-        assert {"orderId", "customer", "customer.id", "customer.customerTier", "items", "items[]", "items[].sku"} <= set(
-            v3.fields
-        )
+        assert {
+            "orderId",
+            "customer",
+            "customer.id",
+            "customer.customerTier",
+            "items",
+            "items[]",
+            "items[].sku",
+        } <= set(v3.fields)
 
     def test_a_field_with_a_reader_default_says_so(self, v3: Contract) -> None:
         expected = Field(
@@ -155,7 +161,10 @@ class TestJsonSchema:
             ({"properties": {"a": {"$ref": "#/$defs/missing"}}}, "points to nothing"),
             ({"$schema": "http://json-schema.org/draft-04/schema#"}, "dialect"),
             ({"type": "text"}, "unknown type 'text'"),
-            ({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}, "refers to itself"),
+            (
+                {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"},
+                "refers to itself",
+            ),
             ({"properties": {"a": {"$id": "https://x/a"}}}, "'\\$id' below the root"),
             ({"required": "a"}, "'required' must be an array"),
             ({"properties": []}, "'properties' must be an object"),

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-
 from strategies import mutated_orders
+
 from syscontract import ContractViolation, FileRegistry, requires
 from syscontract.checker import Checker
 

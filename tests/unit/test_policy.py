@@ -77,9 +77,7 @@ class TestPolicies:
         assert isinstance(letters[0].error, DecodeError)
         assert b"\x00\x00\x00\x00\x01garbage" == letters[0].payload
 
-    def test_observe_logs_at_error_and_calls_the_handler(
-        self, stale: bytes, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    def test_observe_logs_at_error_and_calls_the_handler(self, stale: bytes, caplog: pytest.LogCaptureFixture) -> None:
         received = []
         handler = requires("order.v3", [TIER], on_violation="observe")(received.append)
         with caplog.at_level(logging.ERROR, logger="syscontract"):
@@ -201,7 +199,9 @@ class TestResolution:
         handler = requires("order.v3", ["orderId"])(lambda e: "called")
         assert "called" == handler(order)
         schema = {"type": "object", "properties": {"orderId": {"type": "integer"}}}
-        syscontract.configure(registry=syscontract.MemoryRegistry([syscontract.Contract.from_jsonschema("order.v3", schema)]))
+        syscontract.configure(
+            registry=syscontract.MemoryRegistry([syscontract.Contract.from_jsonschema("order.v3", schema)])
+        )
         with pytest.raises(syscontract.FieldTypeError):
             handler(order)
 

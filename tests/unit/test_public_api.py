@@ -72,11 +72,7 @@ def test_importing_syscontract_pulls_in_no_sdk_and_no_integration() -> None:
 
 
 def test_the_package_never_imports_the_opentelemetry_sdk() -> None:
-    offenders = [
-        str(path)
-        for path in PACKAGE.rglob("*.py")
-        if "opentelemetry.sdk" in path.read_text(encoding="utf-8")
-    ]
+    offenders = [str(path) for path in PACKAGE.rglob("*.py") if "opentelemetry.sdk" in path.read_text(encoding="utf-8")]
     assert [] == offenders
 
 

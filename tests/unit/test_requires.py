@@ -50,7 +50,8 @@ def test_the_seed_incident_a_v2_shaped_order_raises_instead_of_defaulting(order:
     assert [] == called
     error = caught.value
     assert ("order.v3", TIER, "absent") == (error.contract, error.field, error.reason)
-    assert error.handler.endswith("test_the_seed_incident_a_v2_shaped_order_raises_instead_of_defaulting.<locals>.on_order")
+    assert error.handler is not None
+    assert error.handler.endswith("raises_instead_of_defaulting.<locals>.on_order")
     assert order is error.payload
     assert str(error) == (
         f"order.v3: critical field '{TIER}' was not sent (absent from the message) in {error.handler}"
@@ -93,7 +94,7 @@ def test_a_missing_intermediate_object_names_the_missing_step(order: dict[str, A
 
 def test_an_intermediate_that_is_not_an_object_is_a_field_type_error(order: dict[str, Any]) -> None:
     order["customer"] = "cust-1"
-    with pytest.raises(FieldTypeError, match="field 'customer' \\(on the path to 'customer.id'\\) is str"):
+    with pytest.raises(FieldTypeError, match=r"field 'customer' \(on the path to 'customer\.id'\) is str"):
         syscontract.check("order.v3", order, ["customer.id"])
 
 
@@ -277,8 +278,9 @@ def test_a_subclass_instance_takes_the_precise_path_with_the_same_verdict(model_
         pass
 
     message = SpecialOrder(orderId="o-1", customer=Customer(id="c-1"))
-    with pytest.raises(MissingCriticalField, match="defaulted|not set on the model"):
+    with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("shop.order.v3", message, [TIER])
+    assert "defaulted" == caught.value.reason
 
 
 def test_json_bytes_for_a_model_contract_are_decoded_into_the_model(model_contract: type[Order]) -> None:
@@ -331,8 +333,9 @@ def test_aliases_are_the_wire_names_of_a_model_contract() -> None:
         tier: str = Field("BASIC", alias="customerTier")
 
     assert Aliased(customerTier="VIP") is not None
-    with pytest.raises(MissingCriticalField, match="defaulted|not set"):
+    with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("aliased.v1", Aliased(), ["customerTier"])
+    assert "defaulted" == caught.value.reason
     passing = Aliased(customerTier="VIP")
     assert passing is syscontract.check("aliased.v1", passing, ["customerTier"])
 
