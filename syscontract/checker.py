@@ -206,18 +206,25 @@ class Checker:
         """Check ``message`` and return the payload a handler receives (decoded when it was bytes).
 
         Raises :class:`DecodeError` or a :class:`ContractViolation` carrying ``message`` unchanged."""
+        return self.run_detailed(message, headers)[0]
+
+    def run_detailed(self, message: Any, headers: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
+        """Like :meth:`run`, and also return the writer's identity when the wire says it
+        (``order.v2``, ``id 7``), else None. Errors carry it as ``writer``."""
         if type(message) is dict and self.fast(message):
-            return message
+            return message, None
         if self.fast_model is not None and type(message) is self.model and self.fast_model(message):
-            return message
+            return message, None
+        writer = None
         payload = self.decode(message, headers) if isinstance(message, _BYTES_LIKE) else message
         error = self.diagnose(payload)
         if error is not None:
             error.payload = message
             error.headers = headers
             error.decoded = payload
+            error.writer = writer
             raise error
-        return payload
+        return payload, writer
 
     def decode(self, raw: bytes | bytearray | memoryview | str, headers: Mapping[str, Any] | None = None) -> Any:
         """JSON bytes or text into a dict, or into the contract's model when it has one."""
