@@ -13,18 +13,18 @@ The generated source is registered with :mod:`linecache`, so tracebacks show it.
 from __future__ import annotations
 
 import itertools
-import json
 import linecache
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from syscontract._types import Node
 from syscontract.contract import Contract, FieldPath, parse_path
+from syscontract.decoding import Decoder
 from syscontract.errors import (
     ContractError,
     ContractViolation,
@@ -75,7 +75,7 @@ class Checker:
     Unknown fields and malformed paths raise :class:`ContractDeclarationError` here, never later.
     """
 
-    def __init__(self, contract: Contract, fields: Sequence[str | FieldPath] = ()) -> None:
+    def __init__(self, contract: Contract, fields: Sequence[str | FieldPath] = (), registry: Any = None) -> None:
         self.contract = contract
         self.ref = str(contract.ref)
         self.model = contract.model
@@ -83,6 +83,7 @@ class Checker:
         unique = {p.text: p for p in paths}
         self.fields: tuple[str, ...] = tuple(unique)
         self.critical = [_Critical(contract, p) for p in unique.values()]
+        self.decoder = Decoder(contract, list(unique.values()), registry if registry is not None else _Lazy())
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
         self._names = itertools.count()
         self.dict_lines = self._dict_lines()
@@ -210,13 +211,34 @@ class Checker:
 
     def run_detailed(self, message: Any, headers: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
         """Like :meth:`run`, and also return the writer's identity when the wire says it
-        (``order.v2``, ``id 7``), else None. Errors carry it as ``writer``."""
+        (``order.v2``), else None. Errors carry it as ``writer``."""
         if type(message) is dict and self.fast(message):
             return message, None
         if self.fast_model is not None and type(message) is self.model and self.fast_model(message):
             return message, None
         writer = None
-        payload = self.decode(message, headers) if isinstance(message, _BYTES_LIKE) else message
+        payload = message
+        try:
+            if isinstance(message, _BYTES_LIKE):
+                payload, plan = self.decoder.decode(message, headers)
+                writer = plan.label if plan is not None else None
+            elif _is_envelope(message):
+                value, headers = _unwrap(message)
+                if not isinstance(value, _BYTES_LIKE):
+                    raise DecodeError(
+                        f"the {type(message).__name__} carries no bytes (value is {type(value).__name__})",
+                        contract=self.ref,
+                        reason="no-value",
+                    )
+                payload, plan = self.decoder.decode(value, headers)
+                writer = plan.label if plan is not None else None
+        except ContractError as error:
+            error.contract = error.contract or self.ref
+            error.payload = message
+            error.headers = headers
+            raise
+        if type(payload) is dict and self.fast(payload):
+            return payload, writer
         error = self.diagnose(payload)
         if error is not None:
             error.payload = message
@@ -225,55 +247,6 @@ class Checker:
             error.writer = writer
             raise error
         return payload, writer
-
-    def decode(self, raw: bytes | bytearray | memoryview | str, headers: Mapping[str, Any] | None = None) -> Any:
-        """JSON bytes or text into a dict, or into the contract's model when it has one."""
-        data = bytes(raw) if isinstance(raw, memoryview) else raw
-        if self.model is not None:
-            try:
-                return self.model.model_validate_json(data)
-            except ValidationError as exc:
-                raise self._from_validation(exc, raw, headers) from exc
-        try:
-            return json.loads(data)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            raise DecodeError(
-                f"message is not valid JSON ({exc})",
-                contract=self.ref,
-                reason="not-json",
-                payload=raw,
-                headers=headers,
-            ) from exc
-
-    def _from_validation(self, exc: ValidationError, raw: Any, headers: Mapping[str, Any] | None) -> ContractError:
-        first = exc.errors(include_url=False)[0]
-        if first["type"] == "json_invalid":
-            return DecodeError(
-                f"message is not valid JSON ({first['msg']})",
-                contract=self.ref, reason="not-json", payload=raw, headers=headers,
-            )  # fmt: skip
-        path = _loc_path(first["loc"])
-        error: ContractViolation
-        if first["type"] == "missing":
-            error = MissingCriticalField(
-                f"critical field {path!r} was not sent (absent from the message; {self.model_name} requires it)",
-                contract=self.ref, field=path, reason="absent", payload=raw, headers=headers,
-            )  # fmt: skip
-        else:
-            where = f"field {path!r}" if path else "the message"
-            error = FieldTypeError(
-                f"{where} does not match {self.model_name}: {first['msg']}",
-                contract=self.ref, field=path or None, reason="type", payload=raw, headers=headers,
-            )  # fmt: skip
-        try:
-            error.decoded = json.loads(bytes(raw) if isinstance(raw, memoryview) else raw)
-        except (ValueError, RecursionError):
-            error.decoded = None
-        return error
-
-    @property
-    def model_name(self) -> str:
-        return self.model.__qualname__ if self.model is not None else self.ref
 
     def diagnose(self, payload: Any) -> ContractViolation | None:
         """The first violation in ``payload`` (a mapping or a pydantic model), or None."""
@@ -359,14 +332,29 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}" if not isinstance(value, BaseModel) else f"a {type(value).__qualname__}"
 
 
-def _loc_path(loc: Sequence[int | str]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += "[]"
-        else:
-            text = f"{text}.{part}" if text else str(part)
-    return text
+class _Lazy:
+    """The process-wide registry, looked up when a writer is first needed (it may be configured
+    after the checker was built)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from syscontract._config import settings
+
+        return getattr(settings().registry, name)
+
+    def __repr__(self) -> str:
+        from syscontract._config import settings
+
+        return repr(settings().registry)
+
+
+def _is_envelope(message: Any) -> bool:
+    """A broker message object carrying bytes and headers (confluent-kafka's ``Message``)."""
+    module = type(message).__module__
+    return module.startswith(("confluent_kafka", "cimpl")) and callable(getattr(message, "value", None))
+
+
+def _unwrap(message: Any) -> tuple[Any, Any]:
+    return message.value(), message.headers()
 
 
 def _attribute(model: type[BaseModel], name: str) -> str | None:

@@ -8,6 +8,7 @@ and which fields are critical.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -150,8 +151,11 @@ class Contract:
         doc: str | None = None,
         model: type[BaseModel] | None = None,
         source: str | None = None,
+        native: Any = None,
     ) -> None:
         self.ref = ContractRef.parse(ref)
+        # the format's own parsed form, kept for decoding: fastavro's parsed schema for Avro
+        self.native = native
         self.format: Format = format
         self.root = root
         self.schema = schema
@@ -207,6 +211,16 @@ class Contract:
             body = self.schema
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @functools.cached_property
+    def avro_fingerprint(self) -> bytes | None:
+        """CRC-64-AVRO of the schema's Parsing Canonical Form, as the 8 little-endian bytes of
+        single-object encoding; None for contracts that are not Avro."""
+        if self.format != "avro":
+            return None
+        from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+        return bytes.fromhex(fingerprint(to_parsing_canonical_form(self.schema), "CRC-64-AVRO"))
 
     @property
     def fields(self) -> Mapping[str, Field]:
@@ -302,4 +316,5 @@ class Contract:
             doc=self.doc,
             model=self.model,
             source=self.source,
+            native=self.native,
         )

@@ -6,7 +6,8 @@
   headers and the error) and the handler is not called. If the sink fails, its error propagates: a
   message is never dropped.
 - ``"observe"``: the violation is logged and the handler is called anyway (a staged roll-out).
-  Bytes that cannot be decoded still raise: there is nothing meaningful to hand the handler.
+  Bytes that cannot be decoded, or whose writer is unknown, still raise: there is nothing
+  meaningful to hand the handler.
 
 Every violation is logged at ERROR on the ``syscontract`` logger, whatever the policy. Nothing ever
 substitutes a default.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from syscontract._config import settings
-from syscontract.errors import ContractDeclarationError, ContractError, DecodeError
+from syscontract.errors import ContractDeclarationError, ContractError, ContractViolation
 
 __all__ = ["DeadLetter", "DeadLetterSink", "log_violation"]
 
@@ -91,8 +92,8 @@ class Policy:
                 payload=error.payload,
                 headers=error.headers,
             ) from error
-        if policy == "observe" and isinstance(error, DecodeError):
-            return "raise", sink
+        if policy == "observe" and not isinstance(error, ContractViolation):
+            return "raise", sink  # undecodable bytes or an unknown writer: nothing to hand the handler
         return policy, sink
 
     def apply(self, error: ContractError, call: Callable[[Any], Any]) -> Any:

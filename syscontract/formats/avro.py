@@ -48,7 +48,7 @@ def parse(ref: ContractRef, schema: Any, **options: Any) -> Contract:
     doc = parsed.get("doc") if isinstance(parsed, dict) else None
     options.setdefault("doc", doc)
     plain = _plain(parsed)
-    return Contract(ref, "avro", root, schema=plain, **options)
+    return Contract(ref, "avro", root, schema=plain, native=parsed, **options)
 
 
 def _plain(schema: Any) -> Any:

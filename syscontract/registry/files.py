@@ -18,6 +18,8 @@ import os
 import re
 import sys
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +38,24 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 _VERSION_FILE = re.compile(r"^v(?P<version>0|[1-9][0-9]{0,8})\.(?P<ext>avsc|schema\.json)$")
 _LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+\.")
-_TOML_KEYS = {"compatibility", "critical", "owner", "doc"}
+_TOML_KEYS = {"compatibility", "critical", "owner", "doc", "ids", "guids"}
+_RESCAN_SECONDS = 10.0
 
 
 class FileRegistry:
-    """Contracts read from ``path`` (the layout above). ``FileRegistry("contracts")``."""
+    """Contracts read from ``path`` (the layout above). ``FileRegistry("contracts")``.
+
+    Writers are found by schema id or GUID (``[ids]``/``[guids]`` tables in ``contract.toml``, mapping
+    ``v2 = 7``) and by the CRC-64-AVRO fingerprint of every ``.avsc`` file.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._contracts: dict[ContractRef, Contract] = {}
         self._settings: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
+        self._index: dict[object, ContractRef] | None = None
+        self._indexed_at = 0.0
 
     def __repr__(self) -> str:
         return f"FileRegistry({str(self.path)!r})"
@@ -73,6 +82,49 @@ class FileRegistry:
             for entry in root.iterdir()
             if entry.is_dir() and self._inside(entry) and self._version_files_in(entry, entry.name)
         )
+
+    def by_id(self, schema_id: int) -> Contract:
+        """The contract version whose ``contract.toml`` maps it to ``schema_id``."""
+        return self._by(("id", schema_id), f"schema id {schema_id}")
+
+    def by_guid(self, guid: uuid.UUID) -> Contract:
+        """The contract version whose ``contract.toml`` maps it to schema GUID ``guid``."""
+        return self._by(("guid", guid), f"schema GUID {guid}")
+
+    def by_fingerprint(self, fingerprint: bytes) -> Contract:
+        """The Avro contract version whose CRC-64-AVRO fingerprint (8 little-endian bytes) this is."""
+        return self._by(("fingerprint", bytes(fingerprint)), f"fingerprint {bytes(fingerprint).hex()}")
+
+    def _by(self, key: tuple[str, object], label: str) -> Contract:
+        index = self._index
+        if index is None or (key not in index and time.monotonic() - self._indexed_at > _RESCAN_SECONDS):
+            index = self._build_index()  # new files may have appeared; at most every few seconds
+        ref = index.get(key)
+        if ref is None:
+            raise RegistryError(f"no contract in {str(self.path)!r} has {label}", reason="unknown-schema")
+        return self.get(ref)
+
+    def _build_index(self) -> dict[object, ContractRef]:
+        with self._lock:
+            index: dict[object, ContractRef] = {}
+            for name in self.names():
+                settings = self._settings_for(name)
+                for table, kind in (("ids", "id"), ("guids", "guid")):
+                    for version_key, value in settings.get(table, {}).items():
+                        key = (kind, value if kind == "id" else uuid.UUID(value))
+                        ref = ContractRef(name, int(version_key[1:]))
+                        if index.get(key, ref) != ref:
+                            raise RegistryError(
+                                f"{kind} {value} is mapped to both {index[key]} and {ref}", reason="bad-file"
+                            )
+                        index[key] = ref
+                for version, file in self._version_files(name).items():
+                    if file.name.endswith(".avsc"):
+                        fingerprint = self.get(ContractRef(name, version)).avro_fingerprint
+                        index.setdefault(("fingerprint", fingerprint), ContractRef(name, version))
+            self._index = index
+            self._indexed_at = time.monotonic()
+            return index
 
     def _root(self) -> Path:
         if not self.path.is_dir():
@@ -254,3 +306,17 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
     for key in ("owner", "doc"):
         if key in settings and not isinstance(settings[key], str):
             raise fail(f"'{key}' must be a string")
+    for table in ("ids", "guids"):
+        entries = settings.get(table, {})
+        if not isinstance(entries, dict):
+            raise fail(f"'{table}' must be a table mapping versions to schema {table}, such as v2 = 7")
+        for version_key, value in entries.items():
+            if not re.fullmatch(r"v(0|[1-9][0-9]{0,8})", version_key):
+                raise fail(f"'{table}' key {version_key!r} is not a version such as 'v2'")
+            if table == "ids" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32):
+                raise fail(f"ids.{version_key} must be a schema id from 0 to 2**32-1, not {value!r}")
+            if table == "guids":
+                try:
+                    uuid.UUID(str(value))
+                except ValueError:
+                    raise fail(f"guids.{version_key} is not a GUID: {value!r}") from None

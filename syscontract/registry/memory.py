@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterable
 
 from syscontract.contract import Contract, ContractRef
@@ -20,6 +21,7 @@ class MemoryRegistry:
 
     def __init__(self, contracts: Iterable[Contract] = ()) -> None:
         self._contracts: dict[ContractRef, Contract] = {}
+        self._writers: dict[object, ContractRef] = {}
         self._lock = threading.Lock()
         for contract in contracts:
             self.add(contract)
@@ -27,9 +29,17 @@ class MemoryRegistry:
     def __repr__(self) -> str:
         return f"MemoryRegistry({len(self._contracts)} contracts)"
 
-    def add(self, contract: Contract, *, replace: bool = False) -> Contract:
+    def add(
+        self,
+        contract: Contract,
+        *,
+        replace: bool = False,
+        schema_id: int | None = None,
+        guid: uuid.UUID | None = None,
+    ) -> Contract:
         """Add ``contract``; a different contract already under its reference is a
-        :class:`RegistryError` unless ``replace`` is true."""
+        :class:`RegistryError` unless ``replace`` is true. ``schema_id``/``guid``: the ids writers
+        frame messages with (Confluent framing)."""
         if not isinstance(contract, Contract):
             raise RegistryError(f"MemoryRegistry holds Contract objects, not {type(contract).__name__}")
         with self._lock:
@@ -46,7 +56,31 @@ class MemoryRegistry:
                     reason="duplicate",
                 )
             self._contracts[contract.ref] = contract
+            if schema_id is not None:
+                self._writers[("id", schema_id)] = contract.ref
+            if guid is not None:
+                self._writers[("guid", guid)] = contract.ref
+            if contract.avro_fingerprint is not None:
+                self._writers.setdefault(("fingerprint", contract.avro_fingerprint), contract.ref)
         return contract
+
+    def by_id(self, schema_id: int) -> Contract:
+        """The contract added with ``schema_id``."""
+        return self._writer(("id", schema_id), f"schema id {schema_id}")
+
+    def by_guid(self, guid: uuid.UUID) -> Contract:
+        """The contract added with schema GUID ``guid``."""
+        return self._writer(("guid", guid), f"schema GUID {guid}")
+
+    def by_fingerprint(self, fingerprint: bytes) -> Contract:
+        """The Avro contract with this CRC-64-AVRO fingerprint."""
+        return self._writer(("fingerprint", bytes(fingerprint)), f"fingerprint {bytes(fingerprint).hex()}")
+
+    def _writer(self, key: tuple[str, object], label: str) -> Contract:
+        ref = self._writers.get(key)
+        if ref is None:
+            raise RegistryError(f"no contract in this registry has {label}", reason="unknown-schema")
+        return self._contracts[ref]
 
     def find(self, ref: ContractRef) -> Contract | None:
         """The contract for ``ref``, or None."""

@@ -73,9 +73,17 @@ class TestPolicies:
     def test_decode_errors_are_dead_lettered_too(self) -> None:
         letters: list[DeadLetter] = []
         handler = requires("order.v3", [TIER], on_violation="dead_letter", dead_letter=letters.append)(lambda e: e)
-        handler(b"\x00\x00\x00\x00\x01garbage")
+        handler(b"{not json")
         assert isinstance(letters[0].error, DecodeError)
-        assert b"\x00\x00\x00\x00\x01garbage" == letters[0].payload
+        assert b"{not json" == letters[0].payload
+
+    def test_an_unknown_schema_id_is_dead_lettered_with_its_bytes(self) -> None:
+        letters: list[DeadLetter] = []
+        handler = requires("order.v3", [TIER], on_violation="dead_letter", dead_letter=letters.append)(lambda e: e)
+        handler(b"\x00\x00\x00\x03\xe7garbage")
+        assert isinstance(letters[0].error, syscontract.RegistryError)
+        assert "schema id 999" in str(letters[0].error)
+        assert b"\x00\x00\x00\x03\xe7garbage" == letters[0].payload
 
     def test_observe_logs_at_error_and_calls_the_handler(self, stale: bytes, caplog: pytest.LogCaptureFixture) -> None:
         received = []

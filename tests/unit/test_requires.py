@@ -167,7 +167,7 @@ def test_json_bytes_missing_a_critical_field_keep_the_raw_bytes(order: dict[str,
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00", b"", "[1, 2", b'{"a": 1}{'])
 def test_bytes_that_are_not_json_are_a_decode_error_carrying_them(raw: Any) -> None:
-    @requires("order.v3", [TIER])
+    @requires("order.v4", [TIER])  # a JSON Schema contract: its messages are JSON
     def on_order(event: dict[str, Any]) -> None: ...
 
     with pytest.raises(DecodeError) as caught:
@@ -175,6 +175,12 @@ def test_bytes_that_are_not_json_are_a_decode_error_carrying_them(raw: Any) -> N
     assert raw is caught.value.payload
     assert "not-json" == caught.value.reason
     assert isinstance(caught.value, ValueError)
+
+
+def test_unframed_bytes_for_an_avro_contract_say_the_writer_is_unknown() -> None:
+    with pytest.raises(DecodeError, match="writer is unknown") as caught:
+        syscontract.check("order.v3", b"\x02\x03binary", [TIER])
+    assert "no-framing" == caught.value.reason
 
 
 def test_deeply_nested_json_is_a_decode_error_not_a_crash() -> None:

@@ -1,0 +1,34 @@
+"""Framings on the wire, one module each, with the same verbs: ``detect``, ``decode``, ``encode``.
+
+- ``confluent``: Confluent's framing (magic byte ``0x00`` + 4-byte big-endian schema id, or ``0x01`` +
+  16-byte schema GUID), and the same id carried in the ``__value_schema_id``/``__key_schema_id`` header.
+- ``single_object``: Avro single-object encoding (``C3 01`` + 8-byte little-endian CRC-64-AVRO
+  fingerprint of the writer schema's canonical form).
+- ``json``: JSON text.
+- ``avro``: a bare Avro body, read with a writer (and reader) schema.
+
+``headers`` may be a mapping or a list of ``(name, value)`` pairs, as Kafka clients give them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["CONTRACT_HEADER", "header"]
+
+CONTRACT_HEADER = "syscontract-contract"
+"""The header naming the writer's contract (``order.v2``) for bare Avro bodies."""
+
+
+def header(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, name: str) -> Any:
+    """The value of header ``name`` (the last one when repeated), or None."""
+    if headers is None:
+        return None
+    if isinstance(headers, Mapping):
+        return headers.get(name)
+    found = None
+    for pair in headers:
+        if pair[0] == name:
+            found = pair[1]
+    return found
