@@ -107,7 +107,7 @@ class Declaration:
                         handler=self.name,
                     ) from exc
             try:
-                checker = Checker(contract, self.fields)
+                checker = Checker(contract, self.fields, self.registry)
             except ContractDeclarationError as exc:
                 exc.handler = self.name
                 raise
@@ -418,16 +418,17 @@ def _build_checker(
     target = _contract_arg(contract)
     paths = _fields_arg(fields)
     _validate_arg(validate)
+    chosen = None if registry is None else as_registry(registry, "registry")
     if isinstance(target, Contract):
-        return Checker(target, paths)
-    chosen = settings().registry if registry is None else as_registry(registry, "registry")
+        return Checker(target, paths, chosen)
+    chosen = settings().registry if chosen is None else chosen
     try:
         resolved = lookup(target, chosen)
     except RegistryError as exc:
         raise ContractDeclarationError(
             f"cannot resolve the contract: {exc.detail}", contract=str(target), reason=exc.reason
         ) from exc
-    return Checker(resolved, paths)
+    return Checker(resolved, paths, chosen)
 
 
 def _forget_resolutions() -> None:
