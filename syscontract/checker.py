@@ -250,6 +250,8 @@ class Checker:
 
     def diagnose(self, payload: Any) -> ContractViolation | None:
         """The first violation in ``payload`` (a mapping or a pydantic model), or None."""
+        if not self.critical:
+            return None  # nothing to walk into: a primitive message (a string key) is fine
         if not isinstance(payload, (Mapping, BaseModel)):
             return FieldTypeError(
                 f"the message is {_kind(payload)}, expected an object with the contract's fields",

@@ -7,7 +7,7 @@ parsed form, where every named type has its full name, into the type graph.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import fastavro
@@ -30,25 +30,35 @@ _PRIMITIVES = {
 }
 
 
-def parse(ref: ContractRef, schema: Any, **options: Any) -> Contract:
-    """Parse an Avro schema (a JSON value, or its text) into a :class:`Contract`."""
+def parse(ref: ContractRef, schema: Any, *, references: Iterable[Any] = (), **options: Any) -> Contract:
+    """Parse an Avro schema (a JSON value, or its text) into a :class:`Contract`.
+
+    ``references``: schemas that define named types this one uses by name (a Schema Registry's schema
+    references), in dependency order. The contract's ``schema`` then has them inlined."""
+    schema = _json(ref, schema)
+    named: dict[str, Any] = {}
+    try:
+        for reference in references:
+            fastavro.parse_schema(_json(ref, reference), named_schemas=named)
+        parsed = fastavro.parse_schema(schema, named_schemas=named)
+        plain = _plain(fastavro.parse_schema(schema, named_schemas=dict(named), expand=True) if named else parsed)
+    except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, ValueError, TypeError...
+        raise ContractDeclarationError(f"invalid Avro schema: {exc}", contract=str(ref), reason="bad-schema") from exc
+    table = parsed.get("__named_schemas", named) if isinstance(parsed, dict) else named
+    root = _Walker(table).node(parsed)
+    options.setdefault("doc", parsed.get("doc") if isinstance(parsed, dict) else None)
+    return Contract(ref, "avro", root, schema=plain, native=parsed, **options)
+
+
+def _json(ref: ContractRef, schema: Any) -> Any:
     if isinstance(schema, str) and schema.strip()[:1] in ("{", "[", '"'):
         try:
-            schema = json.loads(schema)
+            return json.loads(schema)
         except ValueError as exc:
             raise ContractDeclarationError(
                 f"Avro schema is not valid JSON: {exc}", contract=str(ref), reason="bad-schema"
             ) from exc
-    try:
-        parsed = fastavro.parse_schema(schema, named_schemas={})
-    except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, ValueError, TypeError...
-        raise ContractDeclarationError(f"invalid Avro schema: {exc}", contract=str(ref), reason="bad-schema") from exc
-    named = parsed.get("__named_schemas", {}) if isinstance(parsed, dict) else {}
-    root = _Walker(named).node(parsed)
-    doc = parsed.get("doc") if isinstance(parsed, dict) else None
-    options.setdefault("doc", doc)
-    plain = _plain(parsed)
-    return Contract(ref, "avro", root, schema=plain, native=parsed, **options)
+    return schema
 
 
 def _plain(schema: Any) -> Any:
