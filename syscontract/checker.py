@@ -32,6 +32,7 @@ from syscontract.errors import (
     FieldTypeError,
     MissingCriticalField,
 )
+from syscontract.wire import Envelope
 
 __all__ = ["MESSAGE", "Checker", "Doubt", "compile_function"]
 
@@ -223,19 +224,19 @@ class Checker:
                 payload, plan = self.decoder.decode(message, headers)
                 writer = plan.label if plan is not None else None
             elif _is_envelope(message):
-                value, headers = _unwrap(message)
+                value, headers, key = _unwrap(message)
                 if not isinstance(value, _BYTES_LIKE):
                     raise DecodeError(
                         f"the {type(message).__name__} carries no bytes (value is {type(value).__name__})",
                         contract=self.ref,
                         reason="no-value",
                     )
-                payload, plan = self.decoder.decode(value, headers)
+                payload, plan = self.decoder.decode(value, headers, key=key)
                 writer = plan.label if plan is not None else None
-        except ContractError as error:
-            error.contract = error.contract or self.ref
-            error.payload = message
-            error.headers = headers
+        except ContractError as failed:
+            failed.contract = failed.contract or self.ref
+            failed.payload = message
+            failed.headers = headers
             raise
         if type(payload) is dict and self.fast(payload):
             return payload, writer
@@ -350,13 +351,17 @@ class _Lazy:
 
 
 def _is_envelope(message: Any) -> bool:
-    """A broker message object carrying bytes and headers (confluent-kafka's ``Message``)."""
+    """Bytes with headers: an :class:`~syscontract.wire.Envelope`, or confluent-kafka's ``Message``."""
+    if type(message) is Envelope:
+        return True
     module = type(message).__module__
     return module.startswith(("confluent_kafka", "cimpl")) and callable(getattr(message, "value", None))
 
 
-def _unwrap(message: Any) -> tuple[Any, Any]:
-    return message.value(), message.headers()
+def _unwrap(message: Any) -> tuple[Any, Any, bool]:
+    if type(message) is Envelope:
+        return message.value, message.headers, message.key
+    return message.value(), message.headers(), False
 
 
 def _attribute(model: type[BaseModel], name: str) -> str | None:

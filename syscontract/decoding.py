@@ -70,19 +70,19 @@ class Decoder:
         self._lock = threading.Lock()
 
     def decode(
-        self, raw: bytes | bytearray | memoryview | str, headers: Headers = None
+        self, raw: bytes | bytearray | memoryview | str, headers: Headers = None, *, key: bool = False
     ) -> tuple[Any, WriterPlan | None]:
         """The decoded payload and the writer's plan (None for plain JSON). Raises
         :class:`DecodeError`, :class:`RegistryError` or a :class:`ContractViolation`."""
         if isinstance(raw, str):
             return self._json(raw, raw), None
         data = raw if type(raw) is bytes else bytes(raw)
-        carried = wire.header(headers, confluent.VALUE_HEADER)
+        carried = wire.header(headers, confluent.KEY_HEADER if key else confluent.VALUE_HEADER)
         if carried is not None:
             plan, offset = self._plan(("confluent", confluent.decode_header(carried))), 0
         elif confluent.detect(data):
-            key, offset = confluent.decode(data)
-            plan = self._plan(("confluent", key))
+            schema_key, offset = confluent.decode(data)
+            plan = self._plan(("confluent", schema_key))
         elif single_object.detect(data):
             fingerprint, offset = single_object.decode(data)
             plan = self._plan(("fingerprint", fingerprint))
@@ -149,6 +149,7 @@ class Decoder:
 
     def _writer(self, kind: str, value: object) -> Contract:
         registry = self.registry
+        argument: object
         if kind == "contract":
             assert isinstance(value, str)
             try:

@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CONTRACT_HEADER", "header"]
+__all__ = ["CONTRACT_HEADER", "Envelope", "header"]
 
 CONTRACT_HEADER = "syscontract-contract"
 """The header naming the writer's contract (``order.v2``) for bare Avro bodies."""
@@ -32,3 +33,13 @@ def header(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, name: 
         if pair[0] == name:
             found = pair[1]
     return found
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Bytes with the headers they arrived with, for a checker to decode (``key``: the bytes are a
+    message key, whose schema id travels in ``__key_schema_id``)."""
+
+    value: Any
+    headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None
+    key: bool = False

@@ -1,0 +1,1 @@
+"""Broker integrations, one module and one extra each, imported only when used."""

@@ -1,0 +1,66 @@
+"""confluent-kafka: a deserializer that enforces a declaration, and ``@requires`` on ``Message``.
+
+::
+
+    from confluent_kafka import DeserializingConsumer
+    from syscontract.integrations.kafka import Deserializer
+
+    consumer = DeserializingConsumer({
+        ...,
+        "value.deserializer": Deserializer("order.v3", ["customerTier"], registry=registry),
+    })
+
+``@requires`` also accepts a ``confluent_kafka.Message`` directly: its value is decoded with its
+headers (schema id header, ``syscontract-contract``) and the handler receives the decoded payload.
+Use with the ``kafka`` extra: ``pip install 'syscontract[kafka]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from syscontract.contract import Contract, ContractRef
+from syscontract.policy import DeadLetterSink
+from syscontract.registry import Registry
+from syscontract.requires import requires
+from syscontract.wire import Envelope
+
+__all__ = ["Deserializer"]
+
+
+class Deserializer:
+    """A confluent-kafka deserializer, ``(value, ctx) -> payload``, that checks a declaration.
+
+    The value may be Confluent-framed Avro or JSON, single-object Avro, a bare Avro body named by a
+    header, or JSON. The schema id header (``__value_schema_id``, ``__key_schema_id`` for keys) is read
+    from ``ctx.headers``. Violations follow ``on_violation``: raising makes the consumer report a
+    deserialization error for the message; under ``"dead_letter"`` the sink keeps it and the
+    deserializer returns None.
+    """
+
+    def __init__(
+        self,
+        contract: str | ContractRef | Contract,
+        fields: Iterable[str] | str = (),
+        *,
+        registry: Registry | str | None = None,
+        on_violation: str | None = None,
+        dead_letter: DeadLetterSink | None = None,
+        name: str | None = None,
+    ) -> None:
+        def deserialize(message: Any) -> Any:
+            return message
+
+        deserialize.__qualname__ = name or f"Deserializer[{contract}]"
+        deserialize.__module__ = __name__
+        self._check = requires(contract, fields, registry=registry, on_violation=on_violation, dead_letter=dead_letter)(
+            deserialize
+        )
+
+    def __call__(self, value: bytes | None, ctx: Any = None) -> Any:
+        if value is None:
+            return None  # a tombstone: nothing was sent, nothing to check
+        headers = getattr(ctx, "headers", None)
+        is_key = str(getattr(ctx, "field", "")).lower().endswith("key")
+        return self._check(Envelope(value, headers, key=is_key))

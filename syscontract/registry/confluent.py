@@ -1,0 +1,178 @@
+"""A Confluent-compatible Schema Registry, through confluent-kafka's own ``SchemaRegistryClient``.
+
+Requires the ``kafka`` extra (``pip install 'syscontract[kafka]'``). A contract ``order.v2`` is version
+2 of a subject: by default the subject named like the contract, or the one ``subjects`` maps it to
+(``{"order": "orders-value"}``). Writers found by schema id or GUID are named by their subject and
+version, so errors and telemetry say ``order.v2``, not only ``id 7``. Schema ids never change, so what
+is fetched is kept (bounded).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from syscontract.contract import Contract, ContractRef
+from syscontract.errors import ContractDeclarationError, MissingDependencyError, RegistryError
+
+if TYPE_CHECKING:
+    from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
+
+__all__ = ["MAX_CACHED", "ConfluentRegistry"]
+
+MAX_CACHED = 4096
+"""Schemas kept per registry (by id, GUID and reference)."""
+
+
+def _client_class() -> Any:
+    try:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "ConfluentRegistry needs confluent-kafka's Schema Registry client: pip install 'syscontract[kafka]'",
+            reason="missing-dependency",
+        ) from exc
+    return SchemaRegistryClient
+
+
+class ConfluentRegistry:
+    """Contracts from a Confluent Schema Registry.
+
+    ::
+
+        registry = ConfluentRegistry({"url": "http://schema-registry:8081"}, subjects={"order": "orders-value"})
+        syscontract.configure(registry=registry)
+
+    ``client`` is a ``SchemaRegistryClient`` or its configuration (``{"url": "mock://..."}`` gives
+    confluent-kafka's in-memory registry).
+    """
+
+    def __init__(
+        self, client: SchemaRegistryClient | Mapping[str, Any], *, subjects: Mapping[str, str] | None = None
+    ) -> None:
+        client_class = _client_class()
+        self.client: SchemaRegistryClient = (
+            client_class.new_client(dict(client)) if isinstance(client, Mapping) else client
+        )
+        self.subjects = dict(subjects or {})
+        self._names = {subject: name for name, subject in self.subjects.items()}
+        self._cache: dict[object, Contract] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ConfluentRegistry({type(self.client).__name__})"
+
+    # -- the Registry protocol -------------------------------------------------------------------
+
+    def get(self, ref: ContractRef | str) -> Contract:
+        parsed = ContractRef.parse(ref)
+        return self._cached(("ref", parsed), lambda: self._from_registered(self._version(parsed)))
+
+    def versions(self, name: str) -> list[int]:
+        return sorted(self._call(lambda: self.client.get_versions(self.subjects.get(name, name)), name))
+
+    def names(self) -> list[str]:
+        return sorted(self._names.get(s, s) for s in self._call(self.client.get_subjects, "subjects"))
+
+    # -- writers ---------------------------------------------------------------------------------
+
+    def by_id(self, schema_id: int) -> Contract:
+        """The contract registered under schema id ``schema_id``, named by its subject and version."""
+        return self._cached(("id", schema_id), lambda: self._writer(schema_id=schema_id))
+
+    def by_guid(self, guid: uuid.UUID) -> Contract:
+        """The contract registered under schema GUID ``guid``."""
+        return self._cached(("guid", guid), lambda: self._writer(guid=guid))
+
+    def _writer(self, *, schema_id: int | None = None, guid: uuid.UUID | None = None) -> Contract:
+        label = f"schema id {schema_id}" if guid is None else f"schema GUID {guid}"
+        if guid is not None:
+            schema = self._call(lambda: self.client.get_schema_by_guid(str(guid)), label)
+        else:
+            assert schema_id is not None
+            schema = self._call(lambda: self.client.get_schema(schema_id), label)
+        registered = self._find_version(schema_id, guid)
+        if registered is not None:
+            return self._from_registered(registered)
+        # registered but under no subject we can see: name it by its id
+        return self._contract(ContractRef(f"schema-{schema_id if guid is None else guid}", 1), schema)
+
+    def _find_version(self, schema_id: int | None, guid: uuid.UUID | None) -> RegisteredSchema | None:
+        # confluent-kafka's in-memory client does not implement the id -> versions lookup
+        if schema_id is not None and type(self.client).__name__ != "MockSchemaRegistryClient":
+            try:  # GET /schemas/ids/{id}/versions, where the registry offers it
+                pairs = self.client.get_schema_versions(schema_id)
+                if pairs and pairs[0].subject is not None and pairs[0].version is not None:
+                    subject = pairs[0].subject
+                    return self._version(ContractRef(self._names.get(subject, subject), pairs[0].version))
+            except Exception:  # the in-memory client and older registries: search the subjects instead
+                pass
+        for subject in self._call(self.client.get_subjects, "subjects"):
+            for version in self._call(lambda s=subject: self.client.get_versions(s), subject):
+                registered = self._call(lambda s=subject, v=version: self.client.get_version(s, v), subject)
+                matches = registered.schema_id == schema_id if guid is None else registered.guid == str(guid)
+                if matches:
+                    return registered  # type: ignore[no-any-return]
+        return None
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _version(self, ref: ContractRef) -> RegisteredSchema:
+        subject = self.subjects.get(ref.name, ref.name)
+        return self._call(lambda: self.client.get_version(subject, ref.version), str(ref))  # type: ignore[no-any-return]
+
+    def _from_registered(self, registered: RegisteredSchema) -> Contract:
+        subject = registered.subject or "unknown"
+        ref = ContractRef(self._names.get(subject, subject), registered.version or 0)
+        return self._contract(ref, registered.schema)
+
+    def _contract(self, ref: ContractRef, schema: Schema) -> Contract:
+        kind = (schema.schema_type or "AVRO").upper()
+        text = schema.schema_str or ""
+        try:
+            if kind == "AVRO":
+                references = [self._reference_text(r.subject, r.version) for r in schema.references or []]
+                return Contract.from_avro(ref, text, references=references)
+            if kind == "JSON":
+                return Contract.from_jsonschema(ref, text)
+        except ContractDeclarationError as exc:
+            raise RegistryError(
+                f"the registry's schema cannot be used: {exc.detail}", contract=str(ref), reason="bad-schema"
+            ) from exc
+        raise RegistryError(f"{kind} schemas are not supported", contract=str(ref), reason="bad-schema")
+
+    def _reference_text(self, subject: str | None, version: int | None) -> str:
+        if subject is None or version is None:
+            raise RegistryError("a schema reference without subject or version", reason="bad-schema")
+        registered = self._call(lambda: self.client.get_version(subject, version), f"{subject} v{version}")
+        return registered.schema.schema_str or ""
+
+    def _cached(self, key: object, build: Any) -> Contract:
+        found = self._cache.get(key)
+        if found is None:
+            found = build()
+            with self._lock:
+                while len(self._cache) >= MAX_CACHED:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[key] = found
+        return found
+
+    def _call(self, call: Any, what: str) -> Any:
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        try:
+            return call()
+        except SchemaRegistryError as exc:
+            reason = "unknown-schema" if exc.http_status_code == 404 else "unreachable"
+            raise RegistryError(
+                f"the schema registry cannot serve {what}: {exc.error_message} (HTTP {exc.http_status_code})",
+                reason=reason,
+            ) from exc
+        except RegistryError:
+            raise
+        except Exception as exc:  # connection refused, timeouts, a broken response
+            raise RegistryError(
+                f"the schema registry is unreachable for {what}: {type(exc).__name__}: {exc}", reason="unreachable"
+            ) from exc
