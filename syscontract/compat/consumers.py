@@ -1,0 +1,226 @@
+"""Consumer-aware compatibility: a change that the registry accepts can still break a consumer.
+
+Avro and Confluent accept a new field with a default, and a field that becomes optional or nullable,
+as compatible: the reader fills the default. For a consumer that *depends* on the field (its
+``@requires`` fields, or the contract's own ``critical`` list) that default is the incident. For every
+consumer and every field it requires this module reports:
+
+- ``CONSUMER_FIELD_NOT_IN_WRITER``: in a reader/writer pair the mode compares, the reader has the field
+  and the writer does not, so every such message reaches the consumer with the reader's default (or
+  without the field);
+- ``CONSUMER_FIELD_REMOVED``, ``CONSUMER_FIELD_NULLABLE``, ``CONSUMER_FIELD_DEFAULTED``,
+  ``CONSUMER_FIELD_OPTIONAL``: the field was always sent (present, required, never null, no default)
+  in a previous version, and the new version removes it, lets it be null, gives it a default (for Avro,
+  a writer default is written when the producer leaves the field out) or no longer requires it.
+  A nested field inherits its parents' status: ``customer.customerTier`` is optional when ``customer`` is;
+- ``CONSUMER_FIELD_UNKNOWN``: no compared version has the field at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syscontract.compat._model import (
+    CONSUMER_FIELD_DEFAULTED,
+    CONSUMER_FIELD_NOT_IN_WRITER,
+    CONSUMER_FIELD_NULLABLE,
+    CONSUMER_FIELD_OPTIONAL,
+    CONSUMER_FIELD_REMOVED,
+    CONSUMER_FIELD_UNKNOWN,
+    Problem,
+)
+from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
+from syscontract.errors import ContractDeclarationError, ContractError
+
+__all__ = ["Consumer", "as_consumer", "problems", "status"]
+
+# a field's status in one version, from worst to best; "sent" means present, required, never null, no default
+REMOVED, NULLABLE, DEFAULTED, OPTIONAL, SENT = "removed", "nullable", "defaulted", "optional", "sent"
+_KIND = {
+    REMOVED: CONSUMER_FIELD_REMOVED,
+    NULLABLE: CONSUMER_FIELD_NULLABLE,
+    DEFAULTED: CONSUMER_FIELD_DEFAULTED,
+    OPTIONAL: CONSUMER_FIELD_OPTIONAL,
+}
+
+
+@dataclass(frozen=True, init=False)
+class Consumer:
+    """A consumer of a contract and the field paths it cannot do without.
+
+    ``Consumer("pricing", ["customer.customerTier"], contract="order.v3")``; ``contract`` (a reference
+    or a bare name) limits the consumer to that contract name; None means any.
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    contract: str | None = None
+
+    def __init__(self, name: str, fields: Iterable[str | FieldPath], contract: str | ContractRef | None = None) -> None:
+        texts = (fields,) if isinstance(fields, (str, FieldPath)) else tuple(fields)
+        object.__setattr__(self, "name", str(name))
+        object.__setattr__(self, "fields", tuple(parse_path(f).text for f in texts))
+        object.__setattr__(self, "contract", None if contract is None else str(contract))
+
+    def applies_to(self, name: str) -> bool:
+        """Whether this consumer reads contract ``name``."""
+        if self.contract is None:
+            return True
+        if self.contract == name:
+            return True
+        try:
+            return ContractRef.parse(self.contract).name == name
+        except ContractDeclarationError:
+            return False
+
+
+def as_consumer(value: Any) -> Consumer:
+    """A :class:`Consumer` from a ``Consumer``, a ``(name, fields[, contract])`` tuple, a mapping with
+    ``name``, ``fields`` and optionally ``contract``, or any object with ``.name`` and ``.fields`` (and
+    ``.ref`` or ``.contract``), such as a ``@requires`` declaration."""
+    if isinstance(value, Consumer):
+        return value
+    try:
+        if isinstance(value, Mapping):
+            return Consumer(value["name"], value["fields"], value.get("contract"))
+        if isinstance(value, tuple):
+            return Consumer(*value)
+        name, fields = value.name, value.fields
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ContractDeclarationError(
+            f"cannot read {value!r} as a consumer: expected a Consumer, a (name, fields) tuple, a mapping with "
+            "'name' and 'fields', or an object with .name and .fields",
+            reason="bad-option",
+        ) from exc
+    contract = getattr(value, "ref", None) or getattr(value, "contract", None)
+    if isinstance(contract, Contract):
+        contract = contract.ref
+    return Consumer(name, [getattr(f, "text", f) for f in fields], contract)
+
+
+def status(contract: Contract, path: str) -> str:
+    """How ``contract`` carries the field at ``path``: ``sent``, ``optional``, ``defaulted``, ``nullable``
+    or ``removed`` (the worst along the path: a field is optional when its parent is)."""
+    try:
+        steps = contract.walk(parse_path(path))
+    except ContractError:
+        return REMOVED
+    worst = SENT
+    for prop, node in steps:
+        if prop.node.accepts(None) or node.accepts(None):
+            here = NULLABLE
+        elif prop.has_default:
+            here = DEFAULTED
+        elif not prop.required:
+            here = OPTIONAL
+        else:
+            here = SENT
+        worst = min(worst, here, key=_ORDER.index)
+    return worst
+
+
+_ORDER = [REMOVED, NULLABLE, DEFAULTED, OPTIONAL, SENT]
+
+
+def problems(
+    new: Contract,
+    previous: Sequence[Contract],
+    pairs: Sequence[tuple[Contract, Contract]],
+    consumers: Iterable[Any],
+) -> list[Problem]:
+    """What the change from ``previous`` to ``new`` breaks for ``consumers``.
+
+    Each consumer's fields are checked together with the contracts' own ``critical`` lists.
+    ``pairs`` are the (reader, writer) pairs the compatibility mode compares; ``previous`` the versions
+    the new one is compared with."""
+    found: list[Problem] = []
+    # the contract's own critical fields add to every consumer's (DESIGN: "critical")
+    critical = [*new.critical, *(path for old in previous for path in old.critical)]
+    for consumer in (as_consumer(c) for c in consumers):
+        if not consumer.applies_to(new.ref.name):
+            continue
+        for path in dict.fromkeys([*consumer.fields, *critical]):
+            found += _for_field(consumer, path, new, previous, pairs)
+    return found
+
+
+def _for_field(
+    consumer: Consumer,
+    path: str,
+    new: Contract,
+    previous: Sequence[Contract],
+    pairs: Sequence[tuple[Contract, Contract]],
+) -> list[Problem]:
+    found: list[Problem] = []
+    versions = [new, *previous]
+    if all(status(version, path) == REMOVED for version in versions):
+        names = ", ".join(str(v.ref) for v in versions)
+        return [
+            Problem(
+                CONSUMER_FIELD_UNKNOWN,
+                _pointer(new, path),
+                f"consumer {consumer.name} requires '{path}', which none of {names} has",
+                field=path,
+                consumer=consumer.name,
+            )
+        ]
+    for reader, writer in pairs:
+        if status(reader, path) != REMOVED and status(writer, path) == REMOVED:
+            found.append(
+                Problem(
+                    CONSUMER_FIELD_NOT_IN_WRITER,
+                    _pointer(reader, path),
+                    f"consumer {consumer.name} requires '{path}', but data written with {writer.ref} has no such "
+                    f"field: reading it with {reader.ref} yields {_filled(reader, path)}, never a value that was sent",
+                    field=path,
+                    reader=str(reader.ref),
+                    writer=str(writer.ref),
+                    consumer=consumer.name,
+                )
+            )
+    now = status(new, path)
+    if now != SENT:
+        for old in previous:
+            if status(old, path) == SENT:
+                found.append(
+                    Problem(
+                        _KIND[now],
+                        _pointer(new if now != REMOVED else old, path),
+                        f"consumer {consumer.name} requires '{path}', which {old.ref} always sends; {new.ref} "
+                        f"{_change(now)}",
+                        field=path,
+                        reader=str(old.ref),
+                        writer=str(new.ref),
+                        consumer=consumer.name,
+                    )
+                )
+    return found
+
+
+def _change(now: str) -> str:
+    return {
+        REMOVED: "removes it",
+        NULLABLE: "lets it be null",
+        DEFAULTED: "gives it a default, so a producer that leaves it out still passes and readers get the default",
+        OPTIONAL: "no longer requires it",
+    }[now]
+
+
+def _filled(reader: Contract, path: str) -> str:
+    try:
+        field = reader.field(path)
+    except ContractError:
+        return "nothing"
+    if field.has_default:
+        return f"the reader's default {field.default!r}"
+    return "no value (an error or a missing key)"
+
+
+def _pointer(contract: Contract, path: str) -> str:
+    word = "fields" if contract.format == "avro" else "properties"
+    parts: list[str] = []
+    for name, arrays in parse_path(path).steps:
+        parts += [word, name] + ["items"] * arrays
+    return "/" + "/".join(parts)

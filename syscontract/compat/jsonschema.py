@@ -1,0 +1,698 @@
+"""JSON Schema compatibility: does a reader schema accept every document a writer schema accepts?
+
+The question is the one a consumer asks: "if I validate with schema R, will I accept every document
+that was valid under W?", that is W ⊆ R. The answer is proved structurally, over the keywords
+syscontract's parser supports; where a proof is not possible the checker reports a problem rather than
+guessing (it may be stricter than necessary, never more lenient). The rules, in short (the full
+reasoning is in ``docs/compatibility.md``):
+
+- ``type``: every type the writer allows must be allowed by the reader (``integer`` is part of
+  ``number``; ``null`` is a type like any other, so making a value nullable is a widening of the writer).
+- ``enum``/``const``: every value the writer allows must be in the reader's list; a reader list
+  against a writer without one is a narrowing.
+- ``required``: every name the reader requires, the writer requires.
+- ``properties``: a property both declare is compared recursively. A property only the reader
+  declares is compared with what the writer allows under that name: nothing, when the writer's model
+  is closed (``additionalProperties: false``); anything, when it is open, which the reader's schema
+  for it may refuse (``PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL``). A property only the writer declares
+  must be allowed by the reader's ``patternProperties`` or ``additionalProperties``; in a closed reader
+  it is refused (``PROPERTY_NOT_ALLOWED``), which is what removing a property from a closed model does
+  to old documents that still carry it.
+- ``additionalProperties``/``patternProperties``: what an open writer may send under names it does not
+  list must be accepted by the reader's; patterns are matched by their text.
+- ``items``/``prefixItems`` (and draft 7 ``items`` arrays with ``additionalItems``): position by position.
+- ``allOf``: the reader's parts must each accept the writer; the writer's parts are combined.
+  ``anyOf``/``oneOf``: each of the writer's alternatives must be accepted; a reader alternative
+  accepts the writer's values type by type (``oneOf`` is compared as ``anyOf``).
+- ``$ref`` (local, recursion included): followed; a pair met again while being compared is assumed to
+  hold and is decided on the way out.
+- value keywords: a reader bound (``minimum``, ``maxLength``, ``minItems``...) must be implied by a
+  writer bound; ``pattern`` and ``multipleOf`` must match the writer's; ``format`` is an annotation and is
+  not compared. Keywords whose effect cannot be compared (``not``, ``if``/``then``/``else``,
+  ``contains``, ``propertyNames``, ``dependencies``...) must appear unchanged in the writer, or are
+  reported as ``UNPROVABLE_KEYWORD``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from syscontract._types import json_equal
+from syscontract.compat._model import (
+    CONSTRAINT_NARROWED,
+    MISSING_ENUM_SYMBOLS,
+    MISSING_UNION_BRANCH,
+    PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL,
+    PROPERTY_NOT_ALLOWED,
+    REQUIRED_PROPERTY_ADDED,
+    TYPE_MISMATCH,
+    UNPROVABLE_KEYWORD,
+    Memo,
+    Outcome,
+    Problem,
+    Segments,
+    render,
+)
+from syscontract.contract import Contract
+from syscontract.errors import ContractDeclarationError
+
+__all__ = ["MAX_ALTERNATIVES", "can_read", "field_path", "load", "problems"]
+
+MAX_ALTERNATIVES = 256
+"""How many combinations of a writer's ``anyOf``/``oneOf`` branches are compared before giving up."""
+
+Sub = tuple[str, Any]  # (JSON pointer in its document, the subschema)
+Conj = tuple[Sub, ...]  # subschemas that all apply
+
+_KINDS = frozenset({"null", "boolean", "integer", "number", "string", "object", "array"})
+_TYPE_KINDS = {
+    "null": frozenset({"null"}),
+    "boolean": frozenset({"boolean"}),
+    "integer": frozenset({"integer"}),
+    # "number" here means a number that is not an integer; JSON Schema's number type is both
+    "number": frozenset({"integer", "number"}),
+    "string": frozenset({"string"}),
+    "object": frozenset({"object"}),
+    "array": frozenset({"array"}),
+}
+_COMBINATORS = frozenset({"$ref", "allOf", "anyOf", "oneOf"})
+_NOT_CONSTRAINTS = frozenset(
+    {
+        "$schema", "$id", "$comment", "title", "description", "default", "examples", "readOnly", "writeOnly",
+        "deprecated", "definitions", "$defs", "format", "contentEncoding", "contentMediaType",
+    }
+)  # fmt: skip
+_UNPROVABLE = (
+    "not", "if", "then", "else", "contains", "minContains", "maxContains", "propertyNames", "dependencies",
+    "dependentRequired", "dependentSchemas", "uniqueItems",
+)  # fmt: skip
+# keyword -> (exclusive, the kind it applies to)
+_LOWER = {
+    "minimum": (False, "number"),
+    "exclusiveMinimum": (True, "number"),
+    "minLength": (False, "string"),
+    "minItems": (False, "array"),
+    "minProperties": (False, "object"),
+}
+_UPPER = {
+    "maximum": (False, "number"),
+    "exclusiveMaximum": (True, "number"),
+    "maxLength": (False, "string"),
+    "maxItems": (False, "array"),
+    "maxProperties": (False, "object"),
+}
+_APPLIES = {"number": frozenset({"integer", "number"}), "string": frozenset({"string"}),
+            "array": frozenset({"array"}), "object": frozenset({"object"})}  # fmt: skip
+
+
+def can_read(reader: Any, writer: Any) -> bool:
+    """Whether every document valid under ``writer`` is valid under ``reader``.
+
+    Each side may be a JSON Schema or pydantic :class:`~syscontract.Contract`, a schema document
+    (a dict or a boolean) or its JSON text."""
+    return not problems(reader, writer)
+
+
+def problems(reader: Any, writer: Any) -> list[Problem]:
+    """Every reason a ``reader`` may refuse a document valid under ``writer``; empty when none.
+
+    ``path`` is a JSON pointer into the reader schema with property names
+    (``/properties/customer/properties/customerTier``); ``field`` the same as a field path."""
+    checker = _Checker(_Document(load(reader, "reader")), _Document(load(writer, "writer")))
+    outcome = checker.sub((("#", checker.writer.root),), (("#", checker.reader.root),))
+    return render(outcome.found, field_path)
+
+
+def load(schema: Any, role: str = "schema") -> Any:
+    """A JSON Schema document from a contract, a parsed document or its text.
+
+    A pydantic contract gives its model's JSON Schema; as the ``writer`` its objects are closed where
+    the model does not allow extra fields, since a model writes only the fields it declares. A document
+    is validated with syscontract's JSON Schema parser, so unsupported keywords and remote references
+    fail here with the parser's message."""
+    if isinstance(schema, Contract):
+        if schema.format == "pydantic" and schema.model is not None:
+            document = schema.model.model_json_schema()
+            # a model writes what model_dump gives: its declared fields only, unless extra="allow"
+            return _closed(document) if role == "writer" else document
+        if schema.format != "jsonschema":
+            raise ContractDeclarationError(
+                f"the {role} is an {schema.format} contract, not JSON Schema",
+                contract=str(schema.ref),
+                reason="bad-schema",
+            )
+        return schema.schema
+    if isinstance(schema, (str, bytes)):
+        try:
+            schema = json.loads(schema)
+        except ValueError as exc:
+            raise ContractDeclarationError(
+                f"the {role} JSON Schema is not valid JSON: {exc}", reason="bad-schema"
+            ) from exc
+    Contract.from_jsonschema(f"{role}.v0", schema)  # validates: raises ContractDeclarationError
+    return schema
+
+
+def _closed(schema: Any) -> Any:
+    """``schema`` with every object that lists properties and says nothing about others closed."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    closed = {key: _closed(value) if key not in ("enum", "const", "default", "examples") else value
+              for key, value in schema.items()}  # fmt: skip
+    if "properties" in schema and "additionalProperties" not in schema and "patternProperties" not in schema:
+        closed["additionalProperties"] = False
+    return closed
+
+
+def field_path(segs: Segments) -> str:
+    """Problem path segments as a field path: ``("properties", "items", "items", "properties", "sku")``
+    is ``items[].sku``."""
+    names: list[str] = []
+    index = 0
+    while index < len(segs):
+        step = segs[index]
+        if step == "properties" and index + 1 < len(segs):
+            names.append(segs[index + 1])
+            index += 2
+            continue
+        if step in ("items", "prefixItems", "additionalItems") and names:
+            names[-1] += "[]"
+            if index + 1 < len(segs) and segs[index + 1].isdigit():
+                index += 1
+        index += 1
+    return ".".join(names)
+
+
+class _TooComplex(Exception):
+    pass
+
+
+class _Document:
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def lookup(self, pointer: str) -> Any:
+        if not isinstance(pointer, str) or not (pointer == "#" or pointer.startswith("#/")):
+            raise ContractDeclarationError(f"$ref {pointer!r} is not a local reference", reason="bad-schema")
+        target: Any = self.root
+        for token in pointer[2:].split("/") if pointer != "#" else ():
+            token = unquote(token).replace("~1", "/").replace("~0", "~")
+            if isinstance(target, Mapping) and token in target:
+                target = target[token]
+            elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+                target = target[int(token)]
+            else:
+                raise ContractDeclarationError(f"$ref {pointer!r} points to nothing", reason="bad-schema")
+        return target
+
+    def flatten(self, conj: Conj) -> tuple[list[Sub], list[list[Conj]]]:
+        """The plain parts that all apply (``$ref`` and ``allOf`` followed), and the groups of
+        alternatives (``anyOf``/``oneOf``) of which one branch applies per group."""
+        parts: list[Sub] = []
+        groups: list[list[Conj]] = []
+        seen: set[str] = set()
+        pending = list(conj)
+        while pending:
+            pointer, schema = pending.pop(0)
+            if pointer in seen:
+                continue
+            seen.add(pointer)
+            parts.append((pointer, schema))
+            if not isinstance(schema, Mapping):
+                continue
+            if "$ref" in schema:
+                pending.append((schema["$ref"], self.lookup(schema["$ref"])))
+            for index, sub in enumerate(schema.get("allOf", ())):
+                pending.append((f"{pointer}/allOf/{index}", sub))
+            for keyword in ("anyOf", "oneOf"):
+                if keyword in schema:
+                    groups.append([((f"{pointer}/{keyword}/{i}", b),) for i, b in enumerate(schema[keyword])])
+        return parts, groups
+
+    def alternatives(self, conj: Conj, budget: int = MAX_ALTERNATIVES) -> list[list[Sub]]:
+        """The writer as a list of alternatives, each a list of plain parts that all apply."""
+        parts, groups = self.flatten(conj)
+        found = [parts]
+        for group in groups:
+            found = [done + more for done in found for branch in group for more in self.alternatives(branch, budget)]
+            if len(found) > budget:
+                raise _TooComplex
+        return found
+
+
+def _is_closed(conj: Sequence[Sub]) -> bool:
+    return any(schema is False for _, schema in conj)
+
+
+def _is_trivial(schema: Any) -> bool:
+    if schema is True:
+        return True
+    return isinstance(schema, Mapping) and all(key in _NOT_CONSTRAINTS for key in schema)
+
+
+def _kinds_of(schema: Any) -> frozenset[str]:
+    if schema is False:
+        return frozenset()
+    if not isinstance(schema, Mapping) or "type" not in schema:
+        return _KINDS
+    declared = schema["type"]
+    names = declared if isinstance(declared, list) else [declared]
+    kinds: frozenset[str] = frozenset()
+    for name in names:
+        kinds |= _TYPE_KINDS.get(name, frozenset())
+    return kinds
+
+
+def _value_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "integer" if math.isfinite(value) and value.is_integer() else "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _enum_of(schema: Any) -> tuple[Any, ...] | None:
+    if not isinstance(schema, Mapping):
+        return None
+    values: tuple[Any, ...] | None = tuple(schema["enum"]) if "enum" in schema else None
+    if "const" in schema:
+        const = schema["const"]
+        values = (const,) if values is None else tuple(v for v in values if json_equal(v, const))
+    return values
+
+
+def _describe_kinds(kinds: frozenset[str]) -> str:
+    if kinds >= _KINDS:
+        return "any value"
+    shown = sorted(kinds - {"integer"}) if "number" in kinds else sorted(kinds)
+    shown = [("non-integer number" if k == "number" and "integer" not in kinds else k) for k in shown]
+    return " | ".join(shown) or "no value"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _array_shape(pointer: str, schema: Any) -> tuple[list[Sub], Sub | None]:
+    """Positional item schemas and the schema of the items after them (None: unconstrained)."""
+    if not isinstance(schema, Mapping):
+        return [], None
+    prefix: list[Sub] = [(f"{pointer}/prefixItems/{i}", s) for i, s in enumerate(schema.get("prefixItems", ()))]
+    items = schema.get("items")
+    if isinstance(items, list):  # draft 7 tuple form
+        prefix += [(f"{pointer}/items/{i}", s) for i, s in enumerate(items)]
+        extra = schema.get("additionalItems")
+        return prefix, None if extra is None else (f"{pointer}/additionalItems", extra)
+    if "items" in schema:
+        return prefix, (f"{pointer}/items", items)
+    return prefix, None
+
+
+def _value_for(pointer: str, schema: Any, name: str) -> list[Sub] | None:
+    """What one plain schema says about property ``name`` (None: nothing)."""
+    if not isinstance(schema, Mapping):
+        return [(pointer, False)] if schema is False else None
+    properties = schema.get("properties", {})
+    if name in properties:
+        return [(f"{pointer}/properties/{name}", properties[name])]
+    patterns = [
+        (f"{pointer}/patternProperties/{p}", s)
+        for p, s in schema.get("patternProperties", {}).items()
+        if re.search(p, name)
+    ]
+    if patterns:
+        return patterns
+    if "additionalProperties" in schema:
+        return [(f"{pointer}/additionalProperties", schema["additionalProperties"])]
+    return None
+
+
+@dataclass
+class _View:
+    """One writer alternative, its plain parts combined."""
+
+    parts: list[Sub]
+    kinds: frozenset[str]
+    enum: tuple[Any, ...] | None
+    required: frozenset[str] = frozenset()
+    declared: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, parts: list[Sub]) -> _View:
+        kinds = _KINDS
+        enum: tuple[Any, ...] | None = None
+        required: set[str] = set()
+        declared: dict[str, None] = {}
+        for _, schema in parts:
+            kinds &= _kinds_of(schema)
+            values = _enum_of(schema)
+            if values is not None:
+                enum = values if enum is None else tuple(v for v in enum if any(json_equal(v, w) for w in values))
+            if isinstance(schema, Mapping):
+                required.update(schema.get("required", ()))
+                declared.update(dict.fromkeys(schema.get("properties", {})))
+        if enum is not None:
+            enum = tuple(v for v in enum if _value_kind(v) in kinds)
+            kinds = frozenset(_value_kind(v) for v in enum)
+        return cls(parts, kinds, enum, frozenset(required), list(declared))
+
+    @property
+    def empty(self) -> bool:
+        return not self.kinds
+
+    def only(self, kind: str) -> _View:
+        enum = None if self.enum is None else tuple(v for v in self.enum if _value_kind(v) == kind)
+        return _View(self.parts, self.kinds & {kind}, enum, self.required, self.declared)
+
+    def value_for(self, name: str) -> list[Sub]:
+        """Every writer schema that applies to property ``name`` (empty: anything goes)."""
+        found: list[Sub] = []
+        for pointer, schema in self.parts:
+            found += _value_for(pointer, schema, name) or []
+        return found
+
+    def others(self) -> list[tuple[str | None, list[Sub]]]:
+        """What the writer may send under names it does not declare, as (pattern or None, schemas).
+
+        Several parts each restricting other names are approximated by the most restrictive one
+        (this can only make the writer look larger, never smaller)."""
+        chosen: tuple[str, Mapping[str, Any]] | None = None
+        for pointer, schema in self.parts:
+            if schema is False:
+                return []
+            if not isinstance(schema, Mapping):
+                continue
+            if schema.get("additionalProperties") is False:
+                chosen = (pointer, schema)
+                break
+            if chosen is None and ("additionalProperties" in schema or "patternProperties" in schema):
+                chosen = (pointer, schema)
+        if chosen is None:
+            return [(None, [])]
+        pointer, schema = chosen
+        found: list[tuple[str | None, list[Sub]]] = [
+            (p, [(f"{pointer}/patternProperties/{p}", s)]) for p, s in schema.get("patternProperties", {}).items()
+        ]
+        extra = schema.get("additionalProperties", True)
+        if extra is not False:
+            found.append((None, [(f"{pointer}/additionalProperties", extra)]))
+        return found
+
+    def array_shape(self) -> tuple[list[list[Sub]], list[Sub]]:
+        shapes = [_array_shape(pointer, schema) for pointer, schema in self.parts]
+        length = max((len(prefix) for prefix, _ in shapes), default=0)
+        positions: list[list[Sub]] = []
+        for index in range(length):
+            at: list[Sub] = []
+            for prefix, rest in shapes:
+                if index < len(prefix):
+                    at.append(prefix[index])
+                elif rest is not None:
+                    at.append(rest)
+            positions.append(at)
+        return positions, [rest for _, rest in shapes if rest is not None]
+
+    def bound(self, table: Mapping[str, tuple[bool, str]], lower: bool) -> tuple[float, bool] | None:
+        best: tuple[float, bool] | None = None
+        for _, schema in self.parts:
+            if not isinstance(schema, Mapping):
+                continue
+            for keyword, (exclusive, _) in table.items():
+                value = schema.get(keyword)
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                if best is None or _tighter((value, exclusive), best, lower):
+                    best = (value, exclusive)
+        return best
+
+
+def _tighter(candidate: tuple[float, bool], than: tuple[float, bool], lower: bool) -> bool:
+    if candidate[0] != than[0]:
+        return candidate[0] > than[0] if lower else candidate[0] < than[0]
+    return candidate[1] and not than[1]
+
+
+class _Checker:
+    def __init__(self, reader: _Document, writer: _Document) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.memo = Memo()
+
+    def sub(self, writer: Sequence[Sub], reader: Sequence[Sub]) -> Outcome:
+        """Whether every document valid under all of ``writer`` is valid under all of ``reader``."""
+        key = (frozenset(p for p, _ in writer), frozenset(p for p, _ in reader))
+        return self.memo.run(key, lambda: self._sub(tuple(writer), tuple(reader)))
+
+    def _sub(self, writer: Conj, reader: Conj) -> Outcome:
+        outcome = Outcome()
+        parts, groups = self.reader.flatten(reader)
+        if not groups and all(_is_trivial(schema) for _, schema in parts):
+            return outcome
+        try:
+            alternatives = self.writer.alternatives(writer)
+        except _TooComplex:
+            outcome.problem(
+                UNPROVABLE_KEYWORD,
+                (),
+                f"the writer's anyOf/oneOf combine into more than {MAX_ALTERNATIVES} alternatives; not compared",
+            )
+            return outcome
+        for alternative in alternatives:
+            view = _View.of(alternative)
+            if not view.empty:
+                outcome.add((), self.view_within(view, parts, groups))
+        return outcome
+
+    def view_within(self, view: _View, parts: list[Sub], groups: list[list[Conj]]) -> Outcome:
+        outcome = Outcome()
+        for part in parts:
+            outcome.add((), self.part(view, part))
+        for group in groups:
+            refused = []
+            for kind in sorted(view.kinds):
+                narrowed = view.only(kind)
+                if narrowed.empty:
+                    continue
+                accepted = False
+                for branch in group:
+                    attempt = self.view_within(narrowed, *self.reader.flatten(branch))
+                    outcome.assumed |= attempt.assumed
+                    if attempt.ok:
+                        accepted = True
+                        break
+                if not accepted:
+                    refused.append(kind)
+            if refused:
+                outcome.problem(
+                    MISSING_UNION_BRANCH,
+                    (),
+                    f"no branch of the reader's anyOf/oneOf accepts the writer's {_describe_kinds(frozenset(refused))}"
+                    " values",
+                )
+        return outcome
+
+    def part(self, view: _View, part: Sub) -> Outcome:
+        """The writer view against one plain reader schema."""
+        pointer, schema = part
+        outcome = Outcome()
+        if _is_trivial(schema):
+            return outcome
+        if schema is False or not isinstance(schema, Mapping):
+            outcome.problem(
+                TYPE_MISMATCH, (), f"the reader accepts no value here; the writer allows {_describe_kinds(view.kinds)}"
+            )
+            return outcome
+        kinds = _kinds_of(schema)
+        extra = view.kinds - kinds
+        if extra:
+            outcome.problem(
+                TYPE_MISMATCH,
+                (),
+                f"the writer allows {_describe_kinds(extra)} where the reader accepts only {_describe_kinds(kinds)}",
+            )
+        common = view.kinds & kinds
+        if not common:
+            return outcome
+        self.enums(view, schema, kinds, outcome)
+        self.constraints(view, schema, common, outcome)
+        if "object" in common:
+            self.objects(view, pointer, schema, outcome)
+        if "array" in common:
+            self.arrays(view, pointer, schema, outcome)
+        return outcome
+
+    def enums(self, view: _View, schema: Mapping[str, Any], kinds: frozenset[str], outcome: Outcome) -> None:
+        allowed = _enum_of(schema)
+        if allowed is None:
+            return
+        shown = ", ".join(_short(v) for v in allowed[:8]) + (", ..." if len(allowed) > 8 else "")
+        if view.enum is None:
+            outcome.problem(
+                MISSING_ENUM_SYMBOLS,
+                (),
+                f"the reader accepts only [{shown}] but the writer allows any {_describe_kinds(view.kinds & kinds)}",
+            )
+            return
+        missing = [v for v in view.enum if _value_kind(v) in kinds and not any(json_equal(v, a) for a in allowed)]
+        if missing:
+            outcome.problem(
+                MISSING_ENUM_SYMBOLS,
+                (),
+                f"the writer allows {', '.join(_short(v) for v in missing)}, which the reader's "
+                f"enum [{shown}] does not list",
+            )
+
+    def constraints(self, view: _View, schema: Mapping[str, Any], common: frozenset[str], outcome: Outcome) -> None:
+        for table, lower in ((_LOWER, True), (_UPPER, False)):
+            for keyword, (exclusive, applies) in table.items():
+                value = schema.get(keyword)
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                if not common & _APPLIES[applies]:
+                    continue
+                theirs = view.bound({k: v for k, v in table.items() if v[1] == applies}, lower)
+                mine = (value, exclusive)
+                if theirs is None or _tighter(mine, theirs, lower):
+                    said = (
+                        "no such bound"
+                        if theirs is None
+                        else f"{'>' if lower else '<'}{'' if theirs[1] else '='} {theirs[0]}"
+                    )
+                    outcome.problem(
+                        CONSTRAINT_NARROWED,
+                        (),
+                        f"the reader requires {keyword} {value}; the writer allows more ({said})",
+                    )
+        pattern = schema.get("pattern")
+        if pattern is not None and common & _APPLIES["string"] and not _has(view, "pattern", pattern):
+            outcome.problem(CONSTRAINT_NARROWED, (), f"the reader requires pattern {pattern!r}; the writer does not")
+        step = schema.get("multipleOf")
+        if (
+            isinstance(step, (int, float))
+            and not isinstance(step, bool)
+            and common & _APPLIES["number"]
+            and not _divides(view, step)
+        ):
+            outcome.problem(CONSTRAINT_NARROWED, (), f"the reader requires multipleOf {step}; the writer does not")
+        for keyword in _UNPROVABLE:
+            if keyword in schema and schema[keyword] is not False and not _has(view, keyword, schema[keyword]):
+                outcome.problem(
+                    UNPROVABLE_KEYWORD,
+                    (),
+                    f"the reader uses {keyword!r}, which the writer does not have unchanged; syscontract cannot "
+                    "prove the writer's documents satisfy it",
+                )
+
+    def objects(self, view: _View, pointer: str, schema: Mapping[str, Any], outcome: Outcome) -> None:
+        properties: Mapping[str, Any] = schema.get("properties", {})
+        patterns: Mapping[str, Any] = schema.get("patternProperties", {})
+        extra = schema.get("additionalProperties")
+        for name in schema.get("required", ()):
+            if name not in view.required:
+                never = _is_closed(view.value_for(name)) or (name not in view.declared and not view.others())
+                why = "never sends it" if never else "does not require it, so its documents may lack it"
+                outcome.problem(
+                    REQUIRED_PROPERTY_ADDED, ("properties", name), f"the reader requires '{name}'; the writer {why}"
+                )
+        for name, sub in properties.items():
+            wanted = ((f"{pointer}/properties/{name}", sub),)
+            written = view.value_for(name)
+            if _is_closed(written):
+                continue
+            if all(_is_trivial(schema) for _, schema in written) and not _is_trivial(sub):
+                outcome.problem(
+                    PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL,
+                    ("properties", name),
+                    f"the writer's content model is open and does not declare '{name}', so its documents may carry "
+                    f"any value under that name; the reader constrains it",
+                )
+                continue
+            outcome.add(("properties", name), self.sub(written, wanted))
+        for name in view.declared:
+            if name in properties:
+                continue
+            written = view.value_for(name)
+            if _is_closed(written):
+                continue
+            matching = [(f"{pointer}/patternProperties/{p}", s) for p, s in patterns.items() if re.search(p, name)]
+            if matching:
+                outcome.add(("properties", name), self.sub(written, matching))
+            elif extra is False:
+                outcome.problem(
+                    PROPERTY_NOT_ALLOWED,
+                    ("properties", name),
+                    f"the writer may send '{name}' but the reader's content model is closed "
+                    "(additionalProperties: false) and does not list it",
+                )
+            elif extra is not None:
+                outcome.add(("properties", name), self.sub(written, ((f"{pointer}/additionalProperties", extra),)))
+        for pattern, written in view.others():
+            if _is_closed(written):
+                continue
+            if pattern is not None and pattern in patterns:
+                targets = [(f"{pointer}/patternProperties/{pattern}", patterns[pattern])]
+                outcome.add(("patternProperties", pattern), self.sub(written, targets))
+                continue
+            for other, target in patterns.items():
+                outcome.add(
+                    ("patternProperties", other), self.sub(written, ((f"{pointer}/patternProperties/{other}", target),))
+                )
+            if extra is False:
+                outcome.problem(
+                    PROPERTY_NOT_ALLOWED,
+                    ("additionalProperties",),
+                    "the writer's content model is open (it allows properties it does not list) but the reader's "
+                    "is closed (additionalProperties: false)",
+                )
+            elif extra is not None:
+                outcome.add(("additionalProperties",), self.sub(written, ((f"{pointer}/additionalProperties", extra),)))
+
+    def arrays(self, view: _View, pointer: str, schema: Mapping[str, Any], outcome: Outcome) -> None:
+        positions, rest = view.array_shape()
+        prefix, tail = _array_shape(pointer, schema)
+        for index in range(max(len(positions), len(prefix))):
+            written = positions[index] if index < len(positions) else rest
+            if _is_closed(written):
+                return  # the writer's arrays never reach this position
+            wanted = prefix[index] if index < len(prefix) else tail
+            if wanted is not None:
+                outcome.add(tuple(wanted[0][len(pointer) + 1 :].split("/")), self.sub(written, (wanted,)))
+        if tail is not None and not _is_closed(rest):
+            outcome.add(("items",), self.sub(rest, (tail,)))
+
+
+def _has(view: _View, keyword: str, value: Any) -> bool:
+    """Whether some writer part has ``keyword`` with exactly ``value``."""
+    return any(
+        isinstance(schema, Mapping) and keyword in schema and json_equal(schema[keyword], value)
+        for _, schema in view.parts
+    )
+
+
+def _divides(view: _View, step: float) -> bool:
+    """Whether some writer part's ``multipleOf`` is a multiple of ``step``."""
+    return any(_multiple(schema.get("multipleOf"), step) for _, schema in view.parts if isinstance(schema, Mapping))
+
+
+def _multiple(value: Any, step: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or step == 0:
+        return False
+    ratio = value / step
+    return math.isfinite(ratio) and ratio == int(ratio)
