@@ -26,7 +26,7 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("compat",)
+COMMANDS = ("check", "compat", "inventory", "drift", "can_deploy")
 """The command modules under ``syscontract.cli``, in the order ``--help`` lists them."""
 
 
@@ -39,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"syscontract {__version__}")
     commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"syscontract.cli.{name}")
+        module = importlib.import_module(f"syscontract.cli.{name}")  # can_deploy declares "can-deploy"
         command = module.add_parser(commands)
         command.set_defaults(run=module.run)
     return root

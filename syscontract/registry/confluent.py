@@ -76,6 +76,13 @@ class ConfluentRegistry:
     def names(self) -> list[str]:
         return sorted(self._names.get(s, s) for s in self._call(self.client.get_subjects, "subjects"))
 
+    def id_of(self, ref: ContractRef | str) -> int:
+        """The schema id of this contract version in the registry (for Confluent framing)."""
+        registered = self._version(ContractRef.parse(ref))
+        if registered.schema_id is None:  # pragma: no cover - a registry breaking its protocol
+            raise RegistryError("the registry returned no schema id", contract=str(ref), reason="unknown-schema")
+        return int(registered.schema_id)
+
     # -- writers ---------------------------------------------------------------------------------
 
     def by_id(self, schema_id: int) -> Contract:

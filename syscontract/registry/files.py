@@ -38,7 +38,7 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 _VERSION_FILE = re.compile(r"^v(?P<version>0|[1-9][0-9]{0,8})\.(?P<ext>avsc|schema\.json)$")
 _LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+\.")
-_TOML_KEYS = {"compatibility", "critical", "owner", "doc", "ids", "guids"}
+_TOML_KEYS = {"compatibility", "critical", "owner", "doc", "ids", "guids", "retired"}
 _RESCAN_SECONDS = 10.0
 
 
@@ -82,6 +82,22 @@ class FileRegistry:
             for entry in root.iterdir()
             if entry.is_dir() and self._inside(entry) and self._version_files_in(entry, entry.name)
         )
+
+    def retired(self, name: str) -> list[int]:
+        """Versions ``contract.toml`` lists as ``retired``: no producer sends them any more."""
+        return sorted(int(v[1:]) for v in self._settings_for(name).get("retired", []))
+
+    def id_of(self, ref: ContractRef | str) -> int:
+        """The schema id ``contract.toml`` maps this version to (for Confluent framing when producing)."""
+        parsed = ContractRef.parse(ref)
+        ids = self._settings_for(parsed.name).get("ids", {})
+        if f"v{parsed.version}" not in ids:
+            raise RegistryError(
+                f"no schema id for this version: add it to the [ids] table of {parsed.name}/contract.toml",
+                contract=str(parsed),
+                reason="unknown-schema",
+            )
+        return int(ids[f"v{parsed.version}"])
 
     def by_id(self, schema_id: int) -> Contract:
         """The contract version whose ``contract.toml`` maps it to ``schema_id``."""
@@ -306,6 +322,11 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
     for key in ("owner", "doc"):
         if key in settings and not isinstance(settings[key], str):
             raise fail(f"'{key}' must be a string")
+    retired = settings.get("retired", [])
+    if not isinstance(retired, list) or not all(
+        isinstance(v, str) and re.fullmatch(r"v(0|[1-9][0-9]{0,8})", v) for v in retired
+    ):
+        raise fail("'retired' must be a list of versions such as [\"v1\", \"v2\"]")
     for table in ("ids", "guids"):
         entries = settings.get(table, {})
         if not isinstance(entries, dict):

@@ -64,6 +64,15 @@ class MemoryRegistry:
                 self._writers.setdefault(("fingerprint", contract.avro_fingerprint), contract.ref)
         return contract
 
+    def id_of(self, ref: ContractRef | str) -> int:
+        """The schema id this contract was added with."""
+        parsed = ContractRef.parse(ref)
+        for (kind, value), found in list(self._writers.items()):
+            if kind == "id" and found == parsed:
+                assert isinstance(value, int)
+                return value
+        raise RegistryError("added without a schema id", contract=str(parsed), reason="unknown-schema")
+
     def by_id(self, schema_id: int) -> Contract:
         """The contract added with ``schema_id``."""
         return self._writer(("id", schema_id), f"schema id {schema_id}")

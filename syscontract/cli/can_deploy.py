@@ -1,0 +1,62 @@
+"""``syscontract can-deploy MANIFEST --to ENV --with MANIFEST...``: is this deploy safe?
+
+::
+
+    syscontract can-deploy build/pricing.json --to prod --with deployments/prod/
+
+Would deploying the service of MANIFEST into ENV (replacing the version of it deployed there) leave one
+of its consumers without a field it requires, or leave a consumer of what it produces without one?
+Exit 0 yes, it can deploy; 1 no, with the reasons; 2 a usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from syscontract.manifest import load, load_all
+from syscontract.system import can_deploy
+
+from .drift import render_findings
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    command: argparse.ArgumentParser = commands.add_parser(
+        "can-deploy",
+        help="would deploying this service into an environment break a consumer?",
+        description="Check MANIFEST against the manifests deployed in ENV.",
+    )
+    command.add_argument("manifest", metavar="MANIFEST", help="the manifest of the service to deploy")
+    command.add_argument("--to", required=True, metavar="ENV", help="the environment to deploy into")
+    command.add_argument(
+        "--with",
+        dest="others",
+        nargs="+",
+        default=[],
+        metavar="MANIFEST",
+        help="the manifests (files or directories) of what runs there",
+    )
+    command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    return command
+
+
+def run(args: argparse.Namespace) -> int:
+    candidate = load(args.manifest)
+    findings = can_deploy(candidate, args.to, load_all(args.others))
+    if args.format == "json":
+        body = {
+            "service": candidate.service,
+            "environment": args.to,
+            "can_deploy": not findings,
+            "findings": [f.to_json() for f in findings],
+        }
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    elif findings:
+        sys.stdout.write(f"{candidate.service} cannot deploy to {args.to}:\n" + render_findings(findings))
+    else:
+        sys.stdout.write(f"{candidate.service} can deploy to {args.to}: every requirement is met\n")
+    return 1 if findings else 0

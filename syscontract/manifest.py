@@ -1,0 +1,210 @@
+"""Manifests: what one service produces and requires, in one environment, as a plain file.
+
+A pipeline writes one per service and environment (``deployments/prod/pricing.json``) with
+``syscontract inventory``; ``syscontract drift`` and ``can-deploy`` read them. A manifest carries the
+schema of every contract version it names, so the checks need no registry, broker or server.
+
+Format (version 1, described by ``docs/manifest.schema.json``)::
+
+    {
+      "manifest": "syscontract/1",
+      "service": "pricing",
+      "environment": "prod",
+      "syscontract": "0.1.0",
+      "declarations": [
+        {"role": "consumer", "contract": "order.v3", "handler": "pricing.handlers.on_order",
+         "fields": ["customerTier", "customer.id"]}
+      ],
+      "contracts": {
+        "order.v3": {"format": "avro", "fingerprint": "9f2c...", "critical": [], "compatibility": "BACKWARD",
+                     "schema": {...}}
+      }
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syscontract._version import __version__
+from syscontract.contract import Contract, ContractRef, parse_path
+from syscontract.errors import ContractDeclarationError, ContractError
+
+__all__ = ["FORMAT", "MAX_MANIFEST_BYTES", "Entry", "Manifest", "ManifestError", "build", "load", "load_all"]
+
+FORMAT = "syscontract/1"
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+ROLES = ("consumer", "producer")
+
+
+class ManifestError(ContractDeclarationError):
+    """A manifest that cannot be read: the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One declaration in a manifest."""
+
+    role: str
+    contract: ContractRef
+    handler: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A service's declarations in one environment, with the contracts they name."""
+
+    service: str
+    environment: str
+    declarations: tuple[Entry, ...]
+    contracts: Mapping[ContractRef, Contract]
+    source: str = "<memory>"
+
+    def critical(self, entry: Entry) -> tuple[str, ...]:
+        """The fields a consumer entry depends on: its own and its contract version's ``critical``."""
+        own = self.contracts[entry.contract].critical
+        return tuple(dict.fromkeys([*entry.fields, *own]))
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as the JSON object written to disk."""
+        return {
+            "manifest": FORMAT,
+            "service": self.service,
+            "environment": self.environment,
+            "syscontract": __version__,
+            "declarations": [
+                {"role": e.role, "contract": str(e.contract), "handler": e.handler, "fields": list(e.fields)}
+                for e in self.declarations
+            ],
+            "contracts": {
+                str(ref): {
+                    "format": contract.format,
+                    "fingerprint": contract.fingerprint,
+                    "critical": list(contract.critical),
+                    "compatibility": contract.compatibility,
+                    "schema": contract.model.model_json_schema() if contract.model is not None else contract.schema,
+                }
+                for ref, contract in sorted(self.contracts.items())
+            },
+        }
+
+
+def build(
+    declarations: Iterable[Any], *, service: str, environment: str, contracts: Mapping[ContractRef, Contract]
+) -> Manifest:
+    """A manifest from resolved declarations (objects with ``role``, ``ref``, ``name``, ``fields``)."""
+    entries = []
+    for declaration in declarations:
+        fields = tuple(getattr(f, "text", f) for f in declaration.fields)
+        entries.append(Entry(declaration.role, declaration.ref, declaration.name, fields))
+    entries.sort(key=lambda e: (e.role, str(e.contract), e.handler))
+    return Manifest(service, environment, tuple(entries), dict(contracts))
+
+
+def load(path: str | Path) -> Manifest:
+    """Read and validate one manifest file; :class:`ManifestError` names the file and the problem."""
+    where = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"{where}: {size} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have")
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except ManifestError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{where}: cannot read: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ManifestError(f"{where}: not valid JSON: {exc}") from exc
+    return parse(data, where)
+
+
+def load_all(paths: Iterable[str | Path]) -> list[Manifest]:
+    """Manifests from files and directories (every ``*.json`` below a directory)."""
+    found: list[Manifest] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found += [load(p) for p in sorted(path.rglob("*.json"))]
+        else:
+            found.append(load(path))
+    return found
+
+
+def parse(data: Any, where: str = "<manifest>") -> Manifest:
+    """A manifest from its JSON value."""
+
+    def fail(detail: str) -> ManifestError:
+        return ManifestError(f"{where}: {detail}")
+
+    if not isinstance(data, dict):
+        raise fail(f"a manifest is a JSON object, not {type(data).__name__}")
+    if data.get("manifest") != FORMAT:
+        raise fail(
+            f"'manifest' must be {FORMAT!r} (this syscontract reads manifest format 1), not {data.get('manifest')!r}"
+        )
+    for key in ("service", "environment"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise fail(f"'{key}' must be a non-empty string")
+    declarations = data.get("declarations")
+    contracts = data.get("contracts")
+    if not isinstance(declarations, list):
+        raise fail("'declarations' must be a list")
+    if not isinstance(contracts, dict):
+        raise fail("'contracts' must be an object mapping references to their schemas")
+    parsed: dict[ContractRef, Contract] = {}
+    for text, body in contracts.items():
+        parsed[_ref(text, fail)] = _contract(text, body, fail)
+    entries = []
+    for index, item in enumerate(declarations):
+        if not isinstance(item, dict):
+            raise fail(f"declarations[{index}] must be an object")
+        role, handler, fields = item.get("role"), item.get("handler"), item.get("fields", [])
+        if role not in ROLES:
+            raise fail(f"declarations[{index}].role must be 'consumer' or 'producer', not {role!r}")
+        if not isinstance(handler, str):
+            raise fail(f"declarations[{index}].handler must be a string")
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            raise fail(f"declarations[{index}].fields must be a list of field paths")
+        ref = _ref(item.get("contract"), fail)
+        if ref not in parsed:
+            raise fail(f"declarations[{index}] names {ref}, which 'contracts' does not describe")
+        try:
+            for path in fields:
+                parsed[ref].field(parse_path(path))
+        except ContractError as exc:
+            raise fail(f"declarations[{index}]: {exc}") from exc
+        entries.append(Entry(role, ref, handler, tuple(fields)))
+    return Manifest(data["service"], data["environment"], tuple(entries), parsed, where)
+
+
+def _ref(text: Any, fail: Any) -> ContractRef:
+    try:
+        return ContractRef.parse(text)
+    except ContractDeclarationError as exc:
+        raise fail(exc.detail) from exc
+
+
+def _contract(text: str, body: Any, fail: Any) -> Contract:
+    if not isinstance(body, dict) or "schema" not in body:
+        raise fail(f"contracts[{text!r}] must be an object with 'format' and 'schema'")
+    critical = body.get("critical") or []
+    if not isinstance(critical, list) or not all(isinstance(c, str) for c in critical):
+        raise fail(f"contracts[{text!r}].critical must be a list of field paths")
+    options = {"critical": critical, "compatibility": body.get("compatibility")}
+    try:
+        if body.get("format") == "avro":
+            return Contract.from_avro(text, body["schema"], **options)
+        if body.get("format") == "jsonschema":
+            return Contract.from_jsonschema(text, body["schema"], **options)
+        if body.get("format") == "pydantic":  # the model's JSON Schema, read as the model would be
+            return Contract.from_jsonschema(
+                text, body["schema"], annotations_only=True, required_means_no_default=True, **options
+            )
+    except ContractError as exc:
+        raise fail(f"contracts[{text!r}]: {exc}") from exc
+    raise fail(f"contracts[{text!r}].format must be 'avro', 'jsonschema' or 'pydantic', not {body.get('format')!r}")
