@@ -217,6 +217,10 @@ class Checker:
             return message, None
         if self.fast_model is not None and type(message) is self.model and self.fast_model(message):
             return message, None
+        if type(message) is bytes:
+            known = self.decoder.fast_confluent(message)
+            if known is not None and type(known[0]) is dict and self.fast(known[0]):
+                return known
         writer = None
         payload = message
         try:

@@ -14,12 +14,14 @@ cost is a dictionary lookup. The per-writer plans are keyed by data from the wir
 
 from __future__ import annotations
 
+import io
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastavro
 from pydantic import BaseModel, ValidationError
 
 from syscontract import wire
@@ -67,6 +69,9 @@ class Decoder:
         self.registry = registry
         self.model = reader.model
         self._plans: dict[object, WriterPlan] = {}
+        # Confluent prefix (magic byte 0 and the 4-byte id) -> (writer schema, reader schema, label), for writers
+        # whose messages need nothing but decoding: the hot path reads this table directly
+        self.fast_avro: dict[bytes, tuple[Any, Any, str]] = {}
         self._lock = threading.Lock()
 
     def decode(
@@ -120,6 +125,20 @@ class Decoder:
 
     # -- plans (once per writer) ---------------------------------------------------------------
 
+    def fast_confluent(self, data: bytes) -> tuple[Any, str] | None:
+        """Decode a Confluent-framed message from a writer already known to need nothing but
+        decoding; None when that is not so or anything is unusual (the full path then decides)."""
+        entry = self.fast_avro.get(data[:5])
+        if entry is None:
+            return None
+        stream = io.BytesIO(data)
+        stream.seek(5)
+        try:
+            payload = fastavro.schemaless_reader(stream, entry[0], entry[1])
+        except Exception:
+            return None
+        return (payload, entry[2]) if stream.tell() == len(data) else None
+
     def _plan(self, key: tuple[str, object]) -> WriterPlan:
         plan = self._plans.get(key)
         if plan is None:
@@ -128,6 +147,16 @@ class Decoder:
                 while len(self._plans) >= MAX_WRITERS:
                     del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
+                kind, value = key
+                if kind == "confluent" and type(value) is int and plan.kind == "avro" and not plan.missing:
+                    if self.model is None:
+                        while len(self.fast_avro) >= MAX_WRITERS:
+                            del self.fast_avro[next(iter(self.fast_avro))]
+                        self.fast_avro[b"\x00" + value.to_bytes(4, "big")] = (
+                            plan.writer_schema,
+                            plan.reader_schema,
+                            plan.label,
+                        )
         return plan
 
     def _make_plan(self, key: tuple[str, object]) -> WriterPlan:
