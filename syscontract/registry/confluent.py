@@ -10,6 +10,7 @@ is fetched is kept (bounded).
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,17 @@ if TYPE_CHECKING:
 __all__ = ["MAX_CACHED", "ConfluentRegistry"]
 
 MAX_CACHED = 4096
-"""Schemas kept per registry (by id, GUID and reference)."""
+"""Schemas kept per registry (by id, GUID and reference); failures remembered, at most as many."""
+
+RETRY_AFTER = 1.0
+"""Seconds before a failed lookup is tried again; doubled on each failure of the same key."""
+
+MAX_RETRY_AFTER = 60.0
+
+
+def _bounded(table: dict[Any, Any]) -> None:
+    while len(table) >= MAX_CACHED:
+        del table[next(iter(table))]
 
 
 def _client_class() -> Any:
@@ -59,6 +70,9 @@ class ConfluentRegistry:
         self.subjects = dict(subjects or {})
         self._names = {subject: name for name, subject in self.subjects.items()}
         self._cache: dict[object, Contract] = {}
+        # key -> (monotonic time before which the failure stands, the failure, failures so far)
+        self._failures: dict[object, tuple[float, RegistryError, int]] = {}
+        self._inflight: dict[object, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -157,14 +171,51 @@ class ConfluentRegistry:
         return registered.schema.schema_str or ""
 
     def _cached(self, key: object, build: Any) -> Contract:
+        """The contract for ``key``: kept once fetched; a failure is remembered and retried only after
+        a backoff (so an unknown id costs one lookup, not one per message); one fetch per key at a
+        time (a thousand messages with the same new id wait for one request)."""
         found = self._cache.get(key)
-        if found is None:
-            found = build()
+        if found is not None:
+            return found
+        self._raise_remembered(key)
+        with self._lock:
+            gate = self._inflight.setdefault(key, threading.Lock())
+        with gate:
+            found = self._cache.get(key)
+            if found is not None:
+                return found
+            self._raise_remembered(key)
+            try:
+                found = build()
+            except RegistryError as exc:
+                self._remember(key, exc)
+                raise
+            finally:
+                with self._lock:
+                    self._inflight.pop(key, None)
             with self._lock:
-                while len(self._cache) >= MAX_CACHED:
-                    del self._cache[next(iter(self._cache))]
+                _bounded(self._cache)
                 self._cache[key] = found
+                self._failures.pop(key, None)
         return found
+
+    def _raise_remembered(self, key: object) -> None:
+        remembered = self._failures.get(key)
+        if remembered is not None and time.monotonic() < remembered[0]:
+            error = remembered[1]
+            wait = remembered[0] - time.monotonic()
+            raise RegistryError(
+                f"{error.detail} (failed {remembered[2]} time(s); not asked again for {wait:.1f} s)",
+                contract=error.contract,
+                reason=error.reason,
+            ) from error
+
+    def _remember(self, key: object, error: RegistryError) -> None:
+        with self._lock:
+            failures = self._failures.get(key, (0.0, error, 0))[2] + 1
+            wait = min(MAX_RETRY_AFTER, RETRY_AFTER * 2 ** (failures - 1))
+            _bounded(self._failures)
+            self._failures[key] = (time.monotonic() + wait, error, failures)
 
     def _call(self, call: Any, what: str) -> Any:
         from confluent_kafka.schema_registry.error import SchemaRegistryError
