@@ -38,10 +38,13 @@ from syscontract.errors import (
 from syscontract.wire import avro, confluent, single_object
 from syscontract.wire import json as json_wire
 
-__all__ = ["MAX_WRITERS", "Decoder", "WriterPlan"]
+__all__ = ["MAX_MESSAGE_BYTES", "MAX_WRITERS", "Decoder", "WriterPlan"]
 
 MAX_WRITERS = 1024
 """Writer plans kept per checker (schema ids, GUIDs, fingerprints and writer names seen on the wire)."""
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""A message larger than this is refused (``DecodeError``, reason ``too-large``) before it is decoded."""
 
 Headers = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
 
@@ -57,6 +60,7 @@ class WriterPlan:
     writer_schema: Any = None
     reader_schema: Any = None
     missing: tuple[tuple[str, str], ...] = field(default=())  # (path, what the reader would have filled)
+    scan: bool = False  # collections of zero-width items: bound their declared sizes before decoding
 
 
 class Decoder:
@@ -79,6 +83,13 @@ class Decoder:
     ) -> tuple[Any, WriterPlan | None]:
         """The decoded payload and the writer's plan (None for plain JSON). Raises
         :class:`DecodeError`, :class:`RegistryError` or a :class:`ContractViolation`."""
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise DecodeError(
+                f"message of {len(raw)} bytes is larger than the {MAX_MESSAGE_BYTES} accepted",
+                contract=self.ref,
+                reason="too-large",
+                payload=raw,
+            )
         if isinstance(raw, str):
             return self._json(raw, raw), None
         data = raw if type(raw) is bytes else bytes(raw)
@@ -107,6 +118,8 @@ class Decoder:
             plan, offset = self._plan(("contract", text)), 0
         if plan.kind == "json":
             return self._json(data[offset:] if offset else data, raw), plan
+        if plan.scan:
+            avro.check_collections(data, offset, plan.writer_schema)
         if plan.missing:
             raise self._not_in_writer(plan, data, offset)
         try:
@@ -129,7 +142,7 @@ class Decoder:
         """Decode a Confluent-framed message from a writer already known to need nothing but
         decoding; None when that is not so or anything is unusual (the full path then decides)."""
         entry = self.fast_avro.get(data[:5])
-        if entry is None:
+        if entry is None or len(data) > MAX_MESSAGE_BYTES:
             return None
         stream = io.BytesIO(data)
         stream.seek(5)
@@ -148,16 +161,16 @@ class Decoder:
                     del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
                 kind, value = key
-                if kind == "confluent" and type(value) is int and plan.kind == "avro" and not plan.missing:
-                    if self.model is None:
-                        while len(self.fast_avro) >= MAX_WRITERS:
-                            del self.fast_avro[next(iter(self.fast_avro))]
-                        self.fast_avro[b"\x00" + value.to_bytes(4, "big")] = (
-                            plan.writer_schema,
-                            plan.reader_schema,
-                            plan.label,
-                        )
+                if kind == "confluent" and type(value) is int and self._only_decoding(plan):
+                    while len(self.fast_avro) >= MAX_WRITERS:
+                        del self.fast_avro[next(iter(self.fast_avro))]
+                    prefix = b"\x00" + value.to_bytes(4, "big")
+                    self.fast_avro[prefix] = (plan.writer_schema, plan.reader_schema, plan.label)
         return plan
+
+    def _only_decoding(self, plan: WriterPlan) -> bool:
+        """Whether messages from this writer need nothing but decoding before the field checks."""
+        return plan.kind == "avro" and not plan.missing and not plan.scan and self.model is None
 
     def _make_plan(self, key: tuple[str, object]) -> WriterPlan:
         kind, value = key
@@ -174,7 +187,8 @@ class Decoder:
                     found = self.reader.field(path)
                     filled = f"the reader default {found.default!r} was not used" if found.has_default else ""
                     missing.append((path.text, filled))
-        return WriterPlan(writer, label, "avro", writer.native, reader_schema, tuple(missing))
+        scan = avro.zero_width(writer.native)
+        return WriterPlan(writer, label, "avro", writer.native, reader_schema, tuple(missing), scan)
 
     def _writer(self, kind: str, value: object) -> Contract:
         registry = self.registry
@@ -282,6 +296,8 @@ class Decoder:
             writer=plan.label,
         )
         try:  # what the handler would see under "observe": resolution fills the default
+            if plan.scan:
+                avro.check_collections(data, offset, plan.writer_schema)
             error.decoded = avro.decode(data, offset, plan.writer_schema, plan.reader_schema)
         except (DecodeError, avro.IncompatibleWriter):
             error.decoded = None

@@ -15,7 +15,7 @@ from fastavro.read import SchemaResolutionError
 
 from syscontract.errors import DecodeError
 
-__all__ = ["IncompatibleWriter", "decode", "encode"]
+__all__ = ["MAX_COLLECTION", "IncompatibleWriter", "check_collections", "decode", "encode", "zero_width"]
 
 
 class IncompatibleWriter(Exception):
@@ -51,3 +51,129 @@ def encode(payload: Any, schema: Any) -> bytes:
     stream = io.BytesIO()
     fastavro.schemaless_writer(stream, schema, payload)
     return stream.getvalue()
+
+
+MAX_COLLECTION = 1_000_000
+"""Items one array or map of a message may declare when its items can take no bytes at all (arrays
+of ``null``, of empty records): fastavro would build every one of them, so a 5-byte message could
+ask for billions. Collections whose items take bytes are bounded by the message's own size."""
+
+
+def zero_width(schema: Any) -> bool:
+    """Whether some array or map in ``schema`` (fastavro's parsed form) has items that may be encoded
+    in zero bytes: only then can a small message declare a huge collection."""
+    named = schema.get("__named_schemas", {}) if isinstance(schema, dict) else {}
+
+    def empty(node: Any, seen: frozenset[str]) -> bool:
+        if isinstance(node, str):
+            if node == "null":
+                return True
+            if node in named and node not in seen:
+                return empty(named[node], seen | {node})
+            return False
+        if isinstance(node, list):
+            return False  # a union always writes its branch index
+        kind = node.get("type")
+        if kind in ("record", "error"):
+            return all(empty(f["type"], seen | {node["name"]}) for f in node["fields"])
+        if kind == "fixed":
+            return int(node.get("size", 1)) == 0
+        return isinstance(kind, (dict, list, str)) and kind not in _SIZED and empty(kind, seen)
+
+    def walk(node: Any, seen: frozenset[str]) -> bool:
+        if isinstance(node, str):
+            return node in named and node not in seen and walk(named[node], seen | {node})
+        if isinstance(node, list):
+            return any(walk(branch, seen) for branch in node)
+        kind = node.get("type")
+        if kind in ("record", "error"):
+            return any(walk(f["type"], seen | {node["name"]}) for f in node["fields"])
+        if kind == "array":
+            return empty(node["items"], seen) or walk(node["items"], seen)
+        if kind == "map":
+            return walk(node["values"], seen)  # a map entry always has a key: at least one byte
+        return isinstance(kind, (dict, list)) and walk(kind, seen)
+
+    return walk(schema, frozenset())
+
+
+_SIZED = {"boolean", "int", "long", "float", "double", "bytes", "string", "enum", "array", "map"}
+
+
+def check_collections(data: bytes, offset: int, schema: Any) -> None:
+    """Walk the body the way a reader would, without building anything, and refuse an array that
+    declares more than :data:`MAX_COLLECTION` items. Only needed where :func:`zero_width` is true."""
+    named = schema.get("__named_schemas", {}) if isinstance(schema, dict) else {}
+    position = offset
+
+    def varint() -> int:
+        nonlocal position
+        shift = result = 0
+        while True:
+            if position >= len(data) or shift > 63:
+                raise DecodeError("Avro body ends inside a number", reason="bad-avro", payload=data)
+            byte = data[position]
+            position += 1
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return (result >> 1) ^ -(result & 1)
+            shift += 7
+
+    def skip(size: int) -> None:
+        nonlocal position
+        if size < 0 or position + size > len(data):
+            raise DecodeError("Avro body ends inside a value", reason="bad-avro", payload=data)
+        position += size
+
+    def read(node: Any) -> None:
+        if isinstance(node, str):
+            if node in named:
+                return read(named[node])
+            if node == "null":
+                return None
+            if node == "boolean":
+                return skip(1)
+            if node in ("int", "long"):
+                varint()
+                return None
+            if node == "float":
+                return skip(4)
+            if node == "double":
+                return skip(8)
+            return skip(varint())  # bytes, string
+        if isinstance(node, list):
+            index = varint()
+            if not 0 <= index < len(node):
+                raise DecodeError(f"Avro union index {index} out of range", reason="bad-avro", payload=data)
+            return read(node[index])
+        kind = node["type"]
+        if kind in ("record", "error"):
+            for field in node["fields"]:
+                read(field["type"])
+            return None
+        if kind == "enum":
+            varint()
+            return None
+        if kind == "fixed":
+            return skip(int(node["size"]))
+        if kind in ("array", "map"):
+            total = 0
+            while True:
+                count = varint()
+                if count == 0:
+                    return None
+                if count < 0:
+                    count = -count
+                    varint()  # the block's size in bytes
+                total += count
+                if total > MAX_COLLECTION:
+                    raise DecodeError(
+                        f"an Avro {kind} declares more than {MAX_COLLECTION} items", reason="too-large", payload=data
+                    )
+                for _ in range(count):
+                    if kind == "map":
+                        skip(varint())
+                    read(node["items"] if kind == "array" else node["values"])
+        return read(kind)
+
+    read(schema)

@@ -16,10 +16,20 @@ def detect(data: bytes | str) -> bool:
     return head in (b"{", b"[", "{", "[")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# built once: json.loads builds a decoder per call when given options, and detects encodings we
+# do not accept anyway (JSON exchanged between systems is UTF-8, RFC 8259)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def decode(data: bytes | bytearray | str) -> Any:
-    """Parse JSON; :class:`DecodeError` (reason ``not-json``) for anything that is not JSON."""
+    """Parse UTF-8 JSON; :class:`DecodeError` (reason ``not-json``) for anything that is not JSON,
+    including ``NaN`` and ``Infinity``, which Python's json would otherwise accept."""
     try:
-        return json.loads(data)
+        return _DECODER.decode(data if isinstance(data, str) else data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise DecodeError(f"message is not valid JSON ({exc})", reason="not-json", payload=data) from exc
 
