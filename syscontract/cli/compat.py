@@ -22,6 +22,7 @@ from syscontract.contract import COMPATIBILITY_MODES
 from syscontract.errors import ContractDeclarationError
 
 from ._inputs import load_contract
+from ._table import table
 
 __all__ = ["add_parser", "parse_consumer", "run"]
 
@@ -90,19 +91,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_text(result: Compatibility, old: str, new: str) -> str:
-    """The verdict as a heading and, when there are problems, a table of them."""
+    """The verdict as a heading and, when there are problems, a table of them (100 columns)."""
     heading = f"{new} after {old} ({result.mode}): "
     if result.compatible:
         return heading + "compatible\n"
     count = len(result.problems)
-    lines = [heading + f"INCOMPATIBLE, {count} problem{'s' if count != 1 else ''}", ""]
     header = ("KIND", "FIELD", "READER <- WRITER", "CONSUMER", "MESSAGE")
-    rows = [header, *(_row(problem) for problem in result.problems)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
-    return "\n".join(lines) + "\n"
+    rows = [_row(problem) for problem in result.problems]
+    return heading + f"INCOMPATIBLE, {count} problem{'s' if count != 1 else ''}\n\n" + table(header, rows)
 
 
 def _row(problem: Problem) -> tuple[str, str, str, str, str]:
