@@ -1,0 +1,330 @@
+"""What every broker integration shares: the check step, what a failure means for the message, the
+dead-letter headers, and the OpenTelemetry spans and context propagation.
+
+A guarded consumer does, per message: extract the producer's trace context from the headers and open
+a ``process`` span (unless tracing is off or nothing could record), run the :class:`Check` (the
+message's bytes and headers through a ``@requires``-wrapped identity function, so decoding, telemetry,
+logging and error messages are exactly those of ``@requires``), then either call the user's handler
+with the decoded payload and acknowledge, or dead-letter and acknowledge. Which errors are the
+message's fault (dead-letter it) and which are the consumer's (redeliver it) is decided by
+:func:`is_message_fault`, once, for every broker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from types import ModuleType
+from typing import Any, Final
+
+from opentelemetry import propagate, trace
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import Link, NoOpTracerProvider, ProxyTracerProvider, SpanKind, Tracer, TracerProvider
+
+from syscontract._config import settings
+from syscontract._version import __version__
+from syscontract.contract import Contract, ContractRef
+from syscontract.errors import (
+    ContractDeclarationError,
+    ContractError,
+    ContractViolation,
+    DecodeError,
+    MissingDependencyError,
+    RegistryError,
+)
+from syscontract.registry import Registry
+from syscontract.requires import requires
+from syscontract.wire import Envelope
+
+__all__ = [
+    "DEAD_LETTER_EVENT",
+    "ERROR",
+    "ERROR_CONTRACT",
+    "ERROR_FIELD",
+    "ERROR_HANDLER",
+    "ERROR_ID",
+    "ERROR_MESSAGE",
+    "ERROR_REASON",
+    "ERROR_SOURCE",
+    "ERROR_WRITER",
+    "Check",
+    "Tracing",
+    "call_handler",
+    "dead_letter_headers",
+    "handler_name",
+    "is_message_fault",
+    "optional",
+    "text",
+    "check_policy",
+    "dead_lettered",
+]
+
+# -- dead-letter headers ---------------------------------------------------------------------------
+# Added next to the message's own headers, never in place of one: a dead letter keeps every original
+# header (``syscontract-contract`` names the *writer* there, so the required contract has its own key).
+
+ERROR: Final = "syscontract-error"
+"""The error's class: ``MissingCriticalField``, ``FieldTypeError``, ``DecodeError``, ``RegistryError``."""
+ERROR_MESSAGE: Final = "syscontract-error-message"
+"""The error's text (contract, field, reason, writer, handler), at most 2,000 characters."""
+ERROR_CONTRACT: Final = "syscontract-error-contract"
+"""The contract the consumer required (``order.v3``)."""
+ERROR_FIELD: Final = "syscontract-error-field"
+"""The critical field path that failed (``customer.customerTier``), when one did."""
+ERROR_REASON: Final = "syscontract-error-reason"
+"""``absent``, ``null``, ``not-in-writer-schema``, ``type``, ``not-json``, ``unknown-contract``..."""
+ERROR_WRITER: Final = "syscontract-error-writer"
+"""The writer's version or schema id, when the wire said it (``order.v2``)."""
+ERROR_HANDLER: Final = "syscontract-error-handler"
+"""The guarded handler's qualified name."""
+ERROR_SOURCE: Final = "syscontract-error-source"
+"""Where the message was consumed from: NATS subject, RabbitMQ queue, Redis stream."""
+ERROR_ID: Final = "syscontract-error-id"
+"""The broker's id of the original message: JetStream ``stream:sequence``, Redis entry id,
+RabbitMQ ``message_id`` (when the producer set one)."""
+
+DEAD_LETTER_EVENT: Final = "syscontract.dead_letter"
+"""Span event added when a message is dead-lettered, with ``messaging.destination.name`` of the
+dead-letter destination."""
+
+_MESSAGE_MAX = 2000
+
+# -- OpenTelemetry semantic conventions for messaging, v1.27.0 ---------------------------------------
+# https://opentelemetry.io/docs/specs/semconv/messaging/ ; kept here until syscontract._semconv has them
+
+MESSAGING_SYSTEM: Final = "messaging.system"
+MESSAGING_DESTINATION_NAME: Final = "messaging.destination.name"
+MESSAGING_OPERATION_TYPE: Final = "messaging.operation.type"
+MESSAGING_OPERATION_NAME: Final = "messaging.operation.name"
+MESSAGING_MESSAGE_ID: Final = "messaging.message.id"
+MESSAGING_CONSUMER_GROUP_NAME: Final = "messaging.consumer.group.name"
+MESSAGING_BODY_SIZE: Final = "messaging.message.body.size"
+MESSAGING_RABBITMQ_ROUTING_KEY: Final = "messaging.rabbitmq.destination.routing_key"
+
+PROCESS: Final = "process"
+SEND: Final = "send"
+
+
+def optional(module: str, extra: str, purpose: str) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{purpose} needs the {module.split('.')[0]!r} package: pip install 'syscontract[{extra}]'",
+            reason="missing-dependency",
+        ) from exc
+
+
+def handler_name(handler: Callable[..., Any]) -> str:
+    return f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+
+
+def is_message_fault(error: BaseException) -> bool:
+    """Whether ``error`` is the message's own fault, so that redelivering it can never help: a
+    violation, bytes that cannot be decoded, a writer the registry does not know. A registry that
+    cannot be reached, a declaration that cannot be resolved, or anything else is the consumer's
+    problem: the message is redelivered, not dead-lettered."""
+    if isinstance(error, (ContractViolation, DecodeError)):
+        return True
+    return isinstance(error, RegistryError) and error.reason != "unreachable"
+
+
+def dead_letter_headers(
+    headers: Mapping[str, Any] | None,
+    error: ContractError,
+    *,
+    contract: str,
+    source: str,
+    message_id: str | None,
+) -> dict[str, Any]:
+    """The message's own headers, unchanged, plus the error's (``syscontract-error*``) as strings."""
+    found = {
+        ERROR: type(error).__name__,
+        ERROR_MESSAGE: _one_line(str(error))[:_MESSAGE_MAX],
+        ERROR_CONTRACT: error.contract or contract,
+        ERROR_FIELD: error.field,
+        ERROR_REASON: error.reason,
+        ERROR_WRITER: None if error.writer is None else str(error.writer),
+        ERROR_HANDLER: error.handler,
+        ERROR_SOURCE: source,
+        ERROR_ID: message_id,
+    }
+    letter: dict[str, Any] = dict(headers or {})
+    letter.update((key, value) for key, value in found.items() if value is not None)
+    return letter
+
+
+def _one_line(text: str) -> str:
+    # header values carry no line breaks (NATS and HTTP-style headers reject them)
+    return " ".join(text.split())
+
+
+async def call_handler(handler: Callable[..., Any], *args: Any) -> Any:
+    """Call a sync or async handler from async code."""
+    result = handler(*args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class Check:
+    """The contract check of a guarded consumer: ``(value, headers) -> payload``.
+
+    A ``@requires``-wrapped identity function, named after the user's handler so that errors, logs
+    and the declarations inventory say which handler depends on what. ``observe=True``: a violating
+    message is logged and reported but handed on (a staged roll-out); undecodable bytes still fail.
+    """
+
+    def __init__(
+        self,
+        contract: str | ContractRef | Contract,
+        fields: Iterable[str] | str = (),
+        *,
+        registry: Registry | str | None = None,
+        observe: bool = False,
+        handler: Callable[..., Any] | None = None,
+    ) -> None:
+        def check(message: Any) -> Any:
+            return message
+
+        if handler is not None:
+            check.__module__ = getattr(handler, "__module__", None) or "?"
+            check.__qualname__ = getattr(handler, "__qualname__", check.__qualname__)
+        self.contract = str(contract.ref if isinstance(contract, Contract) else contract)
+        self._check = requires(contract, fields, registry=registry, on_violation="observe" if observe else "raise")(
+            check
+        )
+
+    def __call__(self, value: bytes, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Any:
+        """The decoded payload; raises :class:`ContractError` (the message's own bytes unchanged in
+        its ``payload`` envelope)."""
+        return self._check(Envelope(value, headers))
+
+
+def check_policy(on_violation: str) -> bool:
+    """``"dead_letter"`` (default) or ``"observe"``; returns whether to observe."""
+    if on_violation not in ("dead_letter", "observe"):
+        raise ContractDeclarationError(
+            f"on_violation={on_violation!r}: a guarded consumer dead-letters a violating message "
+            "('dead_letter', the default) or hands it on after reporting it ('observe'); raising would "
+            "redeliver it forever",
+            reason="bad-option",
+        )
+    return on_violation == "observe"
+
+
+# -- tracing ------------------------------------------------------------------------------------------
+
+
+class _HeaderGetter(Getter[Mapping[str, Any]]):
+    """Reads propagation headers whose values may be ``str`` or ``bytes``, in any letter case."""
+
+    def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:
+        value = carrier.get(key)
+        if value is None:
+            for name, found in carrier.items():
+                if isinstance(name, (str, bytes)) and text(name).lower() == key:
+                    value = found
+                    break
+        if value is None:
+            return None
+        return [text(value)]
+
+    def keys(self, carrier: Mapping[str, Any]) -> list[str]:
+        return [text(key) for key in carrier]
+
+
+def text(value: Any) -> str:
+    """A header name or value as text (bytes decoded as UTF-8)."""
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+_GETTER = _HeaderGetter()
+_NO_SPAN: AbstractContextManager[None] = nullcontext()  # reusable: no state
+
+
+class Tracing:
+    """Consumer and producer spans for one messaging system, through the OpenTelemetry API only.
+
+    Spans are started only when a provider could record (the one given to
+    ``syscontract.configure(tracer_provider=...)`` or the global one); context is injected and
+    extracted with the global propagator. Failures of telemetry are never raised into a handler."""
+
+    def __init__(self, system: str, enabled: bool = True) -> None:
+        self.system = system
+        self.enabled = enabled
+        self._provider: TracerProvider | None = None
+        self._tracer: Tracer | None = None
+
+    def tracer(self) -> Tracer | None:
+        if not self.enabled:
+            return None
+        provider = settings().tracer_provider or trace.get_tracer_provider()
+        if provider is not self._provider:
+            self._provider = provider
+            recording = not isinstance(provider, (ProxyTracerProvider, NoOpTracerProvider))
+            self._tracer = provider.get_tracer(__name__, __version__) if recording else None
+        return self._tracer
+
+    def consume(
+        self, destination: str, headers: Mapping[str, Any] | None, attributes: Callable[[], Mapping[str, Any]]
+    ) -> AbstractContextManager[trace.Span | None]:
+        """A ``process`` span (kind CONSUMER) around one message, current meanwhile, whose parent is
+        the producer's context found in ``headers`` and which links to it (semantic conventions).
+        ``attributes()`` is called only when a span is started. Without one: a no-op context."""
+        tracer = self.tracer()
+        if tracer is None:
+            return _NO_SPAN
+        return self._consume(tracer, destination, headers, attributes())
+
+    @contextmanager
+    def _consume(
+        self, tracer: Tracer, destination: str, headers: Mapping[str, Any] | None, attributes: Mapping[str, Any]
+    ) -> Iterator[trace.Span | None]:
+        parent = propagate.extract(headers or {}, getter=_GETTER)
+        producer = trace.get_current_span(parent).get_span_context()
+        links = [Link(producer)] if producer.is_valid else None
+        span_attributes = {
+            MESSAGING_SYSTEM: self.system,
+            MESSAGING_DESTINATION_NAME: destination,
+            MESSAGING_OPERATION_TYPE: PROCESS,
+            MESSAGING_OPERATION_NAME: PROCESS,
+            **{key: value for key, value in attributes.items() if value is not None},
+        }
+        with tracer.start_as_current_span(
+            f"{PROCESS} {destination}",
+            context=parent if producer.is_valid else None,
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes=span_attributes,
+        ) as span:
+            yield span
+
+    @contextmanager
+    def publish(self, destination: str, headers: dict[str, Any], attributes: Mapping[str, Any]) -> Iterator[None]:
+        """A ``send`` span (kind PRODUCER), whose context is injected into ``headers`` (a dict the
+        caller sends); without a span, the current context is injected as it is."""
+        tracer = self.tracer()
+        if tracer is None:
+            propagate.inject(headers)
+            yield
+            return
+        span_attributes = {
+            MESSAGING_SYSTEM: self.system,
+            MESSAGING_DESTINATION_NAME: destination,
+            MESSAGING_OPERATION_TYPE: SEND,
+            MESSAGING_OPERATION_NAME: SEND,
+            **{key: value for key, value in attributes.items() if value is not None},
+        }
+        with tracer.start_as_current_span(f"{SEND} {destination}", kind=SpanKind.PRODUCER, attributes=span_attributes):
+            propagate.inject(headers)
+            yield
+
+
+def dead_lettered(span: trace.Span | None, destination: str, error: ContractError) -> None:
+    """Record on the consumer span that the message went to ``destination``."""
+    if span is not None and span.is_recording():
+        span.add_event(DEAD_LETTER_EVENT, {MESSAGING_DESTINATION_NAME: destination, ERROR: type(error).__name__})
