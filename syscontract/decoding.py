@@ -116,6 +116,8 @@ class Decoder:
                 return self._json(data, raw), None
             text = named.decode("utf-8", "replace") if isinstance(named, (bytes, bytearray)) else str(named)
             plan, offset = self._plan(("contract", text)), 0
+            if wire.header(headers, wire.ENCODING_HEADER) in (b"json", "json"):
+                return self._json(data, raw), plan
         if plan.kind == "json":
             return self._json(data[offset:] if offset else data, raw), plan
         if plan.scan:

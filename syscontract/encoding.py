@@ -5,7 +5,8 @@
     encoded = syscontract.encode("order.v3", order, format="confluent")
     producer.produce("orders", value=encoded.value, headers=list(encoded.headers.items()))
 
-Formats: ``json`` (compact JSON, with a ``syscontract-contract`` header naming the version), ``avro``
+Formats: ``json`` (compact JSON, with a ``syscontract-contract`` header naming the version and
+``syscontract-encoding: json``), ``avro``
 (a bare Avro body, with the same header: the consumer reads it with exactly that writer schema) and
 ``confluent`` (Confluent framing with the schema id the registry gives the version; no header needed).
 """
@@ -21,7 +22,7 @@ from syscontract._config import as_registry, settings
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, FieldTypeError, RegistryError
 from syscontract.registry import Registry, lookup
-from syscontract.wire import CONTRACT_HEADER, avro, confluent
+from syscontract.wire import CONTRACT_HEADER, ENCODING_HEADER, avro, confluent
 from syscontract.wire import json as json_wire
 
 __all__ = ["FORMATS", "Encoded", "encode"]
@@ -59,7 +60,7 @@ def encode(
     data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
     header = {CONTRACT_HEADER: ref.encode()}
     if format == "json":
-        return Encoded(json_wire.encode(data), header)
+        return Encoded(json_wire.encode(data), {**header, ENCODING_HEADER: b"json"})
     if target.format != "avro":
         raise ContractDeclarationError(
             f"format {format!r} needs an Avro contract; {ref} is {target.format}", contract=ref, reason="bad-option"

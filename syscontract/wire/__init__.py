@@ -16,10 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CONTRACT_HEADER", "Envelope", "header"]
+__all__ = ["CONTRACT_HEADER", "ENCODING_HEADER", "Envelope", "header"]
 
 CONTRACT_HEADER = "syscontract-contract"
-"""The header naming the writer's contract (``order.v2``) for bare Avro bodies."""
+"""The header naming the writer's contract (``order.v2``): a bare Avro body is read with it."""
+
+ENCODING_HEADER = "syscontract-encoding"
+"""``json`` when the body named by :data:`CONTRACT_HEADER` is JSON rather than an Avro body."""
 
 
 def header(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, name: str) -> Any:

@@ -106,7 +106,9 @@ def test_records_of_the_avro_data_files_pass_their_writer_contract(container: st
         reader = fastavro.reader(handle)
         contract = Contract.from_avro("data.v1", reader.writer_schema)
         records = list(reader)
-    fields = [name for name, field in contract.fields.items() if "." not in name and "[" not in name and not field.nullable]
+    fields = [
+        name for name, field in contract.fields.items() if "." not in name and "[" not in name and not field.nullable
+    ]
     assert records
     for record in records:
         assert record is syscontract.check(contract, record, fields)

@@ -46,7 +46,9 @@ def body(registry: FileRegistry, ref: str, payload: dict[str, Any]) -> bytes:
     return avro.encode(payload, registry.get(ref).native)
 
 
-def test_a_confluent_framed_v3_order_is_decoded_once_and_handed_over(files: FileRegistry, order: dict[str, Any]) -> None:
+def test_a_confluent_framed_v3_order_is_decoded_once_and_handed_over(
+    files: FileRegistry, order: dict[str, Any]
+) -> None:
     received = []
     handler = requires("order.v3", [TIER])(received.append)
     handler(confluent.encode(8, body(files, "order.v3", order)))
@@ -147,7 +149,9 @@ def test_trailing_bytes_after_the_datum_are_a_decode_error(files: FileRegistry, 
 
 
 def test_a_writer_the_reader_cannot_read_is_a_violation(order: dict[str, Any]) -> None:
-    writer = Contract.from_avro("thing.v1", {"type": "record", "name": "T", "fields": [{"name": "a", "type": "string"}]})
+    writer = Contract.from_avro(
+        "thing.v1", {"type": "record", "name": "T", "fields": [{"name": "a", "type": "string"}]}
+    )
     reader = Contract.from_avro("thing.v2", {"type": "record", "name": "T", "fields": [{"name": "b", "type": "int"}]})
     registry = MemoryRegistry([writer, reader])
     registry.add(writer, schema_id=1)
@@ -256,3 +260,20 @@ def test_a_kafka_message_is_unwrapped_with_its_headers(files: FileRegistry, v2_o
         syscontract.check("order.v3", message, [TIER])
     assert message is caught.value.payload
     assert "order.v2" == caught.value.writer
+
+
+@pytest.mark.parametrize("format", ["json", "avro", "confluent"])
+def test_what_encode_writes_check_reads_back(files: FileRegistry, order: dict[str, Any], format: str) -> None:
+    from syscontract.encoding import encode
+
+    encoded = encode("order.v3", order, format=format)
+    assert order == syscontract.check("order.v3", encoded.value, [TIER], headers=encoded.headers)
+
+
+def test_json_named_by_the_contract_header_reports_its_writer(files: FileRegistry, v2_order: dict[str, Any]) -> None:
+    from syscontract.encoding import encode
+
+    encoded = encode("order.v2", v2_order, format="json")
+    with pytest.raises(MissingCriticalField) as caught:
+        syscontract.check("order.v3", encoded.value, [TIER], headers=encoded.headers)
+    assert ("absent", "order.v2") == (caught.value.reason, caught.value.writer)
