@@ -143,6 +143,7 @@ def parse(data: Any, where: str = "<manifest>") -> Manifest:
 
     if not isinstance(data, dict):
         raise fail(f"a manifest is a JSON object, not {type(data).__name__}")
+    _known(data, _TOP, "the manifest", fail)
     if data.get("manifest") != FORMAT:
         raise fail(
             f"'manifest' must be {FORMAT!r} (this syscontract reads manifest format 1), not {data.get('manifest')!r}"
@@ -163,6 +164,7 @@ def parse(data: Any, where: str = "<manifest>") -> Manifest:
     for index, item in enumerate(declarations):
         if not isinstance(item, dict):
             raise fail(f"declarations[{index}] must be an object")
+        _known(item, _DECLARATION, f"declarations[{index}]", fail)
         role, handler, fields = item.get("role"), item.get("handler"), item.get("fields", [])
         if role not in ROLES:
             raise fail(f"declarations[{index}].role must be 'consumer' or 'producer', not {role!r}")
@@ -182,6 +184,17 @@ def parse(data: Any, where: str = "<manifest>") -> Manifest:
     return Manifest(data["service"], data["environment"], tuple(entries), parsed, where)
 
 
+_TOP = {"manifest", "service", "environment", "syscontract", "declarations", "contracts"}
+_DECLARATION = {"role", "contract", "handler", "fields"}
+_CONTRACT = {"format", "fingerprint", "critical", "compatibility", "schema"}
+
+
+def _known(item: dict[str, Any], keys: set[str], where: str, fail: Any) -> None:
+    unknown = sorted(set(item) - keys)
+    if unknown:
+        raise fail(f"{where} has unknown key {unknown[0]!r} (written by a newer syscontract?)")
+
+
 def _ref(text: Any, fail: Any) -> ContractRef:
     try:
         return ContractRef.parse(text)
@@ -192,6 +205,7 @@ def _ref(text: Any, fail: Any) -> ContractRef:
 def _contract(text: str, body: Any, fail: Any) -> Contract:
     if not isinstance(body, dict) or "schema" not in body:
         raise fail(f"contracts[{text!r}] must be an object with 'format' and 'schema'")
+    _known(body, _CONTRACT, f"contracts[{text!r}]", fail)
     critical = body.get("critical") or []
     if not isinstance(critical, list) or not all(isinstance(c, str) for c in critical):
         raise fail(f"contracts[{text!r}].critical must be a list of field paths")

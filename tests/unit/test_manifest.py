@@ -70,6 +70,8 @@ def _broken(body: dict[str, Any], change: Any) -> dict[str, Any]:
     ("change", "message"),
     [
         (lambda b: b.update(manifest="syscontract/9"), "this syscontract reads manifest format 1"),
+        (lambda b: b.update(owner="team-a"), "unknown key 'owner'"),
+        (lambda b: b["declarations"][0].update(topic="orders"), "declarations[0] has unknown key 'topic'"),
         (lambda b: b.pop("service"), "'service' must be a non-empty string"),
         (lambda b: b.update(declarations={}), "'declarations' must be a list"),
         (lambda b: b["declarations"][0].update(role="observer"), "role must be 'consumer' or 'producer'"),
