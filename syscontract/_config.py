@@ -3,7 +3,8 @@
 Environment: ``SYSCONTRACT_CONTRACTS`` (the default registry's directory, ``./contracts`` otherwise),
 ``SYSCONTRACT_ON_VIOLATION`` (``raise``, ``dead_letter`` or ``observe``), ``SYSCONTRACT_ENVIRONMENT``,
 and OpenTelemetry's ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``
-(``deployment.environment.name``).
+(``deployment.environment.name``). Telemetry uses the global OpenTelemetry providers unless
+``configure(tracer_provider=..., meter_provider=...)`` names others.
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from syscontract import _semconv
 from syscontract.errors import ContractDeclarationError
 from syscontract.registry import FileRegistry, Registry
 
 if TYPE_CHECKING:
     from syscontract.policy import DeadLetterSink
 
-__all__ = ["POLICIES", "configure", "settings"]
+__all__ = ["POLICIES", "SPANS", "configure", "settings"]
 
 POLICIES: Final = ("raise", "dead_letter", "observe")
+SPANS: Final = ("current", "child")
 
 
 class _Unset:
@@ -36,6 +42,16 @@ def check_policy(value: object, source: str) -> str:
     if value not in POLICIES:
         raise ContractDeclarationError(
             f"{source}: unknown violation policy {value!r}; expected one of {', '.join(map(repr, POLICIES))}",
+            reason="bad-option",
+        )
+    return str(value)
+
+
+def check_spans(value: object, source: str) -> str:
+    if value not in SPANS:
+        raise ContractDeclarationError(
+            f"{source}: unknown span mode {value!r}; expected 'current' (annotate the current span) or "
+            "'child' (a child span per message)",
             reason="bad-option",
         )
     return str(value)
@@ -58,12 +74,15 @@ class Settings:
         self.service: str | None = os.environ.get("OTEL_SERVICE_NAME") or None
         self.environment: str | None = (
             os.environ.get("SYSCONTRACT_ENVIRONMENT")
-            or _resource_attribute("deployment.environment.name")
-            or _resource_attribute("deployment.environment")
+            or _resource_attribute(_semconv.DEPLOYMENT_ENVIRONMENT_NAME)
+            or _resource_attribute(_semconv.DEPLOYMENT_ENVIRONMENT)
         )
         policy = os.environ.get("SYSCONTRACT_ON_VIOLATION")
         self.on_violation = check_policy(policy, "SYSCONTRACT_ON_VIOLATION") if policy else "raise"
         self.dead_letter: DeadLetterSink | None = None
+        self.tracer_provider: TracerProvider | None = None  # None: the global one
+        self.meter_provider: MeterProvider | None = None  # None: the global one
+        self.spans = "current"
 
     @property
     def registry(self) -> Registry:
@@ -79,6 +98,7 @@ class Settings:
 _settings: Settings | None = None
 _lock = threading.Lock()
 _listeners: list[Callable[[], None]] = []
+_telemetry: list[tuple[Callable[[], object], Callable[[], object]]] = []
 
 
 def settings() -> Settings:
@@ -93,6 +113,11 @@ def settings() -> Settings:
 def on_registry_change(listener: Callable[[], None]) -> None:
     """Call ``listener`` whenever the process-wide registry changes."""
     _listeners.append(listener)
+
+
+def on_telemetry_change(on_configure: Callable[[], object], on_reset: Callable[[], object]) -> None:
+    """Call ``on_configure`` after every ``configure()``, ``on_reset`` after :func:`reset`."""
+    _telemetry.append((on_configure, on_reset))
 
 
 def as_registry(value: object, source: str) -> Registry:
@@ -114,6 +139,9 @@ def configure(
     environment: str | _Unset | None = UNSET,
     on_violation: str | _Unset = UNSET,
     dead_letter: DeadLetterSink | _Unset | None = UNSET,
+    tracer_provider: TracerProvider | _Unset | None = UNSET,
+    meter_provider: MeterProvider | _Unset | None = UNSET,
+    spans: str | _Unset | None = UNSET,
 ) -> None:
     """Set process-wide defaults; options not passed keep their current value.
 
@@ -124,7 +152,20 @@ def configure(
     its own. ``dead_letter``: the sink that receives violating messages under ``"dead_letter"``, a
     callable taking one :class:`~syscontract.DeadLetter` (a coroutine function for async handlers).
 
+    Telemetry (OpenTelemetry API; see ``docs/telemetry.md``): ``tracer_provider`` replaces the
+    global TracerProvider for syscontract; ``meter_provider`` gets syscontract's instruments too
+    (``None``: back to the global ones only). ``spans``: ``"current"`` (default, or ``None``) sets
+    syscontract's attributes on the current span, ``"child"`` starts a child span per message (it
+    costs more than the check).
+    Every call also looks at the global providers again, so calling ``configure()`` after
+    ``set_tracer_provider()`` is enough for syscontract to see it.
+
     Declarations that use the process-wide registry are resolved again against a new one.
+
+    ::
+
+        syscontract.configure(service="pricing", on_violation="dead_letter", dead_letter=sink)
+        syscontract.configure(tracer_provider=provider, meter_provider=meters, spans="child")
     """
     current = settings()
     changes: dict[str, Any] = {}
@@ -138,6 +179,24 @@ def configure(
                 "configure(dead_letter=...): a dead-letter sink must be callable", reason="bad-option"
             )
         changes["dead_letter"] = dead_letter
+    if not isinstance(tracer_provider, _Unset):
+        if tracer_provider is not None and not isinstance(tracer_provider, TracerProvider):
+            raise ContractDeclarationError(
+                "configure(tracer_provider=...) must be an opentelemetry.trace.TracerProvider, not "
+                f"{type(tracer_provider).__name__}",
+                reason="bad-option",
+            )
+        changes["tracer_provider"] = tracer_provider
+    if not isinstance(meter_provider, _Unset):
+        if meter_provider is not None and not isinstance(meter_provider, MeterProvider):
+            raise ContractDeclarationError(
+                "configure(meter_provider=...) must be an opentelemetry.metrics.MeterProvider, not "
+                f"{type(meter_provider).__name__}",
+                reason="bad-option",
+            )
+        changes["meter_provider"] = meter_provider
+    if not isinstance(spans, _Unset):
+        changes["spans"] = "current" if spans is None else check_spans(spans, "configure(spans=...)")
     for name, value in (("service", service), ("environment", environment)):
         if not isinstance(value, _Unset):
             if value is not None and not isinstance(value, str):
@@ -148,6 +207,8 @@ def configure(
     if "explicit_registry" in changes:
         for listener in list(_listeners):
             listener()
+    for on_configure, _ in list(_telemetry):
+        on_configure()
 
 
 def reset() -> None:
@@ -157,3 +218,5 @@ def reset() -> None:
         _settings = None
     for listener in list(_listeners):
         listener()
+    for _, on_reset in list(_telemetry):
+        on_reset()

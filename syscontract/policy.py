@@ -9,8 +9,8 @@
   Bytes that cannot be decoded, or whose writer is unknown, still raise: there is nothing
   meaningful to hand the handler.
 
-Every violation is logged at ERROR on the ``syscontract`` logger, whatever the policy. Nothing ever
-substitutes a default.
+Every violation is logged at ERROR on the ``syscontract`` logger, whatever the policy, and reported
+to telemetry (the ``report`` hook) before the policy acts. Nothing ever substitutes a default.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from syscontract import _semconv, telemetry
 from syscontract._config import settings
 from syscontract.errors import ContractDeclarationError, ContractError, ContractViolation
 
@@ -45,22 +46,25 @@ class DeadLetter:
 
 
 DeadLetterSink: TypeAlias = Callable[[DeadLetter], Any]
+Report: TypeAlias = Callable[[ContractError, str], None]
 
 
 def log_violation(error: ContractError, policy: str) -> None:
-    """Log ``error`` at ERROR on logger ``syscontract``, its attributes as structured ``extra``."""
+    """Log ``error`` at ERROR on logger ``syscontract``, its attributes as structured ``extra``
+    (the names of the span attributes and event, see :mod:`syscontract.telemetry`)."""
     logger.error(
         "%s [policy %s]",
         error,
         policy,
         extra={
-            "syscontract.contract": error.contract,
-            "syscontract.field": error.field,
-            "syscontract.reason": error.reason,
-            "syscontract.handler": error.handler,
-            "syscontract.writer.version": error.writer,
-            "syscontract.policy": policy,
-            "error.type": type(error).__name__,
+            telemetry.CONTRACT: error.contract,
+            telemetry.OUTCOME: telemetry.VIOLATION if isinstance(error, ContractViolation) else telemetry.DECODE_ERROR,
+            telemetry.FIELD: error.field,
+            telemetry.REASON: error.reason,
+            telemetry.HANDLER: error.handler,
+            telemetry.WRITER_VERSION: error.writer,
+            telemetry.POLICY: policy,
+            _semconv.ERROR_TYPE: type(error).__name__,
         },
     )
 
@@ -79,8 +83,10 @@ class Policy:
         policy = self.on_violation or current.on_violation
         return policy, (self.dead_letter or current.dead_letter)
 
-    def _decide(self, error: ContractError) -> tuple[str, DeadLetterSink | None]:
+    def _decide(self, error: ContractError, report: Report | None) -> tuple[str, DeadLetterSink | None]:
         policy, sink = self.effective()
+        if report is not None:
+            report(error, policy)  # never raises: telemetry failures are logged, not propagated
         log_violation(error, policy)
         if policy == "dead_letter" and sink is None:
             raise ContractDeclarationError(
@@ -96,8 +102,10 @@ class Policy:
             return "raise", sink  # undecodable bytes or an unknown writer: nothing to hand the handler
         return policy, sink
 
-    def apply(self, error: ContractError, call: Callable[[Any], Any]) -> Any:
-        policy, sink = self._decide(error)
+    def apply(self, error: ContractError, call: Callable[[Any], Any], report: Report | None = None) -> Any:
+        """Act on ``error``: raise it, hand it to the dead-letter sink, or ``call`` the handler with
+        the decoded payload (observe). ``report(error, policy)`` is told first."""
+        policy, sink = self._decide(error, report)
         if policy == "raise":
             raise error
         if policy == "dead_letter":
@@ -106,8 +114,11 @@ class Policy:
             return None
         return call(error.decoded)
 
-    async def apply_async(self, error: ContractError, call: Callable[[Any], Awaitable[Any]]) -> Any:
-        policy, sink = self._decide(error)
+    async def apply_async(
+        self, error: ContractError, call: Callable[[Any], Awaitable[Any]], report: Report | None = None
+    ) -> Any:
+        """:meth:`apply` for async handlers (the sink may be a coroutine function)."""
+        policy, sink = self._decide(error, report)
         if policy == "raise":
             raise error
         if policy == "dead_letter":

@@ -5,18 +5,27 @@ are checked against it, and a wrapper is generated with the handler's own parame
 checks inlined, so that a passing dict costs one class test per step and no function calls. When the
 contract cannot be resolved yet (the registry is configured later), the wrapper resolves it on its
 first call and ``syscontract.verify()`` reports it; a new process-wide registry re-resolves it.
+
+Telemetry is part of the generated code too (:mod:`syscontract.telemetry` decides what): nothing when
+no OpenTelemetry provider could record, one counting step when a MeterProvider may collect, one call
+annotating the current span when a TracerProvider may record. The wrapper is regenerated when that
+changes, and after the handler's first call, which looks at the providers again; the precise path
+reports every outcome itself.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import io
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
-from syscontract import inventory
-from syscontract._config import as_registry, check_policy, on_registry_change, settings
+import fastavro
+
+from syscontract import inventory, telemetry
+from syscontract._config import as_registry, check_policy, check_spans, on_registry_change, settings
 from syscontract.checker import MESSAGE, Checker, compile_function
 from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
@@ -66,6 +75,7 @@ class Declaration:
         message: str | None,
         policy: Policy,
         registry: Registry | None,
+        spans: str | None = None,
     ) -> None:
         self.handler = handler
         self.name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
@@ -77,12 +87,19 @@ class Declaration:
         self.checker: Checker | None = None
         self.is_async = inspect.iscoroutinefunction(handler)
         self._lock = threading.RLock()
+        self.reporter = telemetry.Reporter(str(self.ref), self.role, spans, self._declared)
+        self.probed = False  # until the first call, which looks at the OpenTelemetry providers again
         self._wrapper = _Wrapper(self, message)
         self.wrapper: Callable[..., Any] = self._wrapper.function
 
     def __repr__(self) -> str:
         fields = ", ".join(str(f) for f in self.fields)
         return f"<Declaration {self.role} {self.ref} [{fields}] {self.name}>"
+
+    def _declared(self) -> tuple[str, tuple[str, ...]]:
+        checker = self.checker
+        fields = checker.fields if checker is not None else tuple(path.text for path in self.fields)
+        return self.name, fields
 
     @property
     def resolved(self) -> bool:
@@ -122,6 +139,29 @@ class Declaration:
                 self.checker = None
                 self._wrapper.install(None)
 
+    def refresh(self) -> None:
+        """Regenerate the wrapper for what telemetry now wants (called by :func:`telemetry.probe`)."""
+        with self._lock:
+            self.reporter.bind()
+            if self.checker is not None:
+                self._wrapper.rebind(self.checker)
+
+    def first_call(self, writer: str | None = None) -> None:
+        """The first passing message on a fast path: look at the providers, install the wrapper
+        without this call, and report this message as the new wrapper would have."""
+        self._probe_once()
+        if writer is None:
+            self.reporter.first()
+        else:
+            self.reporter.ok(writer)
+
+    def _probe_once(self) -> None:
+        if self.probed:
+            return
+        self.probed = True
+        if not telemetry.probe():  # a change regenerated every wrapper already
+            self.refresh()
+
     def problems(self) -> list[ContractError]:
         """Every reason this declaration cannot work, resolving it if needed."""
         found: list[ContractError] = []
@@ -144,26 +184,44 @@ class Declaration:
     # -- called from the generated wrapper when the fast checks are unsure -------------------------
 
     def slow(self, message: Any, call: Callable[[Any], Any]) -> Any:
+        if not self.probed:
+            self._probe_once()
+        if self.reporter.child:
+            with self.reporter.child_span():
+                return self._precise(message, call)
+        return self._precise(message, call)
+
+    def _precise(self, message: Any, call: Callable[[Any], Any]) -> Any:
         checker = self.checker or self.resolve()
         try:
-            payload = checker.run(message)
+            payload, writer = checker.run_detailed(message)
         except ContractError as exc:
             error = exc
         else:
+            self.reporter.ok(writer)
             return call(payload)
         error.handler = self.name
-        return self.policy.apply(error, call)
+        return self.policy.apply(error, call, self.reporter.failed)
 
     async def slow_async(self, message: Any, call: Callable[[Any], Any]) -> Any:
+        if not self.probed:
+            self._probe_once()
+        if self.reporter.child:
+            with self.reporter.child_span():
+                return await self._precise_async(message, call)
+        return await self._precise_async(message, call)
+
+    async def _precise_async(self, message: Any, call: Callable[[Any], Any]) -> Any:
         checker = self.checker or self.resolve()
         try:
-            payload = checker.run(message)
+            payload, writer = checker.run_detailed(message)
         except ContractError as exc:
             error = exc
         else:
+            self.reporter.ok(writer)
             return await call(payload)
         error.handler = self.name
-        return await self.policy.apply_async(error, call)
+        return await self.policy.apply_async(error, call, self.reporter.failed)
 
 
 class _Wrapper:
@@ -189,6 +247,11 @@ class _Wrapper:
             "_sc_h": handler,
             "_sc_slow": declaration.slow_async if declaration.is_async else declaration.slow,
             "_sc_resolve": declaration.resolve,
+            "_sc_first": declaration.first_call,
+            "_sc_mark": declaration.reporter.mark_ok,
+            "_sc_ok": declaration.reporter.ok,
+            "_sc_next": next,  # under its own name: a handler parameter may be called ``next``
+            "_sc_n": declaration.reporter.ok_counter,
         }
         self.params, self.call = self._signature(parameters)
         name = getattr(handler, "__name__", "handler")
@@ -197,6 +260,7 @@ class _Wrapper:
             self._source(None), self.name, self.namespace, f"@requires {declaration.name}"
         )
         self.namespace["_sc_self"] = self.function
+        self.installed: tuple[Checker | None, tuple[bool, tuple[bool, bool, bool]]] = (None, self._plan())
 
     @staticmethod
     def _message_parameter(parameters: list[inspect.Parameter], message: str | None, name: str) -> str:
@@ -262,8 +326,12 @@ class _Wrapper:
         head = f"{define} {self.name}({self.params}):\n"
         if checker is None:
             return head + f"    _sc_resolve()\n    return {wait}_sc_self({self.call})\n"
-        slow_call = self._replace_message(self.call)
+        slow_call = self._replace_message(self.call, "_sc_x")
         lines = [f"    {MESSAGE} = {self.message}"]
+        slow = f"    return {wait}_sc_slow({self.message}, lambda _sc_x: _sc_h({slow_call}))"
+        if self.declaration.reporter.child:
+            # a child span per message: the precise path opens it around the check and the handler
+            return head + "\n".join([*lines, slow]) + "\n"
         branches = [("dict", checker.dict_lines)]
         if checker.model_lines is not None:
             # a model contract mostly sees instances of its model: test that class first
@@ -275,17 +343,51 @@ class _Wrapper:
             lines.append("        except Exception:")
             lines.append("            pass")
             lines.append("        else:")
-            lines.append(f"            return {call}")
-        lines.append(f"    return {wait}_sc_slow({MESSAGE}, lambda _sc_x: _sc_h({slow_call}))")
+            lines.extend("            " + line for line in self._success(call, None))
+        if checker.model is None and checker.contract.format == "avro":
+            # Confluent-framed Avro from a writer already known to need only decoding: decode inline
+            # (the writer table is filled by the precise path the first time a writer is seen)
+            decoded_call = f"{wait}_sc_h({self._replace_message(self.call, MESSAGE)})"
+            lines += [
+                f"    elif type({MESSAGE}) is bytes:",
+                f"        _sc_e = _sc_fastavro.get({MESSAGE}[:5])",
+                "        if _sc_e is not None:",
+                "            try:",
+                f"                _sc_s = _sc_BytesIO({MESSAGE})",
+                "                _sc_s.seek(5)",
+                f"                {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
+                f"                if _sc_s.tell() != len({self.message}) or type({MESSAGE}) is not dict: raise _sc_D",
+            ]
+            lines.extend("                " + line for line in checker.dict_lines)
+            lines += [
+                "            except Exception:",
+                "                pass",
+                "            else:",
+            ]
+            lines.extend("                " + line for line in self._success(decoded_call, "_sc_e[2]"))
+        lines.append(slow)
         return head + "\n".join(lines) + "\n"
 
-    def _replace_message(self, call: str) -> str:
+    def _success(self, call: str, writer: str | None) -> list[str]:
+        """A passing message: telemetry (nothing unless something may listen, see
+        :meth:`telemetry.Reporter.plan`), then the handler. ``writer``: an expression naming the
+        writer's version, when this branch knows it."""
+        count, mark, _ = self.declaration.reporter.plan()
+        if not self.declaration.probed:
+            report = [f"_sc_first({writer or ''})"]
+        elif writer is not None:
+            report = [f"_sc_ok({writer})"] if count or mark else []
+        else:
+            report = (["_sc_next(_sc_n)"] if count else []) + (["_sc_mark()"] if mark else [])
+        return [*report, f"return {call}"]
+
+    def _replace_message(self, call: str, name: str) -> str:
         parts = []
         for part in call.split(", "):
             if part == self.message:
-                parts.append("_sc_x")
+                parts.append(name)
             elif part == f"{self.message}={self.message}":
-                parts.append(f"{self.message}=_sc_x")
+                parts.append(f"{self.message}={name}")
             else:
                 parts.append(part)
         return ", ".join(parts)
@@ -295,11 +397,25 @@ class _Wrapper:
 
         The function object users hold stays the same; only its code and namespace change."""
         namespace = self.namespace
+        namespace["_sc_n"] = self.declaration.reporter.ok_counter
         if checker is not None:
             namespace.update(checker.namespace)
             namespace["_sc_model"] = checker.model
+            namespace["_sc_fastavro"] = checker.decoder.fast_avro
+            namespace["_sc_BytesIO"] = io.BytesIO
+            namespace["_sc_read"] = fastavro.schemaless_reader
         label = f"@requires {self.declaration.name}"
         self.function.__code__ = compile_function(self._source(checker), self.name, dict(namespace), label).__code__
+        self.installed = (checker, self._plan())
+
+    def _plan(self) -> tuple[bool, tuple[bool, bool, bool]]:
+        return self.declaration.probed, self.declaration.reporter.plan()
+
+    def rebind(self, checker: Checker) -> None:
+        """Telemetry changed: rebind the counter, and regenerate the code only if it must change."""
+        self.namespace["_sc_n"] = self.declaration.reporter.ok_counter
+        if self.installed != (checker, self._plan()):
+            self.install(checker)
 
 
 def requires(
@@ -311,6 +427,7 @@ def requires(
     validate: str = "fields",
     registry: Registry | str | None = None,
     dead_letter: DeadLetterSink | None = None,
+    spans: str | None = None,
 ) -> Callable[[F], F]:
     """Declare that a handler requires ``fields`` of ``contract`` to have been sent.
 
@@ -327,6 +444,9 @@ def requires(
     process-wide setting). The message is the first parameter after ``self``/``cls``, or the one
     named by ``message``. Works on sync and async functions and methods and keeps their signature.
 
+    ``spans``: ``"child"`` starts a child span per message (when a TracerProvider may record),
+    ``"current"`` annotates the current span only; default: ``configure(spans=...)``.
+
     An unknown field, a bad path or a bad option raises :class:`~syscontract.ContractDeclarationError`
     here; an unknown contract too, unless the registry cannot resolve it yet, in which case the first
     call and ``syscontract.verify()`` report it.
@@ -338,6 +458,7 @@ def requires(
     if dead_letter is not None and not callable(dead_letter):
         raise ContractDeclarationError("dead_letter must be a callable sink", reason="bad-option")
     chosen = None if registry is None else as_registry(registry, "registry")
+    span_mode = None if spans is None else check_spans(spans, "spans")
 
     def decorate(handler: F) -> F:
         if isinstance(handler, (staticmethod, classmethod)):
@@ -346,7 +467,10 @@ def requires(
             raise ContractDeclarationError(
                 f"@requires decorates a function or method, not {type(handler).__name__}", reason="bad-handler"
             )
-        declaration = Declaration(handler, target, paths, message=message, policy=policy, registry=chosen)
+        telemetry.probe()  # cheap; creates the instruments, and the wrapper is generated for what may listen
+        declaration = Declaration(
+            handler, target, paths, message=message, policy=policy, registry=chosen, spans=span_mode
+        )
         try:
             declaration.resolve()
         except ContractDeclarationError as exc:
@@ -365,7 +489,9 @@ def verify() -> None:
     """Resolve every declaration in this process now; raise one :class:`ContractDeclarationError`
     listing all problems (unknown contracts and fields, a dead-letter policy without a sink).
 
-    Call it at start-up, after ``configure()``, so a bad declaration fails the deploy, not a message."""
+    Call it at start-up, after ``configure()``, so a bad declaration fails the deploy, not a message.
+    It also looks at the OpenTelemetry providers again (set them up before calling it)."""
+    telemetry.probe()
     problems = [problem for declaration in inventory.declarations() for problem in declaration.problems()]
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, MissingDependencyError, RegistryError
@@ -186,7 +186,7 @@ class ConfluentRegistry:
                 return found
             self._raise_remembered(key)
             try:
-                found = build()
+                found = cast(Contract, build())
             except RegistryError as exc:
                 self._remember(key, exc)
                 raise

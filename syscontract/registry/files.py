@@ -326,7 +326,7 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
     if not isinstance(retired, list) or not all(
         isinstance(v, str) and re.fullmatch(r"v(0|[1-9][0-9]{0,8})", v) for v in retired
     ):
-        raise fail("'retired' must be a list of versions such as [\"v1\", \"v2\"]")
+        raise fail('\'retired\' must be a list of versions such as ["v1", "v2"]')
     for table in ("ids", "guids"):
         entries = settings.get(table, {})
         if not isinstance(entries, dict):

@@ -21,7 +21,7 @@ class MemoryRegistry:
 
     def __init__(self, contracts: Iterable[Contract] = ()) -> None:
         self._contracts: dict[ContractRef, Contract] = {}
-        self._writers: dict[object, ContractRef] = {}
+        self._writers: dict[tuple[str, object], ContractRef] = {}
         self._lock = threading.Lock()
         for contract in contracts:
             self.add(contract)
