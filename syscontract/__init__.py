@@ -15,6 +15,7 @@
 from syscontract._config import configure
 from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef, Field
+from syscontract.encoding import Encoded, encode
 from syscontract.errors import (
     ContractDeclarationError,
     ContractError,
@@ -27,6 +28,7 @@ from syscontract.errors import (
 )
 from syscontract.formats.pydantic import contract
 from syscontract.policy import DeadLetter
+from syscontract.produces import produces
 from syscontract.registry import FileRegistry, MemoryRegistry, Registry
 from syscontract.requires import check, requires, verify
 
@@ -38,6 +40,7 @@ __all__ = [
     "ContractViolation",
     "DeadLetter",
     "DecodeError",
+    "Encoded",
     "Field",
     "FieldTypeError",
     "FileRegistry",
@@ -50,6 +53,8 @@ __all__ = [
     "check",
     "configure",
     "contract",
+    "encode",
+    "produces",
     "requires",
     "verify",
 ]

@@ -76,7 +76,9 @@ class Checker:
     Unknown fields and malformed paths raise :class:`ContractDeclarationError` here, never later.
     """
 
-    def __init__(self, contract: Contract, fields: Sequence[str | FieldPath] = (), registry: Any = None) -> None:
+    def __init__(
+        self, contract: Contract, fields: Sequence[str | FieldPath] = (), registry: Any = None, validate: str = "fields"
+    ) -> None:
         self.contract = contract
         self.ref = str(contract.ref)
         self.model = contract.model
@@ -87,6 +89,13 @@ class Checker:
         self.decoder = Decoder(contract, list(unique.values()), registry if registry is not None else _Lazy())
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
         self._names = itertools.count()
+        # validate="full": the whole message too, after the critical fields (an instance of the
+        # contract's own model is whole already: pydantic validated it)
+        self.full: Any = None
+        if validate == "full":
+            from syscontract.validation import compile_validator
+
+            self.full = compile_validator(contract)
         self.dict_lines = self._dict_lines()
         self.model_lines = self._model_lines() if self.model is not None else None
         self.fast: Callable[[Any], bool] = self._compile_fast(self.dict_lines)
@@ -114,6 +123,8 @@ class Checker:
         lines: list[str] = []
         for critical in self.critical:
             self._emit_dict(critical, 0, MESSAGE, 0, lines)
+        if self.full is not None:
+            lines.append(f"if not {self._name('valid', self.full.is_valid)}({MESSAGE}): raise _sc_D")
         return lines
 
     def _emit_dict(self, critical: _Critical, index: int, container: str, depth: int, lines: list[str]) -> None:
@@ -245,6 +256,12 @@ class Checker:
         if type(payload) is dict and self.fast(payload):
             return payload, writer
         error = self.diagnose(payload)
+        if error is None and self.full is not None and not (self.model is not None and type(payload) is self.model):
+            data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
+            try:
+                self.full(data)
+            except ContractViolation as found:
+                error = found
         if error is not None:
             error.payload = message
             error.headers = headers

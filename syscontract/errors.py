@@ -78,8 +78,11 @@ class ContractError(Exception):
         return text
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # keyword-only attributes survive pickling (multiprocessing, task queues)
-        return (_rebuild, (type(self), self.detail, self._attributes()))
+        # keyword-only attributes survive pickling (multiprocessing, task queues), and so do the
+        # others set later (validate="full" sets ``failures``)
+        attributes = self._attributes()
+        extra = {k: v for k, v in self.__dict__.items() if k not in attributes and k != "detail"}
+        return (_rebuild, (type(self), self.detail, attributes), extra)
 
     def _attributes(self) -> dict[str, Any]:
         names = ("contract", "field", "reason", "writer", "handler", "payload", "headers")
@@ -126,7 +129,9 @@ class MissingCriticalField(ContractViolation):
 
 
 class FieldTypeError(ContractViolation):
-    """A critical field was sent with a value of the wrong type (``reason`` is ``type``)."""
+    """A field was sent with a value the contract does not allow: the wrong type (``reason`` is
+    ``type``), or, under ``validate="full"``, a value a keyword refuses (``reason`` names it:
+    ``enum``, ``minimum``, ``pattern``, ...; ``failures`` lists every failing path)."""
 
 
 class MissingDependencyError(ContractError, ImportError):

@@ -36,7 +36,7 @@ __all__ = ["Declaration", "check", "requires", "verify"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_VALIDATE = ("fields",)
+_VALIDATE = ("fields", "full")
 
 
 def _contract_arg(contract: object) -> ContractRef | Contract:
@@ -54,8 +54,7 @@ def _fields_arg(fields: Iterable[str] | str) -> tuple[FieldPath, ...]:
 def _validate_arg(validate: str) -> str:
     if validate not in _VALIDATE:
         raise ContractDeclarationError(
-            f"validate={validate!r} is not available: this version checks the critical fields "
-            "(validate='fields'); whole-message validation is not implemented yet",
+            f"validate={validate!r}: expected 'fields' (the critical fields) or 'full' (the whole message too)",
             reason="bad-option",
         )
     return validate
@@ -76,6 +75,7 @@ class Declaration:
         policy: Policy,
         registry: Registry | None,
         spans: str | None = None,
+        validate: str = "fields",
     ) -> None:
         self.handler = handler
         self.name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
@@ -84,6 +84,7 @@ class Declaration:
         self.fields = fields
         self.policy = policy
         self.registry = registry
+        self.validate = validate
         self.checker: Checker | None = None
         self.is_async = inspect.iscoroutinefunction(handler)
         self._lock = threading.RLock()
@@ -124,7 +125,7 @@ class Declaration:
                         handler=self.name,
                     ) from exc
             try:
-                checker = Checker(contract, self.fields, self.registry)
+                checker = Checker(contract, self.fields, self.registry, self.validate)
             except ContractDeclarationError as exc:
                 exc.handler = self.name
                 raise
@@ -469,7 +470,7 @@ def requires(
             )
         telemetry.probe()  # cheap; creates the instruments, and the wrapper is generated for what may listen
         declaration = Declaration(
-            handler, target, paths, message=message, policy=policy, registry=chosen, spans=span_mode
+            handler, target, paths, message=message, policy=policy, registry=chosen, spans=span_mode, validate=validate
         )
         try:
             declaration.resolve()
@@ -546,7 +547,7 @@ def _build_checker(
     _validate_arg(validate)
     chosen = None if registry is None else as_registry(registry, "registry")
     if isinstance(target, Contract):
-        return Checker(target, paths, chosen)
+        return Checker(target, paths, chosen, validate)
     chosen = settings().registry if chosen is None else chosen
     try:
         resolved = lookup(target, chosen)
@@ -554,7 +555,7 @@ def _build_checker(
         raise ContractDeclarationError(
             f"cannot resolve the contract: {exc.detail}", contract=str(target), reason=exc.reason
         ) from exc
-    return Checker(resolved, paths, chosen)
+    return Checker(resolved, paths, chosen, validate)
 
 
 def _forget_resolutions() -> None:

@@ -74,3 +74,347 @@ def mutated_orders(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
                 else:
                     container[last] = value
     return order
+
+
+# -- whole-message validation (syscontract.validation) ---------------------------------------------
+#
+# Valid messages generated from a contract's schema, and single-field mutations of them with the
+# failure a validator must report: (mutated message, path of the field, reason).
+
+_AVRO_LIMITS = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_AVRO_NAMED = ("record", "error", "enum", "fixed")
+_MAX_DEPTH = 4
+
+
+def avro_datums(schema: Any, named: dict[str, Any] | None = None, depth: int = 0) -> st.SearchStrategy[Any]:
+    """Valid datums of a plain Avro schema (fastavro's parsed form: full names), as fastavro decodes
+    them: logical types as Decimal, date, time, datetime and UUID values; fields with a default
+    sometimes left out, as a dict built by hand may do."""
+    import datetime
+    import decimal
+
+    named = {} if named is None else named
+    if isinstance(schema, list):
+        branches = schema
+        if depth >= _MAX_DEPTH:  # stop recursion: prefer branches that end the walk
+            branches = [b for b in schema if _avro_leaf(b, named)] or schema[:1]
+        return st.one_of([avro_datums(b, named, depth) for b in branches])
+    if isinstance(schema, str):
+        if schema in _AVRO_PRIMITIVES:
+            return _AVRO_PRIMITIVES[schema]
+        return st.deferred(lambda: avro_datums(named[schema], named, depth + 1))
+    kind = schema["type"]
+    if isinstance(kind, (dict, list)):
+        return avro_datums(kind, named, depth)
+    if kind in _AVRO_NAMED:
+        named.setdefault(schema["name"], schema)
+    logical = schema.get("logicalType")
+    if kind in ("record", "error"):
+        required = {f["name"]: avro_datums(f["type"], named, depth + 1) for f in schema["fields"] if "default" not in f}
+        optional = {f["name"]: avro_datums(f["type"], named, depth + 1) for f in schema["fields"] if "default" in f}
+        return st.fixed_dictionaries(required, optional=optional)
+    if kind == "enum":
+        return st.sampled_from(schema["symbols"])
+    if kind in ("fixed", "bytes") and logical == "decimal":
+        precision, scale = schema["precision"], schema.get("scale", 0)
+        if kind == "fixed":  # the unscaled value must fit the fixed size (two's complement)
+            precision = min(precision, len(str(2 ** (8 * schema["size"] - 1) - 1)) - 1)
+        bound = decimal.Decimal(10**precision - 1).scaleb(-scale)
+        return st.decimals(min_value=-bound, max_value=bound, places=scale, allow_nan=False, allow_infinity=False)
+    if kind == "fixed":
+        return st.binary(min_size=schema["size"], max_size=schema["size"])
+    if kind == "array":
+        return st.lists(avro_datums(schema["items"], named, depth + 1), max_size=3 if depth < _MAX_DEPTH else 0)
+    if kind == "map":
+        values = avro_datums(schema["values"], named, depth + 1)
+        return st.dictionaries(st.text(max_size=5), values, max_size=3 if depth < _MAX_DEPTH else 0)
+    if kind == "string" and logical == "uuid":
+        return st.uuids()
+    if kind == "int" and logical == "date":
+        return st.dates()
+    if (kind, logical) in (("int", "time-millis"), ("long", "time-micros")):
+        return st.times()
+    if kind == "long" and logical in ("timestamp-millis", "timestamp-micros", "local-timestamp-millis"):
+        return st.datetimes(timezones=st.just(datetime.timezone.utc) if logical.startswith("timestamp") else st.none())
+    if kind in _AVRO_PRIMITIVES:
+        return _AVRO_PRIMITIVES[kind]
+    return st.deferred(lambda: avro_datums(named[kind], named, depth + 1))
+
+
+_AVRO_PRIMITIVES: dict[str, st.SearchStrategy[Any]] = {
+    "null": st.none(),
+    "boolean": st.booleans(),
+    "int": st.integers(*_AVRO_LIMITS["int"]),
+    "long": st.integers(*_AVRO_LIMITS["long"]),
+    "float": st.floats(width=32) | st.integers(-(2**24), 2**24),
+    "double": st.floats() | st.integers(-(2**53), 2**53),
+    "bytes": st.binary(max_size=8),
+    "string": st.text(max_size=8),
+}
+
+
+def _avro_leaf(schema: Any, named: dict[str, Any]) -> bool:
+    kind = schema if isinstance(schema, str) else schema.get("type") if isinstance(schema, dict) else None
+    return (
+        kind in _AVRO_PRIMITIVES
+        or kind in ("enum", "fixed")
+        or (kind in named and named[kind]["type"] in ("enum", "fixed"))
+    )
+
+
+def jsonschema_instances(schema: Any, root: Any = None, depth: int = 0) -> st.SearchStrategy[Any]:
+    """Valid instances of a JSON Schema built from ``type``, ``properties``/``required``, ``items``,
+    ``enum``/``const``, numeric and length bounds, the asserted formats, local ``$ref`` and ``anyOf``.
+    Other keywords raise ValueError: use such a schema with a hand-written example instead."""
+    root = schema if root is None else root
+    if schema is True or schema == {}:
+        return json_values
+    if not isinstance(schema, dict):
+        raise ValueError(f"no strategy for {schema!r}")
+    known = {
+        "$schema", "$id", "title", "description", "type", "properties", "required", "items", "enum", "const",
+        "minimum", "maximum", "minLength", "maxLength", "format", "$ref", "anyOf", "definitions", "$defs",
+        "additionalProperties", "default",
+    }  # fmt: skip
+    unknown = set(schema) - known
+    if unknown or schema.get("additionalProperties", True) is not True:
+        raise ValueError(f"no strategy for keywords {sorted(unknown) or ['additionalProperties']}")
+    if "$ref" in schema:
+        target: Any = root
+        for token in schema["$ref"][2:].split("/") if schema["$ref"] != "#" else ():
+            target = target[token.replace("~1", "/").replace("~0", "~")]
+        return st.deferred(lambda: jsonschema_instances(target, root, depth + 1))
+    if "const" in schema:
+        return st.just(schema["const"])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    if "anyOf" in schema:
+        return st.one_of([jsonschema_instances(s, root, depth + 1) for s in schema["anyOf"]])
+    types = schema.get("type", ["null", "boolean", "integer", "string"])
+    types = types if isinstance(types, list) else [types]
+    options = []
+    for name in types:
+        if name == "null":
+            options.append(st.none())
+        elif name == "boolean":
+            options.append(st.booleans())
+        elif name == "integer":
+            options.append(st.integers(schema.get("minimum"), schema.get("maximum")))
+        elif name == "number":
+            low, high = schema.get("minimum"), schema.get("maximum")
+            options.append(st.integers(low, high) | st.floats(low, high, allow_nan=False, allow_infinity=False))
+        elif name == "string":
+            options.append(_formatted(schema))
+        elif name == "array":
+            items = jsonschema_instances(schema.get("items", True), root, depth + 1)
+            options.append(st.lists(items, max_size=3 if depth < _MAX_DEPTH else 0))
+        else:
+            properties = {n: jsonschema_instances(s, root, depth + 1) for n, s in schema.get("properties", {}).items()}
+            required = {n: properties.get(n, json_values) for n in schema.get("required", [])}
+            optional = {n: s for n, s in properties.items() if n not in required}
+            options.append(st.fixed_dictionaries(required, optional=optional))
+    return st.one_of(options)
+
+
+def _formatted(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+    fmt = schema.get("format")
+    if fmt == "date":
+        return st.dates().map(lambda d: d.isoformat())
+    if fmt == "date-time":
+        return st.datetimes().map(lambda d: d.isoformat(timespec="milliseconds") + "Z")
+    if fmt == "uuid":
+        return st.uuids().map(str)
+    if fmt == "ipv4":
+        return st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
+    if fmt == "email":
+        return st.from_regex(r"\A[a-z0-9]{1,8}(\.[a-z0-9]{1,8})?@[a-z]{1,8}\.[a-z]{2,4}\Z")
+    if fmt is not None:
+        raise ValueError(f"no strategy for format {fmt!r}")
+    return st.text(min_size=schema.get("minLength", 0), max_size=schema.get("maxLength", 8))
+
+
+class FieldPoint:
+    """One field of a generated message: where it is (keys to walk, the path a validator names),
+    whether the schema requires it, what it accepts, and its enum symbols if any."""
+
+    def __init__(self, keys: tuple[Any, ...], path: str, required: bool, kinds: frozenset[str], symbols: Any) -> None:
+        self.keys = keys
+        self.path = path
+        self.required = required
+        self.kinds = kinds  # JSON kinds the field accepts: null boolean integer number string bytes object array
+        self.symbols = symbols
+        self.union = False
+
+
+def field_points(contract: Any, message: Any) -> list[FieldPoint]:
+    """Every record or object field present in ``message`` (a valid message of ``contract``)."""
+    points: list[FieldPoint] = []
+    if contract.format == "avro":
+        named: dict[str, Any] = {}
+        _avro_points(contract.schema, message, (), "", named, points)
+    else:
+        _json_points(contract.schema, contract.schema, message, (), "", points)
+    return points
+
+
+def _join(path: str, name: str, index: int | None = None) -> str:
+    if index is not None:
+        return f"{path}[{index}]"
+    return f"{path}.{name}" if path else name
+
+
+def _avro_kinds(schema: Any, named: dict[str, Any]) -> tuple[frozenset[str], Any, bool]:
+    if isinstance(schema, list):
+        kinds: set[str] = set()
+        for branch in schema:
+            kinds |= _avro_kinds(branch, named)[0]
+        return frozenset(kinds), None, True
+    if isinstance(schema, str) and schema in named:
+        schema = named[schema]
+    kind = schema if isinstance(schema, str) else schema["type"]
+    if isinstance(kind, (dict, list)):
+        return _avro_kinds(kind, named)
+    if isinstance(schema, dict) and kind in _AVRO_NAMED:
+        named.setdefault(schema["name"], schema)
+    table = {
+        "null": {"null"}, "boolean": {"boolean"}, "int": {"integer"}, "long": {"integer"},
+        "float": {"integer", "number"}, "double": {"integer", "number"}, "string": {"string"},
+        "bytes": {"bytes", "string"}, "fixed": {"bytes", "string"}, "enum": {"string"},
+        "record": {"object"}, "error": {"object"}, "map": {"object"}, "array": {"array"},
+    }  # fmt: skip
+    symbols = schema.get("symbols") if isinstance(schema, dict) and kind == "enum" else None
+    return (
+        frozenset(table.get(kind, {"null", "boolean", "integer", "number", "string", "bytes", "object", "array"})),
+        symbols,
+        False,
+    )
+
+
+def _avro_points(
+    schema: Any, value: Any, keys: tuple[Any, ...], path: str, named: dict[str, Any], out: list[FieldPoint]
+) -> None:
+    if isinstance(schema, list):
+        matching = [b for b in schema if _avro_kinds(b, named)[0] & {_kind(value)}]
+        if len(matching) == 1 and _kind(value) in ("object", "array"):
+            _avro_points(matching[0], value, keys, path, named, out)
+        return
+    if isinstance(schema, str):
+        if schema not in named:
+            return
+        schema = named[schema]
+    kind = schema["type"]
+    if isinstance(kind, (dict, list)):
+        _avro_points(kind, value, keys, path, named, out)
+        return
+    if kind in _AVRO_NAMED:
+        named.setdefault(schema["name"], schema)
+    if kind in ("record", "error") and isinstance(value, dict):
+        for field in schema["fields"]:
+            if field["name"] not in value:
+                _avro_kinds(field["type"], named)  # registers named types defined inside
+                continue
+            kinds, symbols, union = _avro_kinds(field["type"], named)
+            point = FieldPoint(
+                (*keys, field["name"]), _join(path, field["name"]), "default" not in field, kinds, symbols
+            )
+            point.union = union
+            out.append(point)
+            _avro_points(field["type"], value[field["name"]], point.keys, point.path, named, out)
+    elif kind == "array" and isinstance(value, list):
+        for index, item in enumerate(value):
+            _avro_points(schema["items"], item, (*keys, index), _join(path, "", index), named, out)
+    elif kind in named and isinstance(kind, str):
+        _avro_points(named[kind], value, keys, path, named, out)
+
+
+def _json_points(schema: Any, root: Any, value: Any, keys: tuple[Any, ...], path: str, out: list[FieldPoint]) -> None:
+    if not isinstance(schema, dict):
+        return
+    if "$ref" in schema:
+        target: Any = root
+        for token in schema["$ref"][2:].split("/") if schema["$ref"] != "#" else ():
+            target = target[token.replace("~1", "/").replace("~0", "~")]
+        _json_points(target, root, value, keys, path, out)
+        return
+    if isinstance(value, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if name not in value or not isinstance(sub, dict):
+                continue
+            resolved = sub
+            while isinstance(resolved, dict) and "$ref" in resolved:
+                target = root
+                for token in resolved["$ref"][2:].split("/"):
+                    target = target[token]
+                resolved = target
+            types = resolved.get("type") if isinstance(resolved, dict) else None
+            if types is None:
+                continue  # accepts anything: no wrong type to put there
+            types = frozenset(types if isinstance(types, list) else [types])
+            if "number" in types:
+                types |= {"integer"}
+            symbols = resolved.get("enum")
+            point = FieldPoint((*keys, name), _join(path, name), name in schema.get("required", []), types, symbols)
+            out.append(point)
+            _json_points(resolved, root, value[name], point.keys, point.path, out)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            _json_points(schema["items"], root, item, (*keys, index), _join(path, "", index), out)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "other"
+
+
+_WRONG_VALUES = [None, True, 12345, 1.5, "zz-wrong", [], {}, b"\x00\x01"]
+
+
+@st.composite
+def single_mutations(draw: st.DrawFn, contract: Any, message: Any) -> tuple[Any, str, str]:
+    """One field of a valid ``message`` broken: given a value of a kind its schema never accepts
+    (reason ``type``, or ``union`` for an Avro union), removed when required (``absent``), or given a
+    symbol outside its enum (``enum``). Returns (mutated message, path, reason)."""
+    points = field_points(contract, message)
+    choices = []
+    for point in points:
+        wrong = [v for v in _WRONG_VALUES if _kind(v) not in point.kinds]
+        if point.union and point.kinds & {"integer", "number"}:
+            # 1.5 for a union with a long: the long branch is the one meant, so the failure is "type" there
+            wrong = [v for v in wrong if _kind(v) not in ("integer", "number")]
+        if wrong:
+            choices.append(("type", point, wrong))
+        if point.required:
+            choices.append(("absent", point, None))
+        if point.symbols and all(isinstance(s, str) for s in point.symbols):
+            choices.append(("enum", point, None))
+    if not choices:
+        raise ValueError("the message has no field to mutate")
+    mutation, point, wrong = draw(st.sampled_from(choices))
+    mutated = copy.deepcopy(message)
+    container = mutated
+    for key in point.keys[:-1]:
+        container = container[key]
+    last = point.keys[-1]
+    if mutation == "absent":
+        del container[last]
+        return mutated, point.path, "absent"
+    if mutation == "enum":
+        container[last] = "NOT_A_SYMBOL"
+        return mutated, point.path, "enum"
+    container[last] = draw(st.sampled_from(wrong))
+    return mutated, point.path, "union" if point.union else "type"

@@ -78,3 +78,11 @@ def test_the_package_never_imports_the_opentelemetry_sdk() -> None:
 
 def test_the_package_is_typed() -> None:
     assert (PACKAGE / "py.typed").exists()
+
+
+def test_attributes_set_after_raising_survive_pickling_too() -> None:
+    import pickle
+
+    error = syscontract.FieldTypeError("2 fields are wrong", contract="a.v1", field="x", reason="type")
+    error.failures = [("x", "type", "expected string")]  # type: ignore[attr-defined]
+    assert [("x", "type", "expected string")] == pickle.loads(pickle.dumps(error)).failures

@@ -1,0 +1,220 @@
+"""Generated Python source for validators: functions, paths, constants, and compiling with linecache.
+
+Every validator is one generated module. Each schema that needs a function of its own (the root, a
+``$ref`` target, a recursive Avro record, an alternative of ``anyOf``) gets up to three, written from
+the same emitters with a different failure statement:
+
+* ``ok`` returns ``False`` at the first failure and ``True`` at the end: the fast boolean form, also
+  used by combinators (``anyOf``, ``not``, ``if``, ``contains``);
+* ``gate`` is the root's ``ok`` that, instead of returning ``False``, hands the message to the
+  reporter (so a valid message costs one call);
+* ``walk`` records every failure with its path and goes on: the diagnosis, run only for an invalid
+  message.
+
+In ``ok`` and ``gate`` functions a required key is read with ``x[name]`` inside one ``try``: a missing
+key raises ``KeyError``, which fails the message without a second lookup on the valid path.
+
+Names that come from a schema appear in the source only as ``repr()`` literals; every other value a
+schema provides (numbers, enums, compiled patterns) is a constant in the module's namespace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import math
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from syscontract.validation._runtime import RUNTIME, segment
+
+__all__ = ["GATE", "OK", "WALK", "Function", "Module", "Path"]
+
+OK = "ok"
+GATE = "gate"
+WALK = "walk"
+
+MAX_DEPTH = 40
+"""Indentation levels a function may reach before a subschema is moved into a function of its own
+(Python refuses more than 100 levels)."""
+MAX_LOOPS = 8
+"""Nested loops a function may hold before a subschema is moved out (Python allows 20 blocks)."""
+
+# Filenames of generated modules are reused: CPython keeps a little memory for every distinct filename
+# ever compiled, so a process compiling many distinct schemas would grow without bound. A slot (and its
+# filename) returns to the pool when the last validator using its module is gone.
+_free_slots: list[int] = []
+_new_slots = itertools.count()
+_slots_lock = threading.Lock()
+
+
+def _take_slot() -> int:
+    with _slots_lock:
+        return _free_slots.pop() if _free_slots else next(_new_slots)
+
+
+def _release(filename: str, slot: int) -> None:
+    linecache.cache.pop(filename, None)
+    with _slots_lock:
+        _free_slots.append(slot)
+
+
+class Path:
+    """The path of the value being checked, as source text evaluated only when a failure is recorded:
+    a dynamic part (a variable holding a path) and a static suffix known when compiling."""
+
+    __slots__ = ("dynamic", "suffix")
+
+    def __init__(self, dynamic: str, suffix: str = "") -> None:
+        self.dynamic = dynamic
+        self.suffix = suffix
+
+    def key(self, name: str) -> Path:
+        return Path(self.dynamic, self.suffix + segment(name))
+
+    def index(self, variable: str) -> Path:
+        return Path(f"{self.code()} + '[' + str({variable}) + ']'")
+
+    def dynamic_key(self, variable: str) -> Path:
+        return Path(f"{self.code()} + _sc_key({variable})")
+
+    def code(self) -> str:
+        if not self.suffix:
+            return self.dynamic
+        return f"{self.dynamic} + {self.suffix!r}"
+
+
+class Function:
+    """One generated function under construction."""
+
+    def __init__(self, module: Module, name: str, mode: str) -> None:
+        self.module = module
+        self.name = name
+        self.mode = mode
+        self.lines: list[tuple[int, str]] = []
+        self._vars = itertools.count(1)
+
+    def var(self, prefix: str = "x") -> str:
+        return f"{prefix}{next(self._vars)}"
+
+    def add(self, depth: int, text: str) -> None:
+        self.lines.append((depth, text))
+
+    def mark(self) -> int:
+        return len(self.lines)
+
+    def close(self, mark: int, depth: int) -> None:
+        """End a block opened just before ``mark``: Python needs at least one statement in it."""
+        if len(self.lines) == mark:
+            self.add(depth, "pass")
+
+    def fail(self, depth: int, path: Path, reason: str, value: str, arg: str = "None") -> None:
+        if self.mode == OK:
+            self.add(depth, "return False")
+        elif self.mode == GATE:
+            self.add(depth, "return _sc_report(_sc_m)")
+        else:
+            self.add(depth, f"_sc_fail(_sc_o, {path.code()}, {reason!r}, {value}, {arg})")
+
+    def call(self, depth: int, ok: str | None, walk: str | None, value: str, path: Path) -> None:
+        """Check ``value`` with another generated function: ``ok`` in ok/gate mode, ``walk`` in walk mode."""
+        if self.mode == WALK:
+            self.add(depth, f"{walk}({value}, {path.code()}, _sc_o)")
+        else:
+            self.add(depth, f"if not {ok}({value}):")
+            self.fail(depth + 1, path, "", value)
+
+    def source(self) -> str:
+        params = "x0, _sc_p, _sc_o" if self.mode == WALK else "x0"
+        head = [f"def {self.name}({params}):"]
+        if self.mode == GATE:
+            head.append("    _sc_m = x0")  # the message as it arrived, for the report
+        end = {OK: "return True", GATE: "return None", WALK: "return None"}[self.mode]
+        if self.mode != WALK:
+            # a missing required key fails the message; so does a message nested deeper than Python recurses
+            failed = "return False" if self.mode == OK else "return _sc_report(_sc_m)"
+            body = ["    try:"] + ["        " + "    " * (d - 1) + t for d, t in self.lines]
+            if not self.lines:
+                body.append("        pass")
+            body.append("    except (KeyError, RecursionError):")
+            body.append(f"        {failed}")
+        else:
+            body = ["    " + "    " * (d - 1) + t for d, t in self.lines]
+        return "\n".join([*head, *body, f"    {end}", ""])
+
+
+class Module:
+    """The generated module of one validator: its functions and the constants they read."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.constants: dict[str, Any] = {}
+        self.functions: list[Function] = []
+        self._names = itertools.count()
+        self._by_value: dict[tuple[type, Any], str] = {}
+
+    def name(self, prefix: str) -> str:
+        return f"_sc_{prefix}{next(self._names)}"
+
+    def const(self, value: Any) -> str:
+        """A name in the module's namespace bound to ``value`` (equal hashable values share one)."""
+        try:
+            key: tuple[type, Any] | None = (type(value), value)
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None and key in self._by_value:
+            return self._by_value[key]
+        name = self.name("k")
+        self.constants[name] = value
+        if key is not None:
+            self._by_value[key] = name
+        return name
+
+    def literal(self, value: Any) -> str:
+        """Source text for a number or string from a schema: a literal when ``repr`` gives one back
+        exactly (ints, finite floats, strings, bools, None), otherwise a namespace constant."""
+        if value is None or isinstance(value, (bool, str)):
+            return repr(value)
+        if type(value) is int:
+            return repr(value)
+        if type(value) is float and math.isfinite(value):
+            return repr(value)
+        return self.const(value)
+
+    def function(self, name: str, mode: str) -> Function:
+        function = Function(self, name, mode)
+        self.functions.append(function)
+        return function
+
+    def source(self) -> str:
+        return "\n".join(function.source() for function in self.functions)
+
+    def build(self) -> Engine:
+        return Engine(self.label, self.source(), self.constants)
+
+
+class Engine:
+    """A compiled validator module, shareable by every contract with the same schema.
+
+    ``bind(report)`` executes the module in a fresh namespace whose ``_sc_report`` is the given
+    function and returns that namespace. The generated source is registered with :mod:`linecache`
+    for as long as the engine lives, so tracebacks and debuggers show it."""
+
+    def __init__(self, label: str, source: str, constants: dict[str, Any]) -> None:
+        self.source = f"# syscontract validator, compiled for {label!a}\n{source}"
+        slot = _take_slot()
+        self.filename = f"<syscontract validator #{slot}>"
+        self.code = compile(self.source, self.filename, "exec")
+        self.constants = {**RUNTIME, **constants}
+        linecache.cache[self.filename] = (len(self.source), None, self.source.splitlines(True), self.filename)
+        weakref.finalize(self, _release, self.filename, slot)
+
+    def bind(self, report: Callable[[Any], None]) -> dict[str, Any]:
+        namespace = dict(self.constants)
+        namespace["_sc_report"] = report
+        namespace["_sc_engine"] = self  # keeps the linecache entry while a validator lives
+        exec(self.code, namespace)
+        return namespace
