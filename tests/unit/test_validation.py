@@ -445,12 +445,14 @@ def test_generated_module_filenames_are_reused_once_their_validators_are_gone() 
     clear_cache()
     gc.collect()
     seen = set()
+    every = 32  # gc.collect() is slow in a long test run: collect in batches
     for n in range(3 * CACHE_SIZE):
         validator = validator_for({"type": "object", "properties": {f"q{n}": {"type": "integer"}}})
         seen.add(validator.__code__.co_filename)
         del validator
-        gc.collect()
-    assert len(seen) <= CACHE_SIZE + 1
+        if n % every == every - 1:
+            gc.collect()
+    assert len(seen) <= CACHE_SIZE + every + 1  # unbounded would be 3 x CACHE_SIZE
 
 
 # -- decode_json ----------------------------------------------------------------------------------
