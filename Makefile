@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python 3.10+:
-#   make demo   the incident, end to end (examples/incident/run.py)
+#   make demo   the incident, end to end (syscontract demo)
 #   make test   the test suite, then ruff and mypy (what CI runs)
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/incident/run.py
+	$(BIN)/syscontract demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

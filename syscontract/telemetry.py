@@ -170,6 +170,14 @@ class _Tallies:
 
 _tallies = _Tallies()
 
+
+def counts() -> list[tuple[str, str, str, str | None, int]]:
+    """What ``syscontract.messages`` reports now, read in-process: ``(contract, role, outcome,
+    writer version, count)`` per series, counted since start. Passing messages on a fast path are
+    counted only while a MeterProvider may collect; the precise path always counts."""
+    return [(*key, count) for key, count in _tallies.snapshot() if count]
+
+
 # -- what could listen ---------------------------------------------------------------------------
 
 
