@@ -27,13 +27,14 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel
 
 from syscontract import inventory, telemetry
-from syscontract._config import as_registry, settings
+from syscontract._config import as_registry
 from syscontract.checker import Checker
 from syscontract.contract import Contract, ContractRef
 from syscontract.encoding import FORMATS, encode
 from syscontract.errors import ContractDeclarationError, ContractError, ContractViolation, RegistryError
 from syscontract.policy import log_violation
-from syscontract.registry import Registry, lookup
+from syscontract.registry import Registry
+from syscontract.requires import declared_contract
 
 __all__ = ["Production", "produces"]
 
@@ -92,19 +93,7 @@ class Production:
         with self._lock:
             if self.resolved_ is not None:
                 return self.resolved_
-            if isinstance(self.contract, Contract):
-                contract = self.contract
-            else:
-                registry = self.registry if self.registry is not None else settings().registry
-                try:
-                    contract = lookup(self.contract, registry)
-                except RegistryError as exc:
-                    raise ContractDeclarationError(
-                        f"cannot resolve the contract: {exc.detail}",
-                        contract=str(self.ref),
-                        reason=exc.reason or "unknown-contract",
-                        handler=self.name,
-                    ) from exc
+            contract = declared_contract(self.contract, self.registry, self.name)
             self.resolved_ = _Resolved(contract, self.registry)
             return self.resolved_
 

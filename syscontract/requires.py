@@ -60,6 +60,23 @@ def _validate_arg(validate: str) -> str:
     return validate
 
 
+def declared_contract(contract: ContractRef | Contract, registry: Registry | None, handler: str) -> Contract:
+    """The contract a declaration names: given, or looked up in its registry (the process-wide one by
+    default). A contract the registry cannot serve is a :class:`ContractDeclarationError` naming the
+    handler, chained from the :class:`RegistryError`."""
+    if isinstance(contract, Contract):
+        return contract
+    try:
+        return lookup(contract, registry if registry is not None else settings().registry)
+    except RegistryError as exc:
+        raise ContractDeclarationError(
+            f"cannot resolve the contract: {exc.detail}",
+            contract=str(contract),
+            reason=exc.reason or "unknown-contract",
+            handler=handler,
+        ) from exc
+
+
 class Declaration:
     """One ``@requires`` declaration: what a handler depends on, and the state of its resolution."""
 
@@ -111,19 +128,7 @@ class Declaration:
         with self._lock:
             if self.checker is not None:
                 return self.checker
-            if isinstance(self.contract, Contract):
-                contract = self.contract
-            else:
-                registry = self.registry if self.registry is not None else settings().registry
-                try:
-                    contract = lookup(self.contract, registry)
-                except RegistryError as exc:
-                    raise ContractDeclarationError(
-                        f"cannot resolve the contract: {exc.detail}",
-                        contract=str(self.ref),
-                        reason=exc.reason or "unknown-contract",
-                        handler=self.name,
-                    ) from exc
+            contract = declared_contract(self.contract, self.registry, self.name)
             try:
                 checker = Checker(contract, self.fields, self.registry, self.validate)
             except ContractDeclarationError as exc:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from syscontract.compat import can_read
-from syscontract.compat.consumers import DEFAULTED, NULLABLE, OPTIONAL, REMOVED, SENT
-from syscontract.contract import Contract, ContractRef, parse_path
+from syscontract.compat.consumers import DEFAULTED, NULLABLE, OPTIONAL, REMOVED, SENT, status
+from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractError
 from syscontract.manifest import Manifest
 
@@ -31,30 +31,10 @@ _WHY = {
 
 def carried(writer: Contract, path: str) -> str:
     """How messages written with ``writer`` carry the field at ``path``: ``sent``, or the worst of
-    ``removed``, ``nullable``, ``defaulted``, ``optional`` along the path.
-
-    An Avro datum always carries every field of its writer schema, so an Avro writer's default is
-    still a value on the wire (the producer's ``@produces`` check guards what it puts there). A JSON
-    writer may leave out a property that is not required, or that has a default."""
-    try:
-        steps = writer.walk(parse_path(path))
-    except ContractError:
-        return REMOVED
-    worst = SENT
-    order = [REMOVED, NULLABLE, DEFAULTED, OPTIONAL, SENT]
-    for prop, node in steps:
-        if prop.node.accepts(None) or node.accepts(None):
-            here = NULLABLE
-        elif writer.format == "avro":
-            here = SENT
-        elif prop.has_default:
-            here = DEFAULTED
-        elif not prop.required:
-            here = OPTIONAL
-        else:
-            here = SENT
-        worst = min(worst, here, key=order.index)
-    return worst
+    ``removed``, ``nullable``, ``defaulted``, ``optional`` along the path. An Avro writer's default
+    is still a value on the wire; a JSON writer may leave out a property that is not required, or
+    that has a default."""
+    return status(writer, path, as_writer=True)
 
 
 @dataclass(frozen=True)

@@ -100,9 +100,13 @@ def as_consumer(value: Any) -> Consumer:
     return Consumer(name, [getattr(f, "text", f) for f in fields], contract)
 
 
-def status(contract: Contract, path: str) -> str:
+def status(contract: Contract, path: str, *, as_writer: bool = False) -> str:
     """How ``contract`` carries the field at ``path``: ``sent``, ``optional``, ``defaulted``, ``nullable``
-    or ``removed`` (the worst along the path: a field is optional when its parent is)."""
+    or ``removed`` (the worst along the path: a field is optional when its parent is).
+
+    ``as_writer``: what messages written with ``contract`` carry. An Avro datum always carries every
+    field of its writer schema, so an Avro writer's default is still a value on the wire (what the
+    producer puts there is ``@produces``'s business)."""
     try:
         steps = contract.walk(parse_path(path))
     except ContractError:
@@ -111,6 +115,8 @@ def status(contract: Contract, path: str) -> str:
     for prop, node in steps:
         if prop.node.accepts(None) or node.accepts(None):
             here = NULLABLE
+        elif as_writer and contract.format == "avro":
+            here = SENT
         elif prop.has_default:
             here = DEFAULTED
         elif not prop.required:
