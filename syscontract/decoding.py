@@ -297,10 +297,11 @@ class Decoder:
             reason="not-in-writer-schema",
             writer=plan.label,
         )
-        try:  # what the handler would see under "observe": resolution fills the default
+        try:  # what the handler sees under "observe": what was sent, read with the writer's schema
+            # alone, so no reader default ever stands in for the missing field
             if plan.scan:
                 avro.check_collections(data, offset, plan.writer_schema)
-            error.decoded = avro.decode(data, offset, plan.writer_schema, plan.reader_schema)
+            error.decoded = avro.decode(data, offset, plan.writer_schema)
         except (DecodeError, avro.IncompatibleWriter):
             error.decoded = None
         return error

@@ -54,13 +54,16 @@ def _order(order_id: str, name: str, items: int, price: float) -> dict[str, Any]
     }
 
 
-@produces("order.v3", format="confluent")
+_REGISTRY = FileRegistry(CONTRACTS)  # the demo's own contracts, whatever the process configures
+
+
+@produces("order.v3", format="confluent", registry=_REGISTRY)
 def checkout_current(order_id: str, name: str, tier: str, items: int, price: float) -> Any:
     """checkout 2.0 (staging): order.v3, with customerTier."""
     return {**_order(order_id, name, items, price), "customerTier": tier}
 
 
-@produces("order.v2", format="confluent")
+@produces("order.v2", format="confluent", registry=_REGISTRY)
 def checkout_previous(order_id: str, name: str, tier: str, items: int, price: float) -> Any:
     """checkout 1.9 (prod): order.v2, which has no customerTier."""
     return _order(order_id, name, items, price)
@@ -73,7 +76,13 @@ def _total(order: dict[str, Any], tier: str) -> float:
 _letters: list[DeadLetter] = []  # the demo's dead-letter queue
 
 
-@requires("order.v3", ["customerTier", "customer.id"], on_violation="dead_letter", dead_letter=_letters.append)
+@requires(
+    "order.v3",
+    ["customerTier", "customer.id"],
+    on_violation="dead_letter",
+    dead_letter=_letters.append,
+    registry=_REGISTRY,
+)
 def pricing(order: Any) -> float:
     """pricing: the price depends on the customer's tier, so the tier must have been sent."""
     return _total(order, order["customerTier"])
@@ -93,8 +102,8 @@ class Story:
 def run(*, output: str = "text", stream: Any = None) -> int:
     """Run the incident and print it (``output`` ``text`` or ``json``); 0 when it went as told."""
     stream = stream or sys.stdout
-    registry = FileRegistry(CONTRACTS)
-    _config.configure(registry=registry, service="pricing")
+    registry = _REGISTRY
+    _config.configure(service="pricing")
     reader_v3 = registry.get("order.v3").native
     letters = _letters
     letters.clear()

@@ -328,7 +328,9 @@ async def publish_async(exchange: Any, message: Any, routing_key: str, *, mandat
     """``exchange.publish(message, routing_key)`` on aio-pika with the current trace context added to
     ``message.headers``, in a ``send`` span."""
     _aio_pika()
-    sent: dict[str, Any] = dict(message.headers or {})
+    # AMQP field tables (pamqp) take no ``bytes``: text headers such as ``syscontract-contract`` go as
+    # strings, binary ones (a schema id prefix) as byte arrays
+    sent: dict[str, Any] = {name: _amqp_value(value) for name, value in (message.headers or {}).items()}
     attributes = {
         m.MESSAGING_MESSAGE_ID: message.message_id,
         m.MESSAGING_RABBITMQ_ROUTING_KEY: routing_key,
@@ -337,3 +339,12 @@ async def publish_async(exchange: Any, message: Any, routing_key: str, *, mandat
     with _TRACING.publish(exchange.name or routing_key, sent, attributes):
         message.headers = sent
         return await exchange.publish(message, routing_key, mandatory=mandatory)
+
+
+def _amqp_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return bytearray(value)
+    return value
