@@ -163,7 +163,9 @@ class Contract:
         self.source = source
         self.owner = owner
         self.doc = doc
-        if compatibility is not None and compatibility not in COMPATIBILITY_MODES:
+        if compatibility is not None and (
+            not isinstance(compatibility, str) or compatibility not in COMPATIBILITY_MODES
+        ):
             raise ContractDeclarationError(
                 f"unknown compatibility mode {compatibility!r}: expected one of "
                 f"{', '.join(sorted(COMPATIBILITY_MODES))}",

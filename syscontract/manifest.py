@@ -120,7 +120,10 @@ def load(path: str | Path) -> Manifest:
         raise ManifestError(f"{where}: cannot read: {exc}") from exc
     except (ValueError, RecursionError) as exc:
         raise ManifestError(f"{where}: not valid JSON: {exc}") from exc
-    return parse(data, where)
+    try:
+        return parse(data, where)
+    except RecursionError as exc:  # a schema nested deeper than anything a contract needs
+        raise ManifestError(f"{where}: nested too deeply to be a manifest") from exc
 
 
 def load_all(paths: Iterable[str | Path]) -> list[Manifest]:
@@ -219,6 +222,6 @@ def _contract(text: str, body: Any, fail: Any) -> Contract:
             return Contract.from_jsonschema(
                 text, body["schema"], annotations_only=True, required_means_no_default=True, **options
             )
-    except ContractError as exc:
+    except (ContractError, RecursionError) as exc:
         raise fail(f"contracts[{text!r}]: {exc}") from exc
     raise fail(f"contracts[{text!r}].format must be 'avro', 'jsonschema' or 'pydantic', not {body.get('format')!r}")

@@ -110,7 +110,10 @@ class Policy:
             raise error
         if policy == "dead_letter":
             assert sink is not None
-            sink(_letter(error))
+            try:
+                raise error  # the sink runs while the violation is handled: its failure chains to it
+            except ContractError:
+                sink(_letter(error))
             return None
         return call(error.decoded)
 
@@ -123,9 +126,12 @@ class Policy:
             raise error
         if policy == "dead_letter":
             assert sink is not None
-            result = sink(_letter(error))
-            if inspect.isawaitable(result):
-                await result
+            try:
+                raise error  # the sink runs while the violation is handled: its failure chains to it
+            except ContractError:
+                result = sink(_letter(error))
+                if inspect.isawaitable(result):
+                    await result
             return None
         return await call(error.decoded)
 

@@ -54,7 +54,7 @@ def _json(ref: ContractRef, schema: Any) -> Any:
     if isinstance(schema, str) and schema.strip()[:1] in ("{", "[", '"'):
         try:
             return json.loads(schema)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ContractDeclarationError(
                 f"Avro schema is not valid JSON: {exc}", contract=str(ref), reason="bad-schema"
             ) from exc

@@ -90,7 +90,7 @@ def parse(
     if isinstance(schema, str):
         try:
             schema = json.loads(schema)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ContractDeclarationError(
                 f"JSON Schema is not valid JSON: {exc}", contract=str(ref), reason="bad-schema"
             ) from exc
@@ -101,7 +101,12 @@ def parse(
             reason="bad-schema",
         )
     parser = _Parser(ref, schema, strict=not annotations_only, defaulted_when_optional=required_means_no_default)
-    root = parser.parse()
+    try:
+        root = parser.parse()
+    except RecursionError as exc:
+        raise ContractDeclarationError(
+            "the schema is nested too deeply to be a contract", contract=str(ref), reason="bad-schema"
+        ) from exc
     if isinstance(schema, Mapping):
         options.setdefault("doc", schema.get("description") or schema.get("title"))
     options.setdefault("format", "jsonschema")
@@ -270,7 +275,7 @@ class _Parser:
         names = declared if isinstance(declared, list) else [declared]
         kinds = set()
         for name in names:
-            if name not in _TYPES:
+            if not isinstance(name, str) or name not in _TYPES:
                 raise self.fail(f"{pointer}/type", f"unknown type {name!r} (expected one of {', '.join(_TYPES)})")
             kinds.add(_TYPES[name])
         return frozenset(kinds)

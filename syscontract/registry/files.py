@@ -292,7 +292,7 @@ class FileRegistry:
                 )
             try:
                 settings = tomllib.loads(self._read(path, name))
-            except tomllib.TOMLDecodeError as exc:
+            except (tomllib.TOMLDecodeError, RecursionError) as exc:
                 raise RegistryError(
                     f"{str(path)!r} is not valid TOML: {exc}", contract=name, reason="bad-file"
                 ) from exc
@@ -309,7 +309,7 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
     if unknown:
         raise fail(f"unknown key {unknown[0]!r} (known keys: {', '.join(sorted(_TOML_KEYS))})")
     mode = settings.get("compatibility")
-    if mode is not None and mode not in COMPATIBILITY_MODES:
+    if mode is not None and (not isinstance(mode, str) or mode not in COMPATIBILITY_MODES):
         raise fail(f"compatibility {mode!r} is not one of {', '.join(sorted(COMPATIBILITY_MODES))}")
     critical = settings.get("critical", [])
     if not isinstance(critical, list) or not all(isinstance(p, str) for p in critical):
