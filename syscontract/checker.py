@@ -230,8 +230,8 @@ class Checker:
             return message, None
         if type(message) is bytes:
             known = self.decoder.fast_confluent(message)
-            if known is not None and type(known[0]) is dict and self.fast(known[0]):
-                return known
+            if known is not None and type(known[0]) is dict and (known[2] or self.fast(known[0])):
+                return known[0], known[1]
         writer = None
         payload = message
         try:

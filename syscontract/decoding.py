@@ -75,7 +75,7 @@ class Decoder:
         self._plans: dict[object, WriterPlan] = {}
         # Confluent prefix (magic byte 0 and the 4-byte id) -> (writer schema, reader schema, label), for writers
         # whose messages need nothing but decoding: the hot path reads this table directly
-        self.fast_avro: dict[bytes, tuple[Any, Any, str]] = {}
+        self.fast_avro: dict[bytes, tuple[Any, Any, str, bool]] = {}
         self._lock = threading.Lock()
 
     def decode(
@@ -140,9 +140,10 @@ class Decoder:
 
     # -- plans (once per writer) ---------------------------------------------------------------
 
-    def fast_confluent(self, data: bytes) -> tuple[Any, str] | None:
+    def fast_confluent(self, data: bytes) -> tuple[Any, str, bool] | None:
         """Decode a Confluent-framed message from a writer already known to need nothing but
-        decoding; None when that is not so or anything is unusual (the full path then decides)."""
+        decoding; None when that is not so or anything is unusual (the full path then decides).
+        The flag says the decoded payload passes the critical-field checks by construction."""
         entry = self.fast_avro.get(data[:5])
         if entry is None or len(data) > MAX_MESSAGE_BYTES:
             return None
@@ -152,7 +153,7 @@ class Decoder:
             payload = fastavro.schemaless_reader(stream, entry[0], entry[1])
         except Exception:
             return None
-        return (payload, entry[2]) if stream.tell() == len(data) else None
+        return (payload, entry[2], entry[3]) if stream.tell() == len(data) else None
 
     def _plan(self, key: tuple[str, object]) -> WriterPlan:
         plan = self._plans.get(key)
@@ -167,8 +168,24 @@ class Decoder:
                     while len(self.fast_avro) >= MAX_WRITERS:
                         del self.fast_avro[next(iter(self.fast_avro))]
                     prefix = b"\x00" + value.to_bytes(4, "big")
-                    self.fast_avro[prefix] = (plan.writer_schema, plan.reader_schema, plan.label)
+                    sound = self._sound(plan)
+                    self.fast_avro[prefix] = (plan.writer_schema, plan.reader_schema, plan.label, sound)
         return plan
+
+    def _sound(self, plan: WriterPlan) -> bool:
+        """Whether every message this writer sends passes the critical-field checks once decoded:
+        the writer's schema is the reader's (no resolution), and along every critical path no field
+        or array element may be null. Avro decoding then yields exactly the contract's types."""
+        if plan.reader_schema is not None:
+            return False
+        try:
+            for path in self.critical:
+                for prop, node in plan.writer.walk(path):
+                    if prop.node.accepts(None) or node.accepts(None):
+                        return False
+        except ContractError:
+            return False
+        return True
 
     def _only_decoding(self, plan: WriterPlan) -> bool:
         """Whether messages from this writer need nothing but decoding before the field checks."""

@@ -277,3 +277,19 @@ def test_json_named_by_the_contract_header_reports_its_writer(files: FileRegistr
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("order.v3", encoded.value, [TIER], headers=encoded.headers)
     assert ("absent", "order.v2") == (caught.value.reason, caught.value.writer)
+
+
+def test_a_writer_that_is_the_contract_and_sends_every_critical_field_needs_no_second_look(
+    files: FileRegistry, order: dict[str, Any]
+) -> None:
+    handler = requires("order.v3", [TIER, "orderId"])(lambda event: event)
+    handler(confluent.encode(8, body(files, "order.v3", order)))
+    assert files.get("order.v3").native is handler.__syscontract__.checker.decoder.fast_avro[b"\x00\x00\x00\x00\x08"][0]
+    assert handler.__syscontract__.checker.decoder.fast_avro[b"\x00\x00\x00\x00\x08"][3] is True
+    nullable = requires("order.v3", ["couponCode"])(lambda event: event)  # may be null: checked each time
+    order["couponCode"] = "WELCOME"
+    assert "WELCOME" == nullable(confluent.encode(8, body(files, "order.v3", order)))["couponCode"]
+    assert nullable.__syscontract__.checker.decoder.fast_avro[b"\x00\x00\x00\x00\x08"][3] is False
+    order["couponCode"] = None
+    with pytest.raises(MissingCriticalField):
+        nullable(confluent.encode(8, body(files, "order.v3", order)))
