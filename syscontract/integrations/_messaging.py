@@ -328,3 +328,14 @@ def dead_lettered(span: trace.Span | None, destination: str, error: ContractErro
     """Record on the consumer span that the message went to ``destination``."""
     if span is not None and span.is_recording():
         span.add_event(DEAD_LETTER_EVENT, {MESSAGING_DESTINATION_NAME: destination, ERROR: type(error).__name__})
+
+
+def make_check(
+    contract: Any, fields: Any, registry: Any, observe: bool, handler: Any, *, cloudevents: bool = False
+) -> Check:
+    """The check a guard runs: a plain :class:`Check`, or one that first unwraps a CloudEvent."""
+    if cloudevents:
+        from syscontract.integrations.cloudevents import CloudEventCheck
+
+        return CloudEventCheck(contract, fields, registry=registry, observe=observe, handler=handler)
+    return Check(contract, fields, registry=registry, observe=observe, handler=handler)

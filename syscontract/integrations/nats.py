@@ -104,12 +104,7 @@ class Guard:
         self.js = js
         self.dead_letter = dead_letter
         self.pass_message = pass_message
-        if cloudevents:
-            from syscontract.integrations.cloudevents import CloudEventCheck
-
-            self.check: m.Check = CloudEventCheck(contract, fields, registry=registry, observe=observe, handler=handler)
-        else:
-            self.check = m.Check(contract, fields, registry=registry, observe=observe, handler=handler)
+        self.check = m.make_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
         self.contract = self.check.contract
         self._tracing = m.Tracing(SYSTEM, trace)
         # nats-py accepts a callback that is a coroutine function or has one as ``func`` (as

@@ -132,12 +132,7 @@ class _Base:
         self.create_group = create_group
         self.group_start = group_start
         self.pass_message = pass_message
-        if cloudevents:
-            from syscontract.integrations.cloudevents import CloudEventCheck
-
-            self.check: m.Check = CloudEventCheck(contract, fields, registry=registry, observe=observe, handler=handler)
-        else:
-            self.check = m.Check(contract, fields, registry=registry, observe=observe, handler=handler)
+        self.check = m.make_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
         self.contract = self.check.contract
         self._tracing = m.Tracing(SYSTEM, trace)
         self._ready = False
