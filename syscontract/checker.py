@@ -39,6 +39,10 @@ __all__ = ["MESSAGE", "Checker", "Doubt", "compile_function"]
 MESSAGE = "_sc_m"
 """The variable the generated checks read the message from."""
 
+BUILTINS: dict[str, Any] = {f"_sc_{b.__name__}": b for b in (type, dict, list, len, bytes, Exception)}
+"""The builtins generated code uses, under names no handler parameter can shadow (a parameter may
+well be called ``type`` or ``bytes``)."""
+
 _BYTES_LIKE = (bytes, bytearray, memoryview, str)
 _counter = itertools.count()
 
@@ -87,7 +91,7 @@ class Checker:
         self.fields: tuple[str, ...] = tuple(unique)
         self.critical = [_Critical(contract, p) for p in unique.values()]
         self.decoder = Decoder(contract, list(unique.values()), registry if registry is not None else _Lazy())
-        self.namespace: dict[str, Any] = {"_sc_D": Doubt}
+        self.namespace: dict[str, Any] = {"_sc_D": Doubt, **BUILTINS}
         self._names = itertools.count()
         # validate="full": the whole message too, after the critical fields (an instance of the
         # contract's own model is whole already: pydantic validated it)
@@ -106,7 +110,8 @@ class Checker:
     def _compile_fast(self, lines: list[str]) -> Callable[[Any], bool]:
         body = "\n".join("        " + line for line in lines) or "        pass"
         source = (
-            f"def fast({MESSAGE}):\n    try:\n{body}\n    except Exception:\n        return False\n    return True\n"
+            f"def fast({MESSAGE}):\n    try:\n{body}\n"
+            "    except _sc_Exception:\n        return False\n    return True\n"
         )
         return compile_function(source, "fast", dict(self.namespace), f"check {self.ref}")  # type: ignore[no-any-return]
 
@@ -133,7 +138,7 @@ class Checker:
         value = self._name("v")
         lines.append(f"{pad}{value} = {container}[{name!r}]")
         for _ in range(arrays):
-            lines.append(f"{pad}if type({value}) is not list: raise _sc_D")
+            lines.append(f"{pad}if _sc_type({value}) is not _sc_list: raise _sc_D")
             element = self._name("e")
             lines.append(f"{pad}for {element} in {value}:")
             depth += 1
@@ -142,7 +147,7 @@ class Checker:
         if index == len(critical.path.steps) - 1:
             lines.extend(pad + line for line in self._type_test(value, critical.nodes[index]))
         else:
-            lines.append(f"{pad}if type({value}) is not dict: raise _sc_D")
+            lines.append(f"{pad}if _sc_type({value}) is not _sc_dict: raise _sc_D")
             self._emit_dict(critical, index + 1, value, depth, lines)
 
     def _type_test(self, value: str, node: Node) -> list[str]:
@@ -155,9 +160,9 @@ class Checker:
         if classes is None:
             lines.append(f"if {value} is None: raise _sc_D")
         elif len(classes) == 1:
-            lines.append(f"if type({value}) is not {self._name('c', next(iter(classes)))}: raise _sc_D")
+            lines.append(f"if _sc_type({value}) is not {self._name('c', next(iter(classes)))}: raise _sc_D")
         else:
-            lines.append(f"if type({value}) not in {self._name('s', frozenset(classes))}: raise _sc_D")
+            lines.append(f"if _sc_type({value}) not in {self._name('s', frozenset(classes))}: raise _sc_D")
         if symbols is not None:
             lines.append(f"if {value} not in {self._name('symbols', symbols)}: raise _sc_D")
         return lines
@@ -203,7 +208,7 @@ class Checker:
             read = f"{values}[{attr!r}]" if values is not None else f"{container}.{attr}"
             lines.append(f"{pad}{value} = {read}")
             for _ in range(arrays):
-                lines.append(f"{'    ' * inner}if type({value}) is not list: raise _sc_D")
+                lines.append(f"{'    ' * inner}if _sc_type({value}) is not _sc_list: raise _sc_D")
                 element = self._name("e")
                 lines.append(f"{'    ' * inner}for {element} in {value}:")
                 inner += 1

@@ -338,15 +338,15 @@ class _Wrapper:
         if self.declaration.reporter.child:
             # a child span per message: the precise path opens it around the check and the handler
             return head + "\n".join([*lines, slow]) + "\n"
-        branches = [("dict", checker.dict_lines)]
+        branches = [("_sc_dict", checker.dict_lines)]
         if checker.model_lines is not None:
             # a model contract mostly sees instances of its model: test that class first
             branches.insert(0, ("_sc_model", checker.model_lines))
         for index, (cls, checks) in enumerate(branches):
-            lines.append(f"    {'if' if index == 0 else 'elif'} type({MESSAGE}) is {cls}:")
+            lines.append(f"    {'if' if index == 0 else 'elif'} _sc_type({MESSAGE}) is {cls}:")
             lines.append("        try:")
             lines.extend("            " + line for line in checks or ["pass"])
-            lines.append("        except Exception:")
+            lines.append("        except _sc_Exception:")
             lines.append("            pass")
             lines.append("        else:")
             lines.extend("            " + line for line in self._success(call, None))
@@ -355,14 +355,15 @@ class _Wrapper:
             # (the writer table is filled by the precise path the first time a writer is seen)
             decoded_call = f"{wait}_sc_h({self._replace_message(self.call, MESSAGE)})"
             lines += [
-                f"    elif type({MESSAGE}) is bytes:",
+                f"    elif _sc_type({MESSAGE}) is _sc_bytes:",
                 f"        _sc_e = _sc_fastavro.get({MESSAGE}[:5])",
                 "        if _sc_e is not None:",
                 "            try:",
                 f"                _sc_s = _sc_BytesIO({MESSAGE})",
                 "                _sc_s.seek(5)",
                 f"                {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
-                f"                if _sc_s.tell() != len({self.message}) or type({MESSAGE}) is not dict: raise _sc_D",
+                f"                if _sc_s.tell() != _sc_len({self.message}) or _sc_type({MESSAGE}) is not _sc_dict: "
+                "raise _sc_D",
             ]
             if checker.dict_lines:
                 # _sc_e[3]: this writer's schema is the contract's and sends every critical field
@@ -370,7 +371,7 @@ class _Wrapper:
                 lines.append("                if not _sc_e[3]:")
                 lines.extend("                    " + line for line in checker.dict_lines)
             lines += [
-                "            except Exception:",
+                "            except _sc_Exception:",
                 "                pass",
                 "            else:",
             ]

@@ -525,3 +525,17 @@ def test_a_handler_without_a_message_parameter_is_refused() -> None:
 def test_a_single_string_is_one_field(order: dict[str, Any]) -> None:
     wrapped = requires("order.v3", "orderId")(lambda event: "ok")
     assert "orderId" in wrapped.__syscontract__.checker.fields
+
+
+def test_handler_parameters_may_be_named_like_builtins(order: dict[str, Any]) -> None:
+    @requires("order.v3", [TIER], message="event")
+    def on_order(event: dict[str, Any], type: str = "t", dict: int = 1, bytes: int = 2, len: int = 3) -> Any:
+        return type, dict, bytes, len
+
+    assert ("t", 1, 2, 3) == on_order(order)
+    raw = syscontract.encode("order.v3", order, format="confluent").value
+    assert ("x", 1, 2, 3) == on_order(raw, type="x")
+    assert ("x", 1, 2, 3) == on_order(raw, type="x")  # the inline Avro branch
+    del order["customer"]["customerTier"]
+    with pytest.raises(MissingCriticalField):
+        on_order(order, "y")
