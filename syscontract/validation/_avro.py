@@ -27,6 +27,7 @@ from typing import Any
 
 from syscontract.errors import ContractDeclarationError
 from syscontract.validation._codegen import GATE, MAX_DEPTH, MAX_LOOPS, OK, WALK, Engine, Function, Module, Path
+from syscontract.validation._codegen import Context as _Context
 
 __all__ = ["compile_avro"]
 
@@ -61,21 +62,6 @@ _TIMESTAMPS = frozenset(
 def compile_avro(ref: str, schema: Any, label: str) -> Engine:
     """The validator module for a (plain JSON, fully qualified) Avro schema."""
     return _Compiler(ref, schema, label).compile()
-
-
-class _Context:
-    __slots__ = ("depth", "loops", "stack")
-
-    def __init__(self, depth: int, loops: int, stack: tuple[str, ...]) -> None:
-        self.depth = depth
-        self.loops = loops
-        self.stack = stack
-
-    def at(self, depth: int) -> _Context:
-        return _Context(depth, self.loops, self.stack)
-
-    def loop(self, depth: int) -> _Context:
-        return _Context(depth, self.loops + 1, self.stack)
 
 
 class _Compiler:

@@ -30,7 +30,7 @@ from typing import Any
 
 from syscontract.validation._runtime import RUNTIME, segment
 
-__all__ = ["GATE", "OK", "WALK", "Function", "Module", "Path"]
+__all__ = ["GATE", "OK", "WALK", "Context", "Function", "Module", "Path"]
 
 OK = "ok"
 GATE = "gate"
@@ -59,6 +59,27 @@ def _release(filename: str, slot: int) -> None:
     linecache.cache.pop(filename, None)
     with _slots_lock:
         _free_slots.append(slot)
+
+
+class Context:
+    """Where a compiler is in the schema: nesting depth, loop nesting, and the chain of definitions
+    being compiled (to stop at recursion). Shared by the Avro and JSON Schema compilers."""
+
+    __slots__ = ("depth", "loops", "stack")
+
+    def __init__(self, depth: int, loops: int, stack: tuple[str, ...]) -> None:
+        self.depth = depth
+        self.loops = loops
+        self.stack = stack
+
+    def at(self, depth: int) -> Context:
+        return Context(depth, self.loops, self.stack)
+
+    def loop(self, depth: int) -> Context:
+        return Context(depth, self.loops + 1, self.stack)
+
+    def entering(self, pointer: str) -> Context:
+        return Context(self.depth, self.loops, (*self.stack, pointer))
 
 
 class Path:

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from syscontract.errors import ContractDeclarationError
 from syscontract.validation._codegen import GATE, MAX_DEPTH, MAX_LOOPS, OK, WALK, Engine, Function, Module, Path
+from syscontract.validation._codegen import Context as _Context
 from syscontract.validation._formats import FORMATS
 from syscontract.validation._regex import UnsupportedPattern, compile_pattern
 from syscontract.validation._runtime import as_decimal, is_num
@@ -78,24 +79,6 @@ _GUARDS = {
 def compile_jsonschema(ref: str, document: Any, label: str) -> Engine:
     """The validator module for a JSON Schema document; refuses what it cannot evaluate."""
     return _Compiler(ref, document, label).compile()
-
-
-class _Context:
-    __slots__ = ("depth", "loops", "stack")
-
-    def __init__(self, depth: int, loops: int, stack: tuple[str, ...]) -> None:
-        self.depth = depth
-        self.loops = loops
-        self.stack = stack
-
-    def at(self, depth: int) -> _Context:
-        return _Context(depth, self.loops, self.stack)
-
-    def loop(self, depth: int) -> _Context:
-        return _Context(depth, self.loops + 1, self.stack)
-
-    def entering(self, pointer: str) -> _Context:
-        return _Context(self.depth, self.loops, (*self.stack, pointer))
 
 
 def _escape(token: str) -> str:
