@@ -6,7 +6,7 @@ Sends MESSAGES Confluent-framed order events through one ``@requires`` handler, 
 rotating over WRITERS distinct ids (all registered, so every id is a valid writer the checker has to
 plan for), and prints the memory tracemalloc sees at intervals, with the sizes of the per-writer
 tables. The run passes when memory after the first interval stays flat (within 1 MiB) and no table
-exceeds its bound (``syscontract.decoding.MAX_WRITERS``).
+exceeds its bound (``syscontract._engine.decoder.MAX_WRITERS``).
 """
 
 import argparse
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import syscontract
 from syscontract import MemoryRegistry, requires
-from syscontract.decoding import MAX_WRITERS
+from syscontract._engine.decoder import MAX_WRITERS
 from syscontract.wire import avro, confluent
 
 DATA = Path(__file__).parent / "data"

@@ -22,7 +22,7 @@ from syscontract.errors import ContractDeclarationError
 from syscontract.registry import FileRegistry, Registry
 
 if TYPE_CHECKING:
-    from syscontract.policy import DeadLetterSink
+    from syscontract._engine.policy import DeadLetterSink
 
 __all__ = ["POLICIES", "SPANS", "configure", "settings"]
 

@@ -9,9 +9,9 @@ What is reported (``docs/telemetry.md`` has every name with its type, unit and m
 - meter ``syscontract``: the counter ``syscontract.messages`` and the gauge
   ``syscontract.declarations``, both *observable*: messages are tallied in-process and reported when a
   metric reader collects, so a MeterProvider costs per collection, not per message;
-- logs: violations at ERROR on logger ``syscontract`` (:mod:`syscontract.policy`).
+- logs: violations at ERROR on logger ``syscontract`` (:mod:`syscontract._engine.policy`).
 
-The cost model. A handler's wrapper is generated code (:mod:`syscontract.requires`), and what it does
+The cost model. A handler's wrapper is generated code (:mod:`syscontract._requires`), and what it does
 per message is decided here, ahead of time, from what could possibly listen:
 
 - nothing can record (no TracerProvider and no MeterProvider but the API's proxies): the wrapper is

@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.util.types import Attributes
 
-    from syscontract.requires import Declaration
+    from syscontract._requires import Declaration
 
 __all__ = [
     "FRAMINGS",
@@ -915,7 +915,7 @@ stale_producer: Final = StaleProducer()
 
 
 def _declaration(handler: Callable[..., Any]) -> Declaration:
-    from syscontract.requires import Declaration
+    from syscontract._requires import Declaration
 
     declaration = getattr(handler, "__syscontract__", None)
     if not isinstance(declaration, Declaration):

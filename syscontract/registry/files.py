@@ -25,6 +25,7 @@ from typing import Any
 
 from syscontract.contract import COMPATIBILITY_MODES, Contract, ContractRef, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
+from syscontract.registry._changes import changed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -138,9 +139,11 @@ class FileRegistry:
                     if file.name.endswith(".avsc"):
                         fingerprint = self.get(ContractRef(name, version)).avro_fingerprint
                         index.setdefault(("fingerprint", fingerprint), ContractRef(name, version))
-            self._index = index
+            previous, self._index = self._index, index
             self._indexed_at = time.monotonic()
-            return index
+        if previous is not None and any(index.get(key, ref) != ref for key, ref in previous.items()):
+            changed()  # a key now names another writer: forget every plan built from the old one
+        return index
 
     def _root(self) -> Path:
         if not self.path.is_dir():

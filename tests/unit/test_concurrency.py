@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 import syscontract
 from syscontract import Contract, ContractError, FileRegistry, MemoryRegistry, requires, telemetry
-from syscontract.decoding import MAX_WRITERS
+from syscontract._engine.decoder import MAX_WRITERS
 from syscontract.wire import avro, confluent
 
 DATA = Path(__file__).parent.parent / "data"
@@ -40,7 +40,7 @@ V2 = Contract.from_avro("order.v2", (CONTRACTS / "order" / "v2.avsc").read_text(
 V3 = Contract.from_avro("order.v3", (CONTRACTS / "order" / "v3.avsc").read_text())
 V4 = Contract.from_jsonschema("order.v4", (CONTRACTS / "order" / "v4.schema.json").read_text())
 THREADS = 8
-requires_module = importlib.import_module("syscontract.requires")  # the package exports the decorator under this name
+requires_module = importlib.import_module("syscontract._requires")  # the package exports the decorator under this name
 TASKS = 1_000
 REPLACEMENTS = 400  # registry replacements while messages flow
 NO_HANG = 60.0  # seconds: a join that takes longer than this is a hang, not a slow machine
@@ -630,3 +630,4 @@ def test_a_file_registry_read_from_sixteen_threads_at_once_loads_each_contract_o
     first = found[0]
     assert all(all(one[label] is first[label] for label in first) for one in found)
     assert first["id 7"] is first["order.v2"] and first["id 8"] is first["guid"] is first["order.v3"]
+

@@ -26,10 +26,10 @@ import fastavro
 
 from syscontract import inventory, telemetry
 from syscontract._config import as_registry, check_policy, check_spans, on_registry_change, settings
-from syscontract.checker import MESSAGE, Checker, compile_function
+from syscontract._engine.checker import MESSAGE, Checker, compile_function
+from syscontract._engine.policy import DeadLetterSink, Policy
 from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
-from syscontract.policy import DeadLetterSink, Policy
 from syscontract.registry import Registry, lookup
 
 __all__ = ["Declaration", "check", "requires", "verify"]
@@ -338,7 +338,8 @@ class _Wrapper:
         if self.declaration.reporter.child:
             # a child span per message: the precise path opens it around the check and the handler
             return head + "\n".join([*lines, slow]) + "\n"
-        branches = [("_sc_dict", checker.dict_lines)]
+        # a model contract turns every dict into the model on the precise path (presence first)
+        branches = [("_sc_dict", checker.dict_lines)] if checker.model is None else []
         if checker.model_lines is not None:
             # a model contract mostly sees instances of its model: test that class first
             branches.insert(0, ("_sc_model", checker.model_lines))
