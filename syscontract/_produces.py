@@ -29,8 +29,8 @@ from pydantic import BaseModel
 from syscontract import inventory, telemetry
 from syscontract._config import as_registry
 from syscontract._engine.checker import Checker
+from syscontract._engine.declaration import declared_contract
 from syscontract._engine.policy import log_violation
-from syscontract._requires import declared_contract
 from syscontract.contract import Contract, ContractRef
 from syscontract.encoding import FORMATS, encode
 from syscontract.errors import ContractDeclarationError, ContractError, ContractViolation, RegistryError

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import syscontract
 
@@ -86,3 +89,26 @@ def test_attributes_set_after_raising_survive_pickling_too() -> None:
     error = syscontract.FieldTypeError("2 fields are wrong", contract="a.v1", field="x", reason="type")
     error.failures = [("x", "type", "expected string")]  # type: ignore[attr-defined]
     assert [("x", "type", "expected string")] == pickle.loads(pickle.dumps(error)).failures
+
+
+def test_public_names_are_not_shadowed_by_implementation_modules() -> None:
+    # the decorators are functions; the modules that implement them are private (_requires, _produces)
+    # (``syscontract.contract`` is both DESIGN's decorator and DESIGN's module of Contract/ContractRef:
+    # ``from syscontract.contract import Contract`` works, the attribute is the decorator)
+    for name in ("requires", "produces", "check", "verify", "configure", "encode"):
+        assert callable(getattr(syscontract, name))
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"syscontract.{name}")
+
+
+def test_every_public_error_class_lives_in_the_errors_module() -> None:
+    import syscontract.errors
+    import syscontract.integrations.rabbitmq
+    import syscontract.manifest
+    import syscontract.testing
+
+    for module in (syscontract, syscontract.manifest, syscontract.testing, syscontract.integrations.rabbitmq):
+        for value in vars(module).values():
+            error = inspect.isclass(value) and issubclass(value, (syscontract.ContractError, AssertionError))
+            if error and value.__module__.startswith("syscontract"):
+                assert "syscontract.errors" == value.__module__, value
