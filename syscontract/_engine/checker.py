@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import AliasChoices, AliasPath, BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
+from syscontract import wire
 from syscontract._engine._compile import BUILTINS, MESSAGE, compile_function
 from syscontract._engine.decoder import Decoder, source_of
 from syscontract._engine.presence import MISSING, PER_MESSAGE
@@ -33,7 +34,7 @@ from syscontract.errors import (
     FieldTypeError,
     MissingCriticalField,
 )
-from syscontract.wire import Envelope, avro
+from syscontract.wire import avro
 
 __all__ = ["Checker", "Doubt"]
 
@@ -237,8 +238,8 @@ class Checker:
             if isinstance(message, _BYTES_LIKE):
                 payload, plan = self.decoder.decode(message, headers)
                 writer = plan.label if plan is not None else None
-            elif _is_envelope(message):
-                value, headers, key = _unwrap(message)
+            elif (opened := wire.open_envelope(message)) is not None:
+                value, headers, key = opened
                 if not isinstance(value, _BYTES_LIKE):
                     raise DecodeError(
                         f"the {type(message).__name__} carries no bytes (value is {type(value).__name__})",
@@ -450,20 +451,6 @@ class _Lazy:
         from syscontract._config import settings
 
         return repr(settings().registry)
-
-
-def _is_envelope(message: Any) -> bool:
-    """Bytes with headers: an :class:`~syscontract.wire.Envelope`, or confluent-kafka's ``Message``."""
-    if type(message) is Envelope:
-        return True
-    module = type(message).__module__
-    return module.startswith(("confluent_kafka", "cimpl")) and callable(getattr(message, "value", None))
-
-
-def _unwrap(message: Any) -> tuple[Any, Any, bool]:
-    if type(message) is Envelope:
-        return message.value, message.headers, message.key
-    return message.value(), message.headers(), False
 
 
 def _field_names(model: type[BaseModel], name: str) -> tuple[str | None, tuple[str, ...]]:

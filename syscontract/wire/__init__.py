@@ -18,7 +18,7 @@ from typing import Any
 
 from syscontract.errors import DecodeError
 
-__all__ = ["CONTRACT_HEADER", "ENCODING_HEADER", "Envelope", "header"]
+__all__ = ["CONTRACT_HEADER", "ENCODING_HEADER", "Envelope", "header", "open_envelope"]
 
 CONTRACT_HEADER = "syscontract-contract"
 """The header naming the writer's contract (``order.v2``): a bare Avro body is read with it."""
@@ -56,3 +56,15 @@ class Envelope:
     value: Any
     headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None
     key: bool = False
+
+
+def open_envelope(message: Any) -> tuple[Any, Any, bool] | None:
+    """``(value, headers, key)`` of bytes that arrived with headers: an :class:`Envelope`, or a
+    confluent-kafka ``Message`` (recognised by its module, never imported); None for anything else.
+    Every client's envelope is recognised here, not in the engine."""
+    if type(message) is Envelope:
+        return message.value, message.headers, message.key
+    module = type(message).__module__
+    if module.startswith(("confluent_kafka", "cimpl")) and callable(getattr(message, "value", None)):
+        return message.value(), message.headers(), False
+    return None

@@ -631,4 +631,3 @@ def test_a_file_registry_read_from_sixteen_threads_at_once_loads_each_contract_o
     first = found[0]
     assert all(all(one[label] is first[label] for label in first) for one in found)
     assert first["id 7"] is first["order.v2"] and first["id 8"] is first["guid"] is first["order.v3"]
-

@@ -540,3 +540,28 @@ def test_handler_parameters_may_be_named_like_builtins(order: dict[str, Any]) ->
     del order["customer"]["customerTier"]
     with pytest.raises(MissingCriticalField):
         on_order(order, "y")
+
+
+def test_checks_evicted_from_the_cache_release_their_generated_source() -> None:
+    # 3,000 check() calls with different field lists: the bounded cache keeps 1,024 checkers, and the
+    # linecache entries of the evicted ones go with them
+    import gc
+    import importlib
+    import itertools
+
+    from syscontract._engine._compile import live_sources
+
+    requires_module = importlib.import_module("syscontract._requires")
+    names = [f"f{i}" for i in range(12)]
+    schema = {"type": "object", "properties": {name: {"type": "string"} for name in names}}
+    contract = syscontract.Contract.from_jsonschema("wide.v1", schema)
+    message = dict.fromkeys(names, "x")
+    subsets = itertools.islice((combo for size in range(1, 13) for combo in itertools.combinations(names, size)), 3000)
+    gc.collect()
+    before = live_sources()
+    for fields in subsets:
+        assert message is syscontract.check(contract, message, list(fields))
+    gc.collect()
+    grown = live_sources() - before
+    assert len(requires_module._checkers) <= requires_module._CHECKERS_MAX
+    assert 0 < grown <= 2 * requires_module._CHECKERS_MAX
