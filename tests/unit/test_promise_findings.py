@@ -467,7 +467,9 @@ INSTANCES: dict[str, tuple[str, Callable[[], Account]]] = {
     "nested-assignment": ("customer.tier", lambda: _assigned("customer.tier")),
     "nested-model_copy": (
         "customer.tier",
-        lambda: _account().model_copy(update={"customer": Customer(id="c-1", tier="G").model_copy(update={"tier": None})}),
+        lambda: _account().model_copy(
+            update={"customer": Customer(id="c-1", tier="G").model_copy(update={"tier": None})}
+        ),
     ),
 }
 
@@ -601,9 +603,7 @@ def test_finding_7_a_substituted_enum_symbol_is_refused_downstream(framing: str)
 SENDS = record(
     "Order", [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string"}], namespace="plan"
 )
-OMITS = record(
-    "Order", [{"name": "orderId", "type": "string"}, {"name": "note", "type": "string"}], namespace="plan"
-)
+OMITS = record("Order", [{"name": "orderId", "type": "string"}, {"name": "note", "type": "string"}], namespace="plan")
 PLAN_READER = Contract.from_avro(
     "plan.v3",
     record(
@@ -686,7 +686,11 @@ class Line(BaseModel):
 
 
 def _forms(content: dict[str, Any], instance: bool = True) -> dict[str, Any]:
-    forms: dict[str, Any] = {"dict": content, "json-bytes": json.dumps(content).encode(), "json-str": json.dumps(content)}
+    forms: dict[str, Any] = {
+        "dict": content,
+        "json-bytes": json.dumps(content).encode(),
+        "json-str": json.dumps(content),
+    }
     if instance:
         forms["instance"] = Line.model_construct(_fields_set=set(content), **content)
     return forms
@@ -808,9 +812,12 @@ def test_extra_a_union_null_into_a_reader_string_is_null_naming_the_field(framin
         with pytest.raises(MissingCriticalField) as caught:
             guarded(message)
         assert ("customerTier", "null") == (caught.value.field, caught.value.reason)
-    assert "GOLD" == syscontract.check(
-        "nullish.v2", framings(writer, {"orderId": "o-1", "customerTier": "GOLD"})[framing], ["customerTier"]
-    )["customerTier"]
+    assert (
+        "GOLD"
+        == syscontract.check(
+            "nullish.v2", framings(writer, {"orderId": "o-1", "customerTier": "GOLD"})[framing], ["customerTier"]
+        )["customerTier"]
+    )
     assert [] == handler.received
 
 
@@ -828,3 +835,67 @@ def test_extra_a_malformed_envelope_is_a_decode_error(headers: Any) -> None:
     avro_registry(ENUM_WRITER, ENUM_READER)
     with pytest.raises(DecodeError):
         syscontract.check(ENUM_READER, Envelope(b"{}", headers), ["tier"])
+
+
+# -- new doors found while writing these tests (not in the list) ---------------------------------
+
+
+def test_new_a_header_named_writer_wins_over_a_body_that_looks_like_confluent_framing() -> None:
+    # An Avro body is any bytes: this one (ints 0, 0, 0, 0, -1, then the note) starts 00 00 00 00 01,
+    # which reads as Confluent framing of schema id 1. The header names the real writer (no tier);
+    # read as id 1, the note 'VIP' would become the customerTier
+    real = record("Order", [*({"name": n, "type": "int"} for n in "abcde"), {"name": "note", "type": "string"}],
+                  namespace="door")  # fmt: skip
+    other = record("Order", [{"name": "customerTier", "type": "string"}], namespace="door")
+    reader = record(
+        "Order",
+        [
+            *({"name": n, "type": "int", "default": 0} for n in "abcde"),
+            {"name": "note", "type": "string", "default": ""},
+            {"name": "customerTier", "type": "string", "default": "BASIC"},
+        ],
+        namespace="door",
+    )
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro("door.v1", other), schema_id=1)
+    registry.add(Contract.from_avro("door.v2", real))
+    registry.add(Contract.from_avro("door.v3", reader))
+    syscontract.configure(registry=registry)
+    body = avro_body(real, {"a": 0, "b": 0, "c": 0, "d": 0, "e": -1, "note": "VIP"})
+    assert body.startswith(b"\x00\x00\x00\x00\x01")
+    handler = Handler()
+    guarded = requires("door.v3", ["customerTier"])(handler)
+    with pytest.raises(MissingCriticalField) as caught:
+        guarded(Envelope(body, [("syscontract-contract", b"door.v2")]))
+    assert ("customerTier", "not-in-writer-schema") == (caught.value.field, caught.value.reason)
+    assert [] == handler.received
+
+
+def test_new_a_header_framed_body_starting_with_a_zero_byte_is_read_with_the_named_writer() -> None:
+    # a body starting 00 (a null union branch, an empty array, enum index 0, int 0) is ordinary Avro
+    writer = Contract.from_avro(
+        "prefix.v1", record("Order", [{"name": "note", "type": ["null", "string"]}, {"name": "tier", "type": "string"}])
+    )
+    syscontract.configure(registry=MemoryRegistry([writer]))
+    body = avro_body(writer.schema, {"note": None, "tier": "GOLD"})
+    assert body.startswith(b"\x00")
+    decoded = syscontract.check("prefix.v1", Envelope(body, {"syscontract-contract": "prefix.v1"}), ["tier"])
+    assert {"note": None, "tier": "GOLD"} == dict(decoded)
+
+
+def test_new_the_fast_path_keeps_checking_types_for_an_avro_writer_of_a_json_schema_contract() -> None:
+    # a JSON Schema reader and an Avro writer: once the writer is known, later messages must still be
+    # checked against the reader's types and enum (the writer is not the contract)
+    reader = Contract.from_jsonschema(
+        "typed.v2", {"type": "object", "properties": {"tier": {"enum": ["BASIC", "GOLD"]}}, "required": ["tier"]}
+    )
+    writer = Contract.from_avro("typed.v1", record("Order", [{"name": "tier", "type": "string"}]))
+    registry = MemoryRegistry([reader])
+    registry.add(writer, schema_id=5)
+    syscontract.configure(registry=registry)
+    handler = Handler()
+    guarded = requires("typed.v2", ["tier"])(handler)
+    message = confluent(5, avro_body(writer.schema, {"tier": "PLATINUM"}))
+    verdicts = [_verdict(guarded, message) for _ in range(3)]
+    assert [("FieldTypeError", "tier", "type")] * 3 == verdicts
+    assert [] == handler.received
