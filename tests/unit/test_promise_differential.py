@@ -192,8 +192,16 @@ class EntryPoints:
 
     def deserializer(self, value: bytes, headers: Any, **options: Any) -> Outcome:
         outcome = Outcome()
+        if options.get("on_violation") == "dead_letter":
+            options["dead_letter"] = outcome.letters.append
         deserializer = Deserializer(self.contract, self.fields, **options)
-        return attempt(outcome, lambda: outcome.received.append(deserializer(value, _Ctx(headers))))
+
+        def call() -> None:
+            result = deserializer(value, _Ctx(headers))
+            if not outcome.letters:  # a dead-lettered message returns None: nothing was handed on
+                outcome.received.append(result)
+
+        return attempt(outcome, call)
 
     def guard(self, value: bytes, headers: Any, **options: Any) -> Outcome:
         outcome = Outcome()
@@ -231,14 +239,21 @@ def judge(
                 assert 1 == len(outcome.received), where
                 assert_nothing_filled(outcome.received[0], written, accepted=not refused)
                 continue
-            if entry == "dead_letter":
+            if entry.endswith("dead_letter"):
                 assert "accepted" == outcome.verdict, f"{where}: {outcome.verdict}"
                 if refused:
                     assert [] == outcome.received, f"{where}: the handler was called"
                     assert 1 == len(outcome.letters), where
                     original = message_of(form)
                     payload = outcome.letters[0].payload
-                    assert payload is original or payload == original, f"{where}: {payload!r} is not the message"
+                    unchanged = payload is original or payload == original
+                    if isinstance(original, Envelope):  # the envelope, or the bytes it carried
+                        unchanged = unchanged or payload == original.value
+                    if isinstance(payload, Envelope):  # the deserializer wraps the bytes it was given
+                        unchanged = (
+                            unchanged or payload.value == original or payload.value == getattr(original, "value", None)
+                        )
+                    assert unchanged, f"{where}: {payload!r} is not the message"
                 else:
                     assert [] == outcome.letters, where
                     assert 1 == len(outcome.received), where
@@ -309,6 +324,9 @@ def test_avro_pairs_never_hand_a_value_the_writer_did_not_write(case: AvroCase) 
         runs[(form, "kafka-deserializer")] = [entry.deserializer(value, headers)]
         runs[(form, "cloudevents-guard")] = [entry.guard(value, guard_headers[form])]
         runs[(form, "dead_letter")] = [entry.dead_letter(message)]
+        runs[(form, "kafka-deserializer-dead_letter")] = [
+            entry.deserializer(value, headers, on_violation="dead_letter")
+        ]
         runs[(form, "requires-observe")] = entry.requires(message, calls=2, on_violation="observe")
         runs[(form, "requires-async-observe")] = [entry.async_requires(message, on_violation="observe")]
         runs[(form, "kafka-deserializer-observe")] = [entry.deserializer(value, headers, on_violation="observe")]
@@ -366,6 +384,9 @@ def _run_json(
         if form in ("json-bytes", "avro-confluent"):
             runs[(form, "kafka-deserializer")] = [entry.deserializer(value, None)]
             runs[(form, "kafka-deserializer-observe")] = [entry.deserializer(value, None, on_violation="observe")]
+            runs[(form, "kafka-deserializer-dead_letter")] = [
+                entry.deserializer(value, None, on_violation="dead_letter")
+            ]
             runs[(form, "cloudevents-guard")] = [entry.guard(value, binary[form])]
             runs[(form, "cloudevents-guard-observe")] = [entry.guard(value, binary[form], observe=True)]
     runs[("cloudevent-structured", "cloudevents-guard")] = [entry.guard(_structured(message), structured)]

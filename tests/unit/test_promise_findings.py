@@ -141,6 +141,17 @@ def test_finding_1_a_symbol_both_enums_know_passes(framing: str) -> None:
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
+def test_finding_1_a_non_critical_enum_field_may_take_the_reader_default(framing: str) -> None:
+    avro_registry(ENUM_WRITER, ENUM_READER)
+    message = framings(ENUM_WRITER, {"orderId": "o-1", "tier": "PLATINUM"})[framing]
+    handler = Handler()
+    guarded = requires("tiered.v2", ["orderId"])(handler)
+
+    assert ["handled"] * 2 == [guarded(message) for _ in range(2)]
+    assert ["o-1", "o-1"] == [event["orderId"] for event in handler.received]
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
 def test_finding_1_check_and_the_kafka_deserializer_refuse_the_substituted_symbol(framing: str) -> None:
     avro_registry(ENUM_WRITER, ENUM_READER)
     message = framings(ENUM_WRITER, {"orderId": "o-1", "tier": "PLATINUM"})[framing]
@@ -218,22 +229,22 @@ def test_finding_3_an_alias_clash_never_hands_the_default(framing: str) -> None:
     # the writer's 'tier' means something else; the reader's 'tier' takes it by name, and the
     # critical 'customerTier' (alias 'tier') would be left with its default 'BASIC'
     writer = Contract.from_avro("clash.v1", record("Order", [{"name": "tier", "type": "string"}]))
-    reader = Contract.from_avro(
-        "clash.v2",
-        record(
-            "Order",
-            [
-                {"name": "customerTier", "type": "string", "aliases": ["tier"], "default": "BASIC"},
-                {"name": "tier", "type": "string", "default": "T"},
-            ],
-        ),
-    )
-    avro_registry(writer, reader)
     handler = Handler()
-    try:
+    try:  # refusing the clash when the contract is built or declared is acceptable
+        reader = Contract.from_avro(
+            "clash.v2",
+            record(
+                "Order",
+                [
+                    {"name": "customerTier", "type": "string", "aliases": ["tier"], "default": "BASIC"},
+                    {"name": "tier", "type": "string", "default": "T"},
+                ],
+            ),
+        )
+        avro_registry(writer, reader)
         guarded = requires("clash.v2", ["customerTier"])(handler)
     except ContractDeclarationError as refused:
-        assert "customerTier" in str(refused)  # refused at declaration: acceptable
+        assert "tier" in str(refused)
         return
     message = framings(writer, {"tier": "shipping-tier-2"})[framing]
     for _ in range(3):
@@ -782,9 +793,8 @@ def test_extra_root_model_is_refused_clearly_or_supported() -> None:
     try:
         syscontract.contract("wrapped.v1")(Wrapped)
         guarded = requires("wrapped.v1", ["customerTier"])(handler)
-    except ContractError as refused:
-        assert isinstance(refused, ContractDeclarationError)
-        assert "RootModel" in str(refused) or "root" in str(refused).lower()
+    except ContractError as refused:  # at registration or declaration, naming the problem
+        assert "root" in str(refused).lower()
         return
     assert "handled" == guarded({"customerTier": "VIP"})
     assert "handled" == guarded(b'{"customerTier": "VIP"}')
