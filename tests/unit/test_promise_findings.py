@@ -909,3 +909,22 @@ def test_new_the_fast_path_keeps_checking_types_for_an_avro_writer_of_a_json_sch
     verdicts = [_verdict(guarded, message) for _ in range(3)]
     assert [("FieldTypeError", "tier", "type")] * 3 == verdicts
     assert [] == handler.received
+
+
+def test_new_produces_refuses_to_relay_a_reader_default(laundry: bytes) -> None:
+    # a relay consumes with fewer critical fields and re-produces what it decoded: the reader default
+    # 'BASIC' would leave as a value sent, under a contract that marks customerTier critical
+    enriched = Contract.from_avro(
+        "enriched.v1",
+        record(
+            "Order",
+            [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string"}],
+            namespace="enriched",
+        ),
+        critical=["customerTier"],
+    )
+    decoded = syscontract.check("laundry.v2", laundry, [])
+    relay = syscontract.produces(enriched)(lambda: decoded)
+    with pytest.raises(ContractViolation) as caught:
+        relay()
+    assert "customerTier" == caught.value.field
