@@ -1,16 +1,10 @@
-"""``@requires``: the consumer declaration, and ``check()``, the same check as a function.
+"""``@requires``, ``verify()`` and ``check()``: thin front ends over the engine.
 
-Everything is decided when the decorator is applied: the contract is resolved, the critical paths
-are checked against it, and a wrapper is generated with the handler's own parameters and the
-checks inlined, so that a passing dict costs one class test per step and no function calls. When the
-contract cannot be resolved yet (the registry is configured later), the wrapper resolves it on its
-first call and ``syscontract.verify()`` reports it; a new process-wide registry re-resolves it.
-
-Telemetry is part of the generated code too (:mod:`syscontract.telemetry` decides what): nothing when
-no OpenTelemetry provider could record, one counting step when a MeterProvider may collect, one call
-annotating the current span when a TracerProvider may record. The wrapper is regenerated when that
-changes, and after the handler's first call, which looks at the providers again; the precise path
-reports every outcome itself.
+``requires`` builds a :class:`~syscontract._engine.declaration.Declaration` (resolved once, its
+wrapper generated); ``check`` runs the same :class:`~syscontract._engine.checker.Checker` as a
+function, from a bounded cache of checkers per (contract, fields, validate, registry). A new
+process-wide registry makes every declaration and cached checker forget what it resolved, and every
+decoder forget its writer plans.
 """
 
 from __future__ import annotations
@@ -24,6 +18,7 @@ from syscontract import inventory, telemetry
 from syscontract._config import as_registry, check_policy, check_spans, on_registry_change, settings
 from syscontract._engine.checker import Checker
 from syscontract._engine.declaration import Declaration
+from syscontract._engine.decoder import forget_writers
 from syscontract._engine.policy import DeadLetterSink, Policy
 from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
 from syscontract.errors import ContractDeclarationError, RegistryError
@@ -197,6 +192,9 @@ def _build_checker(
 
 
 def _forget_resolutions() -> None:
+    # a new process-wide registry: writer ids may mean other writers now, for every declaration
+    # (those given a Contract object included)
+    forget_writers()
     with _checkers_lock:
         _checkers.clear()
     for declaration in inventory.declarations():

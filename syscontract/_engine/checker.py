@@ -376,8 +376,9 @@ class Checker:
             if attr is None:
                 return self._missing(path, "absent", f"{type(container).__qualname__} has no field {name!r}")
             if attr not in container.model_fields_set:
+                # the same content as a dict without the key: absent, whatever form it came in
                 default = _model_default(type(container), attr)
-                return self._missing(path, "defaulted", f"not set on the model; its value is {default}")
+                return self._missing(path, "absent", f"not set on the model; its value is {default}")
             value = getattr(container, attr)
             typed = False  # pydantic validated the value; its Python type is not the JSON type
         elif isinstance(container, Mapping):
@@ -536,8 +537,11 @@ def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str)
 
 
 def _as_sent(payload: Any) -> Any:
-    """What a violating message sent, for the handler under ``observe``: a resolved payload is read
-    again with its writer's schema alone, so no reader default reaches the handler."""
+    """What a violating message sent, for the handler under ``observe``: a model instance as the dict
+    of the fields that were set, a resolved payload read again with its writer's schema alone, so no
+    default reaches the handler."""
+    if isinstance(payload, BaseModel):
+        return payload.model_dump(exclude_unset=True, by_alias=True)  # the fields set, none defaulted
     source = source_of(payload)
     if source is None:
         return payload

@@ -86,6 +86,7 @@ class Resolved(dict):  # type: ignore[type-arg]
     on this dict. A copy (``dict(payload)``) is a plain dict and forgets that."""
 
     __slots__ = ("_sc_source",)
+    _sc_source: Source
 
 
 @dataclass
@@ -148,8 +149,16 @@ class Decoder:
             return self._json(raw, raw), None
         data = raw if type(raw) is bytes else bytes(raw)
         carried = wire.header(headers, confluent.KEY_HEADER if key else confluent.VALUE_HEADER)
+        named = wire.header(headers, wire.CONTRACT_HEADER) if carried is None else None
         if carried is not None:
             plan, offset = self._plan(("confluent", confluent.decode_header(carried))), 0
+        elif named is not None:
+            # the writer is named: the body is bare, whatever its first bytes look like (an Avro body
+            # may well start like a Confluent or single-object prefix)
+            text = named.decode("utf-8", "replace") if isinstance(named, (bytes, bytearray)) else str(named)
+            plan, offset = self._plan(("contract", text)), 0
+            if wire.header(headers, wire.ENCODING_HEADER) in (b"json", "json"):
+                return self._json(data, raw), plan
         elif confluent.detect(data):
             schema_key, offset = confluent.decode(data)
             plan = self._plan(("confluent", schema_key))
@@ -157,23 +166,17 @@ class Decoder:
             fingerprint, offset = single_object.decode(data)
             plan = self._plan(("fingerprint", fingerprint))
         else:
-            named = wire.header(headers, wire.CONTRACT_HEADER)
-            if named is None:
-                if self.reader.format == "avro" and json_wire.has_bom(data):
-                    return self._json(data, raw), None  # refused with a message that names the BOM
-                if self.reader.format == "avro" and not json_wire.detect(data):
-                    raise DecodeError(
-                        "Avro bytes without framing: the writer is unknown (send Confluent framing, single-object "
-                        f"encoding, or a {wire.CONTRACT_HEADER!r} header naming the writer's contract)",
-                        contract=self.ref,
-                        reason="no-framing",
-                        payload=raw,
-                    )
-                return self._json(data, raw), None
-            text = named.decode("utf-8", "replace") if isinstance(named, (bytes, bytearray)) else str(named)
-            plan, offset = self._plan(("contract", text)), 0
-            if wire.header(headers, wire.ENCODING_HEADER) in (b"json", "json"):
-                return self._json(data, raw), plan
+            if self.reader.format == "avro" and json_wire.has_bom(data):
+                return self._json(data, raw), None  # refused with a message that names the BOM
+            if self.reader.format == "avro" and not json_wire.detect(data):
+                raise DecodeError(
+                    "Avro bytes without framing: the writer is unknown (send Confluent framing, single-object "
+                    f"encoding, or a {wire.CONTRACT_HEADER!r} header naming the writer's contract)",
+                    contract=self.ref,
+                    reason="no-framing",
+                    payload=raw,
+                )
+            return self._json(data, raw), None
         if plan.kind == "json":
             return self._json(data[offset:] if offset else data, raw), plan
         return self._avro(plan, data, offset, raw), plan
@@ -325,8 +328,8 @@ class Decoder:
         """Whether every message this writer sends passes the critical-field checks once decoded:
         the writer's schema is the reader's (no resolution), and along every critical path no field
         or array element may be null. Avro decoding then yields exactly the contract's types."""
-        if plan.reader_schema is not None:
-            return False
+        if plan.reader_schema is not None or self.reader.avro_fingerprint != plan.writer.avro_fingerprint:
+            return False  # resolved, or read for a contract of another format: check what was decoded
         try:
             for path in self.critical:
                 for prop, node in plan.writer.walk(path):
@@ -459,16 +462,6 @@ class Decoder:
         return error
 
 
-def _loc_path(loc: Sequence[int | str]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += "[]"
-        else:
-            text = f"{text}.{part}" if text else str(part)
-    return text
-
-
 _ABSENT = object()
 
 
@@ -504,16 +497,6 @@ def _enum_default(reader_types: Any) -> tuple[bool, Any]:
         if isinstance(schema, dict) and schema.get("type") == "enum" and "default" in schema:
             return True, schema["default"]
     return False, None
-
-
-def _loc_path(loc: Sequence[int | str]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += "[]"
-        else:
-            text = f"{text}.{part}" if text else str(part)
-    return text
 
 
 _live: weakref.WeakSet[Decoder] = weakref.WeakSet()

@@ -130,7 +130,7 @@ def test_pydantic_payloads_are_checked_with_their_defaults_seen() -> None:
     assert "VIP" == build("VIP").customer.customerTier
     with pytest.raises(MissingCriticalField) as caught:
         build(None)
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
 
 
 def test_async_producers_and_signatures(order: dict[str, Any]) -> None:

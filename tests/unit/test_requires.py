@@ -251,7 +251,7 @@ def test_a_pydantic_default_is_not_a_sent_value(model_contract: type[Order]) -> 
 
     with pytest.raises(MissingCriticalField) as caught:
         on_order(message)
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
     assert "the model default 'BASIC'" in str(caught.value)
 
 
@@ -276,7 +276,7 @@ def test_pydantic_array_paths_check_every_element(model_contract: type[Order]) -
     message = Order(orderId="o-1", customer=Customer(id="c-1"), items=[Line(sku="a"), Line(qty=2)])
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("shop.order.v3", message, ["items[].sku"])
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
 
 
 def test_a_subclass_instance_takes_the_precise_path_with_the_same_verdict(model_contract: type[Order]) -> None:
@@ -286,7 +286,7 @@ def test_a_subclass_instance_takes_the_precise_path_with_the_same_verdict(model_
     message = SpecialOrder(orderId="o-1", customer=Customer(id="c-1"))
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("shop.order.v3", message, [TIER])
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
 
 
 def test_json_bytes_for_a_model_contract_are_decoded_into_the_model(model_contract: type[Order]) -> None:
@@ -342,7 +342,7 @@ def test_aliases_are_the_wire_names_of_a_model_contract() -> None:
     assert Aliased(customerTier="VIP") is not None
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("aliased.v1", Aliased(), ["customerTier"])
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
     passing = Aliased(customerTier="VIP")
     assert passing is syscontract.check("aliased.v1", passing, ["customerTier"])
 

@@ -287,7 +287,7 @@ def test_a_pydantic_default_is_a_defaulted_violation(traces: Traces, meters: Met
         traces.consume(handler, unsent)
 
     violation = traces.consumer().events[0]
-    assert {"syscontract.field": TIER, "syscontract.reason": "defaulted", "syscontract.policy": "raise"} == dict(
+    assert {"syscontract.field": TIER, "syscontract.reason": "absent", "syscontract.policy": "raise"} == dict(
         violation.attributes or {}
     )
     assert {messages_key("violation", contract="telemetry-order.v1"): 1} == meters.messages("telemetry-order.v1")
