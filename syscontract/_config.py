@@ -47,6 +47,19 @@ def check_policy(value: object, source: str) -> str:
     return str(value)
 
 
+LOG_VIOLATIONS = ("handled", "all", "none")
+
+
+def check_log_violations(value: object, source: str) -> str:
+    if value not in LOG_VIOLATIONS:
+        raise ContractDeclarationError(
+            f"{source}={value!r}: expected 'handled' (log the violations that do not propagate: dead_letter, "
+            "observe), 'all' (raised ones too) or 'none'",
+            reason="bad-option",
+        )
+    return str(value)
+
+
 def check_spans(value: object, source: str) -> str:
     if value not in SPANS:
         raise ContractDeclarationError(
@@ -83,6 +96,8 @@ class Settings:
         self.tracer_provider: TracerProvider | None = None  # None: the global one
         self.meter_provider: MeterProvider | None = None  # None: the global one
         self.spans = "current"
+        logged = os.environ.get("SYSCONTRACT_LOG_VIOLATIONS")
+        self.log_violations = check_log_violations(logged, "SYSCONTRACT_LOG_VIOLATIONS") if logged else "handled"
 
     @property
     def registry(self) -> Registry:
@@ -142,6 +157,7 @@ def configure(
     tracer_provider: TracerProvider | _Unset | None = UNSET,
     meter_provider: MeterProvider | _Unset | None = UNSET,
     spans: str | _Unset | None = UNSET,
+    log_violations: str | _Unset = UNSET,
 ) -> None:
     """Set process-wide defaults; options not passed keep their current value.
 
@@ -157,6 +173,11 @@ def configure(
     (``None``: back to the global ones only). ``spans``: ``"current"`` (default, or ``None``) sets
     syscontract's attributes on the current span, ``"child"`` starts a child span per message (it
     costs more than the check).
+
+    ``log_violations`` (env ``SYSCONTRACT_LOG_VIOLATIONS``): ``"handled"`` (default) logs a violation at
+    ERROR on logger ``syscontract`` when it does not propagate (``dead_letter``, ``observe``): a raised
+    one is reported once, by the exception (and the span and metrics record it); ``"all"`` logs raised
+    ones too; ``"none"`` logs none.
     Every call also looks at the global providers again, so calling ``configure()`` after
     ``set_tracer_provider()`` is enough for syscontract to see it.
 
@@ -195,6 +216,8 @@ def configure(
                 reason="bad-option",
             )
         changes["meter_provider"] = meter_provider
+    if not isinstance(log_violations, _Unset):
+        changes["log_violations"] = check_log_violations(log_violations, "configure(log_violations=...)")
     if not isinstance(spans, _Unset):
         changes["spans"] = "current" if spans is None else check_spans(spans, "configure(spans=...)")
     for name, value in (("service", service), ("environment", environment)):

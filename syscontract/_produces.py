@@ -125,7 +125,7 @@ class Production:
             error = exc if isinstance(exc, ContractViolation) else _not_a_payload(self, payload, exc)
             error.handler = self.name
             error.payload = payload
-            log_violation(error, "raise")
+            log_violation(error, "raise", raised=True)
             self.reporter.failed(error, "raise")
             raise error from (None if error is exc else exc)
         self.reporter.ok(None)

@@ -143,8 +143,14 @@ def test_async_producers_and_signatures(order: dict[str, Any]) -> None:
     assert order is asyncio.run(build("c"))
 
 
-def test_a_violation_is_logged(order: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+def test_a_violation_is_raised_not_also_logged_unless_asked(
+    order: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     del order["orderId"]
+    with caplog.at_level(logging.ERROR, logger="syscontract"), pytest.raises(ContractViolation):
+        produces("order.v3")(lambda: order)()
+    assert [] == caplog.records
+    syscontract.configure(log_violations="all")
     with caplog.at_level(logging.ERROR, logger="syscontract"), pytest.raises(ContractViolation):
         produces("order.v3")(lambda: order)()
     assert 1 == len(caplog.records)
