@@ -38,7 +38,7 @@ class _Unset:
 UNSET: Final = _Unset()
 
 
-def check_policy(value: object, source: str) -> str:
+def parse_policy(value: object, source: str) -> str:
     if value not in POLICIES:
         raise ContractDeclarationError(
             f"{source}: unknown violation policy {value!r}; expected one of {', '.join(map(repr, POLICIES))}",
@@ -50,7 +50,7 @@ def check_policy(value: object, source: str) -> str:
 LOG_VIOLATIONS = ("handled", "all", "none")
 
 
-def check_log_violations(value: object, source: str) -> str:
+def parse_log_violations(value: object, source: str) -> str:
     if value not in LOG_VIOLATIONS:
         raise ContractDeclarationError(
             f"{source}={value!r}: expected 'handled' (log the violations that do not propagate: dead_letter, "
@@ -60,7 +60,7 @@ def check_log_violations(value: object, source: str) -> str:
     return str(value)
 
 
-def check_spans(value: object, source: str) -> str:
+def parse_spans(value: object, source: str) -> str:
     if value not in SPANS:
         raise ContractDeclarationError(
             f"{source}: unknown span mode {value!r}; expected 'current' (annotate the current span) or "
@@ -91,13 +91,13 @@ class Settings:
             or _resource_attribute(_semconv.DEPLOYMENT_ENVIRONMENT)
         )
         policy = os.environ.get("SYSCONTRACT_ON_VIOLATION")
-        self.on_violation = check_policy(policy, "SYSCONTRACT_ON_VIOLATION") if policy else "raise"
+        self.on_violation = parse_policy(policy, "SYSCONTRACT_ON_VIOLATION") if policy else "raise"
         self.dead_letter: DeadLetterSink | None = None
         self.tracer_provider: TracerProvider | None = None  # None: the global one
         self.meter_provider: MeterProvider | None = None  # None: the global one
         self.spans = "current"
         logged = os.environ.get("SYSCONTRACT_LOG_VIOLATIONS")
-        self.log_violations = check_log_violations(logged, "SYSCONTRACT_LOG_VIOLATIONS") if logged else "handled"
+        self.log_violations = parse_log_violations(logged, "SYSCONTRACT_LOG_VIOLATIONS") if logged else "handled"
 
     @property
     def registry(self) -> Registry:
@@ -193,7 +193,7 @@ def configure(
     if not isinstance(registry, _Unset):
         changes["explicit_registry"] = None if registry is None else as_registry(registry, "configure(registry=...)")
     if not isinstance(on_violation, _Unset):
-        changes["on_violation"] = check_policy(on_violation, "configure(on_violation=...)")
+        changes["on_violation"] = parse_policy(on_violation, "configure(on_violation=...)")
     if not isinstance(dead_letter, _Unset):
         if dead_letter is not None and not callable(dead_letter):
             raise ContractDeclarationError(
@@ -217,9 +217,9 @@ def configure(
             )
         changes["meter_provider"] = meter_provider
     if not isinstance(log_violations, _Unset):
-        changes["log_violations"] = check_log_violations(log_violations, "configure(log_violations=...)")
+        changes["log_violations"] = parse_log_violations(log_violations, "configure(log_violations=...)")
     if not isinstance(spans, _Unset):
-        changes["spans"] = "current" if spans is None else check_spans(spans, "configure(spans=...)")
+        changes["spans"] = "current" if spans is None else parse_spans(spans, "configure(spans=...)")
     for name, value in (("service", service), ("environment", environment)):
         if not isinstance(value, _Unset):
             if value is not None and not isinstance(value, str):

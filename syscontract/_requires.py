@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 from syscontract import inventory, telemetry
-from syscontract._config import as_registry, check_policy, check_spans, on_registry_change, settings
+from syscontract._config import as_registry, on_registry_change, parse_policy, parse_spans, settings
 from syscontract._engine.checker import Checker
 from syscontract._engine.declaration import Declaration
 from syscontract._engine.decoder import forget_writers
@@ -88,11 +88,11 @@ def requires(
     target = _contract_arg(contract)
     paths = _fields_arg(fields)
     _validate_arg(validate)
-    policy = Policy(None if on_violation is None else check_policy(on_violation, "on_violation"), dead_letter)
+    policy = Policy(None if on_violation is None else parse_policy(on_violation, "on_violation"), dead_letter)
     if dead_letter is not None and not callable(dead_letter):
         raise ContractDeclarationError("dead_letter must be a callable sink", reason="bad-option")
     chosen = None if registry is None else as_registry(registry, "registry")
-    span_mode = None if spans is None else check_spans(spans, "spans")
+    span_mode = None if spans is None else parse_spans(spans, "spans")
 
     def decorate(handler: F) -> F:
         if isinstance(handler, (staticmethod, classmethod)):
