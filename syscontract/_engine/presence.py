@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syscontract.contract import FieldPath
+from syscontract.formats.avro import named_types
 
 __all__ = ["DIRECT", "MISSING", "PER_MESSAGE", "AvroPair", "Sent", "Written"]
 
@@ -36,31 +37,6 @@ DIRECT = "direct"
 PER_MESSAGE = "per-message"
 
 _RECORDS = ("record", "error")
-
-
-def _named(schema: Any, table: dict[str, Any]) -> dict[str, Any]:
-    """Every named type in a (plain JSON, fully qualified) Avro schema."""
-    if isinstance(schema, list):
-        for branch in schema:
-            _named(branch, table)
-    elif isinstance(schema, dict):
-        kind = schema.get("type")
-        if kind in (*_RECORDS, "enum", "fixed") and "name" in schema:
-            if schema["name"] in table:
-                return table
-            table[schema["name"]] = schema
-            for alias in schema.get("aliases", ()):
-                table.setdefault(alias, schema)
-        if kind in _RECORDS:
-            for entry in schema.get("fields", []):
-                _named(entry["type"], table)
-        elif kind == "array":
-            _named(schema["items"], table)
-        elif kind == "map":
-            _named(schema["values"], table)
-        elif isinstance(kind, (dict, list)):
-            _named(kind, table)
-    return table
 
 
 def _branches(schema: Any, table: dict[str, Any]) -> list[Any]:
@@ -141,8 +117,8 @@ class AvroPair:
     def __init__(self, reader: Any, writer: Any) -> None:
         self.reader = reader
         self.writer = writer
-        self.reader_table = _named(reader, {})
-        self.writer_table = _named(writer, {})
+        self.reader_table: dict[str, Any] = named_types(reader, aliases=True)
+        self.writer_table: dict[str, Any] = named_types(writer, aliases=True)
 
     # -- decided once, on the schemas --------------------------------------------------------------
 
