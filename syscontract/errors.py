@@ -7,6 +7,8 @@
     │                                               contract, unknown field, bad path, bad option
     ├── RegistryError                               unknown contract, unreadable contract file,
     │                                               registry unreachable
+    ├── PrometheusError                             live drift cannot read the state it judges:
+    │                                               Prometheus unreachable, an error answer, no data
     ├── DecodeError(ContractError, ValueError)      bytes that cannot be decoded
     └── ContractViolation(ContractError, ValueError) a message that breaks the contract
         ├── MissingCriticalField                    absent, null, or only present through a default
@@ -33,6 +35,7 @@ __all__ = [
     "FieldTypeError",
     "MissingCriticalField",
     "MissingDependencyError",
+    "PrometheusError",
     "RegistryError",
 ]
 
@@ -108,6 +111,12 @@ class ContractDeclarationError(ContractError):
 class RegistryError(ContractError):
     """A registry cannot serve a contract: unknown name or version, unreadable or invalid file,
     a name that tries to leave the registry directory, a registry that cannot be reached."""
+
+
+class PrometheusError(ContractError):
+    """``drift --prometheus`` cannot see the state it judges: Prometheus (or a server speaking its
+    query API) cannot be reached, answers with an error or a partial answer, or has no syscontract
+    series for an environment that was asked about. Never an empty report: live drift fails closed."""
 
 
 class DecodeError(ContractError, ValueError):
