@@ -158,7 +158,9 @@ class Prometheus:
                 try:
                     context.load_verify_locations(cafile=os.fspath(ca_bundle))
                 except (OSError, ssl.SSLError) as exc:
-                    raise ContractDeclarationError(f"cannot read the CA bundle {os.fspath(ca_bundle)!r}: {exc}") from exc
+                    raise ContractDeclarationError(
+                        f"cannot read the CA bundle {os.fspath(ca_bundle)!r}: {exc}"
+                    ) from exc
             options["ssl_context"] = context
         self._errors = urllib3.exceptions
         self._pool = urllib3.PoolManager(
@@ -188,7 +190,9 @@ class Prometheus:
                 "POST", endpoint, fields=fields, encode_multipart=False, headers=self._headers, redirect=False
             )
         except self._errors.HTTPError as exc:
-            raise PrometheusError(f"cannot reach Prometheus at {self.url}: {_reason(exc)}", reason="unreachable") from exc
+            raise PrometheusError(
+                f"cannot reach Prometheus at {self.url}: {_reason(exc)}", reason="unreachable"
+            ) from exc
         return _vector(self.url, response.status, response.headers, response.data)
 
 
@@ -215,8 +219,8 @@ def _auth_headers(environ: Mapping[str, str], urllib3: Any) -> dict[str, str]:
     if user or password:
         if not (user and password):
             raise ContractDeclarationError(f"basic auth needs both {BASIC_USER_ENV} and {BASIC_PASSWORD_ENV}")
-        headers: dict[str, str] = urllib3.util.make_headers(basic_auth=f"{user}:{password}")
-        return headers
+        made = urllib3.util.make_headers(basic_auth=f"{user}:{password}")
+        return {"Authorization": str(made["authorization"])}
     return {}
 
 
@@ -260,7 +264,11 @@ def _vector(url: str, status: int, headers: Any, data: bytes) -> list[tuple[dict
             reason="partial-answer",
         )
     result = body.get("data", {})
-    if not isinstance(result, dict) or result.get("resultType") != "vector" or not isinstance(result.get("result"), list):
+    if (
+        not isinstance(result, dict)
+        or result.get("resultType") != "vector"
+        or not isinstance(result.get("result"), list)
+    ):
         raise PrometheusError(f"Prometheus at {url} did not answer with an instant vector", reason="bad-answer")
     rows = []
     for item in result["result"]:
@@ -312,9 +320,7 @@ def queries(window: str = "1h", environments: Sequence[str] = ()) -> dict[str, s
     _check_window(window)
     declared = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {CONTRACT}, {HANDLER}, {FIELDS}"
     flowed = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {CONTRACT}, {OUTCOME}, {WRITER}"
-    declarations = _attributed(
-        DECLARATIONS_METRIC, lambda s: f"last_over_time({s}[{window}])", environments, window
-    )
+    declarations = _attributed(DECLARATIONS_METRIC, lambda s: f"last_over_time({s}[{window}])", environments, window)
     messages = _attributed(MESSAGES_METRIC, lambda s: _exact_count(s, window), environments, window)
     unattributed = (
         f'count(last_over_time({DECLARATIONS_METRIC}{{{SERVICE}=""}}[{window}])\n'
@@ -471,7 +477,7 @@ class LiveFinding(Finding):
 
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:  # type: ignore[override]
+    def to_json(self) -> dict[str, Any]:
         return {**super().to_json(), "evidence": dict(self.evidence)}
 
 
@@ -501,9 +507,7 @@ class LiveReport:
 ContractSource = Callable[[ContractRef], Contract | None]
 
 
-def drift(
-    snapshot: Snapshot, *, contracts: Any = None, manifests: Sequence[Manifest] = ()
-) -> LiveReport:
+def drift(snapshot: Snapshot, *, contracts: Any = None, manifests: Sequence[Manifest] = ()) -> LiveReport:
     """The matrix and findings for ``snapshot``.
 
     ``contracts`` (a registry with ``get(ref)``, e.g. ``FileRegistry``, or a mapping of references to
@@ -513,8 +517,8 @@ def drift(
     lookup = _lookup(contracts, manifests)
     report = LiveReport(snapshot, contracts_known=contracts is not None or bool(manifests))
     by_environment: dict[str, tuple[list[Declared], list[Flow]]] = defaultdict(lambda: ([], []))
-    for declared in snapshot.declared:
-        by_environment[declared.environment][0].append(declared)
+    for one in snapshot.declared:
+        by_environment[one.environment][0].append(one)
     for flow in snapshot.flows:
         by_environment[flow.environment][1].append(flow)
     for environment in sorted(by_environment):
@@ -608,8 +612,12 @@ def _matrix(declared: list[Declared], flows: list[Flow]) -> dict[str, dict[str, 
     return _sorted(matrix)
 
 
-def _sorted(value: Any) -> Any:
-    return {k: _sorted(value[k]) for k in sorted(value)} if isinstance(value, dict) else value
+def _sorted(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: _sorted_value(value[k]) for k in sorted(value)}
+
+
+def _sorted_value(value: Any) -> Any:
+    return _sorted(value) if isinstance(value, dict) else value
 
 
 def _environment(
@@ -664,22 +672,24 @@ def _environment(
                 explained.add((d.service, d.contract, writer_text))
             found += new
     for (service, contract), by_writer in sorted(received.items(), key=lambda item: item[0]):
-        handlers = sorted({d.handler for d in declared if d.role == "consumer" and (d.service, d.contract) == (service, contract)})
+        handlers = sorted(
+            {d.handler for d in declared if d.role == "consumer" and (d.service, d.contract) == (service, contract)}
+        )
         base = {"environment": environment, "consumer": service, "handler": ", ".join(handlers), "contract": contract}
-        for writer, outcomes in sorted(by_writer.items(), key=lambda item: item[0] or ""):
+        for written_by, outcomes in sorted(by_writer.items(), key=lambda item: item[0] or ""):
             total = sum(outcomes.values())
             violations = outcomes.get(telemetry.VIOLATION, 0)
             undecodable = outcomes.get(telemetry.DECODE_ERROR, 0)
-            written = f"written with {writer}" if writer else "whose writer the wire did not name"
-            if violations and (service, contract, writer) not in explained:
+            written = f"written with {written_by}" if written_by else "whose writer the wire did not name"
+            if violations and (service, contract, written_by) not in explained:
                 found.append(
                     LiveFinding(
                         severity="error",
                         kind="violations",
-                        produced=writer,
+                        produced=written_by,
                         message=f"{environment}: in the last {window} {service} received {_n(total, 'message')} of "
                         f"{contract} {written}: {_n(violations, 'violation')}.",
-                        evidence={"writer": writer, "messages": total, "violations": violations},
+                        evidence={"writer": written_by, "messages": total, "violations": violations},
                         **base,
                     )
                 )
@@ -688,10 +698,10 @@ def _environment(
                     LiveFinding(
                         severity="warning",
                         kind="decode-errors",
-                        produced=writer,
+                        produced=written_by,
                         message=f"{environment}: in the last {window} {service} could not decode "
                         f"{_n(undecodable, 'message')} of {total} for {contract} {written}.",
-                        evidence={"writer": writer, "messages": total, "decode_errors": undecodable},
+                        evidence={"writer": written_by, "messages": total, "decode_errors": undecodable},
                         **base,
                     )
                 )
@@ -817,18 +827,23 @@ def _against_manifests(
             if f.role == "producer" and f.outcome == telemetry.OK:
                 produced[(f.service, f.contract)] += f.count
         for service in sorted(set(services) | set(live)):
-            manifest = services.get(service)
+            own = services.get(service)
             observed = live.get(service, {})
-            listed = {(e.role, str(e.contract), e.handler): e for e in manifest.declarations} if manifest else {}
+            listed = {(e.role, str(e.contract), e.handler): e for e in own.declarations} if own else {}
             for key in sorted(set(listed) | set(observed)):
                 role, contract, handler = key
-                base = {"environment": environment, "consumer": service, "handler": handler, "contract": contract}
+                base: dict[str, Any] = {
+                    "environment": environment,
+                    "consumer": service,
+                    "handler": handler,
+                    "contract": contract,
+                }
                 if key not in observed:
                     found.append(
                         LiveFinding(
                             severity="error",
                             kind="not-observed",
-                            message=f"{environment}: {_source(manifest)} declares {role} {contract} in {handler}, "
+                            message=f"{environment}: {_source(own)} declares {role} {contract} in {handler}, "
                             f"which {service} in {environment} did not report in the last {window}: the manifest is "
                             f"out of date, or {service} does not run there",
                             **base,
@@ -839,7 +854,7 @@ def _against_manifests(
                 sent = produced.get((service, contract), 0)
                 what = f" and produced {_n(sent, 'message')} of it" if role == "producer" and sent else ""
                 if key not in listed:
-                    where = f"{_source(manifest)} does not list it" if manifest else f"it has no manifest in {environment}"
+                    where = f"{_source(own)} does not list it" if own else f"it has no manifest in {environment}"
                     found.append(
                         LiveFinding(
                             severity="error",
@@ -851,17 +866,17 @@ def _against_manifests(
                         )
                     )
                     continue
-                if manifest is not None and role == "consumer":
-                    wanted = set(manifest.critical(listed[key]))
+                if own is not None and role == "consumer":
+                    wanted = set(own.critical(listed[key]))
                     if wanted != set(live_one.fields):
                         found.append(
                             LiveFinding(
                                 severity="error",
                                 kind="fields-differ",
                                 message=f"{environment}: {service} requires {contract} "
-                                f"{', '.join(live_one.fields) or 'no field'} in {handler}, but {_source(manifest)} "
+                                f"{', '.join(live_one.fields) or 'no field'} in {handler}, but {_source(own)} "
                                 f"says {', '.join(sorted(wanted)) or 'no field'}",
-                                evidence={"live": list(live_one.fields), "manifest": sorted(wanted)},
+                                evidence={"live": list(live_one.fields), "own": sorted(wanted)},
                                 **base,
                             )
                         )

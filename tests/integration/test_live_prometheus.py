@@ -72,7 +72,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         server.wait_ready()
         for environment, release in RELEASES.items():
 
-            def service(name: str, module: Path, *extra: str, **streams: Any) -> subprocess.Popen[bytes]:
+            def service(
+                name: str, module: Path, *extra: str, environment: str = environment, **streams: Any
+            ) -> subprocess.Popen[bytes]:
                 command = [sys.executable, str(SERVICE), "--service", name, "--environment", environment,
                            "--port", str(ports[environment, name]), "--module", str(module), *extra]  # fmt: skip
                 log = open(work / f"{environment}-{name}.log", "wb")  # noqa: SIM115 - closed with the process
@@ -117,7 +119,8 @@ def test_the_text_form_names_the_incident_in_prod_and_nothing_in_staging(
 ) -> None:
     code, out, err = drift(capsys, "--prometheus", system.url, "--contracts", str(SHOP / "contracts"))
     assert (1, "") == (code, err)
-    assert f"""live: {system.url}, the last 1h
+    assert (
+        f"""live: {system.url}, the last 1h
 ENVIRONMENT  CONTRACT  PRODUCED BY            CONSUMED BY  RECEIVED (WRITER MESSAGES)
 prod         order     checkout v2 (12 sent)  pricing v3   pricing: v2 12 (12 violations)
 staging      order     checkout v3 (12 sent)  pricing v3   pricing: v3 12
@@ -127,7 +130,9 @@ staging      order     checkout v3 (12 sent)  pricing v3   pricing: v3 12
 ERROR  prod  customerTier  prod: pricing requires order.v3 customerTier; checkout in prod produces
                            order.v2, which has no customerTier. In the last 1h pricing received 12
                            messages written with order.v2: 12 violations.
-""" == out
+"""
+        == out
+    )
 
 
 def test_without_contracts_the_violations_are_the_finding(system: System, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,7 +189,9 @@ def test_staging_is_clean_with_and_without_its_manifests(system: System, capsys:
                                "--contracts", str(SHOP / "contracts"))  # fmt: skip
         assert (0, "") == (code, err)
         assert "prod" not in out
-        assert out.endswith("staging      order     checkout v3 (12 sent)  pricing v3   pricing: v3 12\n\nno findings\n")
+        assert out.endswith(
+            "staging      order     checkout v3 (12 sent)  pricing v3   pricing: v3 12\n\nno findings\n"
+        )
 
 
 def test_a_manifest_that_is_not_what_runs_is_a_finding(
@@ -230,7 +237,9 @@ def test_three_aggregated_queries_whatever_the_number_of_series(system: System) 
 # -- failing closed ----------------------------------------------------------------------------------
 
 
-def test_an_environment_without_data_is_exit_2_with_one_line(system: System, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_environment_without_data_is_exit_2_with_one_line(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = drift(capsys, "--prometheus", system.url, "--environment", "dev")
     assert (2, "") == (code, out)
     assert [
