@@ -671,11 +671,13 @@ def _environment(
             if new:
                 explained.add((d.service, d.contract, writer_text))
             found += new
+    handlers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for d in declared:
+        if d.role == "consumer":
+            handlers[(d.service, d.contract)].add(d.handler)
     for (service, contract), by_writer in sorted(received.items(), key=lambda item: item[0]):
-        handlers = sorted(
-            {d.handler for d in declared if d.role == "consumer" and (d.service, d.contract) == (service, contract)}
-        )
-        base = {"environment": environment, "consumer": service, "handler": ", ".join(handlers), "contract": contract}
+        named = ", ".join(sorted(handlers.get((service, contract), ())))
+        base = {"environment": environment, "consumer": service, "handler": named, "contract": contract}
         for written_by, outcomes in sorted(by_writer.items(), key=lambda item: item[0] or ""):
             total = sum(outcomes.values())
             violations = outcomes.get(telemetry.VIOLATION, 0)
