@@ -77,7 +77,7 @@ def write_openmetrics(path: Path, services: int, environments: int, instances: i
     series = 0
     with path.open("w") as out:
         out.write("# TYPE target info\n")
-        for env, i, instance, job in targets:
+        for env, _i, instance, job in targets:
             sample = labels(job=job, instance=instance, service_name=job, deployment_environment_name=env)
             out.writelines(f"target_info{sample} 1 {t}\n" for t in times)
             series += 1
