@@ -16,7 +16,8 @@ extra. Nothing is sent anywhere but a Prometheus this script starts on 127.0.0.1
 2. ``promtool tsdb create-blocks-from openmetrics`` turns it into TSDB blocks; Prometheus starts on them.
 3. Runs ``drift --prometheus URL --window 1h --contracts DIR --format json`` in process ``--repeats``
    times (one warm-up first) and reports the median, the number of queries and the rows each answer
-   held, then the same with one instance per service, to show that queries and answers grow with the
+   held (and, apart, the time the three queries take on the server and the wire), then the same with
+   one instance per service, to show that queries and answers grow with the
    groups (environment, service, contract, ...), not with instances or raw series.
 
 No figure is asserted by a test.
@@ -127,9 +128,12 @@ class Counting(live.Prometheus):
     """Counts the rows each answer holds."""
 
     rows: list[int]
+    seconds: float = 0.0
 
     def query(self, expression: str, at: float) -> list[tuple[dict[str, str], float]]:
+        start = time.perf_counter()
         answer = super().query(expression, at)
+        self.seconds += time.perf_counter() - start
         self.rows.append(len(answer))
         return answer
 
@@ -174,6 +178,12 @@ def measure(args: argparse.Namespace, instances: int, work: Path) -> dict[str, A
             rows = list(prometheus.rows)
         run_drift(url, args.contracts)  # warm-up: Prometheus's caches, our imports
         runs = [run_drift(url, args.contracts) for _ in range(args.repeats)]
+        querying = []
+        for _ in range(args.repeats):
+            with Counting(url, timeout=300) as prometheus:
+                prometheus.rows = []
+                live.observe(prometheus, "1h")
+                querying.append(prometheus.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -189,6 +199,7 @@ def measure(args: argparse.Namespace, instances: int, work: Path) -> dict[str, A
         "queries": snapshot.queries,
         "rows": rows,
         "seconds": seconds,
+        "querying": statistics.median(querying),
         "exit": runs[0][1],
         "errors": sum(1 for f in findings if f["severity"] == "error"),
         "declared": len(snapshot.declared),
@@ -215,14 +226,15 @@ def main_() -> None:
     print(f"{args.services} services x {args.environments} environments; samples every {args.step}s for "
           f"{args.minutes} min; window 1h; median of {args.repeats} runs after a warm-up\n")  # fmt: skip
     header = f"{'instances':>9} {'series':>8} {'samples':>10} {'backfill s':>10} {'queries':>7} " \
-             f"{'answer rows (decl, msgs, unattr.)':>34} {'drift s':>8} {'errors':>6}"  # fmt: skip
+             f"{'answer rows (decl, msgs, unattr.)':>34} {'queries s':>9} {'drift s':>8} {'errors':>6}"  # fmt: skip
     print(header)
     try:
         for instances in dict.fromkeys([args.instances, 1]):
             result = measure(args, instances, work / f"instances-{instances}")
             rows = ", ".join(str(r) for r in result["rows"])
             print(f"{result['instances']:>9} {result['series']:>8,} {result['samples']:>10,} "
-                  f"{result['backfill']:>10.1f} {result['queries']:>7} {rows:>34} {result['seconds']:>8.2f} "
+                  f"{result['backfill']:>10.1f} {result['queries']:>7} {rows:>34} {result['querying']:>9.2f} "
+                  f"{result['seconds']:>8.2f} "
                   f"{result['errors']:>6}")  # fmt: skip
     finally:
         if args.keep is None:
