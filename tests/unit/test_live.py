@@ -363,3 +363,11 @@ def test_a_manifest_that_lists_other_fields_is_a_finding() -> None:
     running = Declared("prod", "pricing", "consumer", "order.v3", "pricing.price", ("customerTier",), 1)
     report = live.drift(snapshot([running]), manifests=[manifest])
     assert "fields-differ" in [f.kind for f in report.findings]
+
+
+def test_drift_without_manifests_or_prometheus_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = drift(capsys)
+    assert (2, "") == (code, out)
+    assert ["syscontract drift: error: drift needs MANIFEST files or directories, or --prometheus URL"] == (
+        err.splitlines()
+    )
