@@ -49,6 +49,8 @@ def declared(environment: str, handler: str) -> str:
     )
 
 
+EU = ', service_name="pricing", deployment_environment_name="eu"'
+
 # one sample a minute from 0 to 121 minutes; the queries are evaluated at 120m over the last hour
 SERIES = [
     # prod, exporter style (resource labels on target_info only), one process restarted at 100m on the
@@ -68,8 +70,7 @@ SERIES = [
     {"series": messages("b:9464", "ok", "order.v3"), "values": "0+10x80 0+10x40"},
     {"series": declaration("b:9464", "pricing.price"), "values": "1x121"},
     # eu, through a Collector: resource labels on the series, no target_info for this job and instance
-    {"series": messages("collector:8889", "violation", "order.v2", ', service_name="pricing", '
-                        'deployment_environment_name="eu"'), "values": "0+2x121"},  # fmt: skip
+    {"series": messages("collector:8889", "violation", "order.v2", EU), "values": "0+2x121"},
     # nobody can say whose: no labels, no target_info
     {"series": declaration("lost:9464", "lost.handler"), "values": "1x121"},
 ]
