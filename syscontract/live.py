@@ -671,12 +671,12 @@ def _environment(
             if new:
                 explained.add((d.service, d.contract, writer_text))
             found += new
-    handlers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    handlers: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for d in declared:
-        if d.role == "consumer":
-            handlers[(d.service, d.contract)].add(d.handler)
+        handlers[(d.role, d.service, d.contract)].add(d.handler)
+    found += _producers(environment, flows, handlers, window)
     for (service, contract), by_writer in sorted(received.items(), key=lambda item: item[0]):
-        named = ", ".join(sorted(handlers.get((service, contract), ())))
+        named = ", ".join(sorted(handlers.get(("consumer", service, contract), ())))
         base = {"environment": environment, "consumer": service, "handler": named, "contract": contract}
         for written_by, outcomes in sorted(by_writer.items(), key=lambda item: item[0] or ""):
             total = sum(outcomes.values())
@@ -707,6 +707,38 @@ def _environment(
                         **base,
                     )
                 )
+    return found
+
+
+def _producers(
+    environment: str, flows: list[Flow], handlers: Mapping[tuple[str, str, str], set[str]], window: str
+) -> list[LiveFinding]:
+    """Producers whose own messages broke the contract they declare (``@produces`` checks what it sends)."""
+    produced: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for f in flows:
+        if f.role == "producer":
+            produced[(f.service, f.contract)][f.outcome] = produced[(f.service, f.contract)].get(f.outcome, 0) + f.count
+    found = []
+    for (service, contract), outcomes in sorted(produced.items()):
+        broken = outcomes.get(telemetry.VIOLATION, 0)
+        if not broken:
+            continue
+        total = sum(outcomes.values())
+        found.append(
+            LiveFinding(
+                environment=environment,
+                severity="error",
+                kind="violations",
+                consumer="",
+                handler=", ".join(sorted(handlers.get(("producer", service, contract), ()))),
+                contract=contract,
+                producer=service,
+                produced=contract,
+                message=f"{environment}: in the last {window} {service} produced {_n(total, 'message')} of {contract}: "
+                f"{_n(broken, 'violation')} (messages that broke the contract it declares).",
+                evidence={"messages": total, "violations": broken},
+            )
+        )
     return found
 
 

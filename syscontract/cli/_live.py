@@ -12,12 +12,13 @@ import sys
 from typing import Any
 
 from syscontract import live
+from syscontract.errors import ContractDeclarationError
 from syscontract.manifest import load_all
 from syscontract.registry import FileRegistry
 
 from ._table import table
 
-__all__ = ["add_arguments", "render", "run"]
+__all__ = ["add_arguments", "render", "run", "unused"]
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         f"(bearer) or {live.BASIC_USER_ENV} and {live.BASIC_PASSWORD_ENV} (basic auth)",
     )
     group.add_argument("--prometheus", metavar="URL", help="Prometheus (or Thanos, Mimir, VictoriaMetrics) base URL")
-    group.add_argument("--window", default="1h", help="how far back to look, a Prometheus duration (default: 1h)")
+    group.add_argument("--window", help="how far back to look, a Prometheus duration (default: 1h)")
     group.add_argument(
         "--environment",
         action="append",
@@ -38,17 +39,27 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--contracts", metavar="DIR", help="contracts to look critical fields up in (FileRegistry)")
     group.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CAs to trust for https (default: system)")
-    group.add_argument(
-        "--timeout", type=float, default=live.DEFAULT_TIMEOUT, metavar="SECONDS", help="per query (default: 30)"
-    )
+    group.add_argument("--timeout", type=float, metavar="SECONDS", help="per query (default: 30)")
+
+
+_LIVE_ONLY = ("window", "environment", "contracts", "ca_bundle", "timeout")
+
+
+def unused(args: argparse.Namespace) -> None:
+    """File-based drift was asked for with a live option: say so rather than ignore it (an
+    ``--environment`` that silently filtered nothing would mislead)."""
+    given = [f"--{name.replace('_', '-')}" for name in _LIVE_ONLY if getattr(args, name, None) not in (None, [])]
+    if given:
+        raise ContractDeclarationError(f"{', '.join(given)} only apply with --prometheus URL")
 
 
 def run(args: argparse.Namespace) -> int:
     """Live drift; with manifests, each is compared with what its service runs."""
     manifests = load_all(args.manifests) if args.manifests else []
     contracts = FileRegistry(args.contracts) if args.contracts else None
-    with live.Prometheus(args.prometheus, timeout=args.timeout, ca_bundle=args.ca_bundle) as prometheus:
-        snapshot = live.observe(prometheus, args.window, args.environment)
+    timeout = live.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    with live.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
+        snapshot = live.observe(prometheus, "1h" if args.window is None else args.window, args.environment)
     report = live.drift(snapshot, contracts=contracts, manifests=manifests)
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n")

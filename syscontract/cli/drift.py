@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return _live.run(args)
     if not args.manifests:
         raise ContractDeclarationError("drift needs MANIFEST files or directories, or --prometheus URL")
+    _live.unused(args)
     report = drift(load_all(args.manifests))
     if args.format == "json":
         body = {"matrix": report.matrix, "findings": [f.to_json() for f in report.findings]}

@@ -371,3 +371,18 @@ def test_drift_without_manifests_or_prometheus_is_a_usage_error(capsys: pytest.C
     assert ["syscontract drift: error: drift needs MANIFEST files or directories, or --prometheus URL"] == (
         err.splitlines()
     )
+
+
+def test_live_options_without_prometheus_are_a_usage_error_not_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    manifests = str(Path(__file__).parents[2] / "examples" / "shop" / "deployments")
+    code, out, err = drift(capsys, manifests, "--environment", "staging", "--window", "2h")
+    assert (2, "") == (code, out)
+    assert ["syscontract drift: error: --window, --environment only apply with --prometheus URL"] == err.splitlines()
+
+
+def test_a_producer_whose_messages_break_its_contract_is_a_finding() -> None:
+    flows = [Flow("prod", "checkout", "producer", "order.v2", "ok", None, 40),
+             Flow("prod", "checkout", "producer", "order.v2", "violation", None, 2)]  # fmt: skip
+    (finding,) = live.drift(snapshot([CHECKOUT_V2], flows)).findings
+    assert ("violations", "checkout", "checkout.place", {"messages": 42, "violations": 2}) == (
+        finding.kind, finding.producer, finding.handler, finding.evidence)  # fmt: skip
