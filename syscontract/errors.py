@@ -10,6 +10,8 @@
     │                                               original was requeued, never acknowledged
     ├── RegistryError                               unknown contract, unreadable contract file,
     │                                               registry unreachable
+    ├── PrometheusError                             live drift cannot read the state it judges:
+    │                                               Prometheus unreachable, an error answer, no data
     ├── DecodeError(ContractError, ValueError)      bytes that cannot be decoded
     └── ContractViolation(ContractError, ValueError) a message that breaks the contract
         ├── MissingCriticalField                    absent, null, or only present through a default
@@ -41,6 +43,7 @@ __all__ = [
     "ManifestError",
     "MissingCriticalField",
     "MissingDependencyError",
+    "PrometheusError",
     "RegistryError",
     "StaleProducerError",
 ]
@@ -117,6 +120,12 @@ class ContractDeclarationError(ContractError):
 class RegistryError(ContractError):
     """A registry cannot serve a contract: unknown name or version, unreadable or invalid file,
     a name that tries to leave the registry directory, a registry that cannot be reached."""
+
+
+class PrometheusError(ContractError):
+    """``drift --prometheus`` cannot see the state it judges: Prometheus (or a server speaking its
+    query API) cannot be reached, answers with an error or a partial answer, or has no syscontract
+    series for an environment that was asked about. Never an empty report: live drift fails closed."""
 
 
 class DecodeError(ContractError, ValueError):
