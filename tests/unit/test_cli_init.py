@@ -65,7 +65,7 @@ def test_three_samples_make_a_json_schema_contract_and_a_requires_line(
     def on_order(event: dict[str, object]) -> object:
         return event["customer"]
 
-    syscontract.verify()
+    assert [] == on_order.__syscontract__.problems()  # type: ignore[attr-defined]  # what verify() checks
     assert [s["customer"] for s in SAMPLES] == [on_order(json.dumps(s).encode()) for s in SAMPLES]
     with pytest.raises(MissingCriticalField):
         on_order({"orderId": "o-4", "customer": {"id": "c-4"}, "total": 1.5})
