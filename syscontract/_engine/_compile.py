@@ -1,8 +1,13 @@
 """Compiling generated code: one helper for every code generator in syscontract.
 
-Generated source is registered with :mod:`linecache` under a unique file name, so tracebacks and
-debuggers show it, and the entry is released when the compiled code is garbage collected, so a
-bounded cache of compiled checks also bounds linecache.
+Generated source is registered with :mod:`linecache` under a file name unique among the live
+compiled functions, so tracebacks and debuggers show it, and the entry is released when the compiled
+code is garbage collected, so a bounded cache of compiled checks also bounds linecache.
+
+File names are recycled: CPython keeps every code object's file name alive (it interns it), so a
+fresh name per compilation would grow memory by one string per ``check()`` cache miss, forever. The
+number in a name is taken from the numbers released by collected code, and a new one only when none
+is free, so the names in use are bounded by the compiled code alive at once.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ BUILTINS: dict[str, Any] = {f"_sc_{b.__name__}": b for b in (type, dict, list, l
 well be called ``type`` or ``bytes``)."""
 
 _counter = itertools.count()
+_free: list[int] = []  # numbers of collected code, to use again
 _PREFIX = "<syscontract "
 
 
@@ -29,17 +35,26 @@ def compile_function(source: str, name: str, namespace: dict[str, Any], label: s
     """Compile generated ``source`` defining ``name`` in ``namespace`` and return that function.
 
     Its source is in linecache while its code object lives."""
-    filename = f"{_PREFIX}{label} #{next(_counter)}>"
-    code = compile(source, filename, "exec")
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
+        number = _free.pop()
+    except IndexError:
+        number = next(_counter)
+    filename = f"{_PREFIX}{label} #{number}>"
+    try:
+        code = compile(source, filename, "exec")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(code, namespace)
         function = namespace[name]
-        weakref.finalize(function.__code__, linecache.cache.pop, filename, None)
+        weakref.finalize(function.__code__, _release, filename, number)
     except BaseException:
-        linecache.cache.pop(filename, None)
+        _release(filename, number)
         raise
     return function
+
+
+def _release(filename: str, number: int) -> None:
+    linecache.cache.pop(filename, None)
+    _free.append(number)
 
 
 def live_sources() -> int:
