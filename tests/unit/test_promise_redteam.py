@@ -1,0 +1,483 @@
+"""Issue 12, red team: doors left open after the engine rebuild.
+
+``test_door_*``: the promise broken (a critical value the producer never sent reaches the handler, or
+the same content gets a different verdict, error class or reason depending on its form). They fail
+until the engine is fixed. ``test_holds_*``: doors nobody had tested, that hold.
+
+Public API only (``syscontract``, ``syscontract.integrations.*``, ``syscontract.wire``). Bytes are
+built as producers build them, with fastavro, from the producer's own schema JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import struct
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import fastavro
+import pytest
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+from pydantic import AliasPath, BaseModel, ConfigDict, Field, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+import syscontract
+from syscontract import (
+    Contract,
+    ContractError,
+    ContractViolation,
+    MemoryRegistry,
+    MissingCriticalField,
+    requires,
+)
+from syscontract.integrations.kafka import Deserializer
+from syscontract.wire import Envelope
+
+# -- producers' bytes --------------------------------------------------------------------------------
+
+
+def avro_body(schema: Mapping[str, Any], datum: Mapping[str, Any]) -> bytes:
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, fastavro.parse_schema(json.loads(json.dumps(schema))), datum)
+    return out.getvalue()
+
+
+def confluent(schema_id: int, body: bytes) -> bytes:
+    return b"\x00" + struct.pack(">I", schema_id) + body
+
+
+def single_object(schema: Mapping[str, Any], body: bytes) -> bytes:
+    canonical = to_parsing_canonical_form(fastavro.parse_schema(json.loads(json.dumps(schema))))
+    return b"\xc3\x01" + bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")) + body
+
+
+WRITER_ID, READER_ID = 1, 2
+FRAMINGS = ["confluent", "single-object", "header"]
+
+
+def framed(framing: str, ref: str, schema: Mapping[str, Any], datum: Mapping[str, Any]) -> Any:
+    """The writer's datum, in one framing (``schema``: the producer's own schema JSON)."""
+    body = avro_body(schema, datum)
+    if framing == "confluent":
+        return confluent(WRITER_ID, body)
+    if framing == "single-object":
+        return single_object(schema, body)
+    return Envelope(body, [("syscontract-contract", ref.encode())])
+
+
+def pair(writer_ref: str, writer: Mapping[str, Any], reader_ref: str, reader: Mapping[str, Any]) -> MemoryRegistry:
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro(writer_ref, writer), schema_id=WRITER_ID)
+    registry.add(Contract.from_avro(reader_ref, reader), schema_id=READER_ID)
+    syscontract.configure(registry=registry)
+    return registry
+
+
+def record(name: str, fields: list[dict[str, Any]], namespace: str = "redteam") -> dict[str, Any]:
+    return {"type": "record", "name": name, "namespace": namespace, "fields": fields}
+
+
+class Handler:
+    """A handler that records what it receives."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+
+    def __call__(self, event: Any) -> str:
+        self.received.append(event)
+        return "handled"
+
+
+def verdict(guarded: Any, message: Any) -> Any:
+    """"ok", or (error class, reason, field): what a caller sees."""
+    try:
+        guarded(message)
+    except ContractError as error:
+        return (type(error).__name__, error.reason, error.field)
+    return "ok"
+
+
+# -- Avro: a reader alias that shadows the writer field of the same name ----------------------------------
+
+# The writer sends both 'level' (first) and 'tier'. The reader's 'tier' has alias 'level'. fastavro
+# walks the writer's fields in order: 'level' lands on the reader's 'tier' through the alias, then the
+# writer's own 'tier' finds no reader field left and is skipped. The handler gets the level as the tier.
+SHADOW_W = record("Order", [{"name": "level", "type": "string"}, {"name": "tier", "type": "string"}])
+SHADOW_R = record("Order", [{"name": "tier", "type": "string", "aliases": ["level"]}])
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_door_a_reader_alias_shadows_the_writer_field_of_the_same_name(framing: str) -> None:
+    pair("shadow.v1", SHADOW_W, "shadow.v2", SHADOW_R)
+    handler = Handler()
+    guarded = requires("shadow.v2", ["tier"])(handler)
+    message = framed(framing, "shadow.v1", SHADOW_W, {"level": "L3", "tier": "VIP"})
+    for _ in range(3):  # the first call, then the fast paths
+        try:
+            guarded(message)
+        except MissingCriticalField as refused:  # refusing is acceptable: the value is ambiguous
+            assert "tier" == refused.field
+    assert all(event["tier"] == "VIP" for event in handler.received), handler.received
+
+
+# -- Avro: a critical array or map of enums: every element is a value the writer must have sent --------
+
+TIER_W = {"type": "enum", "name": "Tier", "symbols": ["BASIC", "GOLD", "PLATINUM"]}
+TIER_R = {"type": "enum", "name": "Tier", "symbols": ["BASIC", "GOLD"], "default": "BASIC"}
+GRADE_W = {"type": "enum", "name": "Grade", "symbols": ["BASIC", "GOLD", "PLATINUM"]}
+GRADE_R = {"type": "enum", "name": "Grade", "symbols": ["BASIC", "GOLD"], "default": "BASIC"}
+ENUMS_W = record(
+    "Order",
+    [
+        {"name": "tiers", "type": {"type": "array", "items": TIER_W}},
+        {"name": "grades", "type": {"type": "map", "values": GRADE_W}},
+    ],
+)
+ENUMS_R = record(
+    "Order",
+    [
+        {"name": "tiers", "type": {"type": "array", "items": TIER_R}},
+        {"name": "grades", "type": {"type": "map", "values": GRADE_R}},
+    ],
+)
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("field", ["tiers", "grades"])
+def test_door_a_critical_collection_of_enums_takes_the_reader_default_symbol(framing: str, field: str) -> None:
+    pair("enums.v1", ENUMS_W, "enums.v2", ENUMS_R)
+    handler = Handler()
+    guarded = requires("enums.v2", [field])(handler)
+    message = framed(framing, "enums.v1", ENUMS_W, {"tiers": ["PLATINUM"], "grades": {"eu": "PLATINUM"}})
+    for _ in range(3):
+        with pytest.raises(MissingCriticalField) as caught:
+            guarded(message)
+        assert (field, "unknown-symbol") == (caught.value.field, caught.value.reason)
+    assert [] == handler.received, "the handler got the reader enum default 'BASIC' for the writer's 'PLATINUM'"
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_holds_tiers_elements_path_refuses_the_substituted_symbol(framing: str) -> None:
+    # the same message, declared element-wise ('tiers[]'), is refused: the two spellings disagree
+    pair("enums.v1", ENUMS_W, "enums.v2", ENUMS_R)
+    guarded = requires("enums.v2", ["tiers[]"])(Handler())
+    message = framed(framing, "enums.v1", ENUMS_W, {"tiers": ["PLATINUM"], "grades": {}})
+    assert ("MissingCriticalField", "unknown-symbol", "tiers[]") == verdict(guarded, message)
+
+
+# -- Avro: a reader union of records: the status is judged on the wrong reader branch -------------------
+
+# The writer sends a Voucher (not a union). The reader's 'payment' is [Card, Voucher]; fastavro reads
+# the writer's Voucher into the reader's Voucher (its name), whose enum lacks 'C' and defaults to 'A'.
+# presence.AvroPair.status takes the reader type of 'code' from the first reader record that has a
+# field 'code' (Card, whose enum knows 'C'), sees no symbol gap, and trusts the resolved 'A'.
+CARD = record("Card", [{"name": "code", "type": {"type": "enum", "name": "CardCode", "symbols": ["A", "B", "C"]}}])
+VOUCHER_R = record(
+    "Voucher", [{"name": "code", "type": {"type": "enum", "name": "VoucherCode", "symbols": ["A", "B"], "default": "A"}}]
+)
+
+
+def _voucher_writer(namespace: str) -> dict[str, Any]:
+    code = {"type": "enum", "name": "VoucherCode", "symbols": ["A", "B", "C"]}
+    voucher = record("Voucher", [{"name": "code", "type": code}], namespace=namespace)
+    return record("Order", [{"name": "payment", "type": voucher}], namespace=namespace)
+
+
+BRANCH_R = record("Order", [{"name": "payment", "type": [CARD, VOUCHER_R]}])
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("namespace", ["redteam", "elsewhere"])  # fastavro matches unqualified names
+def test_door_a_reader_union_of_records_is_judged_on_the_first_branch_with_the_field(
+    framing: str, namespace: str
+) -> None:
+    writer = _voucher_writer(namespace)
+    pair("branch.v1", writer, "branch.v2", BRANCH_R)
+    handler = Handler()
+    guarded = requires("branch.v2", ["payment.code"])(handler)
+    message = framed(framing, "branch.v1", writer, {"payment": {"code": "C"}})
+    for _ in range(3):
+        with pytest.raises(MissingCriticalField) as caught:
+            guarded(message)
+        assert ("payment.code", "unknown-symbol") == (caught.value.field, caught.value.reason)
+    assert [] == handler.received, "the handler got the Voucher enum default 'A' for the writer's 'C'"
+
+
+# -- Avro: a named type used twice -----------------------------------------------------------------------
+
+ADDRESS = {"type": "record", "name": "Address", "fields": [{"name": "city", "type": "string"}]}
+TWICE = record("Order", [{"name": "billing", "type": ADDRESS}, {"name": "shipping", "type": "Address"}])
+
+
+@pytest.mark.parametrize("framing", ["single-object", "header"])
+def test_door_a_named_type_used_twice_makes_every_avro_form_escape(framing: str) -> None:
+    # billing and shipping share 'Address': the commonest reuse there is. The dict passes; the very
+    # same content as Avro escapes as fastavro's SchemaParseException (not a ContractError), because
+    # formats/avro.parse expands the named types (expand=True whenever the named table is non-empty,
+    # i.e. always) and Contract.avro_fingerprint re-parses that expansion: "redefined named type".
+    contract = Contract.from_avro("twice.v1", TWICE)
+    syscontract.configure(registry=MemoryRegistry())  # the declaration holds the contract itself
+    handler = Handler()
+    guarded = requires(contract, ["shipping.city"])(handler)
+    content = {"billing": {"city": "Paris"}, "shipping": {"city": "Lyon"}}
+    assert "ok" == verdict(guarded, content)
+    assert "ok" == verdict(guarded, framed(framing, "twice.v1", TWICE, content))
+    assert [content, content] == handler.received
+
+
+def test_door_a_named_type_used_twice_cannot_be_registered() -> None:
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro("twice.v1", TWICE), schema_id=WRITER_ID)  # SchemaParseException today
+    assert "twice.v1" == str(registry.by_id(WRITER_ID).ref)
+
+
+# An enum referenced by name inside a union comes out of fastavro's writer-side read
+# (return_record_name=True) as ('redteam.Tier', 'PLATINUM'): presence.AvroPair._arrays sees no str,
+# calls it 'sent', and decoder._resolved_elsewhere skips non-scalars, so the reader enum default
+# 'BASIC' reaches the handler. (Masked today by the crash above: a named reference is a reuse; once
+# the fingerprint is computed on the parsed schema, the handler gets 'BASIC'.)
+NAMED_W = record("Order", [{"name": "was", "type": TIER_W}, {"name": "tier", "type": ["null", "Tier"]}])
+NAMED_R = record("Order", [{"name": "was", "type": TIER_R}, {"name": "tier", "type": ["null", "Tier"]}])
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_door_an_enum_referenced_by_name_in_a_union_takes_the_reader_default(framing: str) -> None:
+    pair("named.v1", NAMED_W, "named.v2", NAMED_R)
+    handler = Handler()
+    guarded = requires("named.v2", ["tier"])(handler)
+    message = framed(framing, "named.v1", NAMED_W, {"was": "GOLD", "tier": "PLATINUM"})
+    for _ in range(3):
+        with pytest.raises(MissingCriticalField) as caught:
+            guarded(message)
+        assert ("tier", "unknown-symbol") == (caught.value.field, caught.value.reason)
+    assert [] == handler.received
+
+
+# -- Avro: a writer named by header with the reader's own reference is never looked up --------------------
+
+OLD_V3 = record("Order", [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string"}], "stale")
+NEW_V3 = record("Order", [{"name": "orderId", "type": "string"}, {"name": "note", "type": "string"}], "stale")
+
+
+def _named_by_header(body: bytes) -> Envelope:
+    return Envelope(body, [("syscontract-contract", b"stale.v3")])
+
+
+def test_door_a_replaced_contract_named_by_header_is_read_with_the_old_schema() -> None:
+    # MemoryRegistry.add(replace=True) calls changed(); every writer plan is forgotten, but
+    # decoder.Decoder._writer answers a header naming the reader's ref with the reader it holds,
+    # without asking the registry: the new writer's 'note' is read as the old 'customerTier'.
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro("stale.v3", OLD_V3), schema_id=5)
+    syscontract.configure(registry=registry)
+    handler = Handler()
+    guarded = requires("stale.v3", ["customerTier"])(handler)
+    assert "ok" == verdict(guarded, _named_by_header(avro_body(OLD_V3, {"orderId": "o-1", "customerTier": "GOLD"})))
+
+    registry.add(Contract.from_avro("stale.v3", NEW_V3), schema_id=5, replace=True)
+    body = avro_body(NEW_V3, {"orderId": "o-1", "note": "VIP"})
+    by_id = verdict(guarded, confluent(5, body))
+    by_header = verdict(guarded, _named_by_header(body))
+    assert ("MissingCriticalField", "not-in-writer-schema", "customerTier") == by_id
+    assert by_id == by_header
+    assert ["GOLD"] == [event["customerTier"] for event in handler.received], "a note was handed on as the tier"
+
+
+def test_door_a_contract_object_shadows_the_registrys_writer_of_the_same_name() -> None:
+    # the declaration holds its own Contract for stale.v3; the registry's stale.v3 (what producers
+    # write with) differs. By id or fingerprint the registry's writer is used; by header, the
+    # declaration's own contract is assumed to be the writer.
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro("stale.v3", NEW_V3), schema_id=5)
+    syscontract.configure(registry=registry)
+    handler = Handler()
+    guarded = requires(Contract.from_avro("stale.v3", OLD_V3), ["customerTier"])(handler)
+    body = avro_body(NEW_V3, {"orderId": "o-1", "note": "VIP"})
+    verdicts = {
+        "confluent": verdict(guarded, confluent(5, body)),
+        "single-object": verdict(guarded, single_object(NEW_V3, body)),
+        "header": verdict(guarded, _named_by_header(body)),
+    }
+    assert {("MissingCriticalField", "not-in-writer-schema", "customerTier")} == set(verdicts.values()), verdicts
+    assert [] == handler.received
+
+
+# -- a Resolved payload's own copy methods launder the reader default ------------------------------------
+
+LAUNDRY_W = record("Order", [{"name": "orderId", "type": "string"}], "laundry")
+LAUNDRY_R = record(
+    "Order",
+    [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string", "default": "BASIC"}],
+    "laundry",
+)
+
+
+@pytest.mark.parametrize("how", ["copy-method", "or-empty", "ror-empty"])
+def test_door_a_resolved_payloads_own_copy_launders_the_default(how: str) -> None:
+    # copy.copy, deepcopy and pickle keep the source (they hold); the payload's own .copy() and
+    # the | operator give a plain dict with 'BASIC' in it, which a stricter check then accepts.
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    decoded = syscontract.check("laundry.v2", confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"})))
+    copied = {"copy-method": lambda: decoded.copy(), "or-empty": lambda: decoded | {}, "ror-empty": lambda: {} | decoded}
+    message = copied[how]()
+    assert "BASIC" == message["customerTier"]
+    with pytest.raises(MissingCriticalField) as caught:
+        syscontract.check("laundry.v2", message, ["customerTier"])
+    assert "customerTier" == caught.value.field
+
+
+@pytest.mark.parametrize("how", ["copy", "deepcopy", "pickle", "mutated-elsewhere"])
+def test_holds_a_resolved_payload_copied_or_pickled_keeps_its_source(how: str) -> None:
+    import copy
+    import pickle
+
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    decoded = syscontract.check("laundry.v2", confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"})))
+    if how == "mutated-elsewhere":
+        decoded["orderId"] = "o-2"
+        message = decoded
+    else:
+        message = {"copy": copy.copy, "deepcopy": copy.deepcopy, "pickle": lambda d: pickle.loads(pickle.dumps(d))}[
+            how
+        ](decoded)
+    with pytest.raises(MissingCriticalField) as caught:
+        syscontract.check("laundry.v2", message, ["customerTier"])
+    assert ("customerTier", "not-in-writer-schema") == (caught.value.field, caught.value.reason)
+
+
+# -- pydantic: a validation alias that is a path of more than one step -----------------------------------
+
+
+class Nested(BaseModel):
+    orderId: str
+    tier: str = Field("BASIC", validation_alias=AliasPath("customer", "tier"))
+
+
+@pytest.mark.parametrize("form", ["dict", "json-bytes"])
+def test_door_a_two_step_alias_path_hands_the_pydantic_default(form: str) -> None:
+    # checker._aliases drops AliasPath of more than one step, so the wire name is taken to be 'tier'.
+    # A message with a top-level 'tier' (which pydantic ignores) passes presence, and pydantic fills
+    # 'BASIC' from the default; the real sender ('customer.tier') is refused.
+    syscontract.contract("aliaspath.v1")(Nested)
+    handler = Handler()
+    guarded = requires("aliaspath.v1", ["tier"])(handler)
+
+    def as_form(content: dict[str, Any]) -> Any:
+        return content if form == "dict" else json.dumps(content).encode()
+
+    decoy = verdict(guarded, as_form({"orderId": "o-1", "tier": "GOLD"}))
+    sent = verdict(guarded, as_form({"orderId": "o-1", "customer": {"tier": "GOLD"}}))
+    assert [] == [event for event in handler.received if event.tier == "BASIC"], "the handler got the default"
+    assert "ok" == sent
+    assert ("MissingCriticalField", "absent", "tier") == decoy
+
+
+# -- pydantic: an instance validated through an injecting validator --------------------------------------
+
+
+class Injects(BaseModel):
+    orderId: str
+    customerTier: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def inject(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {"customerTier": "BASIC", **data}
+        return data
+
+
+@pytest.mark.parametrize("build", ["model_validate", "model_validate_json", "constructor"])
+def test_door_an_instance_validated_through_an_injecting_validator_passes(build: str) -> None:
+    # The dict {"orderId": "o-1"} is refused (presence on what was sent). The instance a framework
+    # validated from the very same content carries the injected 'BASIC' in model_fields_set, and
+    # both the fast and the precise path trust it: same content, two verdicts, and the default reaches
+    # the handler. (An earlier decode's output that may carry fills is never to be trusted.)
+    syscontract.contract("injects.v1")(Injects)
+    handler = Handler()
+    guarded = requires("injects.v1", ["customerTier"])(handler)
+    content = {"orderId": "o-1"}
+    instance = {
+        "model_validate": lambda: Injects.model_validate(content),
+        "model_validate_json": lambda: Injects.model_validate_json(json.dumps(content)),
+        "constructor": lambda: Injects(**content),
+    }[build]
+    expected = ("MissingCriticalField", "absent", "customerTier")
+    assert expected == verdict(guarded, dict(content))
+    assert [expected] * 3 == [verdict(guarded, instance()) for _ in range(3)]
+    assert [] == handler.received
+
+
+# -- pydantic: a nested pydantic dataclass on the critical path ------------------------------------------
+
+
+@pydantic_dataclass
+class CustomerDC:
+    id: str
+    tier: str = "BASIC"
+
+
+class WithDataclass(BaseModel):
+    customer: CustomerDC
+
+
+@pytest.mark.parametrize("sent_tier", [True, False])
+def test_door_a_nested_pydantic_dataclass_instance_gets_another_verdict_than_its_dict(sent_tier: bool) -> None:
+    # checker.Checker._walk knows BaseModel and Mapping only: a dataclass on the path is a
+    # FieldTypeError, whether or not 'tier' was given, while the dict form says ok / absent.
+    syscontract.contract("withdc.v1")(WithDataclass)
+    guarded = requires("withdc.v1", ["customer.tier"])(Handler())
+    content = {"customer": {"id": "c-1", "tier": "GOLD"} if sent_tier else {"id": "c-1"}}
+    as_dict = verdict(guarded, content)
+    as_instance = verdict(guarded, WithDataclass.model_validate(content))
+    assert ("ok" if sent_tier else ("MissingCriticalField", "absent", "customer.tier")) == as_dict
+    if sent_tier or as_instance == "ok":
+        assert as_dict == as_instance  # a dataclass cannot say what was set: refuse at declaration instead
+    else:
+        assert ("MissingCriticalField", "absent", "customer.tier") == as_instance
+
+
+# -- pydantic: a model validated by name only -----------------------------------------------------------
+
+
+class ByNameOnly(BaseModel):
+    model_config = ConfigDict(validate_by_alias=False, validate_by_name=True)
+    orderId: str
+    tier: str = Field("BASIC", alias="customerTier")
+
+
+def test_door_a_model_validated_by_name_only_cannot_be_declared() -> None:
+    # checker._field_names always puts the alias first, so 'tier' becomes 'customerTier' on the wire,
+    # which the contract (whose schema says 'tier') does not know: ContractDeclarationError for a
+    # valid declaration. Were it declared, a message with 'customerTier' (ignored by pydantic) would
+    # pass presence and the handler would get 'BASIC'.
+    syscontract.contract("byname.v1")(ByNameOnly)
+    handler = Handler()
+    guarded = requires("byname.v1", ["tier"])(handler)
+    assert "ok" == verdict(guarded, {"orderId": "o-1", "tier": "GOLD"})
+    assert ("MissingCriticalField", "absent", "tier") == verdict(guarded, {"orderId": "o-1", "customerTier": "GOLD"})
+    assert ["GOLD"] == [event.tier for event in handler.received]
+
+
+# -- Kafka Deserializer: the dead-letter payload ----------------------------------------------------------
+
+
+class Ctx:
+    def __init__(self, headers: Any = None, field: str = "value") -> None:
+        self.headers = headers
+        self.field = field
+
+
+def test_door_the_deserializers_dead_letter_payload_is_not_the_bytes() -> None:
+    # "the configured sink receives the original payload (bytes unchanged)": the Deserializer wraps
+    # the value in an Envelope before @requires sees it, and the sink gets that Envelope.
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    letters: list[Any] = []
+    deserialize = Deserializer("laundry.v2", ["customerTier"], on_violation="dead_letter", dead_letter=letters.append)
+    value = confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"}))
+    assert deserialize(value, Ctx([("trace", b"1")])) is None
+    assert 1 == len(letters)
+    assert value == letters[0].payload
+    assert [("trace", b"1")] == letters[0].headers
