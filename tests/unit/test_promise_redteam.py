@@ -481,3 +481,179 @@ def test_door_the_deserializers_dead_letter_payload_is_not_the_bytes() -> None:
     assert 1 == len(letters)
     assert value == letters[0].payload
     assert [("trace", b"1")] == letters[0].headers
+
+
+# -- @produces relays a reader default as a value sent ---------------------------------------------------
+
+RELAYED = record(
+    "Order",
+    [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string"}],  # required, no default
+    "relayed",
+)
+
+
+def test_door_produces_relays_a_reader_default_into_a_required_field() -> None:
+    # A relay consumes laundry.v2 with no critical fields and re-produces what it decoded under a
+    # contract where customerTier is required (not in its 'critical' list: that case is covered).
+    # _produces.Production.emit validates the Resolved payload as a plain dict, so the reader default
+    # 'BASIC' leaves as sent, and the next hop's @requires(["customerTier"]) hands it to its handler:
+    # the incident, one hop later.
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    relayed = Contract.from_avro("relayed.v1", RELAYED)
+    decoded = syscontract.check("laundry.v2", confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"})))
+    relay = syscontract.produces(relayed, format="json")(lambda: decoded)
+    handler = Handler()
+    downstream = requires(relayed, ["customerTier"])(handler)
+    try:
+        encoded = relay()
+    except ContractViolation as refused:
+        assert "customerTier" == refused.field
+        return
+    downstream(encoded.value)
+    assert [] == [event for event in handler.received if event.get("customerTier") == "BASIC"], (
+        "the reader default crossed a relay as a value sent"
+    )
+
+
+# -- holds: doors nobody had tested ------------------------------------------------------------------------
+
+CARD_ITEM = record("CardItem", [{"name": "sku", "type": "string"}])
+VOUCHER_ITEM_W = record("VoucherItem", [{"name": "code", "type": "string"}])
+VOUCHER_ITEM_R = record(
+    "VoucherItem", [{"name": "code", "type": "string"}, {"name": "sku", "type": "string", "default": "NONE"}]
+)
+ITEMS_W = record("Order", [{"name": "items", "type": {"type": "array", "items": [CARD_ITEM, VOUCHER_ITEM_W]}}])
+ITEMS_R = record("Order", [{"name": "items", "type": {"type": "array", "items": [CARD_ITEM, VOUCHER_ITEM_R]}}])
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_holds_an_array_of_unions_of_records_judges_each_element_on_its_branch(framing: str) -> None:
+    pair("items.v1", ITEMS_W, "items.v2", ITEMS_R)
+    handler = Handler()
+    guarded = requires("items.v2", ["items[].sku"])(handler)
+    mixed = {"items": [("redteam.CardItem", {"sku": "S-1"}), ("redteam.VoucherItem", {"code": "V"})]}
+    cards = {"items": [("redteam.CardItem", {"sku": "S-1"}), ("redteam.CardItem", {"sku": "S-2"})]}
+    for _ in range(3):
+        assert ("MissingCriticalField", "absent", "items[].sku") == verdict(
+            guarded, framed(framing, "items.v1", ITEMS_W, mixed)
+        )
+        assert "ok" == verdict(guarded, framed(framing, "items.v1", ITEMS_W, cards))
+    assert [["S-1", "S-2"]] * 3 == [[item["sku"] for item in event["items"]] for event in handler.received]
+
+
+INNER_W = record("Inner", [{"name": "id", "type": "string"}])
+INNER_R = record("Inner", [{"name": "id", "type": "string"}, {"name": "tier", "type": "string", "default": "BASIC"}])
+INNER_2 = record("Inner2", [{"name": "tier", "type": "string"}])
+DEEP_W = record("Order", [{"name": "o", "type": ["null", record("Outer", [{"name": "x", "type": [INNER_2, INNER_W]}])]}])
+DEEP_R = record("Order", [{"name": "o", "type": ["null", record("Outer", [{"name": "x", "type": [INNER_2, INNER_R]}])]}])
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_holds_a_union_inside_a_record_inside_a_union(framing: str) -> None:
+    pair("deep.v1", DEEP_W, "deep.v2", DEEP_R)
+    handler = Handler()
+    guarded = requires("deep.v2", ["o.x.tier"])(handler)
+    unsent = {"o": ("redteam.Outer", {"x": ("redteam.Inner", {"id": "i-1"})})}
+    sent = {"o": ("redteam.Outer", {"x": ("redteam.Inner2", {"tier": "GOLD"})})}
+    null = {"o": None}
+    for _ in range(3):
+        assert ("MissingCriticalField", "absent", "o.x.tier") == verdict(
+            guarded, framed(framing, "deep.v1", DEEP_W, unsent)
+        )
+        assert ("MissingCriticalField", "null", "o.x.tier") == verdict(guarded, framed(framing, "deep.v1", DEEP_W, null))
+        assert "ok" == verdict(guarded, framed(framing, "deep.v1", DEEP_W, sent))
+    assert ["GOLD"] * 3 == [event["o"]["x"]["tier"] for event in handler.received]
+
+
+LOGICAL = record(
+    "Order",
+    [
+        {"name": "orderId", "type": "string"},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+    ],
+)
+
+
+@pytest.mark.parametrize("validate", ["fields", "full"])
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_holds_logical_types_on_the_critical_path_first_and_later_calls(framing: str, validate: str) -> None:
+    import datetime
+    import decimal
+
+    contract = Contract.from_avro("logical.v1", LOGICAL)
+    registry = MemoryRegistry()
+    registry.add(contract, schema_id=WRITER_ID)
+    syscontract.configure(registry=registry)
+    guarded = requires("logical.v1", ["at", "amount", "day"], validate=validate)(Handler())
+    datum = {
+        "orderId": "o-1",
+        "at": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        "amount": decimal.Decimal("1.50"),
+        "day": datetime.date(2026, 1, 1),
+    }
+    assert ["ok"] * 3 == [verdict(guarded, framed(framing, "logical.v1", LOGICAL, datum)) for _ in range(3)]
+
+
+def test_holds_a_recursive_record_is_registered_and_checked() -> None:
+    node = {
+        "type": "record",
+        "name": "Node",
+        "namespace": "redteam",
+        "fields": [{"name": "v", "type": "string"}, {"name": "next", "type": ["null", "Node"]}],
+    }
+    contract = Contract.from_avro("node.v1", node)
+    registry = MemoryRegistry()
+    registry.add(contract, schema_id=WRITER_ID)
+    syscontract.configure(registry=registry)
+    guarded = requires("node.v1", ["next.v"])(Handler())
+    chain = {"v": "a", "next": {"v": "b", "next": None}}
+    assert ["ok"] * 2 == [verdict(guarded, framed("confluent", "node.v1", node, chain)) for _ in range(2)]
+    assert ("MissingCriticalField", "null", "next.v") == verdict(
+        guarded, framed("confluent", "node.v1", node, {"v": "a", "next": None})
+    )
+
+
+class Card(BaseModel):
+    kind: Literal["card"]
+    last4: str
+
+
+class Voucher(BaseModel):
+    kind: Literal["voucher"]
+    last4: str = "0000"
+
+
+class Paid(BaseModel):
+    payment: Annotated[Card | Voucher, Field(discriminator="kind")]
+
+
+def test_holds_a_discriminated_union_of_models_in_every_form() -> None:
+    syscontract.contract("paid.v1")(Paid)
+    handler = Handler()
+    guarded = requires("paid.v1", ["payment.last4"])(handler)
+    unsent = {"payment": {"kind": "voucher"}}
+    absent = ("MissingCriticalField", "absent", "payment.last4")
+    for message in [unsent, json.dumps(unsent).encode(), Paid.model_validate(unsent), Paid(payment=Voucher(kind="voucher"))]:
+        assert [absent] * 2 == [verdict(guarded, message) for _ in range(2)], message
+    assert "ok" == verdict(guarded, Paid(payment=Voucher(kind="voucher", last4="1234")))
+    assert ["1234"] == [event.payment.last4 for event in handler.received]
+
+
+class Tiered(BaseModel):
+    orderId: str
+    customerTier: str = "BASIC"
+
+
+def test_holds_async_observe_hands_no_pydantic_default_for_any_form() -> None:
+    syscontract.contract("tiered.v1")(Tiered)
+    received: list[Any] = []
+
+    @requires("tiered.v1", ["customerTier"], on_violation="observe")
+    async def handle(event: Any) -> None:
+        received.append(event)
+
+    for message in [{"orderId": "o-1"}, b'{"orderId": "o-1"}', Tiered(orderId="o-1")]:
+        asyncio.run(handle(message))
+    assert all(not isinstance(event, BaseModel) and "customerTier" not in event for event in received), received
