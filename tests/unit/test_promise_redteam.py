@@ -704,3 +704,23 @@ def test_holds_a_list_of_models_with_one_unsent_element(build: Any) -> None:
         warnings.simplefilter("ignore")
         assert [absent] * 3 == [verdict(guarded, build()) for _ in range(3)]
         assert absent == verdict(lambda m: syscontract.check("cart.v1", m, ["items[].sku"]), build())
+
+
+def test_door_one_contract_reusing_a_named_type_breaks_every_confluent_message_of_a_file_registry(
+    tmp_path: Any,
+) -> None:
+    # FileRegistry._build_index fingerprints every .avsc of every contract; one contract that reuses a
+    # named type (see above) makes by_id raise fastavro's SchemaParseException for all of them, so an
+    # unrelated, valid order message escapes as a non-syscontract error on every delivery.
+    order = record("Order", [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string"}])
+    (tmp_path / "order").mkdir()
+    (tmp_path / "order" / "v1.avsc").write_text(json.dumps(order))
+    (tmp_path / "order" / "contract.toml").write_text("[ids]\nv1 = 11\n")
+    (tmp_path / "shipping").mkdir()
+    (tmp_path / "shipping" / "v1.avsc").write_text(json.dumps(TWICE))
+    syscontract.configure(registry=syscontract.FileRegistry(tmp_path))
+    handler = Handler()
+    guarded = requires("order.v1", ["customerTier"])(handler)
+    message = confluent(11, avro_body(order, {"orderId": "o-1", "customerTier": "GOLD"}))
+    assert "ok" == verdict(guarded, message)
+    assert ["GOLD"] == [event["customerTier"] for event in handler.received]
