@@ -91,7 +91,7 @@ class Handler:
 
 
 def verdict(guarded: Any, message: Any) -> Any:
-    """"ok", or (error class, reason, field): what a caller sees."""
+    """The verdict a caller sees: "ok", or (error class, reason, field)."""
     try:
         guarded(message)
     except ContractError as error:
@@ -184,7 +184,8 @@ def test_holds_tiers_elements_path_refuses_the_substituted_symbol(framing: str) 
 # field 'code' (Card, whose enum knows 'C'), sees no symbol gap, and trusts the resolved 'A'.
 CARD = record("Card", [{"name": "code", "type": {"type": "enum", "name": "CardCode", "symbols": ["A", "B", "C"]}}])
 VOUCHER_R = record(
-    "Voucher", [{"name": "code", "type": {"type": "enum", "name": "VoucherCode", "symbols": ["A", "B"], "default": "A"}}]
+    "Voucher",
+    [{"name": "code", "type": {"type": "enum", "name": "VoucherCode", "symbols": ["A", "B"], "default": "A"}}],
 )
 
 
@@ -329,7 +330,11 @@ def test_door_a_resolved_payloads_own_copy_launders_the_default(how: str) -> Non
     # the | operator give a plain dict with 'BASIC' in it, which a stricter check then accepts.
     pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
     decoded = syscontract.check("laundry.v2", confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"})))
-    copied = {"copy-method": lambda: decoded.copy(), "or-empty": lambda: decoded | {}, "ror-empty": lambda: {} | decoded}
+    copied = {
+        "copy-method": lambda: decoded.copy(),
+        "or-empty": lambda: decoded | {},
+        "ror-empty": lambda: {} | decoded,
+    }
     message = copied[how]()
     assert "BASIC" == message["customerTier"]
     with pytest.raises(MissingCriticalField) as caught:
@@ -553,8 +558,12 @@ def test_holds_an_array_of_unions_of_records_judges_each_element_on_its_branch(f
 INNER_W = record("Inner", [{"name": "id", "type": "string"}])
 INNER_R = record("Inner", [{"name": "id", "type": "string"}, {"name": "tier", "type": "string", "default": "BASIC"}])
 INNER_2 = record("Inner2", [{"name": "tier", "type": "string"}])
-DEEP_W = record("Order", [{"name": "o", "type": ["null", record("Outer", [{"name": "x", "type": [INNER_2, INNER_W]}])]}])
-DEEP_R = record("Order", [{"name": "o", "type": ["null", record("Outer", [{"name": "x", "type": [INNER_2, INNER_R]}])]}])
+DEEP_W = record(
+    "Order", [{"name": "o", "type": ["null", record("Outer", [{"name": "x", "type": [INNER_2, INNER_W]}])]}]
+)
+DEEP_R = record(
+    "Order", [{"name": "o", "type": ["null", record("Outer", [{"name": "x", "type": [INNER_2, INNER_R]}])]}]
+)
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
@@ -569,7 +578,9 @@ def test_holds_a_union_inside_a_record_inside_a_union(framing: str) -> None:
         assert ("MissingCriticalField", "absent", "o.x.tier") == verdict(
             guarded, framed(framing, "deep.v1", DEEP_W, unsent)
         )
-        assert ("MissingCriticalField", "null", "o.x.tier") == verdict(guarded, framed(framing, "deep.v1", DEEP_W, null))
+        assert ("MissingCriticalField", "null", "o.x.tier") == verdict(
+            guarded, framed(framing, "deep.v1", DEEP_W, null)
+        )
         assert "ok" == verdict(guarded, framed(framing, "deep.v1", DEEP_W, sent))
     assert ["GOLD"] * 3 == [event["o"]["x"]["tier"] for event in handler.received]
 
@@ -644,7 +655,12 @@ def test_holds_a_discriminated_union_of_models_in_every_form() -> None:
     guarded = requires("paid.v1", ["payment.last4"])(handler)
     unsent = {"payment": {"kind": "voucher"}}
     absent = ("MissingCriticalField", "absent", "payment.last4")
-    for message in [unsent, json.dumps(unsent).encode(), Paid.model_validate(unsent), Paid(payment=Voucher(kind="voucher"))]:
+    for message in [
+        unsent,
+        json.dumps(unsent).encode(),
+        Paid.model_validate(unsent),
+        Paid(payment=Voucher(kind="voucher")),
+    ]:
         assert [absent] * 2 == [verdict(guarded, message) for _ in range(2)], message
     assert "ok" == verdict(guarded, Paid(payment=Voucher(kind="voucher", last4="1234")))
     assert ["1234"] == [event.payment.last4 for event in handler.received]
@@ -724,3 +740,104 @@ def test_door_one_contract_reusing_a_named_type_breaks_every_confluent_message_o
     message = confluent(11, avro_body(order, {"orderId": "o-1", "customerTier": "GOLD"}))
     assert "ok" == verdict(guarded, message)
     assert ["GOLD"] == [event["customerTier"] for event in handler.received]
+
+
+# -- check(): fields given as an iterator ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fields", ["generator", "map", "iter"])
+def test_door_check_with_fields_as_an_iterator_checks_nothing_and_poisons_the_cache(fields: str) -> None:
+    # _requires.check builds its cache key with tuple(fields), which exhausts an iterator, then hands
+    # the exhausted iterator to _build_checker: a checker with no critical fields, cached under the
+    # key of ('customerTier',). The reader default passes, and so does every later check() of the
+    # same contract and fields, whatever form they are given in.
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    message = confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"}))
+    given = {
+        "generator": lambda: (name for name in ["customerTier"]),
+        "map": lambda: map(str, ["customerTier"]),
+        "iter": lambda: iter(["customerTier"]),
+    }[fields]
+    expected = ("MissingCriticalField", "not-in-writer-schema", "customerTier")
+    assert expected == verdict(lambda m: syscontract.check("laundry.v2", m, given()), message)
+    assert expected == verdict(lambda m: syscontract.check("laundry.v2", m, ["customerTier"]), message)
+    assert ("MissingCriticalField", "absent", "customerTier") == verdict(
+        lambda m: syscontract.check("laundry.v2", m, ("customerTier",)), {"orderId": "o-1"}
+    )
+
+
+# -- holds: policies keep the message ---------------------------------------------------------------------
+
+
+def _failing_sink(letter: Any) -> None:
+    raise OSError("the dead-letter topic is down")
+
+
+async def _failing_async_sink(letter: Any) -> None:
+    raise OSError("the dead-letter topic is down")
+
+
+def test_holds_a_failing_dead_letter_sink_propagates_in_every_entry_point() -> None:
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    message = confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"}))
+    handler = Handler()
+    guarded = requires("laundry.v2", ["customerTier"], on_violation="dead_letter", dead_letter=_failing_sink)(handler)
+    for form in [message, {"orderId": "o-1"}, b'{"orderId": "o-1"}', Envelope(message, [])]:
+        with pytest.raises(OSError) as caught:
+            guarded(form)
+        assert isinstance(caught.value.__context__, MissingCriticalField)
+
+    @requires("laundry.v2", ["customerTier"], on_violation="dead_letter", dead_letter=_failing_async_sink)
+    async def handle(event: Any) -> None:
+        handler(event)
+
+    with pytest.raises(OSError):
+        asyncio.run(handle(message))
+    deserialize = Deserializer("laundry.v2", ["customerTier"], on_violation="dead_letter", dead_letter=_failing_sink)
+    with pytest.raises(OSError):
+        deserialize(message, Ctx())
+    assert [] == handler.received
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_holds_under_raise_the_error_carries_the_original_object(kind: type) -> None:
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    message = kind(confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"})))
+    with pytest.raises(MissingCriticalField) as caught:
+        requires("laundry.v2", ["customerTier"])(Handler())(message)
+    assert caught.value.payload is message
+
+
+METHOD = record("Order", [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string"}], "method")
+
+
+def test_holds_methods_and_message_parameters_on_the_inline_avro_path() -> None:
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro("method.v1", METHOD), schema_id=WRITER_ID)
+    syscontract.configure(registry=registry)
+    good = confluent(WRITER_ID, avro_body(METHOD, {"orderId": "o-1", "customerTier": "GOLD"}))
+
+    class Service:
+        @requires("method.v1", ["customerTier"])
+        def on(self, event: Any, extra: int = 1) -> Any:
+            return event["customerTier"], extra
+
+        @classmethod
+        @requires("method.v1", ["customerTier"])
+        def on_class(cls, event: Any) -> Any:
+            return event["customerTier"]
+
+        @requires("method.v1", ["customerTier"], message="payload")
+        def keyword(self, topic: str, *, payload: Any, n: int = 0) -> Any:
+            return topic, payload["customerTier"], n
+
+        @requires("method.v1", ["customerTier"], message="payload")
+        def starred(self, *args: Any, payload: Any, **kwargs: Any) -> Any:
+            return args, payload["customerTier"], kwargs
+
+    service = Service()
+    for _ in range(3):  # the first call fills the writer table, later calls decode inline
+        assert ("GOLD", 5) == service.on(good, extra=5)
+        assert "GOLD" == Service.on_class(good)
+        assert ("t", "GOLD", 2) == service.keyword("t", payload=good, n=2)
+        assert ((1, 2), "GOLD", {"z": 3}) == service.starred(1, 2, payload=good, z=3)
