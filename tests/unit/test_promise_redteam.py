@@ -841,3 +841,34 @@ def test_holds_methods_and_message_parameters_on_the_inline_avro_path() -> None:
         assert "GOLD" == Service.on_class(good)
         assert ("t", "GOLD", 2) == service.keyword("t", payload=good, n=2)
         assert ((1, 2), "GOLD", {"z": 3}) == service.starred(1, 2, payload=good, z=3)
+
+
+# -- pydantic: an instance of another model class ----------------------------------------------------------
+
+
+class Line(BaseModel):
+    orderId: str
+    qty: int
+    customerTier: str
+
+
+class ProducersLine(BaseModel):  # the producer's own model of the same event: qty as text
+    orderId: str
+    qty: str
+    customerTier: str
+
+
+def test_door_an_instance_of_another_model_skips_validation_and_is_handed_on_as_is() -> None:
+    # checker.Checker.run_detailed validates into the contract's model only when the payload is a
+    # Mapping: another BaseModel is walked for presence and handed on unvalidated. The dict and JSON
+    # forms of the same content are FieldTypeError (qty); the instance passes, and the handler gets
+    # a ProducersLine, not a Line.
+    syscontract.contract("line.v1")(Line)
+    handler = Handler()
+    guarded = requires("line.v1", ["customerTier"])(handler)
+    content = {"orderId": "o-1", "qty": "many", "customerTier": "GOLD"}
+    expected = ("FieldTypeError", "type", "qty")
+    assert expected == verdict(guarded, content)
+    assert expected == verdict(guarded, json.dumps(content).encode())
+    assert [expected] * 2 == [verdict(guarded, ProducersLine(**content)) for _ in range(2)]
+    assert all(type(event) is Line for event in handler.received), handler.received
