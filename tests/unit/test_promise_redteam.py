@@ -872,3 +872,52 @@ def test_door_an_instance_of_another_model_skips_validation_and_is_handed_on_as_
     assert expected == verdict(guarded, json.dumps(content).encode())
     assert [expected] * 2 == [verdict(guarded, ProducersLine(**content)) for _ in range(2)]
     assert all(type(event) is Line for event in handler.received), handler.received
+
+
+# -- a writer key re-mapped while a plan is being built ----------------------------------------------------
+
+RACE_OLD = record("Order", [{"name": "orderId", "type": "string"}, {"name": "customerTier", "type": "string"}], "race")
+RACE_NEW = record("Order", [{"name": "orderId", "type": "string"}, {"name": "note", "type": "string"}], "race")
+RACE_READER = record(
+    "Order",
+    [
+        {"name": "orderId", "type": "string"},
+        {"name": "customerTier", "type": "string", "default": "BASIC"},
+        {"name": "note", "type": "string", "default": ""},
+    ],
+    "race",
+)
+
+
+class RemappedDuringLookup:
+    """A registry whose schema id 7 is re-mapped (as by another thread) between the lookup that
+    answered the old writer and the moment the decoder stores its plan."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryRegistry([Contract.from_avro("race.v3", RACE_READER)])
+        self.inner.add(Contract.from_avro("race.v1", RACE_OLD), schema_id=7)
+        self.armed = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def by_id(self, schema_id: int) -> Contract:
+        found = self.inner.by_id(schema_id)
+        if self.armed:
+            self.armed = False
+            self.inner.add(Contract.from_avro("race.v2", RACE_NEW), schema_id=7)  # changed(): plans forgotten
+        return found
+
+
+def test_door_a_remap_during_the_writer_lookup_leaves_the_old_plan_for_good() -> None:
+    # decoder.Decoder._plan looks the writer up outside its lock and stores the plan afterwards;
+    # forget() ran in between, so the stale plan (and its inline fast-path entry) outlives the
+    # re-map: every later message with id 7 is read with the old writer, 'note' as 'customerTier'.
+    syscontract.configure(registry=RemappedDuringLookup())
+    handler = Handler()
+    guarded = requires("race.v3", ["customerTier"])(handler)
+    assert "ok" == verdict(guarded, confluent(7, avro_body(RACE_OLD, {"orderId": "o-1", "customerTier": "GOLD"})))
+    crafted = confluent(7, avro_body(RACE_NEW, {"orderId": "o-1", "note": "VIP"}))
+    expected = ("MissingCriticalField", "not-in-writer-schema", "customerTier")
+    assert [expected] * 3 == [verdict(guarded, crafted) for _ in range(3)]
+    assert ["GOLD"] == [event["customerTier"] for event in handler.received]
