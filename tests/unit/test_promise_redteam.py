@@ -921,3 +921,47 @@ def test_door_a_remap_during_the_writer_lookup_leaves_the_old_plan_for_good() ->
     expected = ("MissingCriticalField", "not-in-writer-schema", "customerTier")
     assert [expected] * 3 == [verdict(guarded, crafted) for _ in range(3)]
     assert ["GOLD"] == [event["customerTier"] for event in handler.received]
+
+
+# -- holds: promotions, reordered enums, reordered unions, a nullable leaf defaulted to null ---------------
+
+PROMOTED_W = record(
+    "Order",
+    [
+        {"name": "n", "type": "int"},
+        {"name": "f", "type": "float"},
+        {"name": "s", "type": "string"},
+        {"name": "b", "type": "bytes"},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["X", "Y", "Z"]}},
+        {"name": "u", "type": ["null", "string"]},
+    ],
+)
+PROMOTED_R = record(
+    "Order",
+    [
+        {"name": "n", "type": "double"},
+        {"name": "f", "type": "double"},
+        {"name": "s", "type": "bytes"},
+        {"name": "b", "type": "string"},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["Z", "Y", "X"], "default": "Z"}},
+        {"name": "u", "type": ["string", "null"]},
+        {"name": "gone", "type": ["null", "string"], "default": None},
+    ],
+)
+PROMOTED = {"n": 3, "f": 0.5, "s": "hi", "b": b"yo", "e": "X", "u": "v"}
+PROMOTED_SEEN = {"n": 3.0, "f": 0.5, "s": b"hi", "b": "yo", "e": "X", "u": "v"}
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("field", [*PROMOTED_SEEN, "gone"])
+def test_holds_promotions_and_reorderings_hand_the_written_value(framing: str, field: str) -> None:
+    pair("promoted.v1", PROMOTED_W, "promoted.v2", PROMOTED_R)
+    handler = Handler()
+    guarded = requires("promoted.v2", [field])(handler)
+    message = framed(framing, "promoted.v1", PROMOTED_W, PROMOTED)
+    verdicts = [verdict(guarded, message) for _ in range(3)]
+    if field == "gone":  # a nullable reader field defaulted to null, that the writer never had
+        assert [("MissingCriticalField", "not-in-writer-schema", "gone")] * 3 == verdicts
+        return
+    assert ["ok"] * 3 == verdicts
+    assert [PROMOTED_SEEN[field]] * 3 == [event[field] for event in handler.received]
