@@ -965,3 +965,33 @@ def test_holds_promotions_and_reorderings_hand_the_written_value(framing: str, f
         return
     assert ["ok"] * 3 == verdicts
     assert [PROMOTED_SEEN[field]] * 3 == [event[field] for event in handler.received]
+
+
+# -- a Resolved payload nested in another message ----------------------------------------------------------
+
+BATCH = {
+    "type": "object",
+    "properties": {
+        "order": {"type": "object", "properties": {"customerTier": {"type": "string"}}},
+        "orders": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"customerTier": {"type": "string"}}},
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("path", ["order.customerTier", "orders[].customerTier"])
+def test_door_a_resolved_payload_nested_in_another_message_launders_the_default(path: str) -> None:
+    # checker.Checker.diagnose asks source_of() of the top-level payload only; a Resolved order
+    # collected into a batch (or wrapped in an envelope dict) is walked as a plain mapping, and its
+    # reader default 'BASIC' passes as sent.
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    decoded = syscontract.check("laundry.v2", confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"})))
+    handler = Handler()
+    guarded = requires(Contract.from_jsonschema("batch.v1", BATCH), [path])(handler)
+    message = {"order": decoded} if path.startswith("order.") else {"orders": [decoded]}
+    for _ in range(2):
+        found = verdict(guarded, message)
+        assert found[:1] == ("MissingCriticalField",) and found[2] == path, found
+    assert [] == handler.received
