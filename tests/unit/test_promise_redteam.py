@@ -127,7 +127,7 @@ def test_door_a_reader_alias_shadows_the_writer_field_of_the_same_name(framing: 
     for _ in range(3):  # the first call, then the fast paths
         found = verdict(guarded, message)
         # refusing as not sent is acceptable (the value is ambiguous); a DecodeError is not
-        assert found == "ok" or found[:1] == ("MissingCriticalField",), found
+        assert found == "ok" or found[0] == "MissingCriticalField", found
     assert all(event["tier"] == "VIP" for event in handler.received), handler.received
 
 
@@ -993,5 +993,6 @@ def test_door_a_resolved_payload_nested_in_another_message_launders_the_default(
     message = {"order": decoded} if path.startswith("order.") else {"orders": [decoded]}
     for _ in range(2):
         found = verdict(guarded, message)
-        assert found[:1] == ("MissingCriticalField",) and found[2] == path, found
+        assert isinstance(found, tuple), f"accepted: {handler.received}"
+        assert ("MissingCriticalField", path) == (found[0], found[2])
     assert [] == handler.received
