@@ -161,7 +161,9 @@ def check(
     :class:`~syscontract.FieldTypeError`, or :class:`~syscontract.ContractDeclarationError` for a
     declaration no contract satisfies. Checkers are cached (bounded) per contract and fields.
     """
-    key = (contract, fields if isinstance(fields, (str, tuple)) else tuple(fields), validate, registry)
+    if not isinstance(fields, (str, tuple)):
+        fields = tuple(fields)  # once: an iterator is used up by reading it
+    key = (contract, fields, validate, registry)
     checker = _checkers.get(key)
     if checker is None:
         checker = _build_checker(contract, fields, validate, registry)

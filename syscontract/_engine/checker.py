@@ -250,7 +250,7 @@ class Checker:
                 writer = plan.label if plan is not None else None
         except ContractError as failed:
             failed.contract = failed.contract or self.ref
-            failed.payload = message
+            failed.payload = _original(message)
             failed.headers = headers
             raise
         decoded_here = payload is not message
@@ -271,7 +271,7 @@ class Checker:
             except ContractViolation as found:
                 error = found
         if error is not None:
-            error.payload = message
+            error.payload = _original(message)
             error.headers = headers
             error.decoded = _as_sent(payload)
             error.writer = error.writer or writer
@@ -534,6 +534,13 @@ def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str)
                 _keep_sent(item, item_sent, unsent, f"{concrete}[{position}]", f"{general}[]")
     if kept != instance.__pydantic_fields_set__:
         object.__setattr__(instance, "__pydantic_fields_set__", kept)
+
+
+def _original(message: Any) -> Any:
+    """What an error keeps as the message exactly as it arrived: the bytes of syscontract's own
+    :class:`~syscontract.wire.Envelope` (its headers are kept beside them), else the message itself (a
+    client's message object, such as confluent-kafka's ``Message``, is what a sink can re-send)."""
+    return message.value if type(message) is wire.Envelope else message
 
 
 def _as_sent(payload: Any) -> Any:

@@ -88,6 +88,22 @@ class Resolved(dict):  # type: ignore[type-arg]
     __slots__ = ("_sc_source",)
     _sc_source: Source
 
+    def _keep(self, value: dict[Any, Any]) -> Resolved:
+        kept = Resolved(value)
+        kept._sc_source = self._sc_source
+        return kept
+
+    def copy(self) -> Resolved:
+        return self._keep(dict(self))
+
+    def __or__(self, other: Any) -> Any:
+        merged = dict.__or__(self, other)
+        return merged if merged is NotImplemented else self._keep(merged)
+
+    def __ror__(self, other: Any) -> Any:
+        merged = dict.__ror__(self, other)
+        return merged if merged is NotImplemented else self._keep(merged)
+
 
 @dataclass
 class Source:
@@ -123,12 +139,14 @@ class Decoder:
         # writers whose messages need nothing but decoding: the hot path reads this table directly
         self.fast_avro: dict[bytes, tuple[Any, Any, str, bool]] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by forget(): a plan built across a forget() is not kept
         _live.add(self)
 
     def forget(self) -> None:
         """A registry re-mapped a writer key: forget every plan (in place: generated code holds
         ``fast_avro``)."""
         with self._lock:
+            self._generation += 1
             self._plans.clear()
             self.fast_avro.clear()
 
@@ -310,8 +328,11 @@ class Decoder:
     def _plan(self, key: tuple[str, object]) -> WriterPlan:
         plan = self._plans.get(key)
         if plan is None:
+            generation = self._generation
             plan = self._make_plan(key)
             with self._lock:
+                if generation != self._generation:
+                    return plan  # the registry changed while the writer was looked up: use it once, keep none
                 while len(self._plans) >= MAX_WRITERS:
                     del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
@@ -411,8 +432,6 @@ class Decoder:
                     contract=self.ref,
                     reason="bad-framing",
                 ) from exc
-            if ref == self.reader.ref:
-                return self.reader
             method, argument = "get", ref
         elif kind == "fingerprint":
             assert isinstance(value, bytes)
@@ -431,6 +450,8 @@ class Decoder:
         try:
             found = lookup(argument)
         except RegistryError as exc:
+            if kind == "contract" and argument == self.reader.ref:
+                return self.reader  # a contract given in code, not in the registry: the header names it
             exc.contract = exc.contract or self.ref
             raise
         if not isinstance(found, Contract):  # pragma: no cover - a registry breaking its protocol
