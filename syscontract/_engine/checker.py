@@ -12,6 +12,7 @@ The generated source is registered with :mod:`linecache`, so tracebacks show it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import types
 import typing
@@ -54,7 +55,7 @@ class _Critical:
 
     __slots__ = ("names", "nodes", "path")
 
-    def __init__(self, contract: Contract, path: FieldPath, names: tuple[tuple[str, ...], ...]) -> None:
+    def __init__(self, contract: Contract, path: FieldPath, names: tuple[tuple[Wire, ...], ...]) -> None:
         self.path = path
         self.names = names
         self.nodes: list[Node] = [node for _, node in contract.walk(path)]
@@ -253,6 +254,9 @@ class Checker:
             failed.payload = _original(message)
             failed.headers = headers
             raise
+        if model is not None and isinstance(payload, BaseModel) and not isinstance(payload, model):
+            # another model's instance: what it says was set, checked and validated as sent
+            payload = payload.model_dump(exclude_unset=True, by_alias=True)
         decoded_here = payload is not message
         if model is None and type(payload) is dict and self.fast(payload):
             return payload, writer
@@ -371,6 +375,17 @@ class Checker:
         path = critical.path.text
         name, arrays = critical.path.steps[index]
         here = f"{walked}.{name}" if walked else name
+        if index and (source := source_of(container)) is not None:
+            # a resolved payload nested in this message: judged on what its writer wrote
+            rest = FieldPath(
+                ".".join(n + "[]" * a for n, a in critical.path.steps[index:]), critical.path.steps[index:]
+            )
+            error = self._from_source(source, rest)
+            if error is not None:
+                error.field = path
+                return error
+        if _is_dataclass_instance(container):
+            return self._walk_dataclass(critical, index, container, here)
         if isinstance(container, BaseModel):
             attr = _attribute(type(container), name)
             if attr is None:
@@ -382,11 +397,13 @@ class Checker:
             value = getattr(container, attr)
             typed = False  # pydantic validated the value; its Python type is not the JSON type
         elif isinstance(container, Mapping):
-            sent = next((wire for wire in critical.names[index] if wire in container), None)
-            if sent is None:
+            value = next(
+                (found for wire in critical.names[index] if (found := _sent_at(container, wire)) is not _NOTHING),
+                _NOTHING,
+            )
+            if value is _NOTHING:
                 where = "" if here == path else f": no {here!r}"
                 return self._missing(path, "absent", f"absent from the message{where}")
-            value = container[sent]
             typed = True
         else:
             return self._type(path, walked, container, "object")
@@ -396,6 +413,32 @@ class Checker:
         last = index == len(critical.path.steps) - 1
         node = critical.nodes[index]
         return self._descend(critical, index, value, here, arrays, last, node, typed)
+
+    def _walk_dataclass(self, critical: _Critical, index: int, container: Any, here: str) -> ContractViolation | None:
+        """A dataclass on the path records no fields-set: a value equal to the field's default cannot
+        be told from one that was never sent, so it is refused as not sent (fail closed)."""
+        path = critical.path.text
+        fields = {f.name: f for f in dataclasses.fields(container)}
+        name = next((n for n in critical.names[index] if n in fields), None)
+        if name is None:
+            return self._missing(path, "absent", f"{type(container).__qualname__} has no field {here!r}")
+        value = getattr(container, name)
+        spec = fields[name]
+        default = spec.default
+        if default is dataclasses.MISSING and spec.default_factory is not dataclasses.MISSING:
+            default = spec.default_factory()
+        if default is not dataclasses.MISSING and value == default:
+            return self._missing(
+                path,
+                "absent",
+                f"{type(container).__qualname__}.{name} holds its default {default!r}, and a dataclass does not "
+                "record whether it was set",
+            )
+        if value is None:
+            return self._missing(path, "null", f"sent as null at {here!r}")
+        last = index == len(critical.path.steps) - 1
+        arrays = critical.path.steps[index][1]
+        return self._descend(critical, index, value, here, arrays, last, critical.nodes[index], False)
 
     def _descend(
         self, critical: _Critical, index: int, value: Any, here: str, arrays: int, last: bool, node: Node, typed: bool
@@ -454,12 +497,14 @@ class _Lazy:
         return repr(settings().registry)
 
 
-def _field_names(model: type[BaseModel], name: str) -> tuple[str | None, tuple[str, ...]]:
+def _field_names(model: type[BaseModel], name: str) -> tuple[str | None, tuple[Wire, ...]]:
     """The attribute of ``model`` that ``name`` (its own name or any of its aliases) denotes, and the
     wire names it is read from, in pydantic's order; (None, (name,)) when none."""
-    by_name = bool(model.model_config.get("populate_by_name") or model.model_config.get("validate_by_name"))
+    config = model.model_config
+    by_name = bool(config.get("populate_by_name") or config.get("validate_by_name"))
+    by_alias = config.get("validate_by_alias", True) is not False
     for attr, info in model.model_fields.items():
-        names = _aliases(info.validation_alias) or ([info.alias] if info.alias else [])
+        names = (_aliases(info.validation_alias) or ([info.alias] if info.alias else [])) if by_alias else []
         if not names:
             names = [attr]
         elif by_name:
@@ -469,27 +514,58 @@ def _field_names(model: type[BaseModel], name: str) -> tuple[str | None, tuple[s
     return None, (name,)
 
 
-def _aliases(alias: Any) -> list[str]:
+def _contract_name(attr: str, names: tuple[Wire, ...]) -> str:
+    """The name the contract (the model's JSON Schema) gives the field: its first alias when that is
+    a key, else the attribute's own name."""
+    return names[0] if isinstance(names[0], str) else attr
+
+
+Wire = str | tuple[str | int, ...]
+"""Where a field arrives: a key, or (an ``AliasPath``) keys and indexes from the enclosing object."""
+
+
+def _aliases(alias: Any) -> list[Wire]:
     if isinstance(alias, str):
         return [alias]
     if isinstance(alias, AliasPath):
-        return [alias.path[0]] if len(alias.path) == 1 and isinstance(alias.path[0], str) else []
+        path = tuple(alias.path)
+        return [path[0]] if len(path) == 1 and isinstance(path[0], str) else [path]
     if isinstance(alias, AliasChoices):
         return [found for choice in alias.choices for found in _aliases(choice)]
     return []
 
 
-def _wire_names(model: type[BaseModel] | None, path: FieldPath) -> tuple[FieldPath, tuple[tuple[str, ...], ...]]:
+_NOTHING = object()
+
+
+def _sent_at(container: Mapping[str, Any], wire: Wire) -> Any:
+    """The value sent under ``wire`` in ``container``, or ``_NOTHING``."""
+    if isinstance(wire, str):
+        return container.get(wire, _NOTHING)
+    value: Any = container
+    for step in wire:
+        if isinstance(step, int):
+            if not isinstance(value, list) or not -len(value) <= step < len(value):
+                return _NOTHING
+            value = value[step]
+        else:
+            if not isinstance(value, Mapping) or step not in value:
+                return _NOTHING
+            value = value[step]
+    return value
+
+
+def _wire_names(model: type[BaseModel] | None, path: FieldPath) -> tuple[FieldPath, tuple[tuple[Wire, ...], ...]]:
     """``path`` with each step named as the contract names it (a model field may be declared by
     attribute name or any alias), and the names each step may arrive under."""
     if model is None:
         return path, tuple((name,) for name, _ in path.steps)
     current: Any = model
     steps: list[tuple[str, int]] = []
-    names: list[tuple[str, ...]] = []
+    names: list[tuple[Wire, ...]] = []
     for name, arrays in path.steps:
         attr, wire = _field_names(current, name) if current is not None else (None, (name,))
-        steps.append((wire[0], arrays))
+        steps.append((_contract_name(attr, wire) if attr is not None else name, arrays))
         names.append(wire)
         if attr is None:
             current = None
@@ -517,12 +593,15 @@ def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str)
     model = type(instance)
     kept: set[str] = set()
     for attr in instance.__pydantic_fields_set__:
-        wire = next((name for name in _field_names(model, attr)[1] if name in raw), None)
+        wire, sent = next(
+            ((name, found) for name in _field_names(model, attr)[1] if (found := _sent_at(raw, name)) is not _NOTHING),
+            (None, _NOTHING),
+        )
         if wire is None:
             continue  # set by a validator, or by model_post_init: never sent
-        concrete = f"{here}.{wire}" if here else wire
-        general = f"{shape}.{wire}" if shape else wire
-        sent = raw[wire]
+        key = wire if isinstance(wire, str) else ".".join(str(step) for step in wire)
+        concrete = f"{here}.{key}" if here else key
+        general = f"{shape}.{key}" if shape else key
         value = instance.__dict__.get(attr)
         if concrete in unsent or general in unsent or (sent is None and value is not None):
             continue
@@ -534,6 +613,10 @@ def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str)
                 _keep_sent(item, item_sent, unsent, f"{concrete}[{position}]", f"{general}[]")
     if kept != instance.__pydantic_fields_set__:
         object.__setattr__(instance, "__pydantic_fields_set__", kept)
+
+
+def _is_dataclass_instance(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
 def _original(message: Any) -> Any:

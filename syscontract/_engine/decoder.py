@@ -211,6 +211,25 @@ class Decoder:
                 raise self._with_writer_datum(error, plan, data, offset)
         try:
             payload = avro.decode(data, offset, plan.writer_schema, plan.reader_schema)
+        except DecodeError as exc:
+            if not plan.per_message:
+                raise
+            # the writer's own datum decoded (its critical fields were checked on it): resolution
+            # itself failed, on a path decided per message (an alias in play), so no value of that
+            # path can be shown to come from the writer field it maps to
+            path = plan.per_message[0].text
+            raise self._with_writer_datum(
+                MissingCriticalField(
+                    f"critical field {path!r} was not sent as resolved (resolving the writer {plan.label} into "
+                    f"this contract failed: {exc.detail})",
+                    contract=self.ref,
+                    field=path,
+                    reason="defaulted",
+                ),
+                plan,
+                data,
+                offset,
+            ) from exc
         except avro.IncompatibleWriter as exc:
             # what the writer wrote says why, for a critical field (a null the reader cannot hold)
             found = self._unwritten([path for path, _ in self._critical_pairs(plan)], source)
@@ -284,10 +303,8 @@ class Decoder:
         for path in paths:
             for written in plan.pair.written(path, source.writer_datum()):
                 expected = written.value
-                if not isinstance(expected, (str, bytes, int, float, bool)):
-                    continue  # records and collections: presence is what matters, and was checked
                 got = _at(payload, written.where)
-                if got is _ABSENT or not _same(got, expected):
+                if got is _ABSENT or not _same_deep(got, expected):
                     return MissingCriticalField(
                         f"critical field {path.text!r} was not sent as resolved (the writer {plan.label} wrote "
                         f"{expected!r} at {written.where!r}; resolution gave "
@@ -499,6 +516,19 @@ def _at(payload: Any, where: str) -> Any:
                 return _ABSENT
             value = value[int(index)]
     return value
+
+
+def _same_deep(got: Any, written: Any) -> bool:
+    """Whether a resolved value is the written one, through collections: every element of an array,
+    every value of a map; a record's fields as far as both have them (fields below a critical leaf
+    are not critical, and a reader record may add defaulted ones)."""
+    if type(written) is tuple and len(written) == 2 and isinstance(written[0], str):
+        written = written[1]  # a named type read through a union, with its name
+    if isinstance(written, list):
+        return isinstance(got, list) and len(got) == len(written) and all(map(_same_deep, got, written))
+    if isinstance(written, dict):
+        return isinstance(got, dict) and all(_same_deep(got[k], v) for k, v in written.items() if k in got)
+    return _same(got, written)
 
 
 def _same(got: Any, written: Any) -> bool:

@@ -78,6 +78,16 @@ def _writer_field(reader_record: dict[str, Any] | None, name: str, writer: dict[
     return None, False
 
 
+def _aliases_in_play(record: dict[str, Any], name: str) -> bool:
+    """Whether any field of a reader record has aliases, where one of them names ``name`` or the field
+    is ``name`` itself: resolution may then take a value through an alias."""
+    for entry in record.get("fields", []):
+        aliases = entry.get("aliases", ())
+        if aliases and (entry["name"] == name or name in aliases):
+            return True
+    return False
+
+
 def _reader_field(types: list[Any], name: str) -> dict[str, Any] | None:
     for record in _records(types):
         for entry in record.get("fields", []):
@@ -90,11 +100,16 @@ def _reader_record_for(writer_record: dict[str, Any], reader_types: list[Any]) -
     """The reader record a writer record resolves into: the same name (or an alias), else the first
     reader record (as fastavro resolves a union)."""
     records = _records(reader_types)
-    name = writer_record.get("name")
+    name = _short(str(writer_record.get("name")))
     for record in records:
-        if record.get("name") == name or name in record.get("aliases", ()):
+        names = {_short(str(record.get("name"))), *(_short(a) for a in record.get("aliases", ()))}
+        if name in names:
             return record
-    return records[0] if records else None
+    return records[0] if len(records) == 1 else None
+
+
+def _short(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -123,14 +138,18 @@ class AvroPair:
     # -- decided once, on the schemas --------------------------------------------------------------
 
     def status(self, path: FieldPath) -> Sent:
+        """Decided once, on the two schemas. DIRECT only when resolution hands on the written value by
+        construction: one writer record and one reader record at every step, the field by its own
+        name with no alias in play, and below the leaf no enum whose symbols differ and no union
+        of named types; anything less certain is decided per message."""
         reader_types = _branches(self.reader, self.reader_table)
         writer_types = _branches(self.writer, self.writer_table)
         per_message = False
         for name, arrays in path.steps:
             writer_records = _records(writer_types)
-            if len(writer_types) != len(writer_records) or len(writer_records) != 1:
+            reader_records = _records(reader_types)
+            if len(writer_types) != len(writer_records) or len(writer_records) != 1 or len(reader_records) != 1:
                 per_message = True  # a union (with null, or of several records): decided per message
-            reader_field = _reader_field(reader_types, name)
             found = [
                 (entry, alias)
                 for record in writer_records
@@ -141,6 +160,9 @@ class AvroPair:
                 return Sent(path, MISSING)
             if len(found) != len(writer_records) or any(alias for _, alias in found):
                 per_message = True
+            if any(_aliases_in_play(record, name) for record in reader_records):
+                per_message = True  # fastavro may fill this field through an alias from another writer field
+            reader_field = _reader_field(reader_types, name)
             reader_types = _branches(reader_field["type"], self.reader_table) if reader_field else []
             writer_types = [t for entry, _ in found for t in _branches(entry["type"], self.writer_table)]
             for _ in range(arrays):
@@ -154,9 +176,32 @@ class AvroPair:
                 ]
         if any(_kind(t) == "null" for t in writer_types) and not any(_kind(t) == "null" for t in reader_types):
             per_message = True  # a null the reader cannot hold: resolution fails, the writer's datum says why
-        if self._symbol_gap(reader_types, writer_types):
+        if not self._same_below(reader_types, writer_types, set()):
             per_message = True
         return Sent(path, PER_MESSAGE if per_message else DIRECT)
+
+    def _same_below(self, reader_types: list[Any], writer_types: list[Any], seen: set[str]) -> bool:
+        """Whether the values below a leaf resolve as written: no enum symbol the reader lacks, no
+        union of named types, through arrays and maps (records below a critical leaf are not
+        critical, but a collection of enums is one value)."""
+        named = [t for t in (*reader_types, *writer_types) if _kind(t) in ("record", "error", "enum", "fixed")]
+        if len([t for t in writer_types if _kind(t) != "null"]) > 1 and named:
+            return False
+        if self._symbol_gap(reader_types, writer_types):
+            return False
+        for container, key in (("array", "items"), ("map", "values")):
+            writer_inner = [
+                b for t in writer_types if _kind(t) == container for b in _branches(t[key], self.writer_table)
+            ]
+            reader_inner = [
+                b for t in reader_types if _kind(t) == container for b in _branches(t[key], self.reader_table)
+            ]
+            marker = f"{container}:{id(writer_inner and writer_inner[0])}"
+            if writer_inner and marker not in seen:
+                seen.add(marker)
+                if not self._same_below(reader_inner, writer_inner, seen):
+                    return False
+        return True
 
     @staticmethod
     def _symbol_gap(reader_types: list[Any], writer_types: list[Any]) -> bool:
@@ -208,10 +253,38 @@ class AvroPair:
         r_types = _branches(reader_field["type"], self.reader_table) if reader_field else []
         yield from self._arrays(path, index, value, arrays, w_types, r_types, where)
 
+    def _unknown_symbol(self, value: Any, w_types: list[Any], r_types: list[Any]) -> tuple[str, list[Any]] | None:
+        """The first enum symbol in ``value`` (through arrays, maps and named union branches) that
+        the reader's enum lacks, with the reader's types there; None when there is none."""
+        if _is_branch(value):
+            name, value = value
+            w_types = [t for t in w_types if _short(str(t.get("name", ""))) == _short(name)] or w_types
+        if isinstance(value, str):
+            writer_enums = [t for t in w_types if _kind(t) == "enum"]
+            if writer_enums:
+                reader_enums = [t for t in r_types if _kind(t) == "enum"]
+                symbols = {s for t in reader_enums for s in t.get("symbols", ())}
+                if value not in symbols:
+                    return value, r_types
+            return None
+        for container, key in (("array", "items"), ("map", "values")):
+            if not any(_kind(t) == container for t in w_types):
+                continue
+            w_inner = [b for t in w_types if _kind(t) == container for b in _branches(t[key], self.writer_table)]
+            r_inner = [b for t in r_types if _kind(t) == container for b in _branches(t[key], self.reader_table)]
+            items = value.values() if container == "map" and isinstance(value, dict) else value
+            if isinstance(items, (list, type({}.values()))):
+                for item in items:
+                    found = self._unknown_symbol(item, w_inner, r_inner)
+                    if found is not None:
+                        return found
+        return None
+
     def _arrays(
         self, path: FieldPath, index: int, value: Any, arrays: int, w_types: list[Any], r_types: list[Any], where: str
     ) -> Iterator[Written]:
-        value = _unbranch(value)
+        if _is_branch(value) and not isinstance(value[1], dict):
+            value = value[1]  # a named non-record type read through a union: ("Tier", "GOLD")
         if value is None:
             yield Written(path, "null", where, None, None)
             return
@@ -225,9 +298,9 @@ class AvroPair:
                 yield from self._arrays(path, index, element, arrays - 1, w_items, r_items, f"{where}[{position}]")
             return
         if index == len(path.steps) - 1:
-            symbols = {s for t in r_types if _kind(t) == "enum" for s in t.get("symbols", ())}
-            if isinstance(value, str) and any(_kind(t) == "enum" for t in w_types) and value not in symbols:
-                yield Written(path, "unknown-symbol", where, value, r_types)
+            unknown = self._unknown_symbol(value, w_types, r_types)
+            if unknown is not None:
+                yield Written(path, "unknown-symbol", where, unknown[0], unknown[1])
                 return
             yield Written(path, "sent", where, value, r_types)
             return
@@ -238,17 +311,15 @@ class AvroPair:
         if type(datum) is tuple and len(datum) == 2 and isinstance(datum[0], str):
             name, datum = datum
             for record in records:
-                if record.get("name") == name:
+                if _short(str(record.get("name"))) == _short(name):
                     return record, datum
             return None, datum
         return (records[0], datum) if len(records) == 1 else (None, datum)
 
 
-def _unbranch(value: Any) -> Any:
-    """A value decoded with ``return_record_name=True``: a record in a union is ``(name, record)``."""
-    if type(value) is tuple and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], dict):
-        return value
-    return value
+def _is_branch(value: Any) -> bool:
+    """A named type read through a union with ``return_record_name=True``: ``(name, value)``."""
+    return type(value) is tuple and len(value) == 2 and isinstance(value[0], str)
 
 
 @dataclass(frozen=True)

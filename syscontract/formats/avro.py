@@ -178,4 +178,3 @@ def _collect_named(schema: Any, found: dict[str, dict[str, Any]], aliases: bool)
             _collect_named(schema["values"], found, aliases)
         elif isinstance(kind, (dict, list)):
             _collect_named(kind, found, aliases)
-
