@@ -1,0 +1,296 @@
+"""``plan``: a safe order to deploy a release (or roll one back), one service at a time.
+
+A release is a set of manifests, one per service (see :mod:`syscontract.manifest`): a service the
+environment does not run yet is new, one whose manifest has no declarations left is retired, one whose
+manifest says what the environment already runs is unchanged (no step). The state of the environment
+(what runs there) is its own manifests.
+
+Each step deploys one service. The state after every step must pass the checks of ``drift``: every
+consumer's critical fields are sent by every producer of that contract, and every reader can read
+every writer. Messages outlive the step that wrote them, so a consumer present after step k must also
+cope with what producers wrote in the states since the first step (``backlog=None``, the default), or
+in the last ``backlog`` states only (``0``: each state on its own, as if every consumer had caught up
+before each step). Messages written before the first step are taken as read: start a release when the
+consumers have caught up.
+
+Among safe orders, the plan is the first by service names (every order has the same number of steps,
+one per changed service), so the same inputs always give the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syscontract.compat.consumers import DEFAULTED, NULLABLE, OPTIONAL, REMOVED
+from syscontract.contract import ContractRef
+from syscontract.manifest import Manifest, ManifestError
+from syscontract.system import Finding, environment_findings
+
+__all__ = ["Plan", "Step", "plan", "summary"]
+
+_LACKS = {
+    REMOVED: "does not have",
+    NULLABLE: "may send as null",
+    DEFAULTED: "may leave out (it has a default)",
+    OPTIONAL: "does not require",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One deploy: ``service`` goes from what it runs (``before``; None: new) to ``after`` (None: retired)."""
+
+    step: int
+    service: str
+    before: str | None
+    after: str | None
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "service": self.service, "from": self.before, "to": self.after, "why": self.why}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The answer: ``safe`` with its ``steps``, or not, with the ``findings`` that block every order and
+    ``hints`` on what would unblock it."""
+
+    environment: str
+    safe: bool
+    steps: tuple[Step, ...]
+    findings: tuple[Finding, ...]
+    hints: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    backlog: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "safe": self.safe,
+            "backlog": "all" if self.backlog is None else self.backlog,
+            "steps": [s.to_json() for s in self.steps],
+            "unchanged": list(self.unchanged),
+            "findings": [f.to_json() for f in self.findings],
+            "hints": list(self.hints),
+        }
+
+
+def summary(manifest: Manifest | None) -> str | None:
+    """What a service's manifest declares, in a line: ``consumes order.v3 [customer.id, customerTier]``."""
+    if manifest is None:
+        return None
+    if not manifest.declarations:
+        return "nothing"
+    consumed: dict[str, set[str]] = {}
+    produced: set[str] = set()
+    for entry in manifest.declarations:
+        if entry.role == "producer":
+            produced.add(str(entry.contract))
+        else:
+            consumed.setdefault(str(entry.contract), set()).update(manifest.critical(entry))
+    parts = [f"produces {ref}" for ref in sorted(produced, key=_ref_key)]
+    parts += [
+        f"consumes {ref}" + (f" [{', '.join(sorted(fields))}]" if fields else "")
+        for ref, fields in sorted(consumed.items(), key=lambda item: _ref_key(item[0]))
+    ]
+    return "; ".join(parts)
+
+
+def plan(
+    release: Sequence[Manifest],
+    environment: str,
+    deployed: Sequence[Manifest],
+    *,
+    backlog: int | None = None,
+    external: Iterable[str] = (),
+) -> Plan:
+    """The plan for deploying ``release`` into ``environment``, which runs ``deployed`` (its manifests,
+    already checked to describe it: see :func:`syscontract.system.state`)."""
+    if backlog is not None and backlog < 0:
+        raise ManifestError(f"backlog must be 0 or more steps, not {backlog}")
+    current = {m.service: m for m in deployed}
+    targets: dict[str, Manifest | None] = {}
+    unchanged: list[str] = []
+    seen: dict[str, str] = {}
+    for manifest in sorted(release, key=lambda m: (m.service, m.source)):
+        if manifest.service in seen:
+            raise ManifestError(f"two manifests of {manifest.service} in the release: {seen[manifest.service]} and "
+                                f"{manifest.source}")  # fmt: skip
+        seen[manifest.service] = manifest.source
+        moved = (
+            Manifest(manifest.service, environment, manifest.declarations, manifest.contracts, manifest.source)
+            if manifest.declarations
+            else None
+        )
+        old = current.get(manifest.service)
+        if (moved is None and old is None) or (moved is not None and old is not None and _same(old, moved)):
+            unchanged.append(manifest.service)
+        else:
+            targets[manifest.service] = moved
+    search = _Search(environment, current, targets, backlog, frozenset(external))
+    order = search.run()
+    if order is None:
+        findings = tuple(search.blocking)
+        return Plan(environment, False, (), findings, search.hints(findings), tuple(unchanged), backlog)
+    steps = tuple(
+        Step(index, service, summary(current.get(service)), summary(targets[service]), search.why(order, index))
+        for index, service in enumerate(order, start=1)
+    )
+    return Plan(environment, True, steps, (), (), tuple(unchanged), backlog)
+
+
+def _ref_key(text: str) -> tuple[str, int]:
+    ref = ContractRef.parse(text)
+    return ref.name, ref.version
+
+
+def _same(old: Manifest, new: Manifest) -> bool:
+    def body(manifest: Manifest) -> dict[str, Any]:
+        value = manifest.to_json()
+        del value["environment"], value["syscontract"]
+        return value
+
+    return body(old) == body(new)
+
+
+class _Search:
+    def __init__(
+        self,
+        environment: str,
+        current: dict[str, Manifest],
+        targets: dict[str, Manifest | None],
+        backlog: int | None,
+        external: frozenset[str],
+    ) -> None:
+        self.environment = environment
+        self.current = current
+        self.targets = targets
+        self.backlog = backlog
+        self.external = external
+        self.changes = sorted(targets)
+        self.failed: set[tuple[frozenset[str], frozenset[str]]] = set()
+        self.blocking: list[Finding] = []
+        self.depth = 0
+
+    def state(self, applied: Iterable[str]) -> list[Manifest]:
+        done = set(applied)
+        services = [m for s, m in self.current.items() if s not in done]
+        services += [m for s in done if (m := self.targets[s]) is not None]
+        return sorted(services, key=lambda m: m.service)
+
+    def errors(self, order: Sequence[str]) -> list[Finding]:
+        """The errors of the state after ``order``, its consumers against what the producers of the
+        states still in the log wrote."""
+        last = len(order)
+        first = 1 if self.backlog is None else max(1, last - self.backlog)
+        writers = [m for k in range(min(first, last), last + 1) for m in self.state(order[:k])]
+        found = environment_findings(self.environment, self.state(order), writers=writers, external=self.external)
+        return [f for f in found if f.severity == "error"]
+
+    def run(self) -> list[str] | None:
+        return self._extend([])
+
+    def _extend(self, order: list[str]) -> list[str] | None:
+        if len(order) == len(self.changes):
+            return order
+        for service in self.changes:
+            if service in order:
+                continue
+            following = [*order, service]
+            start = 1 if self.backlog is None else max(1, len(following) + 1 - self.backlog)
+            key = (frozenset(following), frozenset(following[start:]))
+            if key in self.failed:
+                continue
+            errors = self.errors(following)
+            if errors:
+                self._dead_end(len(following), errors)
+                self.failed.add(key)
+                continue
+            found = self._extend(following)
+            if found is not None:
+                return found
+            self.failed.add(key)
+        return None
+
+    def _dead_end(self, depth: int, errors: list[Finding]) -> None:
+        if depth > self.depth:
+            self.depth, self.blocking = depth, []
+        if depth == self.depth:
+            self.blocking = sorted(dict.fromkeys([*self.blocking, *errors]), key=_key)
+
+    def why(self, order: Sequence[str], step: int) -> str:
+        """Why step ``step`` (1-based) of a safe ``order`` is where it is: which steps it must follow or
+        precede, and the finding that moving it would cause."""
+        service = order[step - 1]
+        done = list(order[: step - 1])
+        reasons = []
+        for index, earlier in enumerate(done, start=1):
+            errors = self.errors([s for s in done if s != earlier] + [service])
+            if errors:
+                reasons.append(f"after {earlier} (step {index}): {_reason(errors[0])}")
+        for index, later in enumerate(order[step:], start=step + 1):
+            errors = self.errors([*done, later])
+            if errors:
+                reasons.append(f"before {later} (step {index}): {_reason(errors[0])}")
+        return "; ".join(reasons) or "no other step must come before or after it"
+
+    def hints(self, findings: Sequence[Finding]) -> tuple[str, ...]:
+        hints: list[str] = []
+        for finding in findings:
+            consumer, producer = finding.consumer, finding.producer
+            if producer is None or finding.field is None and finding.kind != "unreadable":
+                hint = (
+                    f"{consumer} would consume {finding.contract} with no producer in {self.environment}: keep "
+                    f"its producer, or release {consumer} without it first"
+                )
+            elif producer in self.targets and consumer not in self.targets:
+                hint = self._keep_or_change(finding, consumer, producer)
+            elif consumer in self.targets and producer not in self.targets:
+                hint = (
+                    f"{consumer}'s release needs what {producer} does not send ({_reason(finding)}): add a release "
+                    f"of {producer} that sends it, or change {consumer}'s release"
+                )
+            else:
+                hint = (
+                    f"{consumer} and {producer} each need the other to go first ({_reason(finding)}): release "
+                    f"first a version of one that copes with both versions of the other"
+                )
+            hints.append(hint)
+        return tuple(dict.fromkeys(hints))
+
+    def _keep_or_change(self, finding: Finding, consumer: str, producer: str) -> str:
+        kept = self.current.get(producer)
+        versions = sorted(
+            {str(e.contract) for e in (kept.declarations if kept else ()) if e.role == "producer"}, key=_ref_key
+        )
+        name = ContractRef.parse(finding.contract).name
+        keep = next((v for v in versions if _ref_key(v)[0] == name), None)
+        going_back = keep is not None and finding.produced is not None and (
+            _ref_key(finding.produced) < _ref_key(keep)
+        )
+        what = finding.field or f"{finding.produced}"
+        first = (
+            f"roll {consumer} back first (add its previous manifest to this plan)"
+            if going_back
+            else f"release a {consumer} that does not need {what} first (add its manifest to this plan)"
+        )
+        return f"{_reason(finding)}: {first}, or keep {producer}" + (f" on {keep}" if keep else "")
+
+
+def _key(finding: Finding) -> tuple[str, ...]:
+    return (finding.consumer, finding.contract, finding.field or "", finding.producer or "", finding.produced or "",
+            finding.kind)  # fmt: skip
+
+
+def _reason(finding: Finding) -> str:
+    if finding.kind == "unreadable":
+        return f"{finding.consumer}'s {finding.contract} cannot read {finding.producer}'s {finding.produced}"
+    if finding.kind == "no-producer" or finding.field is None:
+        return f"{finding.consumer} consumes {finding.contract}, which nothing would produce"
+    lacks = _LACKS.get(finding.kind.removeprefix("field-"), _LACKS[REMOVED])
+    return (
+        f"{finding.consumer} requires {finding.contract} {finding.field}, which {finding.producer}'s "
+        f"{finding.produced} {lacks}"
+    )
