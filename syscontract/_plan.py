@@ -135,10 +135,24 @@ def plan(
         findings = tuple(search.blocking)
         return Plan(environment, False, (), findings, search.hints(findings), tuple(unchanged), backlog)
     steps = tuple(
-        Step(index, service, summary(current.get(service)), summary(targets[service]), search.why(order, index))
+        Step(index, service, summary(current.get(service)), _to(current.get(service), targets[service]),
+             search.why(order, index))
         for index, service in enumerate(order, start=1)
-    )
+    )  # fmt: skip
     return Plan(environment, True, steps, (), (), tuple(unchanged), backlog)
+
+
+def _to(old: Manifest | None, new: Manifest | None) -> str | None:
+    """``summary(new)``, saying what changed when the summaries alone would look the same."""
+    after = summary(new)
+    if old is None or new is None or after != summary(old):
+        return after
+    changed = sorted((str(ref) for ref in new.contracts if ref in old.contracts
+                      and new.contracts[ref].fingerprint != old.contracts[ref].fingerprint), key=_ref_key)  # fmt: skip
+    if changed:
+        return f"{after} (changed schema: {', '.join(changed)})"
+    handlers = sorted({e.handler for e in new.declarations} ^ {e.handler for e in old.declarations})
+    return f"{after} (changed handlers: {', '.join(handlers)})" if handlers else f"{after} (changed declarations)"
 
 
 def _ref_key(text: str) -> tuple[str, int]:
