@@ -254,7 +254,7 @@ class _Search:
         hints: list[str] = []
         for finding in findings:
             consumer, producer = finding.consumer, finding.producer
-            if producer is None or finding.field is None and finding.kind != "unreadable":
+            if producer is None or (finding.field is None and finding.kind != "unreadable"):
                 hint = (
                     f"{consumer} would consume {finding.contract} with no producer in {self.environment}: keep "
                     f"its producer, or release {consumer} without it first"
@@ -281,9 +281,7 @@ class _Search:
         )
         name = ContractRef.parse(finding.contract).name
         keep = next((v for v in versions if _ref_key(v)[0] == name), None)
-        going_back = keep is not None and finding.produced is not None and (
-            _ref_key(finding.produced) < _ref_key(keep)
-        )
+        going_back = keep is not None and finding.produced is not None and (_ref_key(finding.produced) < _ref_key(keep))
         what = finding.field or f"{finding.produced}"
         first = (
             f"roll {consumer} back first (add its previous manifest to this plan)"

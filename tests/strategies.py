@@ -435,9 +435,7 @@ def small_systems(draw: st.DrawFn, max_services: int = 6) -> dict[str, Any]:
     side is None or ``{"produces": 2 | None, "consumes": (3, ["a"]) | None}``; a release side of
     ``{"produces": None, "consumes": None}`` retires the service."""
     count = draw(st.integers(min_value=1, max_value=4))
-    versions = {
-        v: sorted(draw(st.sets(st.sampled_from(SYSTEM_FIELDS), min_size=1))) for v in range(1, count + 1)
-    }
+    versions = {v: sorted(draw(st.sets(st.sampled_from(SYSTEM_FIELDS), min_size=1))) for v in range(1, count + 1)}
 
     def side() -> st.SearchStrategy[dict[str, Any] | None]:
         version = st.sampled_from(sorted(versions))

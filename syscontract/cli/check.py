@@ -101,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _checked(names: list[str], declarations: int, modules: int) -> str:
-    contracts = f"{len(names)} contract{'s' if len(names) != 1 else ''} ({', '.join(names)})" if names else "no contract"
+    contracts = (
+        f"{len(names)} contract{'s' if len(names) != 1 else ''} ({', '.join(names)})" if names else "no contract"
+    )
     if not modules:
         return f"checked {contracts}; no MODULE given, so no declaration was checked"
     return (

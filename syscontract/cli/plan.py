@@ -105,5 +105,7 @@ def render(result: Plan) -> str:
 def _wrap(lines: list[str], first: str = "", rest: str = "") -> str:
     wrapped = []
     for line in lines:
-        wrapped += textwrap.wrap(line, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False) or [""]
+        wrapped += textwrap.wrap(line, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False) or [
+            ""
+        ]
     return "\n".join(wrapped) + "\n"

@@ -11,9 +11,10 @@ A document may have a small prelude: stand-ins for what its prose treats as the 
 are fenced as ```text, not ```python, and are not run.
 
 A ```console block under the line ``<!-- run in examples/shop -->`` (an HTML comment: not rendered) is a
-shell session in examples/shop (a fresh copy for each document, its blocks in order): each ``$ command`` (continued by a trailing backslash) runs with ``syscontract`` on the PATH,
-and what it prints (stdout and stderr) must be exactly the lines that follow it. ``$ echo $?`` shows
-the exit code of the command before it.
+shell session in examples/shop (a fresh copy for each document, its blocks in order): each
+``$ command`` (continued by a trailing backslash) runs with ``syscontract`` on the PATH, and what it
+prints (stdout and stderr) must be exactly the lines that follow it. ``$ echo $?`` shows the exit code
+of the command before it.
 
 Broker examples (docs/integrations.md) talk to the real local servers, like tests/integration: a
 block that needs a server that does not answer is skipped, saying how to start it, and fails instead

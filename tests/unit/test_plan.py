@@ -223,8 +223,14 @@ def test_a_chain_of_added_fields_needs_two_releases_unless_consumers_catch_up(
 
 def test_a_cycle_has_no_safe_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Each service's release requires a field only the other's release sends."""
-    deployed = [side("left", "prod", produces=X1, consumes=(Y1, ["id"])), side("right", "prod", produces=Y1, consumes=(X1, ["id"]))]
-    release = [side("left", "build", produces=X2, consumes=(Y2, ["g"])), side("right", "build", produces=Y2, consumes=(X2, ["f"]))]
+    deployed = [
+        side("left", "prod", produces=X1, consumes=(Y1, ["id"])),
+        side("right", "prod", produces=Y1, consumes=(X1, ["id"])),
+    ]
+    release = [
+        side("left", "build", produces=X2, consumes=(Y2, ["g"])),
+        side("right", "build", produces=Y2, consumes=(X2, ["f"])),
+    ]
     code, body = run_plan(tmp_path, deployed, release, capsys)
     assert (1, False, []) == (code, body["safe"], body["steps"])
     assert {("left", "g"), ("right", "f")} == {(f["consumer"], f["field"]) for f in body["findings"] if f["field"]}
@@ -262,7 +268,9 @@ def _systems(system: dict[str, Any]) -> tuple[list[Manifest], list[Manifest]]:
             consumes=None if consumes is None else (contracts[consumes[0]], consumes[1]),
         )
 
-    deployed = [m for s, spec in system["deployed"].items() if (m := make(s, "prod", spec)) is not None and m.declarations]
+    deployed = [
+        m for s, spec in system["deployed"].items() if (m := make(s, "prod", spec)) is not None and m.declarations
+    ]
     release = [m for s, spec in system["release"].items() if (m := make(s, "build", spec)) is not None]
     return deployed, release
 

@@ -80,8 +80,12 @@ def test_the_manifests_in_the_repository_are_what_deploy_py_writes(tmp_path: Pat
         shutil.rmtree(shop / directory)
     result = subprocess.run([sys.executable, str(shop / "deploy.py")], capture_output=True, text=True, timeout=300)
     assert 0 == result.returncode, result.stderr
-    written = sorted(p.relative_to(shop) for d in ("deployments", "release", "previous") for p in (shop / d).rglob("*.json"))
-    committed = sorted(p.relative_to(SHOP) for d in ("deployments", "release", "previous") for p in (SHOP / d).rglob("*.json"))
+    written = sorted(
+        p.relative_to(shop) for d in ("deployments", "release", "previous") for p in (shop / d).rglob("*.json")
+    )
+    committed = sorted(
+        p.relative_to(SHOP) for d in ("deployments", "release", "previous") for p in (SHOP / d).rglob("*.json")
+    )
     assert committed == written
     for path in written:
         assert (SHOP / path).read_bytes() == (shop / path).read_bytes(), path
