@@ -141,11 +141,16 @@ def state(environment: str, manifests: Sequence[Manifest], *, given: bool = True
     if not manifests:
         raise ManifestError(f"the manifests given with --with hold no manifest (*.json) of {environment}")
     known = sorted({m.environment for m in manifests})
+    if environment not in known:
+        raise ManifestError(
+            f"{environment} is not an environment the manifests given with --with describe "
+            f"(environments known: {', '.join(known)})"
+        )
     if known != [environment]:
         stranger = next(m for m in sorted(manifests, key=lambda m: m.source) if m.environment != environment)
         raise ManifestError(
-            f"{environment} is not the environment of the manifests given with --with "
-            f"({stranger.source} describes {stranger.environment}; environments known: {', '.join(known)})"
+            f"every manifest given with --with must describe {environment}, but {stranger.source} describes "
+            f"{stranger.environment} (environments known: {', '.join(known)})"
         )
     seen: dict[str, str] = {}
     for manifest in manifests:

@@ -37,11 +37,11 @@ def refused(result: subprocess.CompletedProcess[str]) -> str:
 
 
 SEEN_NOTHING = {
-    "a typo": (["--to", "prdo", "--with", "deployments/prod"], "prdo is not the environment", "known: prod"),
-    "another case": (["--to", "Prod", "--with", "deployments/prod"], "Prod is not the environment", "known: prod"),
+    "a typo": (["--to", "prdo", "--with", "deployments/prod"], "prdo is not an environment", "known: prod)"),
+    "another case": (["--to", "Prod", "--with", "deployments/prod"], "Prod is not an environment", "known: prod)"),
     "an empty directory": (["--to", "prod", "--with", "empty"], "empty: no manifest (*.json)", ""),
-    "another environment": (["--to", "prod", "--with", "deployments/staging"], "describes staging", "known: staging"),
-    "every environment": (["--to", "prod", "--with", "deployments"], "describes staging", "known: prod, staging"),
+    "another environment": (["--to", "prod", "--with", "deployments/staging"], "prod is not an", "known: staging)"),
+    "every environment": (["--to", "prod", "--with", "deployments"], "describes staging", "known: prod, staging)"),
     "no state": (["--to", "prod"], "no manifests of what runs in prod (--with", ""),
 }
 
