@@ -181,23 +181,25 @@ def environment_findings(
     writers: Sequence[Manifest] | None = None,
     external: Iterable[str] = (),
 ) -> list[Finding]:
-    """Every finding for the consumers of ``services`` in ``environment``, against the producers of
-    ``writers`` (default: ``services`` themselves; ``plan`` passes what wrote the messages still in
-    the log too), in a stable order."""
+    """Every finding for the consumers of ``services`` in ``environment``, against their producers and
+    those of ``writers`` (``plan`` passes what wrote the messages still in the log), in a stable order.
+    A consumer whose contract no service in ``services`` produces is ``no-producer``."""
     outside = frozenset(external)
     producers: dict[str, dict[tuple[str, str], Contract]] = defaultdict(dict)
-    for manifest in services if writers is None else writers:
+    for manifest in [*services, *(writers or ())]:
         for entry in manifest.declarations:
             if entry.role == "producer":
                 writer = manifest.contracts[entry.contract]
                 producers[entry.contract.name][(manifest.service, writer.fingerprint)] = writer
+    running = {e.contract.name for m in services for e in m.declarations if e.role == "producer"}
     found: list[Finding] = []
     for manifest in sorted(services, key=lambda m: (m.service, m.source)):
         for entry in manifest.declarations:
             if entry.role != "consumer":
                 continue
             reader = manifest.contracts[entry.contract]
-            sources = producers.get(entry.contract.name, {})
+            # a producer whose messages are still in the log does not make up for none running now
+            sources = producers.get(entry.contract.name, {}) if entry.contract.name in running else {}
             base = {
                 "environment": environment,
                 "consumer": manifest.service,

@@ -276,8 +276,8 @@ def _systems(system: dict[str, Any]) -> tuple[list[Manifest], list[Manifest]]:
 
 
 def _brute_force(deployed: list[Manifest], release: list[Manifest]) -> list[list[str]]:
-    """Every safe order, by trying every order: the state after each step, its consumers against the
-    producers of every state since the first step, judged by ``drift``."""
+    """Every safe order, by trying every order: the state after each step passes ``drift``, and so do
+    its consumers against the producers of every state since the first step."""
     current = {m.service: m for m in deployed}
     target = {m.service: (Manifest(m.service, "prod", m.declarations, m.contracts) if m.declarations else None)
               for m in release}  # fmt: skip
@@ -296,7 +296,8 @@ def _brute_force(deployed: list[Manifest], release: list[Manifest]) -> list[list
             for k in range(1, len(prefix))
             for m in state(prefix[:k])
         ]
-        return safe(prefix[:-1]) and not drift([*state(prefix), *writers]).errors
+        now = state(prefix)
+        return safe(prefix[:-1]) and not drift(now).errors and not drift([*now, *writers]).errors
 
     return [list(o) for o in itertools.permutations(changed) if safe(o)]
 
