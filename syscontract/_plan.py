@@ -241,14 +241,20 @@ class _Search:
         done = list(order[: step - 1])
         reasons = []
         for index, earlier in enumerate(done, start=1):
-            errors = self.errors([s for s in done if s != earlier] + [service])
-            if errors:
-                reasons.append(f"after {earlier} (step {index}): {_reason(errors[0])}")
+            without = [s for s in done if s != earlier]
+            caused = self._caused(without, service)  # by this step, were it taken before ``earlier``
+            if caused:
+                reasons.append(f"after {earlier} (step {index}): {_reason(caused[0])}")
         for index, later in enumerate(order[step:], start=step + 1):
-            errors = self.errors([*done, later])
-            if errors:
-                reasons.append(f"before {later} (step {index}): {_reason(errors[0])}")
+            caused = self._caused(done, later)  # by ``later``, were it taken before this step
+            if caused:
+                reasons.append(f"before {later} (step {index}): {_reason(caused[0])}")
         return "; ".join(reasons) or "no other step must come before or after it"
+
+    def _caused(self, done: list[str], service: str) -> list[Finding]:
+        """The errors that deploying ``service`` after ``done`` adds to those of ``done`` alone."""
+        before = set(self.errors(done)) if done else set()
+        return [f for f in self.errors([*done, service]) if f not in before]
 
     def hints(self, findings: Sequence[Finding]) -> tuple[str, ...]:
         hints: list[str] = []

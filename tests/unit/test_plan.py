@@ -123,6 +123,8 @@ def test_a_new_service_is_deployed_once_what_it_requires_is_sent(shop: Path) -> 
     code, body = planned(shop, "release", "--to", "prod", "--with", "deployments/prod")
     assert (0, [("checkout", False, False), ("fraud", True, False), ("pricing", False, False)]) == (code, order(body))
     assert body["steps"][1]["why"].startswith("after checkout (step 1): fraud requires order.v3 customerTier")
+    # each step's reason is its own: not what another step already in the plan would break
+    assert body["steps"][2]["why"].startswith("after checkout (step 1): pricing requires order.v3 customerTier")
 
 
 def test_a_retired_service_is_a_step_to_nothing(shop: Path) -> None:
