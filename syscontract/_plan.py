@@ -6,12 +6,15 @@ manifest says what the environment already runs is unchanged (no step). The stat
 (what runs there) is its own manifests.
 
 Each step deploys one service. The state after every step must pass the checks of ``drift``: every
-consumer's critical fields are sent by every producer of that contract, and every reader can read
-every writer. Messages outlive the step that wrote them, so a consumer present after step k must also
-cope with what producers wrote in the states since the first step (``backlog=None``, the default), or
-in the last ``backlog`` states only (``0``: each state on its own, as if every consumer had caught up
-before each step). Messages written before the first step are taken as read: start a release when the
-consumers have caught up.
+consumer's critical fields are sent by every producer of that contract there, and every reader can
+read every writer there. Messages outlive the step that wrote them, so every reader present after a
+step must also be able to read what the producers of every earlier state since the release began wrote
+(the state it starts in included): an older reader after a rollback must read what the newer producer
+already wrote. ``backlog=N`` narrows that to the last N states, ``0`` to none.
+
+A message in the log that lacks a field a consumer's new release requires does not make an order
+unsafe (``@requires`` refuses it loudly, it never fills in a default); the step says to wait until the
+consumer's previous release has read such messages.
 
 Among safe orders, the plan is the first by service names (every order has the same number of steps,
 one per changed service), so the same inputs always give the same plan.
@@ -38,6 +41,18 @@ _LACKS = {
 }
 
 
+_THEY = {
+    REMOVED: "have no {field}",
+    NULLABLE: "may carry {field} as null",
+    DEFAULTED: "may leave {field} out",
+    OPTIONAL: "may leave {field} out",
+}
+_BACKLOG = {
+    0: "readers only meet what runs with them",
+    1: "readers meet what was written since the previous step",
+}
+
+
 @dataclass(frozen=True)
 class Step:
     """One deploy: ``service`` goes from what it runs (``before``; None: new) to ``after`` (None: retired)."""
@@ -47,9 +62,11 @@ class Step:
     before: str | None
     after: str | None
     why: str
+    wait: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"step": self.step, "service": self.service, "from": self.before, "to": self.after, "why": self.why}
+        return {"step": self.step, "service": self.service, "from": self.before, "to": self.after, "why": self.why,
+                "wait": list(self.wait)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,10 +150,18 @@ def plan(
     order = search.run()
     if order is None:
         findings = tuple(search.blocking)
-        return Plan(environment, False, (), findings, search.hints(findings), tuple(unchanged), backlog)
+        hints = search.hints(findings)
+        for narrower in (1, 0) if backlog is None else range(min(backlog, 2) - 1, -1, -1):
+            found = _Search(environment, current, targets, narrower, frozenset(external)).run()
+            if found is not None:
+                hints += (
+                    f"with --backlog {narrower} ({_BACKLOG[narrower]}) this order is safe: {', '.join(found)}",
+                )
+                break
+        return Plan(environment, False, (), findings, hints, tuple(unchanged), backlog)
     steps = tuple(
         Step(index, service, summary(current.get(service)), _to(current.get(service), targets[service]),
-             search.why(order, index))
+             search.why(order, index), search.waits(order, index))
         for index, service in enumerate(order, start=1)
     )  # fmt: skip
     return Plan(environment, True, steps, (), (), tuple(unchanged), backlog)
@@ -194,16 +219,60 @@ class _Search:
         services += [m for s in done if (m := self.targets[s]) is not None]
         return sorted(services, key=lambda m: m.service)
 
-    def errors(self, order: Sequence[str]) -> list[Finding]:
-        """The errors of the state after ``order``, its consumers against what the producers of the
-        states still in the log wrote."""
+    def earlier(self, order: Sequence[str], backlog: int | None) -> list[Manifest]:
+        """The services of the states before the one after ``order`` whose messages may still be in
+        the log: every state since the release began (the one it starts in included), or the last
+        ``backlog``."""
         last = len(order)
-        first = 1 if self.backlog is None else max(1, last - self.backlog)
-        writers = [m for k in range(min(first, last), last + 1) for m in self.state(order[:k])]
-        found = environment_findings(self.environment, self.state(order), writers=writers, external=self.external)
-        return [f for f in found if f.severity == "error"]
+        first = 0 if backlog is None else max(0, last - backlog)
+        return [m for k in range(first, last) for m in self.state(order[:k])]
+
+    def errors(self, order: Sequence[str], *, alone: bool = False) -> list[Finding]:
+        """The errors of the state after ``order``: ``drift``'s, and (unless ``alone``) every reader
+        there against every writer whose messages may still be in the log."""
+        now = self.state(order)
+        found = [f for f in self._findings(now) if f.severity == "error"]
+        if not alone and self.backlog != 0:
+            found += [
+                f
+                for f in self._findings(now, self.earlier(order, self.backlog))
+                if f.severity == "error" and f.kind == "unreadable" and f not in found
+            ]
+        return found
+
+    def waits(self, order: Sequence[str], step: int) -> tuple[str, ...]:
+        """What to wait for before step ``step``: messages still in the log that the service's new
+        release would refuse, because they lack a field it requires (never a reason to refuse the order:
+        ``@requires`` refuses such a message loudly, it never fills in a default)."""
+        service = order[step - 1]
+        now = self.state(order[:step])
+        current = set(self._findings(now))
+        waits = []
+        for finding in self._findings(now, self.earlier(order[:step], self.backlog)):
+            if finding.consumer != service or finding.field is None or finding in current:
+                continue
+            they = _THEY.get(finding.kind.removeprefix("field-"), _THEY[REMOVED]).format(field=finding.field)
+            if service in self.current:
+                waits.append(
+                    f"until {service} has read every {finding.produced} message {finding.producer} wrote: they "
+                    f"{they}, which {service}'s new release requires (it would refuse them)"
+                )
+            else:
+                waits.append(
+                    f"start {service} after the last {finding.produced} message {finding.producer} wrote (from the "
+                    f"latest offset): they {they}, which {service} requires (it would refuse them)"
+                )
+        return tuple(dict.fromkeys(waits))
+
+    def _findings(self, now: list[Manifest], writers: list[Manifest] | None = None) -> list[Finding]:
+        return environment_findings(self.environment, now, writers=writers, external=self.external)
 
     def run(self) -> list[str] | None:
+        # every order ends in the same state: when that state alone fails, no order can be safe
+        final = self.errors(self.changes, alone=True) if self.changes else []
+        if final:
+            self._dead_end(len(self.changes), final)
+            return None
         return self._extend([])
 
     def _extend(self, order: list[str]) -> list[str] | None:
@@ -213,7 +282,9 @@ class _Search:
             if service in order:
                 continue
             following = [*order, service]
-            start = 1 if self.backlog is None else max(1, len(following) + 1 - self.backlog)
+            # what later states may still read: the producers of the last states, which the applied
+            # services and those applied within the window decide
+            start = 0 if self.backlog is None else max(0, len(following) + 1 - self.backlog)
             key = (frozenset(following), frozenset(following[start:]))
             if key in self.failed:
                 continue

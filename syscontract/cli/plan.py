@@ -7,9 +7,9 @@
 
 The MANIFESTs are the release, one per service (a service ENV does not run is new; a manifest with no
 declarations retires its service). The answer is the steps, one service at a time, after each of which
-every consumer in ENV still gets every field it requires from every producer whose messages it may
-still read (see :mod:`syscontract._plan`). Exit 0 a safe order exists, 1 none does (with the findings
-that block every order), 2 a usage or input error.
+every consumer in ENV still gets every field it requires from every producer there, and can read every
+message written since the release began (see :mod:`syscontract._plan`). Exit 0 a safe order exists,
+1 none does (with the findings that block every order), 2 a usage or input error.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         type=backlog,
         default=None,
         metavar="STEPS",
-        help="how many earlier steps' messages a consumer may still read: 'all' (default: every message written "
-        "since the first step) or a number; 0 checks each state alone (every consumer has caught up before each step)",
+        help="which earlier messages every reader must still be able to read: 'all' (default: every message "
+        "written since the release began) or those of the last STEPS states; 0: only what runs with it",
     )
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     add_external(command)
@@ -99,6 +99,7 @@ def render(result: Plan) -> str:
         change = f"{step.before or '(new)'} -> {step.after or '(retired)'}"
         out += _wrap([f"{step.step}. {step.service}: {change}"], "", "   ")
         out += _wrap([step.why], "   ", "   ")
+        out += "".join(_wrap([f"wait {wait}"], "   ", "     ") for wait in step.wait)
     return out
 
 
