@@ -154,9 +154,7 @@ def plan(
         for narrower in (1, 0) if backlog is None else range(min(backlog, 2) - 1, -1, -1):
             found = _Search(environment, current, targets, narrower, frozenset(external)).run()
             if found is not None:
-                hints += (
-                    f"with --backlog {narrower} ({_BACKLOG[narrower]}) this order is safe: {', '.join(found)}",
-                )
+                hints += (f"with --backlog {narrower} ({_BACKLOG[narrower]}) this order is safe: {', '.join(found)}",)
                 break
         return Plan(environment, False, (), findings, hints, tuple(unchanged), backlog)
     steps = tuple(
