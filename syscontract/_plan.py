@@ -250,7 +250,11 @@ class _Search:
             if finding.consumer != service or finding.field is None or finding in current:
                 continue
             they = _THEY.get(finding.kind.removeprefix("field-"), _THEY[REMOVED]).format(field=finding.field)
-            if service in self.current:
+            name = ContractRef.parse(finding.contract).name
+            previous = self.current.get(service)
+            if previous is not None and any(
+                e.role == "consumer" and e.contract.name == name for e in previous.declarations
+            ):
                 waits.append(
                     f"until {service} has read every {finding.produced} message {finding.producer} wrote: they "
                     f"{they}, which {service}'s new release requires (it would refuse them)"

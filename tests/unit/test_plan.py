@@ -123,6 +123,10 @@ def test_a_new_service_is_deployed_once_what_it_requires_is_sent(shop: Path) -> 
     code, body = planned(shop, "release", "--to", "prod", "--with", "deployments/prod")
     assert (0, [("checkout", False, False), ("fraud", True, False), ("pricing", False, False)]) == (code, order(body))
     assert body["steps"][1]["why"].startswith("after checkout (step 1): fraud requires order.v3 customerTier")
+    assert [
+        "start fraud after the last order.v2 message checkout wrote (from the latest offset): they have no "
+        "customerTier, which fraud requires (it would refuse them)"
+    ] == body["steps"][1]["wait"]
     # each step's reason is its own: not what another step already in the plan would break
     assert body["steps"][2]["why"].startswith("after checkout (step 1): pricing requires order.v3 customerTier")
 
