@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from syscontract.requires import Declaration
+    from syscontract._engine.declaration import Declaration
 
 __all__ = ["add", "declarations", "deferred", "deferring"]
 

@@ -116,3 +116,38 @@ class _Walker:
         if kind in _PRIMITIVES:
             return Shape(frozenset({_PRIMITIVES[kind]}), logical=logical)
         return self.node(kind)  # a named type used as {"type": "com.acme.Name"}
+
+
+_NAMED_KINDS = ("record", "error", "enum", "fixed")
+
+
+def named_types(schema: Any, *, aliases: bool = False) -> dict[str, dict[str, Any]]:
+    """Every named type defined in a plain JSON Avro schema (parsed form: defined once, then referred
+    to by full name), by full name; with ``aliases``, by each of its aliases too (for resolution:
+    a reader type named by a writer type's alias)."""
+    found: dict[str, dict[str, Any]] = {}
+    _collect_named(schema, found, aliases)
+    return found
+
+
+def _collect_named(schema: Any, found: dict[str, dict[str, Any]], aliases: bool) -> None:
+    if isinstance(schema, list):
+        for branch in schema:
+            _collect_named(branch, found, aliases)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind in _NAMED_KINDS and "name" in schema:
+            if schema["name"] in found:
+                return
+            found[schema["name"]] = schema
+            for alias in schema.get("aliases", ()) if aliases else ():
+                found.setdefault(alias, schema)
+        if kind in ("record", "error"):
+            for entry in schema.get("fields", ()):
+                _collect_named(entry["type"], found, aliases)
+        elif kind == "array":
+            _collect_named(schema["items"], found, aliases)
+        elif kind == "map":
+            _collect_named(schema["values"], found, aliases)
+        elif isinstance(kind, (dict, list)):
+            _collect_named(kind, found, aliases)
