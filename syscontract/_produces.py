@@ -199,7 +199,7 @@ def produces(
         try:
             production.resolve()
         except ContractDeclarationError as exc:
-            if not isinstance(exc.__cause__, RegistryError):
+            if not isinstance(exc.__cause__, RegistryError) and not inventory.deferring():
                 raise
         if inspect.iscoroutinefunction(function):
 
