@@ -1,28 +1,56 @@
-"""Messages built from a contract: :func:`minimal_payload` and :func:`project_payload`."""
+"""Messages built from a contract: :func:`minimal_payload` and :func:`project_payload`.
+
+Both walk the contract's normalized type graph (:mod:`syscontract._types`: the ``Shape``, ``AnyOf``,
+``AllOf`` and ``Ref`` nodes every format is parsed into), so one builder serves Avro, JSON Schema and
+pydantic contracts: records, objects, arrays, maps, unions, enums and constants come from the graph,
+and whether a value fits a type is the graph's own ``accepts``.
+
+The graph says which fields exist and what types they have, not the keywords that only constrain a
+value: JSON Schema ``format``, ``minLength``/``maxLength``, ``minimum``/``maximum``/``multipleOf``,
+``minItems``/``maxItems``, the positions of ``prefixItems``, the names of ``patternProperties``, the
+order of a ``type`` list; Avro ``fixed`` sizes, ``map`` and field ``aliases``. For those the format's
+own parser builds the graph (:func:`_graph`), noting the schema object each shape came from, and the
+builder reads those keywords at the one shape it stands on. It never walks a schema itself.
+"""
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import math
 import re
-import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from pydantic import BaseModel
 
+from syscontract._types import (
+    ALL_KINDS,
+    ARRAY,
+    BOOLEAN,
+    BYTES,
+    INTEGER,
+    NULL,
+    NUMBER,
+    OBJECT,
+    STRING,
+    AllOf,
+    AnyOf,
+    Node,
+    Ref,
+    Shape,
+)
 from syscontract.contract import Contract, parse_path
 from syscontract.errors import ContractDeclarationError
+from syscontract.formats import avro as avro_format
+from syscontract.formats import jsonschema as jsonschema_format
 
 __all__ = ["has_field", "minimal_payload", "project_payload"]
-
-# == messages built from a schema ================================================================
 
 _MISSING: Final[Any] = object()
 _MAX_DEPTH: Final = 12  # recursive schemas: past this depth, prefer null, empty arrays and maps
 
 _Include = dict[str, "_Include"]  # critical paths as a tree of names ("items[].sku" -> items -> sku)
+_Sources = dict[int, Mapping[str, Any]]  # id(shape) -> the schema object the format's parser built it from
 
 
 def _include(paths: Iterable[str]) -> _Include:
@@ -65,9 +93,8 @@ def project_payload(payload: Any, contract: Contract, critical: Iterable[str] = 
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json", by_alias=True)
     include = _include(path for path in critical if has_field(contract, path))
-    if contract.format == "avro":
-        return _AvroValues(contract.schema).value(contract.schema, payload, include, 0)
-    return _JsonValues(contract.schema).value(contract.schema, payload, include, 0)
+    root, sources = _graph(contract)
+    return _Builder(sources, avro=contract.format == "avro").value(root, payload, include, 0)
 
 
 def has_field(contract: Contract, path: str) -> bool:
@@ -78,20 +105,10 @@ def has_field(contract: Contract, path: str) -> bool:
     return True
 
 
-_AVRO_PRIMITIVES: Final[dict[str, Any]] = {
-    "null": None,
-    "boolean": True,
-    "int": 1,
-    "long": 1,
-    "float": 1.0,
-    "double": 1.0,
-    "bytes": b"x",
-    "string": "x",
-}
-
 _UUID: Final = "00000000-0000-4000-8000-000000000001"
 
-_AVRO_LOGICAL: Final[dict[str, Any]] = {
+# Avro logical types: the value of the underlying type a writer takes
+_LOGICAL: Final[dict[str, Any]] = {
     "uuid": _UUID,
     "date": 19_675,  # 2023-11-14, in days since the epoch
     "time-millis": 3_600_000,
@@ -104,136 +121,6 @@ _AVRO_LOGICAL: Final[dict[str, Any]] = {
     "local-timestamp-nanos": 1_700_000_000_000_000_000,
     "decimal": decimal.Decimal(1),
 }
-
-_AVRO_LOGICAL_CLASSES: Final[dict[str, tuple[type, ...]]] = {
-    "uuid": (uuid.UUID,),
-    "date": (datetime.date,),
-    "time-millis": (datetime.time,),
-    "time-micros": (datetime.time,),
-    "decimal": (decimal.Decimal,),
-}
-
-
-class _AvroValues:
-    """Values for an Avro schema in fastavro's parsed JSON form (named types by full name)."""
-
-    def __init__(self, schema: Any) -> None:
-        self.named: dict[str, Any] = {}
-        self._collect(schema)
-
-    def _collect(self, schema: Any) -> None:
-        if isinstance(schema, list):
-            for branch in schema:
-                self._collect(branch)
-        elif isinstance(schema, dict):
-            kind = schema.get("type")
-            if kind in ("record", "error", "enum", "fixed") and "name" in schema:
-                self.named.setdefault(schema["name"], schema)
-            for child in (kind, schema.get("items"), schema.get("values")):
-                if isinstance(child, (dict, list)):
-                    self._collect(child)
-            for entry in schema.get("fields", ()) if kind in ("record", "error") else ():
-                self._collect(entry["type"])
-
-    def _resolve(self, schema: Any) -> Any:
-        while True:
-            if isinstance(schema, str) and schema not in _AVRO_PRIMITIVES:
-                schema = self.named[schema]
-            elif isinstance(schema, dict) and not isinstance(schema.get("type"), str):
-                schema = schema["type"]
-            elif isinstance(schema, dict) and schema["type"] in self.named:
-                schema = self.named[schema["type"]]
-            else:
-                return schema
-
-    def value(self, schema: Any, sample: Any, include: _Include, depth: int) -> Any:
-        schema = self._resolve(schema)
-        if isinstance(schema, list):
-            return self._union(schema, sample, include, depth)
-        kind = schema if isinstance(schema, str) else schema["type"]
-        logical = None if isinstance(schema, str) else schema.get("logicalType")
-        if kind in ("record", "error"):
-            source = sample if isinstance(sample, Mapping) else {}
-            record = {}
-            for entry in schema["fields"]:
-                name = entry["name"]
-                given = source.get(name, _MISSING)
-                for alias in entry.get("aliases", ()) if given is _MISSING else ():
-                    given = source.get(alias, _MISSING)
-                    if given is not _MISSING:
-                        break
-                record[name] = self.value(entry["type"], given, include.get(name, {}), depth + 1)
-            return record
-        if kind == "enum":
-            symbols = schema["symbols"]
-            return sample if sample in symbols else symbols[0]
-        if kind == "array":
-            if isinstance(sample, (list, tuple)):
-                return [self.value(schema["items"], item, include, depth + 1) for item in sample]
-            return [] if depth > _MAX_DEPTH else [self.value(schema["items"], _MISSING, include, depth + 1)]
-        if kind == "map":
-            if isinstance(sample, Mapping):
-                return {str(k): self.value(schema["values"], v, include, depth + 1) for k, v in sample.items()}
-            return {} if depth > _MAX_DEPTH else {"k": self.value(schema["values"], _MISSING, include, depth + 1)}
-        if kind == "fixed":
-            size = int(schema["size"])
-            if logical == "decimal" and isinstance(sample, decimal.Decimal):
-                return sample
-            return sample if isinstance(sample, bytes) and len(sample) == size else bytes(size)
-        if sample is not _MISSING and self._fits(schema, sample):
-            return sample
-        if logical in _AVRO_LOGICAL:
-            return _AVRO_LOGICAL[logical]
-        return _AVRO_PRIMITIVES[kind]
-
-    def _union(self, branches: list[Any], sample: Any, include: _Include, depth: int) -> Any:
-        if sample is None and "null" in branches:
-            return None
-        if sample is not _MISSING:
-            fitting = [branch for branch in branches if self._fits(branch, sample)]
-            if fitting:
-                best = max(fitting, key=lambda branch: self._overlap(branch, sample))
-                return self.value(best, sample, include, depth)
-        if depth > _MAX_DEPTH and "null" in branches:
-            return None
-        chosen = next((branch for branch in branches if branch != "null"), "null")
-        return self.value(chosen, _MISSING, include, depth)
-
-    def _overlap(self, schema: Any, sample: Any) -> int:
-        resolved = self._resolve(schema)
-        if isinstance(sample, Mapping) and isinstance(resolved, dict) and resolved["type"] in ("record", "error"):
-            return sum(1 for entry in resolved["fields"] if entry["name"] in sample)
-        return 0
-
-    def _fits(self, schema: Any, sample: Any) -> bool:
-        schema = self._resolve(schema)
-        if isinstance(schema, list):
-            return any(self._fits(branch, sample) for branch in schema)
-        kind = schema if isinstance(schema, str) else schema["type"]
-        logical = None if isinstance(schema, str) else schema.get("logicalType")
-        if logical in _AVRO_LOGICAL_CLASSES and isinstance(sample, _AVRO_LOGICAL_CLASSES[logical]):
-            return True
-        if isinstance(logical, str) and "timestamp" in logical and isinstance(sample, datetime.datetime):
-            return True
-        checks: dict[str, Callable[[Any], bool]] = {
-            "null": lambda v: v is None,
-            "boolean": lambda v: type(v) is bool,
-            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "double": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "bytes": lambda v: isinstance(v, (bytes, bytearray)),
-            "string": lambda v: isinstance(v, str),
-            "record": lambda v: isinstance(v, Mapping),
-            "error": lambda v: isinstance(v, Mapping),
-            "map": lambda v: isinstance(v, Mapping),
-            "array": lambda v: isinstance(v, (list, tuple)),
-            "enum": lambda v: isinstance(v, str) and v in schema["symbols"],
-            "fixed": lambda v: isinstance(v, bytes) and len(v) == int(schema["size"]),
-        }
-        check = checks.get(kind)
-        return check is not None and check(sample)
-
 
 _STRING_FORMATS: Final[dict[str, str]] = {
     "date-time": "2024-01-01T00:00:00Z",
@@ -256,207 +143,295 @@ _STRING_FORMATS: Final[dict[str, str]] = {
     "relative-json-pointer": "0",
 }
 
-_JSON_TYPES: Final[dict[str, Callable[[Any], bool]]] = {
-    "null": lambda v: v is None,
-    "boolean": lambda v: type(v) is bool,
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (type(v) is float and v.is_integer()),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "string": lambda v: isinstance(v, str),
-    "array": lambda v: isinstance(v, (list, tuple)),
-    "object": lambda v: isinstance(v, Mapping),
-}
+# a type list's order is the schema's; otherwise (a set of kinds) this one
+_KIND_ORDER: Final = (OBJECT, ARRAY, STRING, INTEGER, NUMBER, BOOLEAN, BYTES, NULL)
 
 
-class _JsonValues:
-    """Values for a JSON Schema document (local ``$ref`` resolved against the document)."""
+# == the graph, as the format's own parser builds it ==============================================
 
-    def __init__(self, document: Any) -> None:
-        self.document = document
 
-    def _pointer(self, ref: str) -> Any:
-        if not ref.startswith("#"):
-            raise ValueError(f"remote $ref {ref!r} cannot be followed")
-        node = self.document
-        for part in ref[1:].split("/")[1:]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        return node
+def _graph(contract: Contract) -> tuple[Node, _Sources]:
+    """The contract's type graph built once more by its format's parser, with the schema object each
+    shape was built from: the keywords that constrain values are read there (the graph drops them)."""
+    sources: _Sources = {}
+    if contract.format == "avro":
+        native = contract.native
+        named = native.get("__named_schemas", {}) if isinstance(native, Mapping) else {}
+        return _AvroShapes(named, sources).node(native), sources
+    return _JsonSchemaShapes(contract, sources).parse(), sources
 
-    def _resolve(self, schema: Any) -> Any:
-        seen = 0
-        while isinstance(schema, Mapping) and "$ref" in schema and seen < 64:
-            target = self._pointer(schema["$ref"])
-            siblings = {k: v for k, v in schema.items() if k != "$ref"}
-            schema = {**target, **siblings} if isinstance(target, Mapping) and siblings else target
-            seen += 1
-        if isinstance(schema, Mapping) and "allOf" in schema:
-            merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-            for part in schema["allOf"]:
-                part = self._resolve(part)
-                if not isinstance(part, Mapping):
-                    continue
-                for key, value in part.items():
-                    if key == "properties":
-                        merged["properties"] = {**merged.get("properties", {}), **value}
-                    elif key == "required":
-                        merged["required"] = [*merged.get("required", []), *value]
-                    else:
-                        merged.setdefault(key, value)
-            schema = merged
-        return schema
 
-    def _fits(self, schema: Any, sample: Any) -> bool:
-        schema = self._resolve(schema)
-        if schema is True or schema == {}:
-            return True
-        if not isinstance(schema, Mapping):
+class _AvroShapes(avro_format._Walker):
+    """The Avro parser's walker, noting the schema of every shape it builds."""
+
+    def __init__(self, named: Mapping[str, Any], sources: _Sources) -> None:
+        super().__init__(named)
+        self.sources = sources
+
+    def node(self, schema: Any) -> Node:
+        built = super().node(schema)
+        if isinstance(schema, Mapping) and isinstance(built, Shape):
+            self.sources.setdefault(id(built), schema)  # the innermost schema: {"type": {...}} defers to it
+        return built
+
+
+class _JsonSchemaShapes(jsonschema_format._Parser):
+    """The JSON Schema parser (pydantic contracts: the model's JSON Schema), noting the schema of every
+    shape it builds. The contract was checked when it was loaded, so unknown keywords pass here."""
+
+    def __init__(self, contract: Contract, sources: _Sources) -> None:
+        super().__init__(contract.ref, contract.schema, strict=False, defaulted_when_optional=False)
+        self.sources = sources
+
+    def shape(self, schema: Mapping[str, Any], pointer: str) -> Shape | None:
+        built = super().shape(schema, pointer)
+        if built is not None:
+            self.sources[id(built)] = schema
+        return built
+
+    def node(self, schema: Any, pointer: str) -> Node:
+        built = super().node(schema, pointer)
+        if isinstance(schema, Mapping) and isinstance(built, Shape):
+            self.sources.setdefault(id(built), schema)  # a schema with value keywords only: {"format": "email"}
+        return built
+
+
+# == values =======================================================================================
+
+
+def _deref(node: Node) -> Node:
+    while isinstance(node, Ref) and node.target is not None:
+        node = node.target
+    return node
+
+
+def _is_null(node: Node) -> bool:
+    node = _deref(node)
+    return isinstance(node, Shape) and node.kinds == frozenset({NULL})
+
+
+def _overlap(node: Node, sample: Any) -> int:
+    if not isinstance(sample, Mapping):
+        return 0
+    return sum(1 for name in node.property_names() if name in sample)
+
+
+class _Builder:
+    """Builds a value for a node of the graph, keeping what fits of ``sample`` (``_MISSING``: none)."""
+
+    def __init__(self, sources: _Sources, *, avro: bool) -> None:
+        self.sources = sources
+        # which keywords a shape's schema object may hold: Avro's (fields, fixed, map) or JSON Schema's
+        self.avro = avro
+
+    def value(self, node: Node, sample: Any, include: _Include, depth: int) -> Any:
+        node = _deref(node)
+        if isinstance(node, AnyOf):
+            chosen, sample = self._choose(node.branches, sample, depth)
+            return self.value(chosen, sample, include, depth)
+        if isinstance(node, AllOf):
+            merged, keywords = self._merge(node, sample, depth)
+            return self._shape(merged, keywords, node, sample, include, depth)
+        if isinstance(node, Shape):
+            return self._shape(node, self.sources.get(id(node), {}), node, sample, include, depth)
+        raise TypeError(f"not a node of the type graph: {node!r}")  # pragma: no cover
+
+    def _fits(self, node: Node, sample: Any) -> bool:
+        # the graph takes a string for bytes (Avro's JSON encoding); a writer needs the bytes
+        if isinstance(sample, str) and not any(STRING in shape.kinds for shape in node.shapes()):
             return False
-        if "const" in schema:
-            return bool(sample == schema["const"])
-        if "enum" in schema:
-            return sample in schema["enum"]
-        for combinator in ("anyOf", "oneOf"):
-            if combinator in schema:
-                return any(self._fits(branch, sample) for branch in schema[combinator])
-        types = self._types(schema)
-        return not types or any(_JSON_TYPES[t](sample) for t in types if t in _JSON_TYPES)
+        return node.accepts(sample)
 
-    @staticmethod
-    def _types(schema: Mapping[str, Any]) -> list[str]:
-        kind = schema.get("type")
-        if isinstance(kind, str):
-            return [kind]
-        if isinstance(kind, list):
-            return [str(k) for k in kind]
-        if "properties" in schema or "additionalProperties" in schema or "required" in schema:
-            return ["object"]
-        if "items" in schema or "prefixItems" in schema:
-            return ["array"]
-        return []
+    def _fits_kind(self, shape: Shape, kind: str, sample: Any) -> bool:
+        return self._fits(
+            Shape(frozenset({kind}), logical=shape.logical, integral_floats=shape.integral_floats), sample
+        )
 
-    def value(self, schema: Any, sample: Any, include: _Include, depth: int) -> Any:
-        schema = self._resolve(schema)
-        if schema is True or not isinstance(schema, Mapping):
-            return "x" if sample is _MISSING else sample
-        if "const" in schema:
-            return schema["const"]
-        if "enum" in schema:
-            options = list(schema["enum"])
-            if sample is not _MISSING and sample in options:
-                return sample
-            return next((option for option in options if option is not None), options[0] if options else None)
-        for combinator in ("anyOf", "oneOf"):
-            if combinator in schema:
-                outer = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "default")}
-                branches = [self._resolve(branch) for branch in schema[combinator]]
-                if sample is not _MISSING:
-                    fitting = [branch for branch in branches if self._fits(branch, sample)]
-                    if fitting:
-                        return self.value(self._merge(outer, fitting[0]), sample, include, depth)
-                non_null = [b for b in branches if not (isinstance(b, Mapping) and b.get("type") == "null")]
-                if depth > _MAX_DEPTH and len(non_null) < len(branches):
-                    return None
-                chosen = non_null[0] if non_null else branches[0]
-                return self.value(self._merge(outer, chosen), _MISSING, include, depth)
-        types = self._types(schema)
+    def _choose(self, branches: Iterable[Node], sample: Any, depth: int) -> tuple[Node, Any]:
+        """The branch of a union for ``sample`` (the one that fits it best), or the first non-null
+        branch for a new value (null past the depth limit); and the sample, if it is kept."""
+        candidates = [_deref(branch) for branch in branches]
+        if not candidates:
+            return Shape(frozenset({NULL})), _MISSING
         if sample is not _MISSING:
-            kind = next((t for t in types if t in _JSON_TYPES and _JSON_TYPES[t](sample)), None)
-            if kind is None and not types:
+            fitting = [branch for branch in candidates if self._fits(branch, sample)]
+            if fitting:
+                return max(fitting, key=lambda branch: _overlap(branch, sample)), sample
+        nulls = [branch for branch in candidates if _is_null(branch)]
+        others = [branch for branch in candidates if not _is_null(branch)]
+        if nulls and (depth > _MAX_DEPTH or not others):
+            return nulls[0], _MISSING
+        return others[0], _MISSING
+
+    def _merge(self, node: AllOf, sample: Any, depth: int) -> tuple[Shape, dict[str, Any]]:
+        """The parts of an ``allOf`` as one shape (a union among them narrowed to one branch), and
+        their keywords, the first part's winning."""
+        parts: list[Node] = []
+        pending = list(node.parts)
+        while pending:
+            part = _deref(pending.pop(0))
+            if isinstance(part, AllOf):
+                pending[:0] = part.parts
+            elif isinstance(part, AnyOf):
+                pending.insert(0, self._choose(part.branches, sample, depth)[0])
+            else:
+                parts.append(part)
+        shapes = [part for part in parts if isinstance(part, Shape)]
+        whole = AllOf(shapes)
+        kinds = ALL_KINDS
+        for shape in shapes:
+            kinds = kinds & shape.kinds
+        merged = Shape(
+            kinds or (shapes[0].kinds if shapes else ALL_KINDS),
+            properties={name: prop for name in whole.property_names() if (prop := whole.child(name)) is not None},
+            items=whole.element(),
+            values=next((shape.values for shape in shapes if shape.values is not None), None),
+            enum=next((shape.enum for shape in shapes if shape.enum is not None), None),
+            logical=next((shape.logical for shape in shapes if shape.logical is not None), None),
+            integral_floats=all(shape.integral_floats for shape in shapes),
+        )
+        keywords: dict[str, Any] = {}
+        for shape in shapes:
+            for key, value in self.sources.get(id(shape), {}).items():
+                keywords.setdefault(key, value)
+        return merged, keywords
+
+    def _kinds(self, shape: Shape, keywords: Mapping[str, Any]) -> list[str]:
+        """The kinds a new value may take, in the schema's order; [] when the schema allows anything."""
+        if shape.kinds == ALL_KINDS:
+            if shape.properties or shape.values is not None:
+                return [OBJECT]
+            if not self.avro and ("items" in keywords or "prefixItems" in keywords):
+                return [ARRAY]
+            return []
+        declared = keywords.get("type") if not self.avro else None
+        first = [kind for kind in declared if kind in shape.kinds] if isinstance(declared, list) else []
+        return first + [kind for kind in _KIND_ORDER if kind in shape.kinds and kind not in first]
+
+    def _shape(
+        self, shape: Shape, keywords: Mapping[str, Any], whole: Node, sample: Any, include: _Include, depth: int
+    ) -> Any:
+        if shape.enum is not None:
+            if sample is not _MISSING and whole.accepts(sample):
                 return sample
-        else:
-            kind = None
+            return next((value for value in shape.enum if value is not None), shape.enum[0] if shape.enum else None)
+        kinds = self._kinds(shape, keywords)
+        kind: str | None = None
+        if sample is not _MISSING:
+            kind = next((k for k in kinds if self._fits_kind(shape, k, sample)), None)
+            if kind is None and not kinds:
+                return sample
         if kind is None:
-            if sample is None and "null" in types:
+            others = [k for k in kinds if k != NULL]
+            if NULL in kinds and (depth > _MAX_DEPTH or not others):
                 return None
-            non_null = [t for t in types if t != "null"]
-            if depth > _MAX_DEPTH and "null" in types:
-                return None
-            kind = non_null[0] if non_null else (types[0] if types else "string")
+            kind = others[0] if others else STRING
             sample = _MISSING
-        return self._typed(kind, schema, sample, include, depth)
-
-    @staticmethod
-    def _merge(outer: Mapping[str, Any], branch: Any) -> Any:
-        if not outer or not isinstance(branch, Mapping):
-            return branch
-        return {**outer, **branch}
-
-    def _typed(self, kind: str, schema: Mapping[str, Any], sample: Any, include: _Include, depth: int) -> Any:
-        if kind == "object":
-            return self._object(schema, sample, include, depth)
-        if kind == "array":
-            return self._array(schema, sample, include, depth)
+        if kind == OBJECT:
+            return self._object(shape, keywords, sample, include, depth)
+        if kind == ARRAY:
+            return self._array(shape, keywords, sample, include, depth)
+        if kind == BYTES:
+            return self._bytes(shape, keywords, sample)
         if sample is not _MISSING:
             return sample
-        if kind == "string":
-            text = _STRING_FORMATS.get(str(schema.get("format")), "x")
-            minimum, maximum = schema.get("minLength"), schema.get("maxLength")
-            if isinstance(minimum, int) and len(text) < minimum:
-                text += "x" * (minimum - len(text))
-            if isinstance(maximum, int) and len(text) > maximum:
-                text = text[:maximum]
-            return text
-        if kind in ("integer", "number"):
-            return self._number(schema, integer=kind == "integer")
-        if kind == "boolean":
-            return True
-        return None
+        if shape.logical in _LOGICAL:
+            return _LOGICAL[shape.logical]
+        if kind == STRING:
+            return _string(keywords)
+        if kind in (INTEGER, NUMBER):
+            return _number(keywords, integer=kind == INTEGER)
+        return True if kind == BOOLEAN else None
 
-    @staticmethod
-    def _number(schema: Mapping[str, Any], *, integer: bool) -> int | float:
-        value: float = 1
-        low, high = schema.get("minimum"), schema.get("maximum")
-        low_open, high_open = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-        if isinstance(low, (int, float)) and value < low:
-            value = low
-        if isinstance(low_open, (int, float)) and not isinstance(low_open, bool) and value <= low_open:
-            value = math.floor(low_open) + 1
-        if isinstance(high, (int, float)) and value > high:
-            value = high
-        if isinstance(high_open, (int, float)) and not isinstance(high_open, bool) and value >= high_open:
-            value = math.ceil(high_open) - 1
-        step = schema.get("multipleOf")
-        if isinstance(step, (int, float)) and step > 0:
-            value = math.ceil(value / step) * step
-        return int(value) if integer else float(value)
-
-    def _object(self, schema: Mapping[str, Any], sample: Any, include: _Include, depth: int) -> dict[str, Any]:
-        properties: Mapping[str, Any] = schema.get("properties", {})
-        required = set(schema.get("required", ()))
-        source = sample if isinstance(sample, Mapping) else {}
+    def _object(
+        self, shape: Shape, keywords: Mapping[str, Any], sample: Any, include: _Include, depth: int
+    ) -> dict[str, Any]:
+        source: Mapping[str, Any] = sample if isinstance(sample, Mapping) else {}
+        # an Avro record writes every field, and takes a field from a sample under one of its aliases
+        every = self.avro and "fields" in keywords
+        aliases = {entry["name"]: entry.get("aliases", ()) for entry in keywords.get("fields", ())} if every else {}
         result: dict[str, Any] = {}
-        for name, sub in properties.items():
-            if name in source:
-                result[name] = self.value(sub, source[name], include.get(name, {}), depth + 1)
-            elif name in required or name in include:
-                result[name] = self.value(sub, _MISSING, include.get(name, {}), depth + 1)
-        for name in sorted(required - set(properties)):
-            result[name] = source.get(name, "x")
-        patterns = schema.get("patternProperties", {})
-        extra = schema.get("additionalProperties")
-        for name, value in source.items():
-            if name in properties or name in result:
+        for name, prop in shape.properties.items():
+            given = source.get(name, _MISSING)
+            for alias in aliases.get(name, ()) if given is _MISSING else ():
+                given = source.get(alias, _MISSING)
+                if given is not _MISSING:
+                    break
+            if given is not _MISSING or every or prop.required or name in include:
+                result[name] = self.value(prop.node, given, include.get(name, {}), depth + 1)
+        if shape.values is None:
+            return result
+        # keys beyond the properties: an Avro map keeps every one (and gets one of its own), a JSON
+        # Schema object those named by patternProperties, or every one under an additionalProperties
+        # schema when it has no properties
+        is_map = self.avro and keywords.get("type") == "map"
+        patterns = () if self.avro else tuple(keywords.get("patternProperties", {}))
+        open_map = is_map or (not shape.properties and isinstance(keywords.get("additionalProperties"), Mapping))
+        for key, value in source.items():
+            if key in result or key in shape.properties:
                 continue
-            matched = [sub for pattern, sub in patterns.items() if re.search(pattern, name)]
-            if matched:
-                result[name] = self.value(matched[0], value, include.get(name, {}), depth + 1)
-            elif not properties and isinstance(extra, Mapping):
-                result[name] = self.value(extra, value, include.get(name, {}), depth + 1)
+            if open_map or any(re.search(pattern, str(key)) for pattern in patterns):
+                result[str(key)] = self.value(shape.values, value, include.get(str(key), {}), depth + 1)
+        if is_map and not isinstance(sample, Mapping) and depth <= _MAX_DEPTH:
+            result["k"] = self.value(shape.values, _MISSING, include, depth + 1)
         return result
 
-    def _array(self, schema: Mapping[str, Any], sample: Any, include: _Include, depth: int) -> list[Any]:
-        prefix = schema.get("prefixItems")
-        items = schema.get("items", True)
-        if isinstance(items, list):  # draft 7 tuple form
-            prefix, items = items, schema.get("additionalItems", True)
-        prefix = list(prefix or [])
+    def _array(
+        self, shape: Shape, keywords: Mapping[str, Any], sample: Any, include: _Include, depth: int
+    ) -> list[Any]:
+        items: Node = shape.items if shape.items is not None else Shape(ALL_KINDS, integral_floats=True)
+        # JSON Schema positions (prefixItems, or draft 7's items array): the parser makes the items
+        # one union of the positional schemas, then the schema for the rest
+        prefix = keywords.get("prefixItems", keywords.get("items")) if not self.avro else None
+        branches = items.branches if isinstance(prefix, list) and isinstance(items, AnyOf) else ()
+        positions = len(prefix) if isinstance(prefix, list) and branches else 0
 
-        def element(position: int) -> Any:
-            return prefix[position] if position < len(prefix) else items
+        def element(position: int) -> Node:
+            if not positions:
+                return items
+            if position < positions or len(branches) > positions:
+                return branches[min(position, positions)]
+            return Shape(ALL_KINDS, integral_floats=True)  # no schema for the rest: anything goes
 
         if isinstance(sample, (list, tuple)):
             return [self.value(element(i), item, include, depth + 1) for i, item in enumerate(sample)]
-        if depth > _MAX_DEPTH or schema.get("maxItems") == 0:
+        if depth > _MAX_DEPTH or keywords.get("maxItems") == 0:
             return []
-        count = max(1, len(prefix), int(schema.get("minItems", 0)))
+        count = max(1, positions, int(keywords.get("minItems", 0)))
         return [self.value(element(i), _MISSING, include, depth + 1) for i in range(count)]
+
+    def _bytes(self, shape: Shape, keywords: Mapping[str, Any], sample: Any) -> Any:
+        size = keywords.get("size") if self.avro and keywords.get("type") == "fixed" else None
+        if sample is not _MISSING and (size is None or not isinstance(sample, bytes) or len(sample) == size):
+            return sample
+        if isinstance(size, int):
+            return bytes(size)
+        return _LOGICAL.get(shape.logical or "", b"x")
+
+
+def _string(keywords: Mapping[str, Any]) -> str:
+    text = _STRING_FORMATS.get(str(keywords.get("format")), "x")
+    minimum, maximum = keywords.get("minLength"), keywords.get("maxLength")
+    if isinstance(minimum, int) and len(text) < minimum:
+        text += "x" * (minimum - len(text))
+    if isinstance(maximum, int) and len(text) > maximum:
+        text = text[:maximum]
+    return text
+
+
+def _number(keywords: Mapping[str, Any], *, integer: bool) -> int | float:
+    value: float = 1
+    low, high = keywords.get("minimum"), keywords.get("maximum")
+    low_open, high_open = keywords.get("exclusiveMinimum"), keywords.get("exclusiveMaximum")
+    if isinstance(low, (int, float)) and value < low:
+        value = low
+    if isinstance(low_open, (int, float)) and not isinstance(low_open, bool) and value <= low_open:
+        value = math.floor(low_open) + 1
+    if isinstance(high, (int, float)) and value > high:
+        value = high
+    if isinstance(high_open, (int, float)) and not isinstance(high_open, bool) and value >= high_open:
+        value = math.ceil(high_open) - 1
+    step = keywords.get("multipleOf")
+    if isinstance(step, (int, float)) and step > 0:
+        value = math.ceil(value / step) * step
+    return int(value) if integer else float(value)
