@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from syscontract._engine.presence import _named as avro_named
 from syscontract._types import (
     ALL_KINDS,
     ARRAY,
@@ -155,9 +156,8 @@ def _graph(contract: Contract) -> tuple[Node, _Sources]:
     shape was built from: the keywords that constrain values are read there (the graph drops them)."""
     sources: _Sources = {}
     if contract.format == "avro":
-        native = contract.native
-        named = native.get("__named_schemas", {}) if isinstance(native, Mapping) else {}
-        return _AvroShapes(named, sources).node(native), sources
+        # the plain schema (a Schema Registry's references inlined) and the engine's table of its named types
+        return _AvroShapes(avro_named(contract.schema, {}), sources).node(contract.schema), sources
     return _JsonSchemaShapes(contract, sources).parse(), sources
 
 
