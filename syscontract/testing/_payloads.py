@@ -23,7 +23,6 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from syscontract._engine.presence import _named as avro_named
 from syscontract._types import (
     ALL_KINDS,
     ARRAY,
@@ -44,6 +43,7 @@ from syscontract.contract import Contract, parse_path
 from syscontract.errors import ContractDeclarationError
 from syscontract.formats import avro as avro_format
 from syscontract.formats import jsonschema as jsonschema_format
+from syscontract.formats.avro import named_types
 
 __all__ = ["has_field", "minimal_payload", "project_payload"]
 
@@ -157,7 +157,7 @@ def _graph(contract: Contract) -> tuple[Node, _Sources]:
     sources: _Sources = {}
     if contract.format == "avro":
         # the plain schema (a Schema Registry's references inlined) and the engine's table of its named types
-        return _AvroShapes(avro_named(contract.schema, {}), sources).node(contract.schema), sources
+        return _AvroShapes(named_types(contract.schema), sources).node(contract.schema), sources
     return _JsonSchemaShapes(contract, sources).parse(), sources
 
 
