@@ -49,3 +49,17 @@ def order() -> dict[str, Any]:
 
 
 _ORDER = json.loads((DATA / "order_event.json").read_text())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The test command tells the truth: integration tests skipped for a missing server are counted on
+    the last line, with how to start the servers (``CI=true`` fails them instead)."""
+    skipped = [report for report in terminalreporter.stats.get("skipped", []) if "integration" in report.nodeid]
+    if skipped:
+        count = len(skipped)
+        terminalreporter.write_line(
+            f"{count} integration test{'s' if count != 1 else ''} skipped: start Redis, NATS, RabbitMQ (and "
+            "Prometheus) with `make services`",
+            yellow=True,
+            bold=True,
+        )
