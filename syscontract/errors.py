@@ -145,7 +145,8 @@ class MissingCriticalField(ContractViolation):
     ``defaulted`` (present only because a default, a validator or resolution filled it),
     ``not-in-writer-schema`` (the writer's schema has no such field, so any value would be the
     reader's default), ``unknown-symbol`` (the writer wrote an enum symbol the reader's enum lacks,
-    so Avro would substitute the reader enum's default)."""
+    so Avro would substitute the reader enum's default), ``unverifiable`` (a model instance whose
+    validators may set the field: its ``model_fields_set`` is no evidence that it was sent)."""
 
 
 class FieldTypeError(ContractViolation):
