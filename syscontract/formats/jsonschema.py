@@ -1,17 +1,39 @@
-"""JSON Schema documents (``.schema.json``, draft 7 and 2020-12) into the normalized contract view.
+"""JSON Schema documents (``.schema.json``: draft 4, 6, 7, 2019-09 and 2020-12) into the normalized contract view.
 
-Every keyword is accounted for: structural keywords build the type graph, annotations are kept as
-documentation, validation keywords are accepted (they constrain values, not which fields exist) and
-their subschemas are parsed too. Any other keyword, a remote ``$ref`` or an unknown ``$schema`` is
-refused at load with an error that names it: nothing in a contract is silently ignored.
+Validation is jsonschema-rs's job (:mod:`syscontract.validation`); this module builds the field view
+(which fields exist, their types, whether the schema makes them required) and the reference context
+both share. Every keyword a validator knows is accounted for:
+
+* structural keywords build the type graph: ``type``, ``properties``, ``required``, ``items``,
+  ``prefixItems``, ``additionalProperties``, ``patternProperties``, ``enum``, ``const``, ``allOf``,
+  ``anyOf``, ``oneOf`` and every reference form (``$ref`` to a pointer, an ``$anchor``, an ``$id``,
+  another file or contract; ``$dynamicRef``/``$recursiveRef``);
+* keywords that only constrain values, or make presence conditional (``not``, ``if``/``then``/``else``,
+  ``dependentSchemas``, ``dependentRequired``, ``dependencies``, ``unevaluatedProperties``,
+  ``unevaluatedItems``, ``contains``, ``propertyNames``, bounds, ``pattern``, ``format``,
+  ``content*``) never make a field required in the view: a critical field under them is checked on
+  every message, never assumed present;
+* a dynamic reference (``$dynamicRef``, ``$recursiveRef``) may land on another schema at run time, so
+  the field it leads to is shown as its static target *or anything* (``... | any``), never required;
+* unknown keywords are annotations, as the specification says.
+
+References are resolved through jsonschema-rs's registry, fed by a :class:`References` hook that maps
+registry files, other contracts' ``$id`` and Confluent references, and refuses anything else: nothing
+is ever fetched from the network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urldefrag, urlsplit
+
+import jsonschema_rs
 
 from syscontract._types import (
     ALL_KINDS,
@@ -34,12 +56,30 @@ from syscontract._types import (
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError
 
-__all__ = ["DIALECTS", "parse"]
+__all__ = ["DIALECTS", "DEFAULT_BASE_URI", "JsonSchemaContext", "References", "parse"]
 
 DIALECTS = {
+    "http://json-schema.org/draft-04/schema": "draft4",
+    "http://json-schema.org/draft-06/schema": "draft6",
     "http://json-schema.org/draft-07/schema": "draft7",
+    "https://json-schema.org/draft/2019-09/schema": "draft2019-09",
     "https://json-schema.org/draft/2020-12/schema": "draft2020-12",
 }
+_DRAFT_NUMBERS = {
+    "draft4": jsonschema_rs.Draft4,
+    "draft6": jsonschema_rs.Draft6,
+    "draft7": jsonschema_rs.Draft7,
+    "draft2019-09": jsonschema_rs.Draft201909,
+    "draft2020-12": jsonschema_rs.Draft202012,
+}
+_NUMBER_DRAFTS = {number: name for name, number in _DRAFT_NUMBERS.items()}
+
+DEFAULT_BASE_URI = "json-schema:///"
+"""The base URI of a schema that has no ``$id`` and no file: relative references resolve against it
+(and so reach nothing but what the reference hook maps)."""
+
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+"""A referenced file larger than this is refused."""
 
 _TYPES = {
     "null": NULL,
@@ -51,26 +91,112 @@ _TYPES = {
     "array": ARRAY,
 }
 
-_STRUCTURE = frozenset(
-    {
-        "type", "properties", "required", "additionalProperties", "patternProperties", "items",
-        "prefixItems", "additionalItems", "enum", "const", "anyOf", "oneOf", "allOf", "$ref",
-        "definitions", "$defs",
-    }
-)  # fmt: skip
-_ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "default", "examples", "readOnly", "writeOnly", "deprecated"}
-)
-_VALUE_KEYWORDS = frozenset(
-    {
-        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength",
-        "maxLength", "pattern", "minItems", "maxItems", "uniqueItems", "minContains", "maxContains",
-        "minProperties", "maxProperties", "dependentRequired", "format", "contentEncoding",
-        "contentMediaType",
-    }
-)  # fmt: skip
-_SUBSCHEMA_KEYWORDS = frozenset({"not", "if", "then", "else", "contains", "propertyNames"})
-_KNOWN = _STRUCTURE | _ANNOTATIONS | _VALUE_KEYWORDS | _SUBSCHEMA_KEYWORDS | {"dependencies"}
+
+def _any() -> Shape:
+    return Shape(ALL_KINDS, integral_floats=True)
+
+
+class References:
+    """Where a JSON Schema contract's references to other documents are found; never the network.
+
+    ``documents`` maps absolute URIs to schema documents (other contracts' ``$id``, Confluent
+    references by subject name, the test suite's ``remotes/``); ``root`` is a registry directory whose
+    files may be referenced by ``file:`` URIs (relative references from a file resolve to those), never
+    leaving it; ``lookup`` is asked for a URI nothing else maps (a registry's ``$id`` index). Anything
+    else is refused with :class:`~syscontract.ContractDeclarationError` naming the URI. ::
+
+        References(documents={"https://acme.example/uuid.json": {"type": "string"}})
+    """
+
+    def __init__(
+        self,
+        documents: Mapping[str, Any] | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        lookup: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.documents = {_strip(uri): document for uri, document in (documents or {}).items()}
+        self.root = Path(root).resolve() if root is not None else None
+        self.lookup = lookup
+
+    def __repr__(self) -> str:
+        return f"References({len(self.documents)} documents, root={str(self.root) if self.root else None!r})"
+
+    def __call__(self, uri: str) -> Any:
+        """The document at ``uri`` (a fragment is ignored); refuses what is not mapped."""
+        key = _strip(uri)
+        if key in self.documents:
+            return self.documents[key]
+        if self.root is not None and key.startswith("file:"):
+            return self._file(key)
+        if self.lookup is not None:
+            found = self.lookup(key)
+            if found is not None:
+                return found
+        raise ContractDeclarationError(
+            f"$ref to {uri!r} cannot be resolved: syscontract never fetches a reference from the network; "
+            "only files of the registry, the $id of another contract in the same registry and references "
+            "registered with the schema are reachable",
+            reason="bad-reference",
+        )
+
+    def _file(self, uri: str) -> Any:
+        assert self.root is not None
+        parts = urlsplit(uri)
+        raw = unquote(parts.path)
+        if parts.netloc and parts.netloc != "localhost":
+            # "file://other.v1.schema.json" names a file, not a host: read it as a relative path
+            raw = unquote(parts.netloc) + raw
+        path = Path(raw) if os.path.isabs(raw) else self.root / raw
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:
+            raise self._refuse(uri, f"the path cannot be resolved ({exc})") from exc
+        if resolved != self.root and self.root not in resolved.parents:
+            raise self._refuse(uri, f"it is outside the registry root {str(self.root)!r}")
+        try:
+            if resolved.stat().st_size > MAX_DOCUMENT_BYTES:
+                raise self._refuse(uri, f"the file is larger than {MAX_DOCUMENT_BYTES} bytes")
+            text = resolved.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self._refuse(uri, f"the file cannot be read ({type(exc).__name__})") from exc
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise self._refuse(uri, f"the file is not JSON ({exc})") from exc
+
+    @staticmethod
+    def _refuse(uri: str, why: str) -> ContractDeclarationError:
+        return ContractDeclarationError(f"$ref to {uri!r} is refused: {why}", reason="bad-reference")
+
+
+def _strip(uri: str) -> str:
+    return urldefrag(uri)[0]
+
+
+def file_uri(path: str | os.PathLike[str]) -> str:
+    """The ``file:`` URI of a schema file, the base its relative references resolve against."""
+    return Path(path).resolve().as_uri()
+
+
+@dataclass(frozen=True)
+class JsonSchemaContext:
+    """What a JSON Schema contract needs besides its document, kept as ``Contract.native``.
+
+    ``draft`` (``draft7``, ``draft2020-12``, ...; None: jsonschema-rs's default, 2020-12),
+    ``base_uri``, ``registry`` (jsonschema-rs's, every referenced document already retrieved),
+    ``references`` (the hook, for building validators), ``assert_format`` (True: ``format`` is an
+    assertion; False: an annotation; None: what the draft says)."""
+
+    draft: str | None
+    base_uri: str
+    registry: Any
+    references: Callable[[str], Any]
+    assert_format: bool | None
+    external: bool
+
+
+_REFUSE_ALL = References()
 
 
 def parse(
@@ -79,143 +205,216 @@ def parse(
     *,
     annotations_only: bool = False,
     required_means_no_default: bool = False,
+    references: Callable[[str], Any] | Mapping[str, Any] | None = None,
+    base_uri: str | None = None,
+    assert_format: bool | None = None,
     **options: Any,
 ) -> Contract:
     """Parse a JSON Schema document (a JSON value, or its text) into a :class:`Contract`.
 
-    ``annotations_only`` treats unknown keywords as annotations instead of refusing them (for schemas
-    generated from a model that is itself the source of truth); ``required_means_no_default`` marks
-    every optional property as defaulted (pydantic: a field is optional exactly when it has a default).
+    ``references`` resolves references to other documents (a :class:`References`, any callable of
+    a URI, or a mapping of URIs to documents); ``base_uri`` is the document's own URI (a registry
+    passes the file's). ``assert_format`` decides whether ``format`` is asserted (None: as the draft
+    says). ``annotations_only`` and ``required_means_no_default`` are for schemas generated from a
+    pydantic model (every optional property is marked defaulted).
     """
+    label = str(ref)
     if isinstance(schema, str):
         try:
             schema = json.loads(schema)
         except (ValueError, RecursionError) as exc:
             raise ContractDeclarationError(
-                f"JSON Schema is not valid JSON: {exc}", contract=str(ref), reason="bad-schema"
+                f"JSON Schema is not valid JSON: {exc}", contract=label, reason="bad-schema"
             ) from exc
     if not isinstance(schema, (Mapping, bool)):
         raise ContractDeclarationError(
             f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}",
-            contract=str(ref),
+            contract=label,
             reason="bad-schema",
         )
-    parser = _Parser(ref, schema, strict=not annotations_only, defaulted_when_optional=required_means_no_default)
+    if assert_format is not None and not isinstance(assert_format, bool):
+        raise ContractDeclarationError(
+            f"assert_format must be true or false, not {assert_format!r}", contract=label, reason="bad-option"
+        )
+    hook: Callable[[str], Any]
+    if references is None:
+        hook = _REFUSE_ALL
+    elif isinstance(references, Mapping):
+        hook = References(references)
+    else:
+        hook = references
+    context = _context(label, schema, hook, base_uri or DEFAULT_BASE_URI, assert_format)
+    parser = _Parser(label, context, defaulted_when_optional=required_means_no_default)
     try:
-        root = parser.parse()
+        root = parser.parse(schema)
     except RecursionError as exc:
         raise ContractDeclarationError(
-            "the schema is nested too deeply to be a contract", contract=str(ref), reason="bad-schema"
+            "the schema is nested too deeply to be a contract", contract=label, reason="bad-schema"
         ) from exc
     if isinstance(schema, Mapping):
         options.setdefault("doc", schema.get("description") or schema.get("title"))
     options.setdefault("format", "jsonschema")
-    return Contract(ref, options.pop("format"), root, schema=schema, **options)
+    return Contract(ref, options.pop("format"), root, schema=schema, native=context, **options)
+
+
+def _context(
+    label: str, schema: Mapping[str, Any] | bool, hook: Callable[[str], Any], base_uri: str, assert_format: bool | None
+) -> JsonSchemaContext:
+    draft: str | None = None
+    resources: list[tuple[str, Any]] = []
+    external = False
+
+    def retrieve(uri: str) -> Any:
+        nonlocal external
+        external = True
+        try:
+            return hook(uri)
+        except ContractDeclarationError as exc:
+            raise LookupError(str(exc)) from None
+
+    if isinstance(schema, Mapping):
+        dialect = schema.get("$schema")
+        if dialect is not None:
+            if not isinstance(dialect, str):
+                raise ContractDeclarationError("'$schema' must be a string", contract=label, reason="bad-schema")
+            draft = DIALECTS.get(dialect.rstrip("#"))
+            if draft is None:
+                # a custom meta-schema: it must be reachable through the hook, and it names its draft
+                meta = _resolve_meta(label, dialect, hook)
+                resources.append((_strip(dialect), meta))
+    resources.append((base_uri, schema))
+    try:
+        registry = jsonschema_rs.Registry(resources, retriever=retrieve)
+        if draft is None and resources[0][0] != base_uri:
+            draft = _NUMBER_DRAFTS.get(registry.resolver(base_uri).lookup("#").draft)
+    except (jsonschema_rs.ReferencingError, ValueError) as exc:
+        raise ContractDeclarationError(
+            f"the schema's references cannot be resolved: {_first_line(exc)}", contract=label, reason="bad-reference"
+        ) from None
+    return JsonSchemaContext(draft, base_uri, registry, hook, assert_format, external)
+
+
+def _resolve_meta(label: str, dialect: str, hook: Callable[[str], Any]) -> Any:
+    try:
+        return hook(dialect)
+    except ContractDeclarationError:
+        raise ContractDeclarationError(
+            f"'$schema' {dialect!r} is neither a JSON Schema draft ({', '.join(DIALECTS)}) nor a meta-schema "
+            "the registry maps",
+            contract=label,
+            reason="bad-schema",
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    return str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
 
 
 class _Parser:
-    def __init__(
-        self, ref: ContractRef, document: Mapping[str, Any] | bool, *, strict: bool, defaulted_when_optional: bool
-    ) -> None:
-        self.ref = ref
-        self.document = document
-        self.strict = strict
+    def __init__(self, label: str, context: JsonSchemaContext, *, defaulted_when_optional: bool) -> None:
+        self.label = label
+        self.context = context
         self.defaulted_when_optional = defaulted_when_optional
-        self.refs: dict[str, Ref] = {}
+        self.refs: dict[tuple[str, str], Ref] = {}
+        self.pending: list[tuple[Ref, Any, Any]] = []
+        # draft 7 and earlier: keywords beside $ref are ignored; 2019-09 and later: they apply
+        self.legacy = context.draft in ("draft4", "draft6", "draft7")
 
     def fail(self, pointer: str, detail: str) -> ContractDeclarationError:
         return ContractDeclarationError(
-            f"unsupported JSON Schema at {pointer or '#'}: {detail}", contract=str(self.ref), reason="bad-schema"
+            f"bad JSON Schema at {pointer or '#'}: {detail}", contract=self.label, reason="bad-schema"
         )
 
-    def parse(self) -> Node:
-        if isinstance(self.document, Mapping):
-            dialect = self.document.get("$schema")
-            if dialect is not None and str(dialect).rstrip("#") not in DIALECTS:
-                raise self.fail(
-                    "#/$schema",
-                    f"dialect {dialect!r} is not supported (use draft-07 or 2020-12: {', '.join(DIALECTS)})",
-                )
-        root = self.node(self.document, "#")
-        pending = list(self.refs.values())
-        while pending:  # binding a reference may discover more references
-            ref = pending.pop()
-            if ref.target is None:
-                ref.target = self.node(self.lookup(ref.pointer), ref.pointer)
-                pending.extend(r for r in self.refs.values() if r.target is None and r not in pending)
-        cycle = direct_cycle(root)
-        if cycle is not None:
-            raise self.fail(cycle, "the schema refers to itself without any property or item in between")
-        return root
+    def parse(self, document: Any) -> Node:
+        resolver = self.context.registry.resolver(self.context.base_uri)
+        root = self.node(document, "#", resolver)
+        while self.pending:  # binding a reference may discover more references
+            ref, target, target_resolver = self.pending.pop()
+            ref.target = self.node(target, ref.pointer, target_resolver)
+        # a reference cycle with no property or item in between (A = allOf[A, ...]) says nothing the field
+        # view can use, and jsonschema-rs decides such schemas: the reference that closes it stands for
+        # "anything" in the view
+        for _ in range(len(self.refs) + 1):
+            cycle = direct_cycle(root)
+            if cycle is None:
+                return root
+            for ref in self.refs.values():
+                if ref.pointer == cycle:
+                    ref.target = _any()
+        return _any()
 
-    def lookup(self, pointer: str) -> Any:
-        target: Any = self.document
-        for token in pointer[2:].split("/") if pointer != "#" else ():
-            token = unquote(token).replace("~1", "/").replace("~0", "~")
-            if isinstance(target, Mapping) and token in target:
-                target = target[token]
-            elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
-                target = target[int(token)]
-            else:
-                raise self.fail(pointer, "$ref points to nothing in this document")
-        return target
-
-    def reference(self, target: Any, pointer: str) -> Ref:
+    def reference(self, target: Any, pointer: str, resolver: Any, *, dynamic: bool) -> Node:
         if not isinstance(target, str):
-            raise self.fail(pointer, "$ref must be a string")
-        if target != "#" and not target.startswith("#/"):
-            raise self.fail(
-                pointer,
-                f"$ref {target!r} is not a local reference: only '#' and '#/...' pointers into this "
-                "document (such as '#/$defs/Customer') are supported; remote references are refused",
-            )
-        if target not in self.refs:
-            self.refs[target] = Ref(target)
-        return self.refs[target]
+            raise self.fail(pointer, "a reference must be a string")
+        try:
+            resolved = resolver.lookup(target)
+        except (jsonschema_rs.ReferencingError, ValueError) as exc:
+            if dynamic:
+                return _any()  # a $dynamicRef to an anchor no static scope defines: decided at run time
+            raise ContractDeclarationError(
+                f"$ref {target!r} at {pointer} cannot be resolved: {_first_line(exc)}",
+                contract=self.label,
+                reason="bad-reference",
+            ) from None
+        key = (resolved.resolver.base_uri, urldefrag(target)[1])
+        node = self.refs.get(key)
+        if node is None:
+            node = Ref(target)
+            self.refs[key] = node
+            self.pending.append((node, resolved.contents, resolved.resolver))
+        if dynamic:
+            # the target may be another schema at run time: what it gives is never assumed
+            return AnyOf([node, _any()])
+        return node
 
-    def node(self, schema: Any, pointer: str) -> Node:
+    def node(self, schema: Any, pointer: str, resolver: Any) -> Node:
         if schema is True:
-            return Shape(ALL_KINDS, integral_floats=True)
+            return _any()
         if schema is False:
             return Shape(frozenset(), integral_floats=True)
         if not isinstance(schema, Mapping):
             raise self.fail(pointer, f"a schema must be an object or a boolean, not {type(schema).__name__}")
-        unknown = [key for key in schema if key not in _KNOWN]
-        if unknown and self.strict:
-            raise self.fail(
-                pointer,
-                f"keyword {unknown[0]!r} is not understood by syscontract; refusing the contract rather "
-                "than ignoring part of it",
-            )
-        if "$id" in schema and pointer != "#":
-            raise self.fail(pointer, "'$id' below the root changes how references resolve and is not supported")
-        for keyword in ("definitions", "$defs"):
-            for name, sub in self.mapping(schema, keyword, pointer).items():
-                # parsed for their keywords even when unused; references bind to them lazily
-                self.node(sub, f"{pointer}/{keyword}/{name}")
-        for keyword in _SUBSCHEMA_KEYWORDS & schema.keys():
-            self.node(schema[keyword], f"{pointer}/{keyword}")
-        for name, sub in self.mapping(schema, "dependencies", pointer).items():
-            if not isinstance(sub, list):
-                self.node(sub, f"{pointer}/dependencies/{name}")
+        identifier = schema.get("$id") if not self.legacy or "$ref" not in schema else None
+        if pointer != "#" and isinstance(identifier, str) and not identifier.startswith("#"):
+            # an $id the registry did not index (inside an enum or const, say) keeps the scope
+            with contextlib.suppress(jsonschema_rs.ReferencingError, ValueError):
+                resolver = resolver.lookup(identifier).resolver
+        if "$ref" in schema and self.legacy:
+            # draft 7 and earlier: every keyword beside $ref is ignored, as the specification says
+            return self.reference(schema["$ref"], f"{pointer}/$ref", resolver, dynamic=False)
 
         parts: list[Node] = []
-        base = self.shape(schema, pointer)
+        base = self.shape(schema, pointer, resolver)
         if base is not None:
             parts.append(base)
         if "$ref" in schema:
-            parts.append(self.reference(schema["$ref"], f"{pointer}/$ref"))
+            parts.append(self.reference(schema["$ref"], f"{pointer}/$ref", resolver, dynamic=False))
+        for keyword in ("$dynamicRef", "$recursiveRef"):
+            if keyword in schema:
+                parts.append(self.reference(schema[keyword], f"{pointer}/{keyword}", resolver, dynamic=True))
         for index, sub in enumerate(self.array(schema, "allOf", pointer)):
-            parts.append(self.node(sub, f"{pointer}/allOf/{index}"))
+            parts.append(self.node(sub, f"{pointer}/allOf/{index}", resolver))
         for keyword in ("anyOf", "oneOf"):
             branches = self.array(schema, keyword, pointer)
             if branches:
-                parts.append(AnyOf([self.node(b, f"{pointer}/{keyword}/{i}") for i, b in enumerate(branches)]))
+                parts.append(
+                    AnyOf([self.node(b, f"{pointer}/{keyword}/{i}", resolver) for i, b in enumerate(branches)])
+                )
+        # subschemas that constrain values or make presence conditional add no field and no requirement;
+        # they are parsed for well-formedness (and so that their references resolve)
+        for keyword in ("not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems"):
+            if keyword in schema:
+                self.node(schema[keyword], f"{pointer}/{keyword}", resolver)
+        for keyword in ("dependentSchemas", "dependencies", "definitions", "$defs"):
+            for name, sub in self.mapping(schema, keyword, pointer).items():
+                if not isinstance(sub, list):
+                    self.node(sub, f"{pointer}/{keyword}/{name}", resolver)
         if not parts:
-            return Shape(ALL_KINDS, integral_floats=True)
+            return _any()
         return parts[0] if len(parts) == 1 else AllOf(parts)
 
-    def shape(self, schema: Mapping[str, Any], pointer: str) -> Shape | None:
+    def shape(self, schema: Mapping[str, Any], pointer: str, resolver: Any) -> Shape | None:
         """The schema's own type, properties and items; None when it says nothing about them."""
         kinds = self.kinds(schema, pointer)
         enum: tuple[Any, ...] | None = None
@@ -233,34 +432,37 @@ class _Parser:
         properties: dict[str, Prop] = {}
         for name, sub in self.mapping(schema, "properties", pointer).items():
             properties[name] = Prop(
-                self.node(sub, f"{pointer}/properties/{name}"),
+                self.node(sub, f"{pointer}/properties/{_escape(name)}", resolver),
                 required=name in required,
                 has_default=(isinstance(sub, Mapping) and "default" in sub)
                 or (self.defaulted_when_optional and name not in required),
                 default=sub.get("default") if isinstance(sub, Mapping) else None,
-                doc=sub.get("description") if isinstance(sub, Mapping) else None,
-            )
+                doc=sub.get("description") if isinstance(sub, Mapping) and isinstance(sub.get("description"), str)
+                else None,
+            )  # fmt: skip
         for name in required:
-            properties.setdefault(name, Prop(Shape(ALL_KINDS, integral_floats=True), required=True))
+            properties.setdefault(name, Prop(_any(), required=True))
 
         values = [
-            self.node(sub, f"{pointer}/patternProperties/{pattern}")
+            self.node(sub, f"{pointer}/patternProperties/{_escape(pattern)}", resolver)
             for pattern, sub in self.mapping(schema, "patternProperties", pointer).items()
         ]
-        if "additionalProperties" in schema:
-            values.append(self.node(schema["additionalProperties"], f"{pointer}/additionalProperties"))
+        for keyword in ("additionalProperties", "unevaluatedProperties"):
+            if keyword in schema:
+                values.append(self.node(schema[keyword], f"{pointer}/{keyword}", resolver))
 
-        items = self.items(schema, pointer)
+        items = self.items(schema, pointer, resolver)
         says_something = kinds is not None or enum is not None or properties or values or items is not None
         if not says_something:
             return None
         if kinds is None:
             kinds = ALL_KINDS
         if ARRAY in kinds and items is None:
-            items = Shape(ALL_KINDS, integral_floats=True)
+            items = _any()
+        title = schema.get("title")
         return Shape(
             kinds,
-            name=schema.get("title") if OBJECT in kinds and properties else None,
+            name=title if isinstance(title, str) and OBJECT in kinds and properties else None,
             properties=properties,
             items=items,
             values=(values[0] if len(values) == 1 else AnyOf(values)) if values else None,
@@ -280,26 +482,26 @@ class _Parser:
             kinds.add(_TYPES[name])
         return frozenset(kinds)
 
-    def items(self, schema: Mapping[str, Any], pointer: str) -> Node | None:
+    def items(self, schema: Mapping[str, Any], pointer: str, resolver: Any) -> Node | None:
         positional: list[Node] = []
         rest: Node | None = None
-        if "prefixItems" in schema:
+        tuple_form = isinstance(schema.get("items"), list)
+        if "prefixItems" in schema and not self.legacy:
             prefix = self.array(schema, "prefixItems", pointer)
-            positional += [self.node(s, f"{pointer}/prefixItems/{i}") for i, s in enumerate(prefix)]
-        items = schema.get("items")
-        if isinstance(items, list):  # draft 7 tuple form
-            positional += [self.node(s, f"{pointer}/items/{i}") for i, s in enumerate(items)]
+            positional += [self.node(s, f"{pointer}/prefixItems/{i}", resolver) for i, s in enumerate(prefix)]
+        if tuple_form:  # draft 2019-09 and earlier: items as an array, then additionalItems
+            positional += [self.node(s, f"{pointer}/items/{i}", resolver) for i, s in enumerate(schema["items"])]
             if "additionalItems" in schema:
-                rest = self.node(schema["additionalItems"], f"{pointer}/additionalItems")
+                rest = self.node(schema["additionalItems"], f"{pointer}/additionalItems", resolver)
         elif "items" in schema:
-            rest = self.node(items, f"{pointer}/items")
-        elif "additionalItems" in schema:
-            self.node(schema["additionalItems"], f"{pointer}/additionalItems")
+            rest = self.node(schema["items"], f"{pointer}/items", resolver)
+        if "additionalItems" in schema and not tuple_form:
+            self.node(schema["additionalItems"], f"{pointer}/additionalItems", resolver)  # no effect, still parsed
         if not positional:
             return rest
-        if rest is None and "items" not in schema and "additionalItems" not in schema:
-            rest = Shape(ALL_KINDS, integral_floats=True)  # items past the tuple are unconstrained
-        return AnyOf(positional + ([rest] if rest is not None else []))
+        if rest is None:
+            rest = _any()  # items past the tuple are unconstrained (or constrained by unevaluatedItems only)
+        return AnyOf([*positional, rest])
 
     def mapping(self, schema: Mapping[str, Any], keyword: str, pointer: str) -> Mapping[str, Any]:
         value = schema.get(keyword, {})
@@ -312,3 +514,12 @@ class _Parser:
         if not isinstance(value, list):
             raise self.fail(f"{pointer}/{keyword}", f"'{keyword}' must be an array")
         return value
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+def references_of(documents: Iterable[tuple[str, Any]]) -> References:
+    """A :class:`References` over ``(uri, document)`` pairs."""
+    return References(dict(documents))
