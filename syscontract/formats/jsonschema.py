@@ -284,7 +284,8 @@ def _context(
                 resources.append((_strip(dialect), meta))
     resources.append((base_uri, schema))
     try:
-        registry = jsonschema_rs.Registry(resources, retriever=retrieve)
+        # documents without $schema (a retrieved one, say) are read in the referencing schema's draft
+        registry = jsonschema_rs.Registry(resources, draft=_DRAFT_NUMBERS.get(draft or ""), retriever=retrieve)
         if draft is None and resources[0][0] != base_uri:
             draft = _NUMBER_DRAFTS.get(registry.resolver(base_uri).lookup("#").draft)
     except (jsonschema_rs.ReferencingError, ValueError) as exc:
@@ -349,14 +350,11 @@ class _Parser:
             raise self.fail(pointer, "a reference must be a string")
         try:
             resolved = resolver.lookup(target)
-        except (jsonschema_rs.ReferencingError, ValueError) as exc:
-            if dynamic:
-                return _any()  # a $dynamicRef to an anchor no static scope defines: decided at run time
-            raise ContractDeclarationError(
-                f"$ref {target!r} at {pointer} cannot be resolved: {_first_line(exc)}",
-                contract=self.label,
-                reason="bad-reference",
-            ) from None
+        except (jsonschema_rs.ReferencingError, ValueError):
+            # every document was retrieved when the registry was built (a reference nothing maps was
+            # refused then); what the view cannot place (a draft's meta-schema, a $dynamicRef to an anchor
+            # no static scope defines) is decided by jsonschema-rs, and stands for "anything" here
+            return _any()
         key = (resolved.resolver.base_uri, urldefrag(target)[1])
         node = self.refs.get(key)
         if node is None:
@@ -376,7 +374,7 @@ class _Parser:
         if not isinstance(schema, Mapping):
             raise self.fail(pointer, f"a schema must be an object or a boolean, not {type(schema).__name__}")
         identifier = schema.get("$id") if not self.legacy or "$ref" not in schema else None
-        if pointer != "#" and isinstance(identifier, str) and not identifier.startswith("#"):
+        if isinstance(identifier, str) and not identifier.startswith("#"):
             # an $id the registry did not index (inside an enum or const, say) keeps the scope
             with contextlib.suppress(jsonschema_rs.ReferencingError, ValueError):
                 resolver = resolver.lookup(identifier).resolver
