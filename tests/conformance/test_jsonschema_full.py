@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conformance import jsonschema_suite as suite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import jsonschema_suite as suite
-from syscontract import Contract, ContractDeclarationError, ContractViolation
+from syscontract import Contract, ContractViolation
 from syscontract.validation import compile_validator
 
 DATA = Path(__file__).parent.parent / "data"
