@@ -20,6 +20,7 @@ Two things jsonschema-rs leaves to its caller are done here:
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -49,6 +50,7 @@ _DRAFT_CLASSES: dict[str | None, Any] = {
 # the reasons of syscontract's tree, for jsonschema-rs error kinds whose names differ
 _REASONS = {"falseSchema": "false", "oneOfMultipleValid": "oneOf", "oneOfNotValid": "oneOf"}
 _RECURSING = ("$dynamicRef", "$recursiveRef")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNEXPECTED = (
     jsonschema_rs.ValidationErrorKind.AdditionalProperties,
     jsonschema_rs.ValidationErrorKind.UnevaluatedProperties,
@@ -140,8 +142,13 @@ def _refuse(uri: str) -> Any:
 
 def _failures(found: Iterator[Any]) -> list[Failure]:
     failures: list[Failure] = []
+    seen: set[str] = set()
     for error in found:
-        failures.extend(_convert(error))
+        for failure in _convert(error):
+            # one failure per place: the first keyword that failed there (type before enum, say)
+            if failure.path not in seen:
+                seen.add(failure.path)
+                failures.append(failure)
         if len(failures) >= MAX_FAILURES:
             break
     # a missing required field first: it decides the error's class (MissingCriticalField)
@@ -184,7 +191,9 @@ def _plain(value: Any, path: str) -> Any:
     if value is None or value is True or value is False:
         return value
     if isinstance(value, str):
-        return str(value)
+        # jsonschema-rs reads UTF-8: a lone surrogate (json.loads accepts "\\ud800") becomes U+FFFD,
+        # one character for one, so lengths and patterns see the same string
+        return _LONE_SURROGATE.sub("\ufffd", str(value))
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
