@@ -25,6 +25,7 @@ is ever fetched from the network.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -102,7 +103,8 @@ class References:
     ``documents`` maps absolute URIs to schema documents (other contracts' ``$id``, Confluent
     references by subject name, the test suite's ``remotes/``); ``root`` is a registry directory whose
     files may be referenced by ``file:`` URIs (relative references from a file resolve to those), never
-    leaving it; ``lookup`` is asked for a URI nothing else maps (a registry's ``$id`` index). Anything
+    leaving it (``here``, the referencing file's directory, is where ``file://name.json`` is looked
+    for); ``lookup`` is asked for a URI nothing else maps (a registry's ``$id`` index). Anything
     else is refused with :class:`~syscontract.ContractDeclarationError` naming the URI. ::
 
         References(documents={"https://acme.example/uuid.json": {"type": "string"}})
@@ -113,10 +115,12 @@ class References:
         documents: Mapping[str, Any] | None = None,
         *,
         root: str | os.PathLike[str] | None = None,
+        here: str | os.PathLike[str] | None = None,
         lookup: Callable[[str], Any] | None = None,
     ) -> None:
         self.documents = {_strip(uri): document for uri, document in (documents or {}).items()}
         self.root = Path(root).resolve() if root is not None else None
+        self.here = Path(here).resolve() if here is not None else self.root
         self.lookup = lookup
 
     def __repr__(self) -> str:
@@ -144,10 +148,11 @@ class References:
         assert self.root is not None
         parts = urlsplit(uri)
         raw = unquote(parts.path)
+        base = self.here or self.root
         if parts.netloc and parts.netloc != "localhost":
-            # "file://other.v1.schema.json" names a file, not a host: read it as a relative path
+            # "file://other.v1.schema.json" names a file beside the referencing one, not a host
             raw = unquote(parts.netloc) + raw
-        path = Path(raw) if os.path.isabs(raw) else self.root / raw
+        path = Path(raw) if os.path.isabs(raw) else base / raw
         try:
             resolved = path.resolve()
         except (OSError, RuntimeError) as exc:
@@ -185,8 +190,9 @@ class JsonSchemaContext:
 
     ``draft`` (``draft7``, ``draft2020-12``, ...; None: jsonschema-rs's default, 2020-12),
     ``base_uri``, ``registry`` (jsonschema-rs's, every referenced document already retrieved),
-    ``references`` (the hook, for building validators), ``assert_format`` (True: ``format`` is an
-    assertion; False: an annotation; None: what the draft says)."""
+    ``references`` (the hook), ``assert_format`` (True: ``format`` is an assertion; False: an
+    annotation; None: what the draft says), ``external`` (some reference left the document), and
+    ``validator``."""
 
     draft: str | None
     base_uri: str
@@ -194,6 +200,8 @@ class JsonSchemaContext:
     references: Callable[[str], Any]
     assert_format: bool | None
     external: bool
+    validator: Any = None
+    """jsonschema-rs's validator, built at load (None for a schema generated from a pydantic model)."""
 
 
 _REFUSE_ALL = References()
@@ -251,6 +259,10 @@ def parse(
         raise ContractDeclarationError(
             "the schema is nested too deeply to be a contract", contract=label, reason="bad-schema"
         ) from exc
+    if not annotations_only:
+        # jsonschema-rs checks the schema against its meta-schema and resolves every reference now, so a
+        # schema it would refuse is refused at load, not when a validator is first asked for
+        context = dataclasses.replace(context, validator=build_validator(label, schema, context))
     if isinstance(schema, Mapping):
         options.setdefault("doc", schema.get("description") or schema.get("title"))
     options.setdefault("format", "jsonschema")
@@ -293,6 +305,44 @@ def _context(
             f"the schema's references cannot be resolved: {_first_line(exc)}", contract=label, reason="bad-reference"
         ) from None
     return JsonSchemaContext(draft, base_uri, registry, hook, assert_format, external)
+
+
+_DRAFT_CLASSES: dict[str | None, Any] = {
+    "draft4": jsonschema_rs.Draft4Validator,
+    "draft6": jsonschema_rs.Draft6Validator,
+    "draft7": jsonschema_rs.Draft7Validator,
+    "draft2019-09": jsonschema_rs.Draft201909Validator,
+    "draft2020-12": jsonschema_rs.Draft202012Validator,
+}
+
+BACKTRACK_LIMIT = 100_000
+"""Backtracking steps a ``pattern`` that needs backtracking (a lookaround, a back-reference) may take
+on one string before the value fails; other patterns run in linear time."""
+
+
+def build_validator(label: str, schema: Any, context: JsonSchemaContext) -> Any:
+    """jsonschema-rs's validator for ``schema`` in ``context`` (the registry already holds every
+    referenced document, so nothing is retrieved); :class:`ContractDeclarationError` when it refuses."""
+    cls = _DRAFT_CLASSES.get(context.draft, jsonschema_rs.validator_for)
+    try:
+        return cls(
+            schema,
+            validate_formats=context.assert_format,
+            ignore_unknown_formats=True,
+            retriever=_refuse,
+            registry=context.registry,
+            base_uri=context.base_uri,
+            pattern_options=jsonschema_rs.FancyRegexOptions(backtrack_limit=BACKTRACK_LIMIT),
+        )
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
+        raise ContractDeclarationError(
+            f"not a valid JSON Schema: {_first_line(exc)}", contract=label, reason="bad-schema"
+        ) from None
+
+
+def _refuse(uri: str) -> Any:
+    # every reference was resolved into the registry at load: anything asked for now is refused
+    raise LookupError(f"{uri!r} is not in the contract's registry; syscontract never fetches a reference")
 
 
 def _resolve_meta(label: str, dialect: str, hook: Callable[[str], Any]) -> Any:

@@ -258,7 +258,7 @@ class FileRegistry:
                 ref,
                 text,
                 source=str(path),
-                references=References(root=self._root(), lookup=self._schema_with_id),
+                references=References(root=self._root(), here=path.parent, lookup=self._schema_with_id),
                 base_uri=file_uri(path),
                 assert_format=_FORMAT_MODES.get(settings.get("format", "")),
                 **options,

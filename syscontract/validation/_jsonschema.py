@@ -1,8 +1,8 @@
 """JSON Schema contracts validated by jsonschema-rs: one validator per contract, errors in syscontract's tree.
 
-Cold path: :func:`build` makes a jsonschema-rs validator from the contract's document, its draft (from
-``$schema``), its reference registry (every referenced document was retrieved through the contract's
-reference hook when it was loaded, so a ``$ref`` never reaches the network) and the ``format`` option.
+Cold path: :func:`build` wraps the jsonschema-rs validator the contract was loaded with (its draft from
+``$schema``, its reference registry, in which every referenced document was retrieved through the
+contract's reference hook at load, so a ``$ref`` never reaches the network, and the ``format`` option).
 Hot path: the validator's ``is_valid`` behind a thin closure; a message that fails is then walked once
 with ``iter_errors`` for every failing path (at most :data:`MAX_FAILURES`).
 
@@ -26,8 +26,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from syscontract.errors import ContractDeclarationError
-from syscontract.formats.jsonschema import JsonSchemaContext
+from syscontract.formats.jsonschema import JsonSchemaContext, build_validator
 from syscontract.validation._runtime import MAX_FAILURES, Failure, describe, segment
 
 __all__ = ["MAX_NESTING", "build"]
@@ -39,14 +38,6 @@ with a 256 KiB stack still validates a message this deep."""
 MAX_DETAIL = 300
 """Characters of jsonschema-rs's message kept in a failure's detail (it quotes the failing value)."""
 
-_DRAFT_CLASSES: dict[str | None, Any] = {
-    "draft4": jsonschema_rs.Draft4Validator,
-    "draft6": jsonschema_rs.Draft6Validator,
-    "draft7": jsonschema_rs.Draft7Validator,
-    "draft2019-09": jsonschema_rs.Draft201909Validator,
-    "draft2020-12": jsonschema_rs.Draft202012Validator,
-    None: jsonschema_rs.validator_for,
-}
 # the reasons of syscontract's tree, for jsonschema-rs error kinds whose names differ
 _REASONS = {"falseSchema": "false", "oneOfMultipleValid": "oneOf", "oneOfNotValid": "oneOf"}
 _RECURSING = ("$dynamicRef", "$recursiveRef")
@@ -67,26 +58,11 @@ Built = tuple[Callable[[Any], bool], Callable[[Any], list[Failure]]]
 
 
 def build(ref: str, schema: Any, context: JsonSchemaContext) -> Built:
-    """``(is_valid, errors)`` for the schema; :class:`ContractDeclarationError` when jsonschema-rs
-    refuses it (an invalid schema, an unresolvable reference)."""
-    cls = _DRAFT_CLASSES.get(context.draft, jsonschema_rs.validator_for)
-    pattern_options = jsonschema_rs.FancyRegexOptions(backtrack_limit=100_000)
-    try:
-        validator = cls(
-            schema,
-            validate_formats=context.assert_format,
-            ignore_unknown_formats=True,
-            retriever=_refuse,
-            registry=context.registry,
-            base_uri=context.base_uri,
-            pattern_options=pattern_options,
-        )
-    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
-        text = getattr(exc, "message", None) or str(exc)
-        first = str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
-        raise ContractDeclarationError(
-            f"jsonschema-rs refuses the schema: {first}", contract=ref, reason="bad-schema"
-        ) from None
+    """``(is_valid, errors)`` for the schema, over the jsonschema-rs validator built when the contract
+    was loaded."""
+    validator = context.validator
+    if validator is None:
+        validator = build_validator(ref, schema, context)
     rs_is_valid = validator.is_valid
     iter_errors = validator.iter_errors
     guarded = _can_recurse(schema, context)
@@ -133,11 +109,6 @@ def build(ref: str, schema: Any, context: JsonSchemaContext) -> Built:
                 return slow_is_valid(payload)
 
     return is_valid, errors
-
-
-def _refuse(uri: str) -> Any:
-    # every reference was resolved into the registry at load: anything asked for now is refused
-    raise LookupError(f"{uri!r} is not in the contract's registry; syscontract never fetches a reference")
 
 
 def _failures(found: Iterator[Any]) -> list[Failure]:
