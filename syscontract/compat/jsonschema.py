@@ -27,14 +27,29 @@ reasoning is in ``docs/compatibility.md``):
 - ``$ref`` (local, recursion included): followed; a pair met again while being compared is assumed to
   hold and is decided on the way out.
 - value keywords: a reader bound (``minimum``, ``maxLength``, ``minItems``...) must be implied by a
-  writer bound; ``pattern`` and ``multipleOf`` must match the writer's; ``format`` is an annotation and is
-  not compared. Keywords whose effect cannot be compared (``not``, ``if``/``then``/``else``,
-  ``contains``, ``propertyNames``, ``dependencies``...) must appear unchanged in the writer, or are
-  reported as ``UNPROVABLE_KEYWORD``.
+  writer bound; ``pattern`` and ``multipleOf`` must match the writer's; ``uniqueItems`` must be the
+  writer's too (or the writer allows at most one item); ``format`` is compared (unchanged) only where
+  the reader asserts it (draft 7 and earlier, or the contract's ``format = "assert"``).
+- ``not: N``: proven when N accepts none of the writer's types, or a writer part says ``not: M`` with
+  N ⊆ M (the same question with the roles exchanged).
+- ``dependentRequired``/``dependentSchemas``/``dependencies``, entry by entry: an entry the reader
+  drops is compatible; a reader entry must be implied by the writer (names it always requires, its own
+  entry for the name at least as strict, or the whole writer satisfying the entry's schema).
+- ``contains`` with ``minContains``/``maxContains``: a writer ``contains`` accepted by the reader's, with
+  at least as many matches; a ``maxContains`` needs the same ``contains`` and a bound at least as tight.
+- ``unevaluatedProperties``/``unevaluatedItems`` in the reader are read as ``additionalProperties`` /
+  items past the prefix (stricter than they are, so a proof holds).
+- references to anchors, ``$id``s and other documents are inlined through the contract's registry
+  (jsonschema-rs ``dereference``); draft 7 keywords beside ``$ref`` are dropped, as the draft says.
+- ``if``/``then``/``else``, ``propertyNames``, ``$dynamicRef``/``$recursiveRef`` must appear unchanged
+  in the writer. Whatever is not proven is reported as ``UNPROVABLE_KEYWORD``, "could not be proven":
+  the answer may be stricter than necessary, never more lenient. Unknown keywords and ``content*``
+  are annotations.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -134,7 +149,16 @@ def problems(reader: Any, writer: Any) -> list[Problem]:
     (``/properties/customer/properties/customerTier``); ``field`` the same as a field path."""
     reader_document, asserts = _load(reader, "reader")
     checker = _Checker(_Document(reader_document), _Document(_load(writer, "writer")[0]), asserts_format=asserts)
-    outcome = checker.sub((("#", checker.writer.root),), (("#", checker.reader.root),))
+    try:
+        outcome = checker.sub((("#", checker.writer.root),), (("#", checker.reader.root),))
+    except RecursionError:
+        return [
+            Problem(
+                UNPROVABLE_KEYWORD,
+                "/",
+                "the schemas nest or refer to themselves too deeply to compare; compatibility could not be proven",
+            )
+        ]
     return render(outcome.found, field_path)
 
 
@@ -181,12 +205,10 @@ def _load(schema: Any, role: str = "schema") -> tuple[Any, bool]:
             context.assert_format is None and context.draft in ("draft4", "draft6", "draft7")
         )
         if _leaves_document(document):
-            try:
+            # a reference dereference cannot place (one in a keyword the draft ignores, say) stays as it is:
+            # the walk treats what it cannot follow as unproven
+            with contextlib.suppress(jsonschema_rs.ReferencingError, ValueError):
                 document = jsonschema_rs.dereference(document, registry=context.registry, base_uri=context.base_uri)
-            except (jsonschema_rs.ReferencingError, ValueError) as exc:
-                raise ContractDeclarationError(
-                    f"the {role}'s references cannot be inlined: {exc}", reason="bad-reference"
-                ) from None
         if context.draft in ("draft4", "draft6", "draft7"):
             document = _without_ref_siblings(document)
     return document, asserts
@@ -306,12 +328,22 @@ class _Document:
                     groups.append([((f"{pointer}/{keyword}/{i}", b),) for i, b in enumerate(schema[keyword])])
         return parts, groups
 
-    def alternatives(self, conj: Conj, budget: int = MAX_ALTERNATIVES) -> list[list[Sub]]:
-        """The writer as a list of alternatives, each a list of plain parts that all apply."""
+    def alternatives(
+        self, conj: Conj, budget: int = MAX_ALTERNATIVES, stack: frozenset[str] = frozenset()
+    ) -> list[list[Sub]]:
+        """The writer as a list of alternatives, each a list of plain parts that all apply. An
+        alternative that leads back to itself with nothing in between (``anyOf: [{$ref: "#"}]``) is
+        too complex to expand."""
+        key = "|".join(sorted(pointer for pointer, _ in conj))
+        if key in stack:
+            raise _TooComplex
+        stack = stack | {key}
         parts, groups = self.flatten(conj)
         found = [parts]
         for group in groups:
-            found = [done + more for done in found for branch in group for more in self.alternatives(branch, budget)]
+            found = [
+                done + more for done in found for branch in group for more in self.alternatives(branch, budget, stack)
+            ]
             if len(found) > budget:
                 raise _TooComplex
         return found
@@ -396,6 +428,15 @@ def _array_shape(pointer: str, schema: Any) -> tuple[list[Sub], Sub | None]:
     return prefix, None
 
 
+def _matches(pattern: str, name: str) -> bool | None:
+    """Whether ECMA-262 ``pattern`` matches property ``name``, as far as Python's ``re`` can tell (None:
+    it cannot compile the pattern, a ``\\p{...}`` class say)."""
+    try:
+        return re.search(pattern, name) is not None
+    except (re.error, TypeError, RecursionError, OverflowError):
+        return None
+
+
 def _value_for(pointer: str, schema: Any, name: str) -> list[Sub] | None:
     """What one plain schema says about property ``name`` (None: nothing)."""
     if not isinstance(schema, Mapping):
@@ -403,11 +444,10 @@ def _value_for(pointer: str, schema: Any, name: str) -> list[Sub] | None:
     properties = schema.get("properties", {})
     if name in properties:
         return [(f"{pointer}/properties/{name}", properties[name])]
-    patterns = [
-        (f"{pointer}/patternProperties/{p}", s)
-        for p, s in schema.get("patternProperties", {}).items()
-        if re.search(p, name)
-    ]
+    verdicts = [(p, s, _matches(p, name)) for p, s in schema.get("patternProperties", {}).items()]
+    if any(matched is None for _, _, matched in verdicts):
+        return None  # a pattern Python cannot evaluate: the writer may allow anything under this name
+    patterns = [(f"{pointer}/patternProperties/{p}", s) for p, s, matched in verdicts if matched]
     if patterns:
         return patterns
     if "additionalProperties" in schema:
@@ -427,6 +467,8 @@ class _View:
 
     @classmethod
     def of(cls, parts: list[Sub]) -> _View:
+        sole = _sole_evaluators(parts)
+        parts = [(pointer, _evaluated_alone(schema, sole)) for pointer, schema in parts]
         kinds = _KINDS
         enum: tuple[Any, ...] | None = None
         required: set[str] = set()
@@ -551,7 +593,8 @@ class _Checker:
             outcome.problem(
                 UNPROVABLE_KEYWORD,
                 (),
-                f"the writer's anyOf/oneOf combine into more than {MAX_ALTERNATIVES} alternatives; not compared",
+                f"the writer's anyOf/oneOf combine into more than {MAX_ALTERNATIVES} alternatives, or refer to "
+                "themselves with nothing in between; compatibility could not be proven",
             )
             return outcome
         for alternative in alternatives:
@@ -563,7 +606,7 @@ class _Checker:
     def view_within(self, view: _View, parts: list[Sub], groups: list[list[Conj]]) -> Outcome:
         outcome = Outcome()
         for part in parts:
-            outcome.add((), self.part(view, part))
+            outcome.add((), self.part(view, part, alone=frozenset() if groups else _sole_evaluators(parts)))
         for group in groups:
             refused = []
             for kind in sorted(view.kinds):
@@ -588,8 +631,9 @@ class _Checker:
                 )
         return outcome
 
-    def part(self, view: _View, part: Sub) -> Outcome:
-        """The writer view against one plain reader schema."""
+    def part(self, view: _View, part: Sub, alone: frozenset[str] = frozenset()) -> Outcome:
+        """The writer view against one plain reader schema (``alone``: ``object``/``array`` when no other
+        part of the reader evaluates properties / items, so its unevaluated* keywords are exact)."""
         pointer, schema = part
         outcome = Outcome()
         if _is_trivial(schema, self.asserts_format):
@@ -620,10 +664,28 @@ class _Checker:
             return outcome
         self.enums(view, schema, kinds, outcome)
         self.constraints(view, pointer, schema, common, outcome)
-        if "object" in common:
-            self.objects(view, pointer, schema, outcome)
-        if "array" in common:
-            self.arrays(view, pointer, schema, outcome)
+        for kind, compare, keyword, exact in (
+            ("object", self.objects, "unevaluatedProperties", "additionalProperties" in schema),
+            ("array", self.arrays, "unevaluatedItems", "items" in schema),
+        ):
+            if kind not in common:
+                continue
+            exact = exact or (kind in alone and not any(key in schema for key in _ANNOTATING))
+            if keyword not in schema or exact:
+                compare(view, pointer, schema, outcome)
+                continue
+            # the reader's unevaluated* was read more strictly than it is (other parts evaluate too):
+            # a problem found that way is one that could not be proven either way
+            approximate = Outcome()
+            compare(view, pointer, schema, approximate)
+            outcome.assumed |= approximate.assumed
+            if not approximate.ok:
+                outcome.problem(
+                    UNPROVABLE_KEYWORD,
+                    (keyword,),
+                    f"the reader's {keyword} depends on what its other parts evaluate; compatibility could not be "
+                    "proven",
+                )
         return outcome
 
     def enums(self, view: _View, schema: Mapping[str, Any], kinds: frozenset[str], outcome: Outcome) -> None:
@@ -839,7 +901,16 @@ class _Checker:
             written = view.value_for(name)
             if _is_closed(written):
                 continue
-            matching = [(f"{pointer}/patternProperties/{p}", s) for p, s in patterns.items() if re.search(p, name)]
+            verdicts = [(p, s, _matches(p, name)) for p, s in patterns.items()]
+            if any(matched is None for _, _, matched in verdicts):
+                outcome.problem(
+                    UNPROVABLE_KEYWORD,
+                    ("properties", name),
+                    f"a reader patternProperties pattern cannot be evaluated here for '{name}'; compatibility "
+                    "could not be proven",
+                )
+                continue
+            matching = [(f"{pointer}/patternProperties/{p}", s) for p, s, matched in verdicts if matched]
             if matching:
                 outcome.add(("properties", name), self.sub(written, matching))
             elif extra is False:
@@ -851,7 +922,10 @@ class _Checker:
                 )
             elif extra is not None:
                 outcome.add(("properties", name), self.sub(written, ((f"{pointer}/additionalProperties", extra),)))
-        for pattern, written in view.others():
+        buckets = view.others()
+        # names the writer's own patterns match never fall in its bucket of other names
+        listed = {p for p, _ in buckets if p is not None}
+        for pattern, written in buckets:
             if _is_closed(written):
                 continue
             if pattern is not None and pattern in patterns:
@@ -859,6 +933,8 @@ class _Checker:
                 outcome.add(("patternProperties", pattern), self.sub(written, targets))
                 continue
             for other, target in patterns.items():
+                if pattern is None and other in listed:
+                    continue
                 outcome.add(
                     ("patternProperties", other), self.sub(written, ((f"{pointer}/patternProperties/{other}", target),))
                 )
@@ -888,6 +964,54 @@ class _Checker:
                 outcome.add(tuple(wanted[0][len(pointer) + 1 :].split("/")), self.sub(written, (wanted,)))
         if tail is not None and not _is_closed(rest):
             outcome.add(("items",), self.sub(rest, (tail,)))
+
+
+_ANNOTATING = (
+    "if",
+    "dependentSchemas",
+    "dependencies",
+    "$ref",
+    "$dynamicRef",
+    "$recursiveRef",
+    "allOf",
+    "anyOf",
+    "oneOf",
+)
+
+
+_EVALUATE = {
+    "object": frozenset(
+        {"properties", "patternProperties", "additionalProperties", "unevaluatedProperties", "if", "then", "else",
+         "dependentSchemas", "dependencies", "$dynamicRef", "$recursiveRef"}
+    ),
+    "array": frozenset(
+        {"items", "prefixItems", "additionalItems", "unevaluatedItems", "contains", "if", "then", "else",
+         "$dynamicRef", "$recursiveRef"}
+    ),
+}  # fmt: skip
+
+
+def _sole_evaluators(parts: Sequence[Sub]) -> frozenset[str]:
+    """``object``/``array`` when at most one of ``parts`` evaluates properties / items."""
+    found = set()
+    for kind, keywords in _EVALUATE.items():
+        evaluating = [s for _, s in parts if isinstance(s, Mapping) and any(k in s for k in keywords)]
+        if len(evaluating) <= 1:
+            found.add(kind)
+    return frozenset(found)
+
+
+def _evaluated_alone(schema: Any, sole: frozenset[str]) -> Any:
+    """A writer part with ``unevaluatedProperties`` / ``unevaluatedItems`` read as what they are when no
+    other part evaluates properties / items: ``additionalProperties`` / the items past the prefix."""
+    if not isinstance(schema, Mapping) or any(key in schema for key in _ANNOTATING):
+        return schema
+    rewritten = dict(schema)
+    if "object" in sole and "unevaluatedProperties" in schema and "additionalProperties" not in schema:
+        rewritten["additionalProperties"] = schema["unevaluatedProperties"]
+    if "array" in sole and "unevaluatedItems" in schema and "items" not in schema:
+        rewritten["items"] = schema["unevaluatedItems"]
+    return rewritten
 
 
 def _entries(view: _View, name: str, kind: type) -> list[Any]:
