@@ -433,6 +433,14 @@ _SMALL = st.integers(min_value=0, max_value=4)
 _NUMBER = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
 _PATTERN = st.sampled_from(["^a", "b$", "^[a-z]+$", "^(a+)+$", "\\p{L}", "(?=a)a", "^\\d{2}$"])
 _FORMAT = st.sampled_from(["date-time", "date", "email", "uuid", "ipv4", "hostname", "uri", "regex", "no-such"])
+# values a schema written as JSON text can hold (no NaN, no infinity)
+_SCHEMA_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=4),
+)
 _LOCAL_REFS = st.sampled_from(["#", "#/$defs/d", "#/definitions/d", "#anchor", "#/$defs/missing-is-refused-at-load"])
 
 
@@ -447,8 +455,8 @@ def _keywords(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, A
         st.builds(
             lambda t: {"type": t}, st.lists(st.sampled_from(["null", "string", "integer"]), min_size=1, unique=True)
         ),
-        st.builds(lambda v: {"enum": v}, st.lists(json_scalars, min_size=1, max_size=3)),
-        st.builds(lambda v: {"const": v}, json_scalars),
+        st.builds(lambda v: {"enum": v}, st.lists(_SCHEMA_SCALARS, min_size=1, max_size=3)),
+        st.builds(lambda v: {"const": v}, _SCHEMA_SCALARS),
         st.builds(
             lambda p, r: {"properties": p, "required": r}, st.dictionaries(_NAMES, children, max_size=3), names_list
         ),
@@ -499,9 +507,9 @@ def _keywords(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, A
                 "readOnly": True,
             },
             st.text(max_size=4),
-            json_scalars,
+            _SCHEMA_SCALARS,
         ),
-        st.builds(lambda v: {"x-vendor": v}, json_values),
+        st.builds(lambda v: {"x-vendor": v}, _SCHEMA_SCALARS),
     )
 
 
