@@ -184,7 +184,7 @@ class ConfluentRegistry:
                 raise RegistryError("a schema reference without subject or version", reason="bad-schema")
             subject, version = reference.subject, reference.version
             registered = self._call(
-                lambda s=subject, v=version: self.client.get_version(s, v),  # type: ignore[misc]
+                lambda s=subject, v=version: self.client.get_version(s, v),
                 f"{subject} v{version}",
             )
             try:

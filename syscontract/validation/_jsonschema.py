@@ -63,8 +63,8 @@ def build(ref: str, schema: Any, context: JsonSchemaContext) -> Built:
     validator = context.validator
     if validator is None:
         validator = build_validator(ref, schema, context)
-    rs_is_valid = validator.is_valid
-    iter_errors = validator.iter_errors
+    rs_is_valid: Callable[[Any], bool] = validator.is_valid
+    iter_errors: Callable[[Any], Iterator[Any]] = validator.iter_errors
     guarded = _can_recurse(schema, context)
 
     def errors(payload: Any) -> list[Failure]:
