@@ -495,3 +495,23 @@ def test_a_deep_message_under_a_schema_that_cannot_recurse_is_validated() -> Non
     for _ in range(100_000):
         message = {"next": message}
     assert True is validator.is_valid(message)
+
+
+def test_a_thread_with_a_small_stack_validates_a_message_at_the_nesting_limit() -> None:
+    import threading
+
+    from syscontract.validation._jsonschema import MAX_NESTING
+
+    validator = validator_for({"type": "object", "properties": {"next": {"$ref": "#"}}})
+    message: dict[str, Any] = {}
+    for _ in range(MAX_NESTING - 1):
+        message = {"next": message}
+    verdicts: list[bool] = []
+    previous = threading.stack_size(256 * 1024)
+    try:
+        thread = threading.Thread(target=lambda: verdicts.append(validator.is_valid(message)))
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous)
+    assert [True] == verdicts
