@@ -348,7 +348,7 @@ def memory(messages: int, contracts: int) -> int:
             checkpoints.append((n + 1, growth, cache_info()[0], len(linecache.cache) - lines_before))
     tracemalloc.stop()
     print(f"{contracts:,} distinct contracts built, validator cache capacity {CACHE_SIZE}:")
-    print(f"{'compiled':>9}  {'traced growth':>14}  {'cached':>6}  {'linecache entries':>17}")
+    print(f"{'built':>9}  {'traced growth':>14}  {'cached':>6}  {'linecache entries':>17}")
     for count, growth, cached, lines in checkpoints:
         print(f"{count:>9,}  {growth:>14,}  {cached:>6}  {lines:>17}")
     return 0
