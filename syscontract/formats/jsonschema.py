@@ -202,6 +202,9 @@ class JsonSchemaContext:
     external: bool
     validator: Any = None
     """jsonschema-rs's validator, built at load (None for a schema generated from a pydantic model)."""
+    recursive: bool = True
+    """Whether validation may descend further than the schema is deep: a reference cycle, a dynamic
+    reference, or a reference the field view could not place (then assumed)."""
 
 
 _REFUSE_ALL = References()
@@ -259,6 +262,7 @@ def parse(
         raise ContractDeclarationError(
             "the schema is nested too deeply to be a contract", contract=label, reason="bad-schema"
         ) from exc
+    context = dataclasses.replace(context, recursive=parser.recursive())
     if not annotations_only:
         # jsonschema-rs checks the schema against its meta-schema and resolves every reference now, so a
         # schema it would refuse is refused at load, not when a validator is first asked for
@@ -368,7 +372,11 @@ class _Parser:
         self.context = context
         self.defaulted_when_optional = defaulted_when_optional
         self.refs: dict[tuple[str, str], Ref] = {}
-        self.pending: list[tuple[Ref, Any, Any]] = []
+        self.pending: list[tuple[tuple[str, str], Ref, Any, Any]] = []
+        # which references each reference's target (None: the document) makes, to find cycles
+        self.current: tuple[str, str] | None = None
+        self.edges: dict[tuple[str, str] | None, set[tuple[str, str]]] = {}
+        self.unplaced = False
         # draft 7 and earlier: keywords beside $ref are ignored; 2019-09 and later: they apply
         self.legacy = context.draft in ("draft4", "draft6", "draft7")
 
@@ -381,7 +389,8 @@ class _Parser:
         resolver = self.context.registry.resolver(self.context.base_uri)
         root = self.node(document, "#", resolver)
         while self.pending:  # binding a reference may discover more references
-            ref, target, target_resolver = self.pending.pop()
+            key, ref, target, target_resolver = self.pending.pop()
+            self.current = key
             ref.target = self.node(target, ref.pointer, target_resolver)
         # a reference cycle with no property or item in between (A = allOf[A, ...]) says nothing the field
         # view can use, and jsonschema-rs decides such schemas: the reference that closes it stands for
@@ -395,6 +404,35 @@ class _Parser:
                     ref.target = _any()
         return _any()
 
+    def recursive(self) -> bool:
+        """Whether a reference leads back to itself (or could: a dynamic or unplaced one)."""
+        if self.unplaced:
+            return True
+        done: set[tuple[str, str] | None] = set()
+        for start in self.edges:
+            if start in done:
+                continue
+            # iterative depth-first search with an explicit path, so deep reference chains cannot recurse
+            path: list[tuple[str, str] | None] = [start]
+            on_path = {start}
+            iterators = [iter(self.edges.get(start, ()))]
+            while iterators:
+                following = next(iterators[-1], None)
+                if following is None:
+                    iterators.pop()
+                    finished = path.pop()
+                    on_path.discard(finished)
+                    done.add(finished)
+                    continue
+                if following in on_path:
+                    return True
+                if following in done:
+                    continue
+                path.append(following)
+                on_path.add(following)
+                iterators.append(iter(self.edges.get(following, ())))
+        return False
+
     def reference(self, target: Any, pointer: str, resolver: Any, *, dynamic: bool) -> Node:
         if not isinstance(target, str):
             raise self.fail(pointer, "a reference must be a string")
@@ -404,14 +442,17 @@ class _Parser:
             # every document was retrieved when the registry was built (a reference nothing maps was
             # refused then); what the view cannot place (a draft's meta-schema, a $dynamicRef to an anchor
             # no static scope defines) is decided by jsonschema-rs, and stands for "anything" here
+            self.unplaced = True
             return _any()
         key = (resolved.resolver.base_uri, urldefrag(target)[1])
+        self.edges.setdefault(self.current, set()).add(key)
         node = self.refs.get(key)
         if node is None:
             node = Ref(target)
             self.refs[key] = node
-            self.pending.append((node, resolved.contents, resolved.resolver))
+            self.pending.append((key, node, resolved.contents, resolved.resolver))
         if dynamic:
+            self.unplaced = True  # a dynamic reference may land anywhere in the dynamic scope
             # the target may be another schema at run time: what it gives is never assumed
             return AnyOf([node, _any()])
         return node

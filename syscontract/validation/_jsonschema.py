@@ -13,8 +13,8 @@ Two things jsonschema-rs leaves to its caller are done here:
   again (a value with no JSON meaning, a ``datetime`` say, fails with reason ``type``);
 * jsonschema-rs recurses on the native stack, so a recursive schema walking a hostile message nested
   thousands of levels deep would crash the process: for schemas that can recurse (a reference cycle,
-  ``$dynamicRef``, ``$recursiveRef``) a message nested deeper than :data:`MAX_NESTING` fails with
-  reason ``too-deep`` before jsonschema-rs sees it.
+  a ``$dynamicRef``/``$recursiveRef``, a reference the field view could not place) a message nested
+  deeper than :data:`MAX_NESTING` fails with reason ``too-deep`` before jsonschema-rs sees it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ MAX_DETAIL = 300
 
 # the reasons of syscontract's tree, for jsonschema-rs error kinds whose names differ
 _REASONS = {"falseSchema": "false", "oneOfMultipleValid": "oneOf", "oneOfNotValid": "oneOf"}
-_RECURSING = ("$dynamicRef", "$recursiveRef")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNEXPECTED = (
     jsonschema_rs.ValidationErrorKind.AdditionalProperties,
@@ -183,26 +182,42 @@ def _plain(value: Any, path: str) -> Any:
     raise _NotJSON(path or "$", value)
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _too_deep(payload: Any) -> bool:
     """Whether ``payload`` nests containers more than :data:`MAX_NESTING` levels (iteratively)."""
-    if not isinstance(payload, (dict, list, tuple, Mapping)):
-        return False
     stack: list[tuple[Any, int]] = [(payload, 1)]
+    push = stack.append
+    pop = stack.pop
     while stack:
-        value, depth = stack.pop()
+        value, depth = pop()
+        kind = type(value)
+        if kind is dict:
+            children: Any = value.values()
+        elif kind is list or kind is tuple:
+            children = value
+        elif kind in _LEAVES:
+            continue
+        elif isinstance(value, Mapping):
+            children = value.values()
+        elif isinstance(value, (list, tuple)):
+            children = value
+        else:
+            continue
         if depth > MAX_NESTING:
             return True
-        children = value.values() if isinstance(value, Mapping) else value
         for child in children:
-            if isinstance(child, (dict, list, tuple, Mapping)):
-                stack.append((child, depth + 1))
+            if type(child) not in _LEAVES:
+                push((child, depth + 1))
     return False
 
 
 def _can_recurse(schema: Any, context: JsonSchemaContext) -> bool:
-    """Whether validation may descend further than the schema is deep: a reference (which may close a
-    cycle), a dynamic reference, or a schema nested deeper than :data:`MAX_NESTING`."""
-    if context.external:
+    """Whether validation may descend further than the schema is deep: a reference cycle, a dynamic
+    reference or one the field view could not place (``context.recursive``), or a schema nested deeper
+    than :data:`MAX_NESTING`."""
+    if context.recursive:
         return True
     stack: list[tuple[Any, int]] = [(schema, 1)]
     while stack:
@@ -210,8 +225,6 @@ def _can_recurse(schema: Any, context: JsonSchemaContext) -> bool:
         if depth > MAX_NESTING:
             return True
         if isinstance(node, Mapping):
-            if "$ref" in node or any(key in node for key in _RECURSING):
-                return True
             stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
             stack.extend((value, depth + 1) for value in node)

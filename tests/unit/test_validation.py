@@ -515,3 +515,24 @@ def test_a_thread_with_a_small_stack_validates_a_message_at_the_nesting_limit() 
     finally:
         threading.stack_size(previous)
     assert [True] == verdicts
+
+
+def test_a_schema_that_reuses_a_definition_without_recursion_is_not_depth_checked() -> None:
+    schema = {"definitions": {"a": {"type": "object"}}, "properties": {"x": {"$ref": "#/definitions/a"}}}
+    deep: dict[str, Any] = {}
+    for _ in range(10_000):
+        deep = {"next": deep}
+    assert False is Contract.from_jsonschema("t.v1", schema).native.recursive
+    assert True is validator_for(schema).is_valid({"x": deep})
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"properties": {"next": {"$ref": "#"}}},
+        {"$defs": {"a": {"items": {"$ref": "#/$defs/b"}}, "b": {"not": {"$ref": "#/$defs/a"}}}, "$ref": "#/$defs/a"},
+        {"$schema": D2020, "$dynamicAnchor": "n", "items": {"$dynamicRef": "#n"}},
+    ],
+)
+def test_a_schema_that_can_recurse_is_known_as_such(schema: Any) -> None:
+    assert True is Contract.from_jsonschema("t.v1", schema).native.recursive
