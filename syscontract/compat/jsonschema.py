@@ -58,8 +58,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-import jsonschema_rs
-
 from syscontract._types import json_equal
 from syscontract.compat._model import (
     CONSTRAINT_NARROWED,
@@ -205,6 +203,8 @@ def _load(schema: Any, role: str = "schema") -> tuple[Any, bool]:
             context.assert_format is None and context.draft in ("draft4", "draft6", "draft7")
         )
         if _leaves_document(document):
+            import jsonschema_rs
+
             # a reference dereference cannot place (one in a keyword the draft ignores, say) stays as it is:
             # the walk treats what it cannot follow as unproven
             with contextlib.suppress(jsonschema_rs.ReferencingError, ValueError):

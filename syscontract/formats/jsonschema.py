@@ -28,13 +28,11 @@ import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urlsplit
-
-import jsonschema_rs
 
 from syscontract._types import (
     ALL_KINDS,
@@ -57,7 +55,17 @@ from syscontract._types import (
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError
 
-__all__ = ["DIALECTS", "DEFAULT_BASE_URI", "JsonSchemaContext", "References", "parse"]
+__all__ = [
+    "BACKTRACK_LIMIT",
+    "DEFAULT_BASE_URI",
+    "DIALECTS",
+    "MAX_DOCUMENT_BYTES",
+    "JsonSchemaContext",
+    "References",
+    "build_validator",
+    "file_uri",
+    "parse",
+]
 
 DIALECTS = {
     "http://json-schema.org/draft-04/schema": "draft4",
@@ -66,13 +74,8 @@ DIALECTS = {
     "https://json-schema.org/draft/2019-09/schema": "draft2019-09",
     "https://json-schema.org/draft/2020-12/schema": "draft2020-12",
 }
-_DRAFT_NUMBERS = {
-    "draft4": jsonschema_rs.Draft4,
-    "draft6": jsonschema_rs.Draft6,
-    "draft7": jsonschema_rs.Draft7,
-    "draft2019-09": jsonschema_rs.Draft201909,
-    "draft2020-12": jsonschema_rs.Draft202012,
-}
+# jsonschema-rs's draft numbers (its Draft4 ... Draft202012 constants)
+_DRAFT_NUMBERS = {"draft4": 4, "draft6": 6, "draft7": 7, "draft2019-09": 19, "draft2020-12": 20}
 _NUMBER_DRAFTS = {number: name for name, number in _DRAFT_NUMBERS.items()}
 
 DEFAULT_BASE_URI = "json-schema:///"
@@ -177,6 +180,13 @@ class References:
 
 def _strip(uri: str) -> str:
     return urldefrag(uri)[0]
+
+
+def _jsonschema_rs() -> Any:
+    """jsonschema-rs, imported when a JSON Schema contract is first loaded (not with syscontract)."""
+    import jsonschema_rs
+
+    return jsonschema_rs
 
 
 def file_uri(path: str | os.PathLike[str]) -> str:
@@ -299,6 +309,7 @@ def _context(
                 meta = _resolve_meta(label, dialect, hook)
                 resources.append((_strip(dialect), meta))
     resources.append((base_uri, schema))
+    jsonschema_rs = _jsonschema_rs()
     try:
         # documents without $schema (a retrieved one, say) are read in the referencing schema's draft
         registry = jsonschema_rs.Registry(resources, draft=_DRAFT_NUMBERS.get(draft or ""), retriever=retrieve)
@@ -311,12 +322,12 @@ def _context(
     return JsonSchemaContext(draft, base_uri, registry, hook, assert_format, external)
 
 
-_DRAFT_CLASSES: dict[str | None, Any] = {
-    "draft4": jsonschema_rs.Draft4Validator,
-    "draft6": jsonschema_rs.Draft6Validator,
-    "draft7": jsonschema_rs.Draft7Validator,
-    "draft2019-09": jsonschema_rs.Draft201909Validator,
-    "draft2020-12": jsonschema_rs.Draft202012Validator,
+_DRAFT_CLASSES = {
+    "draft4": "Draft4Validator",
+    "draft6": "Draft6Validator",
+    "draft7": "Draft7Validator",
+    "draft2019-09": "Draft201909Validator",
+    "draft2020-12": "Draft202012Validator",
 }
 
 BACKTRACK_LIMIT = 100_000
@@ -327,7 +338,9 @@ on one string before the value fails; other patterns run in linear time."""
 def build_validator(label: str, schema: Any, context: JsonSchemaContext) -> Any:
     """jsonschema-rs's validator for ``schema`` in ``context`` (the registry already holds every
     referenced document, so nothing is retrieved); :class:`ContractDeclarationError` when it refuses."""
-    cls = _DRAFT_CLASSES.get(context.draft, jsonschema_rs.validator_for)
+    jsonschema_rs = _jsonschema_rs()
+    name = _DRAFT_CLASSES.get(context.draft or "")
+    cls = getattr(jsonschema_rs, name) if name else jsonschema_rs.validator_for
     try:
         return cls(
             schema,
@@ -404,6 +417,11 @@ class _Parser:
                     ref.target = _any()
         return _any()
 
+    @property
+    def _errors(self) -> tuple[type[Exception], ...]:
+        jsonschema_rs = _jsonschema_rs()
+        return (jsonschema_rs.ReferencingError, ValueError)
+
     def recursive(self) -> bool:
         """Whether a reference leads back to itself (or could: a dynamic or unplaced one)."""
         if self.unplaced:
@@ -438,7 +456,7 @@ class _Parser:
             raise self.fail(pointer, "a reference must be a string")
         try:
             resolved = resolver.lookup(target)
-        except (jsonschema_rs.ReferencingError, ValueError):
+        except self._errors:
             # every document was retrieved when the registry was built (a reference nothing maps was
             # refused then); what the view cannot place (a draft's meta-schema, a $dynamicRef to an anchor
             # no static scope defines) is decided by jsonschema-rs, and stands for "anything" here
@@ -467,7 +485,7 @@ class _Parser:
         identifier = schema.get("$id") if not self.legacy or "$ref" not in schema else None
         if isinstance(identifier, str) and not identifier.startswith("#"):
             # an $id the registry did not index (inside an enum or const, say) keeps the scope
-            with contextlib.suppress(jsonschema_rs.ReferencingError, ValueError):
+            with contextlib.suppress(*self._errors):
                 resolver = resolver.lookup(identifier).resolver
         if "$ref" in schema and self.legacy:
             # draft 7 and earlier: every keyword beside $ref is ignored, as the specification says
@@ -607,8 +625,3 @@ class _Parser:
 
 def _escape(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
-
-
-def references_of(documents: Iterable[tuple[str, Any]]) -> References:
-    """A :class:`References` over ``(uri, document)`` pairs."""
-    return References(dict(documents))
