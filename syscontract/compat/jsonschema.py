@@ -29,7 +29,8 @@ reasoning is in ``docs/compatibility.md``):
 - value keywords: a reader bound (``minimum``, ``maxLength``, ``minItems``...) must be implied by a
   writer bound; ``pattern`` and ``multipleOf`` must match the writer's; ``uniqueItems`` must be the
   writer's too (or the writer allows at most one item); ``format`` is compared (unchanged) only where
-  the reader asserts it (draft 7 and earlier, or the contract's ``format = "assert"``).
+  the reader asserts it (draft 7 and earlier, the contract's ``format = "assert"``, a custom
+  meta-schema), ``contentMediaType``/``contentEncoding`` only in draft 7 and earlier.
 - ``not: N``: proven when N accepts none of the writer's types, or a writer part says ``not: M`` with
   N ⊆ M (the same question with the roles exchanged).
 - ``dependentRequired``/``dependentSchemas``/``dependencies``, entry by entry: an entry the reader
@@ -76,7 +77,7 @@ from syscontract.compat._model import (
 )
 from syscontract.contract import Contract
 from syscontract.errors import ContractDeclarationError
-from syscontract.formats.jsonschema import JsonSchemaContext
+from syscontract.formats.jsonschema import DIALECTS, JsonSchemaContext
 
 __all__ = ["MAX_ALTERNATIVES", "can_read", "field_path", "load", "problems"]
 
@@ -145,8 +146,8 @@ def problems(reader: Any, writer: Any) -> list[Problem]:
 
     ``path`` is a JSON pointer into the reader schema with property names
     (``/properties/customer/properties/customerTier``); ``field`` the same as a field path."""
-    reader_document, asserts = _load(reader, "reader")
-    checker = _Checker(_Document(reader_document), _Document(_load(writer, "writer")[0]), asserts_format=asserts)
+    reader_document, asserted = _load(reader, "reader")
+    checker = _Checker(_Document(reader_document), _Document(_load(writer, "writer")[0]), asserted=asserted)
     try:
         outcome = checker.sub((("#", checker.writer.root),), (("#", checker.reader.root),))
     except RecursionError:
@@ -165,7 +166,7 @@ def load(schema: Any, role: str = "schema") -> Any:
     return _load(schema, role)[0]
 
 
-def _load(schema: Any, role: str = "schema") -> tuple[Any, bool]:
+def _load(schema: Any, role: str = "schema") -> tuple[Any, frozenset[str]]:
     """A JSON Schema document from a contract, a parsed document or its text.
 
     A pydantic contract gives its model's JSON Schema; as the ``writer`` its objects are closed where
@@ -173,12 +174,14 @@ def _load(schema: Any, role: str = "schema") -> tuple[Any, bool]:
     is validated with syscontract's JSON Schema parser, so unsupported keywords and remote references
     fail here with the parser's message. References that leave the document are inlined (jsonschema-rs's
     ``dereference``, over the contract's own registry), so the comparison never reaches the network.
-    The flag says whether ``format`` is asserted."""
+    The set holds the annotation keywords its validator asserts: ``format`` (draft 7 and earlier unless
+    the contract says annotate, or ``format = "assert"``), ``contentMediaType``/``contentEncoding``
+    (jsonschema-rs asserts them in draft 7 and earlier)."""
     if isinstance(schema, Contract):
         if schema.format == "pydantic" and schema.model is not None:
             document = schema.model.model_json_schema()
             # a model writes what model_dump gives: its declared fields only, unless extra="allow"
-            return (_closed(document) if role == "writer" else document), False
+            return (_closed(document) if role == "writer" else document), frozenset()
         if schema.format != "jsonschema":
             raise ContractDeclarationError(
                 f"the {role} is an {schema.format} contract, not JSON Schema",
@@ -197,11 +200,16 @@ def _load(schema: Any, role: str = "schema") -> tuple[Any, bool]:
         contract = Contract.from_jsonschema(f"{role}.v0", schema)  # validates: raises ContractDeclarationError
     document = contract.schema
     context = contract.native
-    asserts = False
+    asserted: set[str] = set()
     if isinstance(context, JsonSchemaContext):
-        asserts = context.assert_format is True or (
-            context.assert_format is None and context.draft in ("draft4", "draft6", "draft7")
-        )
+        legacy = context.draft in ("draft4", "draft6", "draft7")
+        if context.assert_format is True or (context.assert_format is None and legacy):
+            asserted.add("format")
+        if legacy:
+            asserted.update(("contentMediaType", "contentEncoding"))
+        dialect = document.get("$schema") if isinstance(document, Mapping) else None
+        if isinstance(dialect, str) and dialect.rstrip("#") not in DIALECTS:
+            asserted.add("format")  # a custom meta-schema's $vocabulary may ask for format-assertion
         if _leaves_document(document):
             import jsonschema_rs
 
@@ -211,7 +219,7 @@ def _load(schema: Any, role: str = "schema") -> tuple[Any, bool]:
                 document = jsonschema_rs.dereference(document, registry=context.registry, base_uri=context.base_uri)
         if context.draft in ("draft4", "draft6", "draft7"):
             document = _without_ref_siblings(document)
-    return document, asserts
+    return document, frozenset(asserted)
 
 
 def _without_ref_siblings(schema: Any) -> Any:
@@ -353,11 +361,11 @@ def _is_closed(conj: Sequence[Sub]) -> bool:
     return any(schema is False for _, schema in conj)
 
 
-def _is_trivial(schema: Any, asserts_format: bool = False) -> bool:
+def _is_trivial(schema: Any, asserted: frozenset[str] = frozenset()) -> bool:
     if schema is True:
         return True
     return isinstance(schema, Mapping) and not any(
-        key in _CONSTRAINTS or key == _OPAQUE or (asserts_format and key == "format") for key in schema
+        key in _CONSTRAINTS or key == _OPAQUE or key in asserted for key in schema
     )
 
 
@@ -563,17 +571,17 @@ def _tighter(candidate: tuple[float, bool], than: tuple[float, bool], lower: boo
 
 
 class _Checker:
-    def __init__(self, reader: _Document, writer: _Document, *, asserts_format: bool = False) -> None:
+    def __init__(self, reader: _Document, writer: _Document, *, asserted: frozenset[str] = frozenset()) -> None:
         self.reader = reader
         self.writer = writer
-        self.asserts_format = asserts_format
+        self.asserted = asserted
         self.memo = Memo()
         self._swapped: _Checker | None = None
 
     def swapped(self) -> _Checker:
         """The checker with the two documents' roles exchanged (for ``not``: W ⊆ not R when R ⊆ not W)."""
         if self._swapped is None:
-            self._swapped = _Checker(self.writer, self.reader, asserts_format=self.asserts_format)
+            self._swapped = _Checker(self.writer, self.reader, asserted=self.asserted)
             self._swapped._swapped = self
         return self._swapped
 
@@ -585,7 +593,7 @@ class _Checker:
     def _sub(self, writer: Conj, reader: Conj) -> Outcome:
         outcome = Outcome()
         parts, groups = self.reader.flatten(reader)
-        if not groups and all(_is_trivial(schema, self.asserts_format) for _, schema in parts):
+        if not groups and all(_is_trivial(schema, self.asserted) for _, schema in parts):
             return outcome
         try:
             alternatives = self.writer.alternatives(writer)
@@ -636,7 +644,7 @@ class _Checker:
         part of the reader evaluates properties / items, so its unevaluated* keywords are exact)."""
         pointer, schema = part
         outcome = Outcome()
-        if _is_trivial(schema, self.asserts_format):
+        if _is_trivial(schema, self.asserted):
             return outcome
         if isinstance(schema, Mapping) and _OPAQUE in schema:
             outcome.problem(
@@ -744,8 +752,7 @@ class _Checker:
         ):
             outcome.problem(CONSTRAINT_NARROWED, (), f"the reader requires multipleOf {step}; the writer does not")
         keywords = [k for k in _UNCHANGED if k in schema]
-        if "format" in schema and self.asserts_format:
-            keywords.append("format")
+        keywords += [k for k in sorted(self.asserted) if k in schema]
         for keyword in keywords:
             if keyword == "if" and "then" not in schema and "else" not in schema:
                 continue  # if without then/else has no effect

@@ -340,6 +340,8 @@ KEYWORD_CASES = [
         False,
     ),
     ("content*", {"contentMediaType": "application/json", "contentEncoding": "base64"}, {}, True),
+    ("content* (draft 7 assertion)", {"$schema": D7}, {"$schema": D7, "contentMediaType": "application/json"}, False),
+    ("content* (2020-12 annotation)", d2020({}), d2020({"contentMediaType": "application/json"}), True),
     ("content*", {}, {"contentMediaType": "application/json", "contentSchema": OBJECT}, True),
     ("format (2020-12 annotation)", d2020({}), d2020({"format": "email"}), True),
     ("format (draft 7 assertion)", {"$schema": D7}, {"$schema": D7, "format": "email"}, False),
