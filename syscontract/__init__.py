@@ -13,6 +13,9 @@
 """
 
 from syscontract._config import configure
+from syscontract._engine.policy import DeadLetter
+from syscontract._produces import produces
+from syscontract._requires import check, requires, verify
 from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef, Field
 from syscontract.encoding import Encoded, encode
@@ -27,10 +30,7 @@ from syscontract.errors import (
     RegistryError,
 )
 from syscontract.formats.pydantic import contract
-from syscontract.policy import DeadLetter
-from syscontract.produces import produces
 from syscontract.registry import FileRegistry, MemoryRegistry, Registry
-from syscontract.requires import check, requires, verify
 
 __all__ = [
     "Contract",

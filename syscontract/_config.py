@@ -22,7 +22,7 @@ from syscontract.errors import ContractDeclarationError
 from syscontract.registry import FileRegistry, Registry
 
 if TYPE_CHECKING:
-    from syscontract.policy import DeadLetterSink
+    from syscontract._engine.policy import DeadLetterSink
 
 __all__ = ["POLICIES", "SPANS", "configure", "settings"]
 
@@ -38,7 +38,7 @@ class _Unset:
 UNSET: Final = _Unset()
 
 
-def check_policy(value: object, source: str) -> str:
+def parse_policy(value: object, source: str) -> str:
     if value not in POLICIES:
         raise ContractDeclarationError(
             f"{source}: unknown violation policy {value!r}; expected one of {', '.join(map(repr, POLICIES))}",
@@ -47,7 +47,20 @@ def check_policy(value: object, source: str) -> str:
     return str(value)
 
 
-def check_spans(value: object, source: str) -> str:
+LOG_VIOLATIONS = ("handled", "all", "none")
+
+
+def parse_log_violations(value: object, source: str) -> str:
+    if value not in LOG_VIOLATIONS:
+        raise ContractDeclarationError(
+            f"{source}={value!r}: expected 'handled' (log the violations that do not propagate: dead_letter, "
+            "observe), 'all' (raised ones too) or 'none'",
+            reason="bad-option",
+        )
+    return str(value)
+
+
+def parse_spans(value: object, source: str) -> str:
     if value not in SPANS:
         raise ContractDeclarationError(
             f"{source}: unknown span mode {value!r}; expected 'current' (annotate the current span) or "
@@ -78,11 +91,13 @@ class Settings:
             or _resource_attribute(_semconv.DEPLOYMENT_ENVIRONMENT)
         )
         policy = os.environ.get("SYSCONTRACT_ON_VIOLATION")
-        self.on_violation = check_policy(policy, "SYSCONTRACT_ON_VIOLATION") if policy else "raise"
+        self.on_violation = parse_policy(policy, "SYSCONTRACT_ON_VIOLATION") if policy else "raise"
         self.dead_letter: DeadLetterSink | None = None
         self.tracer_provider: TracerProvider | None = None  # None: the global one
         self.meter_provider: MeterProvider | None = None  # None: the global one
         self.spans = "current"
+        logged = os.environ.get("SYSCONTRACT_LOG_VIOLATIONS")
+        self.log_violations = parse_log_violations(logged, "SYSCONTRACT_LOG_VIOLATIONS") if logged else "handled"
 
     @property
     def registry(self) -> Registry:
@@ -142,6 +157,7 @@ def configure(
     tracer_provider: TracerProvider | _Unset | None = UNSET,
     meter_provider: MeterProvider | _Unset | None = UNSET,
     spans: str | _Unset | None = UNSET,
+    log_violations: str | _Unset = UNSET,
 ) -> None:
     """Set process-wide defaults; options not passed keep their current value.
 
@@ -157,6 +173,11 @@ def configure(
     (``None``: back to the global ones only). ``spans``: ``"current"`` (default, or ``None``) sets
     syscontract's attributes on the current span, ``"child"`` starts a child span per message (it
     costs more than the check).
+
+    ``log_violations`` (env ``SYSCONTRACT_LOG_VIOLATIONS``): ``"handled"`` (default) logs a violation at
+    ERROR on logger ``syscontract`` when it does not propagate (``dead_letter``, ``observe``): a raised
+    one is reported once, by the exception (and the span and metrics record it); ``"all"`` logs raised
+    ones too; ``"none"`` logs none.
     Every call also looks at the global providers again, so calling ``configure()`` after
     ``set_tracer_provider()`` is enough for syscontract to see it.
 
@@ -172,7 +193,7 @@ def configure(
     if not isinstance(registry, _Unset):
         changes["explicit_registry"] = None if registry is None else as_registry(registry, "configure(registry=...)")
     if not isinstance(on_violation, _Unset):
-        changes["on_violation"] = check_policy(on_violation, "configure(on_violation=...)")
+        changes["on_violation"] = parse_policy(on_violation, "configure(on_violation=...)")
     if not isinstance(dead_letter, _Unset):
         if dead_letter is not None and not callable(dead_letter):
             raise ContractDeclarationError(
@@ -195,8 +216,10 @@ def configure(
                 reason="bad-option",
             )
         changes["meter_provider"] = meter_provider
+    if not isinstance(log_violations, _Unset):
+        changes["log_violations"] = parse_log_violations(log_violations, "configure(log_violations=...)")
     if not isinstance(spans, _Unset):
-        changes["spans"] = "current" if spans is None else check_spans(spans, "configure(spans=...)")
+        changes["spans"] = "current" if spans is None else parse_spans(spans, "configure(spans=...)")
     for name, value in (("service", service), ("environment", environment)):
         if not isinstance(value, _Unset):
             if value is not None and not isinstance(value, str):

@@ -4,14 +4,22 @@
 
     ContractError(Exception)                        base of everything syscontract raises
     ├── ContractDeclarationError                    a declaration no contract can satisfy: unknown
-    │                                               contract, unknown field, bad path, bad option
+    │   │                                           contract, unknown field, bad path, bad option
+    │   └── ManifestError                           a manifest that cannot be read
+    ├── DeadLetterNotConfirmed                      the broker did not confirm a dead letter: the
+    │                                               original was requeued, never acknowledged
     ├── RegistryError                               unknown contract, unreadable contract file,
     │                                               registry unreachable
+    ├── PrometheusError                             live drift cannot read the state it judges:
+    │                                               Prometheus unreachable, an error answer, no data
     ├── DecodeError(ContractError, ValueError)      bytes that cannot be decoded
     └── ContractViolation(ContractError, ValueError) a message that breaks the contract
         ├── MissingCriticalField                    absent, null, or only present through a default
         └── FieldTypeError                          present with the wrong type
     MissingDependencyError(ContractError, ImportError)  an optional package is not installed
+
+    StaleProducerError(AssertionError)              syscontract.testing: a handler let an older
+                                                    producer's message through (a test failure)
 
 Every error carries what a person on call needs as attributes, and renders them in its message:
 the contract reference, the field path, the reason, the writer version when known, the handler's
@@ -29,11 +37,15 @@ __all__ = [
     "ContractDeclarationError",
     "ContractError",
     "ContractViolation",
+    "DeadLetterNotConfirmed",
     "DecodeError",
     "FieldTypeError",
+    "ManifestError",
     "MissingCriticalField",
     "MissingDependencyError",
+    "PrometheusError",
     "RegistryError",
+    "StaleProducerError",
 ]
 
 
@@ -110,6 +122,12 @@ class RegistryError(ContractError):
     a name that tries to leave the registry directory, a registry that cannot be reached."""
 
 
+class PrometheusError(ContractError):
+    """``drift --prometheus`` cannot see the state it judges: Prometheus (or a server speaking its
+    query API) cannot be reached, answers with an error or a partial answer, or has no syscontract
+    series for an environment that was asked about. Never an empty report: live drift fails closed."""
+
+
 class DecodeError(ContractError, ValueError):
     """Bytes that cannot be decoded into a message (not JSON, bad framing, truncated).
 
@@ -124,8 +142,10 @@ class MissingCriticalField(ContractViolation):
     """A critical field was not sent.
 
     ``reason`` is one of ``absent`` (the key is not there), ``null`` (sent as null),
-    ``defaulted`` (present only because a model default filled it), ``not-in-writer-schema``
-    (the writer's schema has no such field, so any value would be the reader's default)."""
+    ``defaulted`` (present only because a default, a validator or resolution filled it),
+    ``not-in-writer-schema`` (the writer's schema has no such field, so any value would be the
+    reader's default), ``unknown-symbol`` (the writer wrote an enum symbol the reader's enum lacks,
+    so Avro would substitute the reader enum's default)."""
 
 
 class FieldTypeError(ContractViolation):
@@ -136,3 +156,21 @@ class FieldTypeError(ContractViolation):
 
 class MissingDependencyError(ContractError, ImportError):
     """An optional integration's package is not installed; the message names the extra to install."""
+
+
+class ManifestError(ContractDeclarationError):
+    """A manifest that cannot be read: the message names the file and what is wrong."""
+
+
+class DeadLetterNotConfirmed(ContractError):
+    """The broker did not confirm the dead letter (unroutable, or nacked): the original message was
+    requeued instead of acknowledged, so it is not lost."""
+
+
+class StaleProducerError(AssertionError):
+    """``syscontract.testing``: a handler let a message from an older producer through; ``report``
+    has every case. An ``AssertionError``, so test runners show it as a failed assertion."""
+
+    def __init__(self, report: Any) -> None:
+        super().__init__(str(report))
+        self.report = report

@@ -12,7 +12,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from syscontract.requires import Declaration
+    from syscontract._engine.declaration import Declaration
 
 __all__ = ["add", "declarations"]
 

@@ -32,17 +32,13 @@ from typing import Any
 
 from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef, parse_path
-from syscontract.errors import ContractDeclarationError, ContractError
+from syscontract.errors import ContractDeclarationError, ContractError, ManifestError
 
 __all__ = ["FORMAT", "MAX_MANIFEST_BYTES", "Entry", "Manifest", "ManifestError", "build", "load", "load_all"]
 
 FORMAT = "syscontract/1"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 ROLES = ("consumer", "producer")
-
-
-class ManifestError(ContractDeclarationError):
-    """A manifest that cannot be read: the message names the file and what is wrong."""
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,13 @@ from pydantic import BaseModel, ValidationError
 from syscontract import _config
 from syscontract import telemetry as _telemetry
 from syscontract.contract import Contract, ContractRef, parse_path
-from syscontract.errors import ContractDeclarationError, ContractError, MissingCriticalField, RegistryError
+from syscontract.errors import (
+    ContractDeclarationError,
+    ContractError,
+    MissingCriticalField,
+    RegistryError,
+    StaleProducerError,
+)
 from syscontract.registry import CODE, MemoryRegistry, Registry, lookup
 from syscontract.wire import CONTRACT_HEADER, Envelope
 from syscontract.wire import avro as avro_wire
@@ -68,7 +74,7 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.util.types import Attributes
 
-    from syscontract.requires import Declaration
+    from syscontract._engine.declaration import Declaration
 
 __all__ = [
     "FRAMINGS",
@@ -647,14 +653,6 @@ class StaleReport:
         return "\n".join(lines)
 
 
-class StaleProducerError(AssertionError):
-    """A handler let a message from an older producer through; ``report`` has every case."""
-
-    def __init__(self, report: StaleReport) -> None:
-        super().__init__(str(report))
-        self.report = report
-
-
 class _Skip(Exception):
     """This framing does not apply to this version (noted in the report, never a failure)."""
 
@@ -915,7 +913,7 @@ stale_producer: Final = StaleProducer()
 
 
 def _declaration(handler: Callable[..., Any]) -> Declaration:
-    from syscontract.requires import Declaration
+    from syscontract._engine.declaration import Declaration
 
     declaration = getattr(handler, "__syscontract__", None)
     if not isinstance(declaration, Declaration):

@@ -541,3 +541,409 @@ def jsonschemas(draw: st.DrawFn) -> Any:
     schema.setdefault("$defs", {"d": definition, "a": {"$anchor": "anchor", "$dynamicAnchor": "node"}})
     schema.setdefault("definitions", {"d": definition})
     return schema
+
+
+# -- issue 12: writer/reader pairs, and what the writer actually wrote ---------------------------------
+#
+# A generated contract is a record of "slots". Each slot is one way a value reaches (or fails to reach)
+# a reader field: the same field in writer and reader, a reader default, a nullable union, an enum
+# whose reader lacks a writer symbol, reader and writer aliases, nested records, unions of records,
+# arrays. Each slot knows, from the writer's datum alone, whether its critical path was sent and what
+# the writer wrote there (``Written``): the oracle never looks at a decoded or resolved value.
+
+NOT_WRITTEN = type("NOT_WRITTEN", (), {"__repr__": lambda self: "NOT_WRITTEN"})()
+"""A leaf the writer did not write (the field is not in what it sent)."""
+
+FILLED = "<DEF>"
+"""Every reader default of the generated contracts: no generated writer value can equal it."""
+
+_WORDS = st.text(alphabet="abcXYZ", min_size=1, max_size=4)
+
+
+class Written:
+    """The oracle's view of one critical path: the reason it was not sent (None when it was), and
+    the leaves the writer wrote there (one per array element on ``[]`` paths)."""
+
+    def __init__(self, reason: str | None, leaves: list[Any]) -> None:
+        self.reason = reason
+        self.leaves = leaves
+
+    def __repr__(self) -> str:
+        return f"Written({self.reason!r}, {self.leaves!r})"
+
+
+class Slot:
+    """One field of a generated writer/reader pair."""
+
+    def __init__(
+        self,
+        kind: str,
+        path: str,
+        writer_fields: list[dict[str, Any]],
+        reader_field: dict[str, Any],
+        values: st.SearchStrategy[dict[str, Any]],
+        judge: Any,
+    ) -> None:
+        self.kind = kind
+        self.path = path
+        self.writer_fields = writer_fields
+        self.reader_field = reader_field
+        self.values = values  # strategy of {writer field name: value}
+        self.judge = judge  # writer values -> Written
+
+
+def _written_scalar(value: Any, *, null: str = "null") -> Written:
+    return Written(null if value is None else None, [value])
+
+
+AVRO_NAMESPACE = "diff"
+_Y_AND_DEFAULTED_X = [{"name": "y", "type": "int"}, {"name": "x", "type": "string", "default": FILLED}]
+AVRO_SLOT_KINDS = (
+    "plain", "reader-default", "nullable", "null-to-string", "enum", "reader-alias", "writer-alias",
+    "nested", "nested-inner-default", "nested-missing", "union-branch", "array", "array-inner-default",
+)  # fmt: skip
+
+
+def avro_slot(kind: str, n: str, critical: bool) -> Slot:
+    """The slot ``kind`` for field ``n``. ``critical``: whether its path is critical (a null that
+    Avro cannot resolve is only generated where the consumer requires the field)."""
+    ns = AVRO_NAMESPACE
+    string = {"name": n, "type": "string"}
+    if kind == "plain":
+        return Slot(kind, n, [string], string, st.fixed_dictionaries({n: _WORDS}), lambda v: Written(None, [v[n]]))
+    if kind == "reader-default":
+        return Slot(kind, n, [], {**string, "default": FILLED}, st.just({}),
+                    lambda v: Written("not-in-writer-schema", [NOT_WRITTEN]))  # fmt: skip
+    if kind in ("nullable", "null-to-string"):
+        writer = {"name": n, "type": ["null", "string"], "default": None}
+        reader = writer if kind == "nullable" else string
+        value = st.none() | _WORDS if critical or kind == "nullable" else _WORDS
+        return Slot(kind, n, [writer], reader, st.fixed_dictionaries({n: value}), lambda v: _written_scalar(v[n]))
+    if kind == "enum":
+        writer_enum = {"type": "enum", "name": f"{n}E", "symbols": ["A", "B", "X"]}
+        reader_enum = {"type": "enum", "name": f"{n}E", "symbols": ["A", "B"], "default": "A"}
+        return Slot(
+            kind, n, [{"name": n, "type": writer_enum}], {"name": n, "type": reader_enum},
+            st.fixed_dictionaries({n: st.sampled_from(["A", "B", "X"])}),
+            lambda v: Written("unknown-symbol" if v[n] == "X" else None, [v[n]]),
+        )  # fmt: skip
+    if kind == "reader-alias":
+        old = f"old_{n}"
+        return Slot(kind, n, [{"name": old, "type": "string"}], {**string, "aliases": [old]},
+                    st.fixed_dictionaries({old: _WORDS}), lambda v: Written(None, [v[old]]))  # fmt: skip
+    if kind == "writer-alias":
+        # the Avro specification resolves with the reader's aliases only: this is no match
+        other = f"w_{n}"
+        return Slot(kind, n, [{"name": other, "type": "string", "aliases": [n]}], {**string, "default": FILLED},
+                    st.fixed_dictionaries({other: _WORDS}),
+                    lambda v: Written("not-in-writer-schema", [NOT_WRITTEN]))  # fmt: skip
+    inner_name = f"{n}R"
+    path = f"{n}.x"
+    if kind == "nested":
+        inner = {"type": "record", "name": inner_name, "fields": [{"name": "x", "type": "string"}]}
+        return Slot(kind, path, [{"name": n, "type": inner}], {"name": n, "type": inner},
+                    st.fixed_dictionaries({n: st.fixed_dictionaries({"x": _WORDS})}),
+                    lambda v: Written(None, [v[n]["x"]]))  # fmt: skip
+    if kind == "nested-inner-default":
+        writer_inner = {"type": "record", "name": inner_name, "fields": [{"name": "y", "type": "int"}]}
+        reader_inner = {"type": "record", "name": inner_name,
+                        "fields": _Y_AND_DEFAULTED_X}  # fmt: skip
+        return Slot(kind, path, [{"name": n, "type": writer_inner}], {"name": n, "type": reader_inner},
+                    st.fixed_dictionaries({n: st.fixed_dictionaries({"y": st.integers(0, 9)})}),
+                    lambda v: Written("not-in-writer-schema", [NOT_WRITTEN]))  # fmt: skip
+    if kind == "nested-missing":
+        inner = {"type": "record", "name": inner_name, "fields": [{"name": "x", "type": "string"}]}
+        return Slot(kind, path, [], {"name": n, "type": inner, "default": {"x": FILLED}}, st.just({}),
+                    lambda v: Written("not-in-writer-schema", [NOT_WRITTEN]))  # fmt: skip
+    if kind == "union-branch":
+        a = {"type": "record", "name": f"{n}A", "fields": [{"name": "x", "type": "string"}]}
+        b_writer = {"type": "record", "name": f"{n}B", "fields": [{"name": "y", "type": "int"}]}
+        b_reader = {"type": "record", "name": f"{n}B",
+                    "fields": _Y_AND_DEFAULTED_X}  # fmt: skip
+        branch = st.one_of(
+            _WORDS.map(lambda x: (f"{ns}.{n}A", {"x": x})),
+            st.integers(0, 9).map(lambda y: (f"{ns}.{n}B", {"y": y})),
+        )
+
+        def judge_union(v: dict[str, Any]) -> Written:
+            name, body = v[n]
+            return Written(None, [body["x"]]) if name.endswith("A") else Written("absent", [NOT_WRITTEN])
+
+        return Slot(kind, path, [{"name": n, "type": [a, b_writer]}], {"name": n, "type": [a, b_reader]},
+                    st.fixed_dictionaries({n: branch}), judge_union)  # fmt: skip
+    if kind == "array":
+        item = {"type": "record", "name": inner_name, "fields": [{"name": "x", "type": ["null", "string"]}]}
+        array = {"type": "array", "items": item}
+        elements = st.lists(st.fixed_dictionaries({"x": st.none() | _WORDS}), max_size=3)
+
+        def judge_array(v: dict[str, Any]) -> Written:
+            leaves = [element["x"] for element in v[n]]
+            return Written("null" if None in leaves else None, leaves)
+
+        return Slot(kind, f"{n}[].x", [{"name": n, "type": array}], {"name": n, "type": array},
+                    st.fixed_dictionaries({n: elements}), judge_array)  # fmt: skip
+    if kind == "array-inner-default":
+        writer_item = {"type": "record", "name": inner_name, "fields": [{"name": "y", "type": "int"}]}
+        reader_item = {"type": "record", "name": inner_name,
+                       "fields": _Y_AND_DEFAULTED_X}  # fmt: skip
+        elements = st.lists(st.fixed_dictionaries({"y": st.integers(0, 9)}), min_size=1, max_size=3)
+        return Slot(kind, f"{n}[].x", [{"name": n, "type": {"type": "array", "items": writer_item}}],
+                    {"name": n, "type": {"type": "array", "items": reader_item}},
+                    st.fixed_dictionaries({n: elements}),
+                    lambda v: Written("not-in-writer-schema", [NOT_WRITTEN] * len(v[n])))  # fmt: skip
+    raise ValueError(kind)
+
+
+class AvroCase:
+    """A writer schema, a reader schema, the consumer's critical paths, one writer datum, and the
+    oracle's verdict on it: ``failures`` ((path, reason) pairs: not sent) and ``written``."""
+
+    def __init__(self, slots: list[Slot], critical: list[str], values: list[dict[str, Any]], noise: int) -> None:
+        self.slots = slots
+        self.critical = critical
+        writer_fields = [field for slot in slots for field in slot.writer_fields]
+        writer_fields.append({"name": "w_extra", "type": "int"})  # a field the reader does not know
+        reader_fields = [slot.reader_field for slot in slots]
+        reader_fields.append({"name": "r_extra", "type": "string", "default": "R"})  # a non-critical default
+        self.writer_schema = {"type": "record", "name": "Order", "namespace": AVRO_NAMESPACE, "fields": writer_fields}
+        self.reader_schema = {"type": "record", "name": "Order", "namespace": AVRO_NAMESPACE, "fields": reader_fields}
+        self.datum: dict[str, Any] = {"w_extra": noise}
+        for value in values:
+            self.datum.update(value)
+        judged = {slot.path: slot.judge(value) for slot, value in zip(slots, values, strict=True)}
+        self.written = {path: judged[path] for path in critical}
+        self.failures = {(path, w.reason) for path, w in self.written.items() if w.reason is not None}
+
+    def __repr__(self) -> str:
+        kinds = [slot.kind for slot in self.slots]
+        return f"AvroCase(kinds={kinds}, critical={self.critical}, datum={self.datum!r}, failures={self.failures})"
+
+
+@st.composite
+def avro_cases(draw: st.DrawFn, max_slots: int = 3) -> AvroCase:
+    """A writer/reader Avro pair of 1 to ``max_slots`` slots, a non-empty set of critical paths
+    among them, and one datum of the writer."""
+    kinds = draw(st.lists(st.sampled_from(AVRO_SLOT_KINDS), min_size=1, max_size=max_slots))
+    chosen = draw(st.lists(st.booleans(), min_size=len(kinds), max_size=len(kinds)).filter(any))
+    slots = [
+        avro_slot(kind, f"f{index}", critical) for index, (kind, critical) in enumerate(zip(kinds, chosen, strict=True))
+    ]
+    values = [draw(slot.values) for slot in slots]
+    critical = [slot.path for slot, is_critical in zip(slots, chosen, strict=True) if is_critical]
+    return AvroCase(slots, critical, values, draw(st.integers(0, 9)))
+
+
+# JSON Schema and pydantic contracts of the same shape, and raw messages (what the producer sent)
+
+JSON_SLOT_KINDS = ("required", "default", "nullable", "enum", "factory", "nested", "array", "alias")
+MISSING = ABSENT
+
+
+def _json_value(kind: str) -> st.SearchStrategy[Any]:
+    wrong = st.just(7)
+    if kind in ("required", "default", "nullable", "alias"):
+        return st.one_of(st.just(ABSENT), st.none(), _WORDS, wrong)
+    if kind == "enum":
+        return st.one_of(st.just(ABSENT), st.none(), st.sampled_from(["A", "B", "X"]))
+    if kind == "factory":
+        return st.one_of(st.just(ABSENT), st.none(), st.lists(_WORDS, max_size=2), wrong)
+    if kind == "nested":
+        return st.one_of(
+            st.just(ABSENT), st.none(), st.just({}),
+            st.fixed_dictionaries({"x": st.one_of(st.none(), _WORDS, wrong)}),
+        )  # fmt: skip
+    if kind == "array":
+        item = st.one_of(st.just({}), st.fixed_dictionaries({"x": st.none() | _WORDS}))
+        return st.one_of(st.just(ABSENT), st.none(), st.lists(item, max_size=3))
+    raise ValueError(kind)
+
+
+class JsonCase:
+    """A contract shape (``kinds``), the consumer's critical paths, and one raw message."""
+
+    def __init__(self, kinds: list[str], critical: list[str], message: dict[str, Any]) -> None:
+        self.kinds = kinds
+        self.critical = critical
+        self.message = message
+
+    @staticmethod
+    def path(kind: str, n: str) -> str:
+        return {"nested": f"{n}.x", "array": f"{n}[].x"}.get(kind, n)
+
+    def __repr__(self) -> str:
+        return f"JsonCase(kinds={self.kinds}, critical={self.critical}, message={self.message!r})"
+
+    def jsonschema(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        required = []
+        for index, kind in enumerate(self.kinds):
+            n = f"f{index}"
+            string = {"type": "string"}
+            if kind == "required":
+                properties[n] = string
+                required.append(n)
+            elif kind in ("default", "alias"):
+                properties[n] = {**string, "default": FILLED}
+            elif kind == "nullable":
+                properties[n] = {"type": ["string", "null"], "default": None}
+            elif kind == "enum":
+                properties[n] = {"enum": ["A", "B"], "default": "A"}
+            elif kind == "factory":
+                properties[n] = {"type": "array", "items": string, "default": [FILLED]}
+            elif kind == "nested":
+                properties[n] = {"type": "object", "properties": {"x": {**string, "default": FILLED}},
+                                 "default": {"x": FILLED}}  # fmt: skip
+            else:
+                item = {"type": "object", "properties": {"x": {"type": ["string", "null"]}}}
+                properties[n] = {"type": "array", "items": item, "default": []}
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                "properties": properties, "required": required}  # fmt: skip
+
+    def model(self) -> Any:
+        from typing import Literal, Optional
+
+        from pydantic import BaseModel, Field, create_model
+
+        fields: dict[str, Any] = {}
+        for index, kind in enumerate(self.kinds):
+            n = f"f{index}"
+            if kind == "required":
+                fields[n] = (str, ...)
+            elif kind == "default":
+                fields[n] = (str, FILLED)
+            elif kind == "nullable":
+                fields[n] = (Optional[str], None)  # noqa: UP045 - create_model takes the runtime form
+            elif kind == "enum":
+                fields[n] = (Literal["A", "B"], "A")
+            elif kind == "factory":
+                fields[n] = (list[str], Field(default_factory=lambda: [FILLED]))
+            elif kind == "nested":
+                inner = create_model(f"Inner{n}", x=(str, FILLED), __base__=BaseModel)
+                fields[n] = (inner, Field(default_factory=lambda inner=inner: inner(x=FILLED)))
+            elif kind == "array":
+                item = create_model(f"Item{n}", x=(Optional[str], None), __base__=BaseModel)  # noqa: UP045
+                fields[n] = (list[item], Field(default_factory=list))  # type: ignore[valid-type]
+            else:  # alias: the attribute has another name than the wire
+                fields[f"attr_{n}"] = (str, Field(FILLED, alias=n))
+        return create_model("Generated", **fields)
+
+    def presence(self, message: Any) -> set[tuple[str, str]]:
+        """(path, reason) for every critical path not sent in the raw ``message``."""
+        found = set()
+        for path in self.critical:
+            reason = _raw_presence(message, path)
+            if reason is not None:
+                found.add((path, reason))
+        return found
+
+
+def _raw_presence(message: Any, path: str) -> str | None:
+    containers = [message]
+    for part in path.split("."):
+        name, arrays = part.replace("[]", ""), part.count("[]")
+        following = []
+        for container in containers:
+            if not isinstance(container, dict):
+                return "type"
+            if name not in container:
+                return "absent"
+            value = container[name]
+            if value is None:
+                return "null"
+            for _ in range(arrays):
+                if not isinstance(value, list):
+                    return "type"
+                if any(element is None for element in value):
+                    return "null"
+            following.extend(value if arrays else [value])
+        containers = following
+    return None
+
+
+@st.composite
+def json_cases(draw: st.DrawFn, max_slots: int = 3) -> JsonCase:
+    """A contract shape of 1 to ``max_slots`` fields, a non-empty set of critical paths, and a raw
+    message whose fields may be absent, null, of the wrong type or a symbol outside the enum."""
+    kinds = draw(st.lists(st.sampled_from(JSON_SLOT_KINDS), min_size=1, max_size=max_slots))
+    chosen = draw(st.lists(st.booleans(), min_size=len(kinds), max_size=len(kinds)).filter(any))
+    message: dict[str, Any] = {}
+    for index, kind in enumerate(kinds):
+        value = draw(_json_value(kind))
+        if value is not ABSENT:
+            message[f"f{index}"] = value
+    critical = [JsonCase.path(kind, f"f{i}") for i, (kind, c) in enumerate(zip(kinds, chosen, strict=True)) if c]
+    return JsonCase(kinds, critical, message)
+
+
+_JSON_LEAF_OK = {
+    "required": lambda v: isinstance(v, str),
+    "default": lambda v: isinstance(v, str),
+    "alias": lambda v: isinstance(v, str),
+    "nullable": lambda v: isinstance(v, str),
+    "enum": lambda v: v in ("A", "B"),
+    "factory": lambda v: isinstance(v, list) and all(isinstance(e, str) for e in v),
+    "nested": lambda v: isinstance(v, str),
+    "array": lambda v: isinstance(v, str),
+}
+
+
+def json_type_failures(case: JsonCase, message: Any) -> set[tuple[str, str]]:
+    """(path, "type") for every critical path present and not null in ``message`` whose value the
+    contract does not accept (the wrong type, a symbol outside the enum)."""
+    found = set()
+    for index, kind in enumerate(case.kinds):
+        path = JsonCase.path(kind, f"f{index}")
+        if path not in case.critical or _raw_presence(message, path) is not None:
+            continue
+        value = message[f"f{index}"]
+        leaves = [value["x"]] if kind == "nested" else [e["x"] for e in value] if kind == "array" else [value]
+        if not all(_JSON_LEAF_OK[kind](leaf) for leaf in leaves):
+            found.add((path, "type"))
+    return found
+
+
+def avro_writer_for(message: dict[str, Any], name: str = "Raw") -> dict[str, Any] | None:
+    """An Avro writer schema under which ``message`` encodes and decodes back to itself (the same
+    content as Avro bytes); None when Avro cannot carry it unchanged (array elements with different
+    keys: a record has every field in every element)."""
+    counter = iter(range(1000))
+
+    def kind(value: Any) -> Any:
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "boolean"
+        if isinstance(value, int):
+            return "long"
+        if isinstance(value, str):
+            return "string"
+        if isinstance(value, dict):
+            return record(value)
+        if isinstance(value, list):
+            if not value:
+                return {"type": "array", "items": "string"}
+            if all(isinstance(e, dict) for e in value):
+                keys = {tuple(sorted(e)) for e in value}
+                if len(keys) != 1:
+                    raise _NotCarried
+                fields = [{"name": k, "type": ["null", "string", "long"]} for k in sorted(value[0])]
+                return {"type": "array", "items": {"type": "record", "name": f"E{next(counter)}", "fields": fields}}
+            if all(isinstance(e, str) for e in value):
+                return {"type": "array", "items": "string"}
+            raise _NotCarried
+        raise _NotCarried
+
+    def record(value: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "record", "name": f"R{next(counter)}",
+                "fields": [{"name": k, "type": kind(v)} for k, v in value.items()]}  # fmt: skip
+
+    try:
+        schema = record(message)
+    except _NotCarried:
+        return None
+    schema["name"] = name
+    return schema
+
+
+class _NotCarried(Exception):
+    pass

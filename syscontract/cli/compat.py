@@ -2,7 +2,7 @@
 
 ::
 
-    syscontract compat order.v2 order.v3 --mode BACKWARD --consumer pricing:customer.customerTier
+    syscontract compat order.v2 order.v3 --mode BACKWARD --consumer pricing:customerTier
     syscontract compat old.avsc new.avsc --format json
 
 OLD and NEW are schema files or contract references in ``--contracts`` (default ``./contracts``). The
@@ -58,7 +58,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         default=[],
         type=parse_consumer,
         metavar="NAME:PATH[,PATH...]",
-        help="a consumer and the fields it requires, e.g. pricing:customer.customerTier (repeatable)",
+        help="a consumer and the fields it requires, e.g. pricing:customerTier (repeatable)",
     )
     return command
 
@@ -68,7 +68,7 @@ def parse_consumer(text: str) -> Consumer:
     name, _, paths = text.partition(":")
     fields = [p.strip() for p in paths.split(",") if p.strip()]
     if not name.strip() or not fields:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:PATH[,PATH...], e.g. pricing:customer.customerTier")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:PATH[,PATH...], e.g. pricing:customerTier")
     try:
         return Consumer(name.strip(), fields)
     except ContractDeclarationError as exc:

@@ -17,9 +17,11 @@ import json
 import sys
 from typing import Any
 
+from syscontract.errors import ContractDeclarationError
 from syscontract.manifest import load_all
 from syscontract.system import Finding, Report, drift
 
+from . import _live
 from ._table import table
 
 __all__ = ["add_parser", "render_findings", "run"]
@@ -31,12 +33,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="environment x contract matrix, and consumers whose fields producers do not send",
         description="Read manifests and report, per environment, consumers whose critical fields are not sent.",
     )
-    command.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest files or directories")
+    command.add_argument("manifests", nargs="*", metavar="MANIFEST", help="manifest files or directories")
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _live.add_arguments(command)
     return command
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "prometheus", None):  # live drift (issue 14): syscontract/cli/_live.py
+        return _live.run(args)
+    if not args.manifests:
+        raise ContractDeclarationError("drift needs MANIFEST files or directories, or --prometheus URL")
+    _live.unused(args)
     report = drift(load_all(args.manifests))
     if args.format == "json":
         body = {"matrix": report.matrix, "findings": [f.to_json() for f in report.findings]}

@@ -50,6 +50,7 @@ from syscontract.compat._model import (
 )
 from syscontract.contract import Contract
 from syscontract.errors import ContractDeclarationError
+from syscontract.formats.avro import named_types
 
 __all__ = ["PROMOTIONS", "can_read", "field_path", "load", "problems"]
 
@@ -142,28 +143,6 @@ def _plain(schema: Any) -> Any:
     return schema
 
 
-def _named_types(schema: Any, found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every named type defined in ``schema``, by full name (parsed form: defined once, then referred
-    to by full name)."""
-    if isinstance(schema, list):
-        for branch in schema:
-            _named_types(branch, found)
-    elif isinstance(schema, dict):
-        kind = schema.get("type")
-        if kind in _NAMED:
-            found.setdefault(schema["name"], schema)
-        if kind in ("record", "error"):
-            for field in schema.get("fields", ()):
-                _named_types(field["type"], found)
-        elif kind == "array":
-            _named_types(schema["items"], found)
-        elif kind == "map":
-            _named_types(schema["values"], found)
-        elif isinstance(kind, (dict, list)):
-            _named_types(kind, found)
-    return found
-
-
 def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
@@ -177,7 +156,7 @@ class _Side:
 
     def __init__(self, schema: Any) -> None:
         self.schema = schema
-        self.named = _named_types(schema, {})
+        self.named = named_types(schema)
 
     def resolve(self, schema: Any) -> Any:
         """The schema itself: named references followed, ``{"type": "int"}`` reduced to ``"int"``."""

@@ -27,13 +27,13 @@ from typing import Any
 import fastavro
 
 from syscontract import _config, telemetry
+from syscontract._engine.policy import DeadLetter
+from syscontract._produces import produces
+from syscontract._requires import requires
 from syscontract.contract import ContractRef
 from syscontract.errors import MissingCriticalField
 from syscontract.manifest import Manifest, build
-from syscontract.policy import DeadLetter
-from syscontract.produces import produces
 from syscontract.registry import FileRegistry
-from syscontract.requires import requires
 from syscontract.system import drift
 from syscontract.wire import Envelope
 

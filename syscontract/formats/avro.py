@@ -40,14 +40,41 @@ def parse(ref: ContractRef, schema: Any, *, references: Iterable[Any] = (), **op
     try:
         for reference in references:
             fastavro.parse_schema(_json(ref, reference), named_schemas=named)
+        referenced = {name: _plain(value) for name, value in named.items()}
         parsed = fastavro.parse_schema(schema, named_schemas=named)
-        plain = _plain(fastavro.parse_schema(schema, named_schemas=dict(named), expand=True) if named else parsed)
+        # self-contained: a referenced type is defined where it is first used, then named (a type
+        # defined twice, as fastavro's expand=True would write a type used twice, is not a schema)
+        plain = _inline_once(_plain(parsed), referenced, set()) if referenced else _plain(parsed)
     except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, ValueError, TypeError...
         raise ContractDeclarationError(f"invalid Avro schema: {exc}", contract=str(ref), reason="bad-schema") from exc
     table = parsed.get("__named_schemas", named) if isinstance(parsed, dict) else named
     root = _Walker(table).node(parsed)
     options.setdefault("doc", parsed.get("doc") if isinstance(parsed, dict) else None)
     return Contract(ref, "avro", root, schema=plain, native=parsed, **options)
+
+
+def _inline_once(schema: Any, referenced: dict[str, Any], defined: set[str]) -> Any:
+    """``schema`` with each type of ``referenced`` (by full name) defined at its first use."""
+    if isinstance(schema, str):
+        if schema in referenced and schema not in defined:
+            defined.add(schema)
+            return _inline_once(referenced[schema], referenced, defined)
+        return schema
+    if isinstance(schema, list):
+        return [_inline_once(branch, referenced, defined) for branch in schema]
+    if isinstance(schema, dict):
+        if schema.get("type") in _NAMED_KINDS and "name" in schema:
+            defined.add(schema["name"])
+        inlined = dict(schema)
+        for key in ("type", "items", "values"):
+            if key in inlined and not (key == "type" and isinstance(inlined[key], str) and inlined[key] in _PRIMITIVES):
+                inlined[key] = _inline_once(inlined[key], referenced, defined)
+        if "fields" in inlined:
+            inlined["fields"] = [
+                {**entry, "type": _inline_once(entry["type"], referenced, defined)} for entry in inlined["fields"]
+            ]
+        return inlined
+    return schema
 
 
 def _json(ref: ContractRef, schema: Any) -> Any:
@@ -116,3 +143,38 @@ class _Walker:
         if kind in _PRIMITIVES:
             return Shape(frozenset({_PRIMITIVES[kind]}), logical=logical)
         return self.node(kind)  # a named type used as {"type": "com.acme.Name"}
+
+
+_NAMED_KINDS = ("record", "error", "enum", "fixed")
+
+
+def named_types(schema: Any, *, aliases: bool = False) -> dict[str, dict[str, Any]]:
+    """Every named type defined in a plain JSON Avro schema (parsed form: defined once, then referred
+    to by full name), by full name; with ``aliases``, by each of its aliases too (for resolution:
+    a reader type named by a writer type's alias)."""
+    found: dict[str, dict[str, Any]] = {}
+    _collect_named(schema, found, aliases)
+    return found
+
+
+def _collect_named(schema: Any, found: dict[str, dict[str, Any]], aliases: bool) -> None:
+    if isinstance(schema, list):
+        for branch in schema:
+            _collect_named(branch, found, aliases)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind in _NAMED_KINDS and "name" in schema:
+            if schema["name"] in found:
+                return
+            found[schema["name"]] = schema
+            for alias in schema.get("aliases", ()) if aliases else ():
+                found.setdefault(alias, schema)
+        if kind in ("record", "error"):
+            for entry in schema.get("fields", ()):
+                _collect_named(entry["type"], found, aliases)
+        elif kind == "array":
+            _collect_named(schema["items"], found, aliases)
+        elif kind == "map":
+            _collect_named(schema["values"], found, aliases)
+        elif isinstance(kind, (dict, list)):
+            _collect_named(kind, found, aliases)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, RegistryError
@@ -25,6 +25,13 @@ def parse(ref: ContractRef, model: type[BaseModel], **options: Any) -> Contract:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise ContractDeclarationError(
             f"a model contract must be a pydantic v2 BaseModel subclass, not {model!r}",
+            contract=str(ref),
+            reason="bad-schema",
+        )
+    if issubclass(model, RootModel):
+        raise ContractDeclarationError(
+            f"{model.__qualname__} is a RootModel: a contract is an object with named fields, so that critical "
+            "fields can be named (wrap the root value in a model with one field)",
             contract=str(ref),
             reason="bad-schema",
         )

@@ -24,6 +24,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Link, NoOpTracerProvider, ProxyTracerProvider, SpanKind, Tracer, TracerProvider
 
 from syscontract._config import settings
+from syscontract._requires import requires
 from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import (
@@ -35,7 +36,6 @@ from syscontract.errors import (
     RegistryError,
 )
 from syscontract.registry import Registry
-from syscontract.requires import requires
 from syscontract.wire import Envelope
 
 __all__ = [

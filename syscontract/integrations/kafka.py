@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from syscontract._engine.policy import DeadLetterSink
+from syscontract._requires import requires
 from syscontract.contract import Contract, ContractRef
-from syscontract.policy import DeadLetterSink
 from syscontract.registry import Registry
-from syscontract.requires import requires
 from syscontract.wire import Envelope
 
 __all__ = ["Deserializer"]

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from syscontract.contract import Contract, ContractRef
-from syscontract.errors import ContractDeclarationError, ContractError
+from syscontract.errors import ContractDeclarationError, ContractError, DeadLetterNotConfirmed
 from syscontract.integrations import _messaging as m
 from syscontract.registry import Registry
 
@@ -52,11 +52,6 @@ SYSTEM: Final = "rabbitmq"
 """``messaging.system`` of the spans."""
 
 _TRACING = m.Tracing(SYSTEM)
-
-
-class DeadLetterNotConfirmed(ContractError):
-    """RabbitMQ did not confirm the dead letter (unroutable, or nacked): the original message was
-    requeued instead of acknowledged."""
 
 
 def _pika() -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 
 from syscontract.contract import COMPATIBILITY_MODES, Contract, ContractRef, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
+from syscontract.registry._changes import changed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -143,9 +144,11 @@ class FileRegistry:
                     if file.name.endswith(".avsc"):
                         fingerprint = self.get(ContractRef(name, version)).avro_fingerprint
                         index.setdefault(("fingerprint", fingerprint), ContractRef(name, version))
-            self._index = index
+            previous, self._index = self._index, index
             self._indexed_at = time.monotonic()
-            return index
+        if previous is not None and any(index.get(key, ref) != ref for key, ref in previous.items()):
+            changed()  # a key now names another writer: forget every plan built from the old one
+        return index
 
     def _root(self) -> Path:
         if not self.path.is_dir():
@@ -368,7 +371,13 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
             raise fail(f"'{table}' must be a table mapping versions to schema {table}, such as v2 = 7")
         for version_key, value in entries.items():
             if not re.fullmatch(r"v(0|[1-9][0-9]{0,8})", version_key):
-                raise fail(f"'{table}' key {version_key!r} is not a version such as 'v2'")
+                hint = ""
+                if version_key in _TOML_KEYS:
+                    hint = (
+                        f" (in TOML, every key after a [{table}] header belongs to that table: move "
+                        f"{version_key!r} above the [{table}] line)"
+                    )
+                raise fail(f"'{table}' key {version_key!r} is not a version such as 'v2'{hint}")
             if table == "ids" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32):
                 raise fail(f"ids.{version_key} must be a schema id from 0 to 2**32-1, not {value!r}")
             if table == "guids":

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import RegistryError
+from syscontract.registry._changes import changed
 
 __all__ = ["MemoryRegistry"]
 
@@ -55,13 +56,16 @@ class MemoryRegistry:
                     contract=str(contract.ref),
                     reason="duplicate",
                 )
+            remapped = existing is not None and existing is not contract
             self._contracts[contract.ref] = contract
-            if schema_id is not None:
-                self._writers[("id", schema_id)] = contract.ref
-            if guid is not None:
-                self._writers[("guid", guid)] = contract.ref
+            for key in (("id", schema_id), ("guid", guid)):
+                if key[1] is not None:
+                    remapped = remapped or self._writers.get(key, contract.ref) != contract.ref
+                    self._writers[key] = contract.ref
             if contract.avro_fingerprint is not None:
                 self._writers.setdefault(("fingerprint", contract.avro_fingerprint), contract.ref)
+        if remapped:
+            changed()  # every writer plan built from the old meaning is forgotten
         return contract
 
     def id_of(self, ref: ContractRef | str) -> int:

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CONTRACT_HEADER", "ENCODING_HEADER", "Envelope", "header"]
+from syscontract.errors import DecodeError
+
+__all__ = ["CONTRACT_HEADER", "ENCODING_HEADER", "Envelope", "header", "open_envelope"]
 
 CONTRACT_HEADER = "syscontract-contract"
 """The header naming the writer's contract (``order.v2``): a bare Avro body is read with it."""
@@ -26,16 +28,24 @@ ENCODING_HEADER = "syscontract-encoding"
 
 
 def header(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, name: str) -> Any:
-    """The value of header ``name`` (the last one when repeated), or None."""
+    """The value of header ``name`` (the last one when repeated), or None. Headers that are neither
+    a mapping nor ``(name, value)`` pairs are a :class:`DecodeError` (reason ``bad-headers``)."""
     if headers is None:
         return None
-    if isinstance(headers, Mapping):
-        return headers.get(name)
-    found = None
-    for pair in headers:
-        if pair[0] == name:
-            found = pair[1]
-    return found
+    try:
+        if isinstance(headers, Mapping):
+            return headers.get(name)
+        found = None
+        for pair in headers:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"a header is {type(pair).__name__}, not a (name, value) pair")
+            if pair[0] == name:
+                found = pair[1]
+        return found
+    except (TypeError, ValueError) as exc:
+        raise DecodeError(
+            f"malformed headers ({exc}): expected a mapping or a list of (name, value) pairs", reason="bad-headers"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -46,3 +56,15 @@ class Envelope:
     value: Any
     headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None
     key: bool = False
+
+
+def open_envelope(message: Any) -> tuple[Any, Any, bool] | None:
+    """``(value, headers, key)`` of bytes that arrived with headers: an :class:`Envelope`, or a
+    confluent-kafka ``Message`` (recognised by its module, never imported); None for anything else.
+    Every client's envelope is recognised here, not in the engine."""
+    if type(message) is Envelope:
+        return message.value, message.headers, message.key
+    module = type(message).__module__
+    if module.startswith(("confluent_kafka", "cimpl")) and callable(getattr(message, "value", None)):
+        return message.value(), message.headers(), False
+    return None

@@ -22,12 +22,13 @@ class IncompatibleWriter(Exception):
     """The reader schema cannot read what the writer schema wrote."""
 
 
-def decode(data: bytes, offset: int, writer: Any, reader: Any = None) -> Any:
-    """Read one datum from ``data[offset:]``; every byte must belong to it."""
+def decode(data: bytes, offset: int, writer: Any, reader: Any = None, *, record_names: bool = False) -> Any:
+    """Read one datum from ``data[offset:]``; every byte must belong to it. ``record_names``: a
+    record read through a union comes as ``(name, record)``, so the branch written is known."""
     stream = io.BytesIO(data)
     stream.seek(offset)
     try:
-        value = fastavro.schemaless_reader(stream, writer, reader)
+        value = fastavro.schemaless_reader(stream, writer, reader, return_record_name=record_names)
     except SchemaResolutionError as exc:
         raise IncompatibleWriter(str(exc)) from exc
     except Exception as exc:  # EOFError, ValueError, UnicodeDecodeError, IndexError: a corrupt body

@@ -7,7 +7,7 @@ from typing import Any
 
 from syscontract.errors import DecodeError
 
-__all__ = ["decode", "detect", "encode"]
+__all__ = ["BOM", "decode", "detect", "encode", "has_bom"]
 
 
 def detect(data: bytes | str) -> bool:
@@ -25,9 +25,25 @@ def _refuse_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
+BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte order mark: RFC 8259 forbids it in JSON exchanged between systems."""
+
+
+def has_bom(data: bytes | bytearray | str) -> bool:
+    return data[:3] == BOM if not isinstance(data, str) else data[:1] == "\ufeff"
+
+
 def decode(data: bytes | bytearray | str) -> Any:
     """Parse UTF-8 JSON; :class:`DecodeError` (reason ``not-json``) for anything that is not JSON,
-    including ``NaN`` and ``Infinity``, which Python's json would otherwise accept."""
+    including ``NaN`` and ``Infinity``, which Python's json would otherwise accept, and a leading
+    byte order mark (reason ``bom``)."""
+    if has_bom(data):
+        raise DecodeError(
+            "message starts with a UTF-8 byte order mark (BOM): JSON between systems must not carry one "
+            "(RFC 8259 section 8.1); strip it in the producer",
+            reason="bom",
+            payload=data,
+        )
     try:
         return _DECODER.decode(data if isinstance(data, str) else data.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

@@ -9,6 +9,7 @@ subject names (``unique``) and removes them afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -92,3 +93,20 @@ def spans() -> Iterator[Any]:
     yield exporter
     exporter.clear()
     provider.shutdown()
+
+
+PROMETHEUS_INSTALL = (
+    "install it (Debian/Ubuntu: apt-get install -y prometheus, which gives prometheus and promtool; elsewhere "
+    "put both binaries from a Prometheus release on PATH), or run `bash .ci/run`, which installs it"
+)
+
+
+def require_binary(name: str) -> str:
+    """The path of ``name`` (``prometheus``, ``promtool``); skip (fail under ``CI=true``) when it is missing."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not on PATH: {PROMETHEUS_INSTALL}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 import syscontract
 from syscontract import Contract, ContractError, FileRegistry, MemoryRegistry, requires, telemetry
-from syscontract.decoding import MAX_WRITERS
+from syscontract._engine.decoder import MAX_WRITERS
 from syscontract.wire import avro, confluent
 
 DATA = Path(__file__).parent.parent / "data"
@@ -40,7 +40,8 @@ V2 = Contract.from_avro("order.v2", (CONTRACTS / "order" / "v2.avsc").read_text(
 V3 = Contract.from_avro("order.v3", (CONTRACTS / "order" / "v3.avsc").read_text())
 V4 = Contract.from_jsonschema("order.v4", (CONTRACTS / "order" / "v4.schema.json").read_text())
 THREADS = 8
-requires_module = importlib.import_module("syscontract.requires")  # the package exports the decorator under this name
+requires_module = importlib.import_module("syscontract._requires")
+declaration_module = importlib.import_module("syscontract._engine.declaration")
 TASKS = 1_000
 REPLACEMENTS = 400  # registry replacements while messages flow
 NO_HANG = 60.0  # seconds: a join that takes longer than this is a hang, not a slow machine
@@ -511,13 +512,13 @@ def test_replacing_the_registry_while_messages_flow_never_exposes_half_built_sta
 ) -> None:
     expected, one_pass = single_threaded(meters)
     built = Counter[str]()
-    real = requires_module.Checker
+    real = declaration_module.Checker
 
     def counting(contract: Contract, *args: Any) -> Any:
         built[str(contract.ref)] += 1
         return real(contract, *args)
 
-    monkeypatch.setattr(requires_module, "Checker", counting)
+    monkeypatch.setattr(declaration_module, "Checker", counting)
     on_order, on_shop = sync_handlers()
     async_order, async_shop = async_handlers()
     jobs = work(on_order, on_shop)
@@ -580,13 +581,13 @@ def test_a_pending_declaration_first_called_from_eight_threads_is_resolved_once(
     declaration = on_order.__syscontract__  # type: ignore[attr-defined]
     assert not declaration.resolved
     built: list[Any] = []
-    real = requires_module.Checker
+    real = declaration_module.Checker
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         built.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(requires_module, "Checker", counting)
+    monkeypatch.setattr(declaration_module, "Checker", counting)
     syscontract.configure(registry=memory_registry())
     results: list[Verdict] = []
 

@@ -254,7 +254,20 @@ def _schema_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SchemaRegistryClient, "new_client", staticmethod(new_client))
 
 
-SETUP = {"docs/avro.md": _schema_registry, "docs/registries.md": _schema_registry}
+def _metrics_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/live.md serves /metrics on port 9464 of every interface; here on a free port of 127.0.0.1, so
+    that test runs side by side on one machine do not collide."""
+    import prometheus_client
+
+    real = prometheus_client.start_http_server
+
+    def start_http_server(port: int, addr: str = "0.0.0.0", *args: Any, **kwargs: Any) -> Any:
+        return real(0, "127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(prometheus_client, "start_http_server", start_http_server)
+
+
+SETUP = {"docs/avro.md": _schema_registry, "docs/registries.md": _schema_registry, "docs/live.md": _metrics_port}
 
 
 # -- running a document ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies import mutated_orders
 
 from syscontract import ContractViolation, FileRegistry, requires
-from syscontract.checker import Checker
+from syscontract._engine.checker import Checker
 
 DATA = Path(__file__).parent.parent / "data"
 ORDER = {**json.loads((DATA / "order_event.json").read_text()), "couponCode": "WELCOME10"}

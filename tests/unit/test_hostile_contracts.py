@@ -288,7 +288,7 @@ def test_hostile_pydantic_aliases_are_checked_as_data(hostile_model: type[Hostil
     assert "b" == handler(json.dumps(whole).encode()).second
     with pytest.raises(MissingCriticalField) as defaulted:
         handler(hostile_model.model_validate({HOSTILE[0]: "a", HOSTILE[14]: 3}))
-    assert ("defaulted", HOSTILE[3]) == (defaulted.value.reason, defaulted.value.field)
+    assert ("absent", HOSTILE[3]) == (defaulted.value.reason, defaulted.value.field)
     with pytest.raises(FieldTypeError) as wrong:
         handler(json.dumps({**whole, HOSTILE[14]: "three"}).encode())
     assert HOSTILE[14] == wrong.value.field

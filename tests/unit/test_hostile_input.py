@@ -60,7 +60,7 @@ def test_a_reasonable_array_of_nulls_still_decodes() -> None:
 
 
 def test_a_message_over_the_size_limit_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    from syscontract import decoding
+    from syscontract._engine import decoder as decoding
 
     monkeypatch.setattr(decoding, "MAX_MESSAGE_BYTES", 100)
     with pytest.raises(DecodeError, match="larger than the 100") as caught:

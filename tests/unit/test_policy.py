@@ -108,13 +108,49 @@ class TestPolicies:
             handler(b"not json")
         assert [] == received
 
-    def test_every_violation_is_logged_whatever_the_policy(
+    def test_a_raised_violation_is_reported_once_by_its_exception_not_also_logged(
         self, stale: bytes, caplog: pytest.LogCaptureFixture
     ) -> None:
         handler = requires("order.v3", [TIER])(lambda e: e)
         with caplog.at_level(logging.ERROR, logger="syscontract"), pytest.raises(MissingCriticalField):
             handler(stale)
-        assert 1 == len(caplog.records)
+        assert [] == caplog.records
+
+    @pytest.mark.parametrize(("policy", "logged"), [("dead_letter", 1), ("observe", 1)])
+    def test_a_violation_that_does_not_propagate_is_logged_once(
+        self, stale: bytes, caplog: pytest.LogCaptureFixture, policy: str, logged: int
+    ) -> None:
+        handler = requires("order.v3", [TIER], on_violation=policy, dead_letter=lambda letter: None)(lambda e: e)
+        with caplog.at_level(logging.ERROR, logger="syscontract"):
+            handler(stale)
+        assert logged == len(caplog.records)
+
+    @pytest.mark.parametrize(("setting", "logged"), [("all", 1), ("none", 0), ("handled", 0)])
+    def test_log_violations_decides_what_a_raised_violation_logs(
+        self, stale: bytes, caplog: pytest.LogCaptureFixture, setting: str, logged: int
+    ) -> None:
+        syscontract.configure(log_violations=setting)
+        handler = requires("order.v3", [TIER])(lambda e: e)
+        with caplog.at_level(logging.ERROR, logger="syscontract"), pytest.raises(MissingCriticalField):
+            handler(stale)
+        assert logged == len(caplog.records)
+
+    def test_log_violations_none_silences_the_handled_ones_too(
+        self, stale: bytes, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from syscontract import _config
+
+        monkeypatch.setenv("SYSCONTRACT_LOG_VIOLATIONS", "none")
+        _config.reset()
+        syscontract.configure(registry=Path(__file__).parent.parent / "data" / "contracts")
+        handler = requires("order.v3", [TIER], on_violation="observe")(lambda e: "called")
+        with caplog.at_level(logging.ERROR, logger="syscontract"):
+            assert "called" == handler(stale)
+        assert [] == caplog.records
+
+    def test_a_bad_log_violations_setting_is_a_clear_error(self) -> None:
+        with pytest.raises(ContractDeclarationError, match="expected 'handled'"):
+            syscontract.configure(log_violations="sometimes")
 
     def test_the_process_wide_policy_applies_to_declarations_without_their_own(self, stale: bytes) -> None:
         letters: list[DeadLetter] = []

@@ -130,7 +130,7 @@ def test_pydantic_payloads_are_checked_with_their_defaults_seen() -> None:
     assert "VIP" == build("VIP").customer.customerTier
     with pytest.raises(MissingCriticalField) as caught:
         build(None)
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
 
 
 def test_async_producers_and_signatures(order: dict[str, Any]) -> None:
@@ -143,8 +143,14 @@ def test_async_producers_and_signatures(order: dict[str, Any]) -> None:
     assert order is asyncio.run(build("c"))
 
 
-def test_a_violation_is_logged(order: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+def test_a_violation_is_raised_not_also_logged_unless_asked(
+    order: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     del order["orderId"]
+    with caplog.at_level(logging.ERROR, logger="syscontract"), pytest.raises(ContractViolation):
+        produces("order.v3")(lambda: order)()
+    assert [] == caplog.records
+    syscontract.configure(log_violations="all")
     with caplog.at_level(logging.ERROR, logger="syscontract"), pytest.raises(ContractViolation):
         produces("order.v3")(lambda: order)()
     assert 1 == len(caplog.records)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import syscontract
 
@@ -86,3 +89,63 @@ def test_attributes_set_after_raising_survive_pickling_too() -> None:
     error = syscontract.FieldTypeError("2 fields are wrong", contract="a.v1", field="x", reason="type")
     error.failures = [("x", "type", "expected string")]  # type: ignore[attr-defined]
     assert [("x", "type", "expected string")] == pickle.loads(pickle.dumps(error)).failures
+
+
+def test_public_names_are_not_shadowed_by_implementation_modules() -> None:
+    # the decorators are functions; the modules that implement them are private (_requires, _produces)
+    # (``syscontract.contract`` is both DESIGN's decorator and DESIGN's module of Contract/ContractRef:
+    # ``from syscontract.contract import Contract`` works, the attribute is the decorator)
+    for name in ("requires", "produces", "check", "verify", "configure", "encode"):
+        assert callable(getattr(syscontract, name))
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"syscontract.{name}")
+
+
+def test_every_public_error_class_lives_in_the_errors_module() -> None:
+    import syscontract.errors
+    import syscontract.integrations.rabbitmq
+    import syscontract.manifest
+    import syscontract.testing
+
+    for module in (syscontract, syscontract.manifest, syscontract.testing, syscontract.integrations.rabbitmq):
+        for value in vars(module).values():
+            error = inspect.isclass(value) and issubclass(value, (syscontract.ContractError, AssertionError))
+            if error and value.__module__.startswith("syscontract"):
+                assert "syscontract.errors" == value.__module__, value
+
+
+def test_imports_point_down_the_package_map() -> None:
+    # front ends and integrations use the engine; the engine uses registry, wire, formats and contract;
+    # nothing below imports upward (telemetry learns about declarations by being told)
+    import ast
+
+    package = Path(syscontract.__file__).parent
+    above = {
+        "_engine": ("syscontract._requires", "syscontract._produces", "syscontract.integrations", "syscontract.cli",
+                    "syscontract.testing", "syscontract.demo", "syscontract.system", "syscontract.manifest"),
+        "registry": ("syscontract._engine", "syscontract._requires", "syscontract.telemetry", "syscontract.inventory"),
+        "wire": ("syscontract._engine", "syscontract.registry", "syscontract._requires", "syscontract.telemetry"),
+        "telemetry.py": ("syscontract._engine", "syscontract._requires", "syscontract._produces"),
+        "inventory.py": ("syscontract._engine", "syscontract._requires", "syscontract._produces"),
+    }  # fmt: skip
+    found = []
+    for where, forbidden in above.items():
+        files = [package / where] if where.endswith(".py") else sorted((package / where).rglob("*.py"))
+        for file in files:
+            for node in ast.walk(ast.parse(file.read_text())):
+                upward = isinstance(node, ast.ImportFrom) and (node.module or "").startswith(forbidden)
+                if upward and not _only_for_typing(file, node):
+                    found.append(f"{file.relative_to(package)} imports {node.module}")
+    assert [] == found
+
+
+def _only_for_typing(file: Path, node: object) -> bool:
+    import ast
+
+    tree = ast.parse(file.read_text())
+    for block in ast.walk(tree):
+        typing_only = isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        line = getattr(node, "lineno", -2)
+        if typing_only and any(getattr(child, "lineno", -1) == line for child in ast.walk(block)):
+            return True
+    return False

@@ -243,3 +243,14 @@ def test_contracts_registered_in_code_are_found_whatever_registry_is_configured(
 
     syscontract.configure(registry=tree)
     assert Invoice is syscontract.check("invoice.v1", Invoice(total=1.0), ["total"]).__class__
+
+
+def test_a_top_level_key_written_after_a_table_says_why_it_is_refused(tmp_path: Path) -> None:
+    directory = tmp_path / "order"
+    directory.mkdir()
+    (directory / "v1.avsc").write_text(
+        json.dumps({"type": "record", "name": "Order", "fields": [{"name": "orderId", "type": "string"}]})
+    )
+    (directory / "contract.toml").write_text('[ids]\nv1 = 7\ncritical = ["orderId"]\n')
+    with pytest.raises(RegistryError, match=r"move 'critical' above the \[ids\] line"):
+        FileRegistry(tmp_path).get("order.v1")

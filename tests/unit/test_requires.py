@@ -251,7 +251,7 @@ def test_a_pydantic_default_is_not_a_sent_value(model_contract: type[Order]) -> 
 
     with pytest.raises(MissingCriticalField) as caught:
         on_order(message)
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
     assert "the model default 'BASIC'" in str(caught.value)
 
 
@@ -276,7 +276,7 @@ def test_pydantic_array_paths_check_every_element(model_contract: type[Order]) -
     message = Order(orderId="o-1", customer=Customer(id="c-1"), items=[Line(sku="a"), Line(qty=2)])
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("shop.order.v3", message, ["items[].sku"])
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
 
 
 def test_a_subclass_instance_takes_the_precise_path_with_the_same_verdict(model_contract: type[Order]) -> None:
@@ -286,7 +286,7 @@ def test_a_subclass_instance_takes_the_precise_path_with_the_same_verdict(model_
     message = SpecialOrder(orderId="o-1", customer=Customer(id="c-1"))
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("shop.order.v3", message, [TIER])
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
 
 
 def test_json_bytes_for_a_model_contract_are_decoded_into_the_model(model_contract: type[Order]) -> None:
@@ -302,15 +302,16 @@ def test_json_bytes_for_a_model_contract_are_decoded_into_the_model(model_contra
 
 
 def test_json_bytes_relying_on_a_model_default_raise(model_contract: type[Order]) -> None:
+    # presence is decided on what was sent, before the model fills its default: absent, as for a dict
     raw = b'{"orderId": "o-1", "customer": {"id": "c-1"}}'
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("shop.order.v3", raw, [TIER])
-    assert ("defaulted", raw) == (caught.value.reason, caught.value.payload)
+    assert ("absent", raw) == (caught.value.reason, caught.value.payload)
 
 
 def test_json_bytes_missing_a_required_model_field_raise_missing(model_contract: type[Order]) -> None:
     with pytest.raises(MissingCriticalField) as caught:
-        syscontract.check("shop.order.v3", b'{"customer": {"id": "c-1"}}', [TIER])
+        syscontract.check("shop.order.v3", b'{"customer": {"id": "c-1", "customerTier": "VIP"}}', [TIER])
     assert ("orderId", "absent") == (caught.value.field, caught.value.reason)
 
 
@@ -341,7 +342,7 @@ def test_aliases_are_the_wire_names_of_a_model_contract() -> None:
     assert Aliased(customerTier="VIP") is not None
     with pytest.raises(MissingCriticalField) as caught:
         syscontract.check("aliased.v1", Aliased(), ["customerTier"])
-    assert "defaulted" == caught.value.reason
+    assert "absent" == caught.value.reason
     passing = Aliased(customerTier="VIP")
     assert passing is syscontract.check("aliased.v1", passing, ["customerTier"])
 
@@ -539,3 +540,28 @@ def test_handler_parameters_may_be_named_like_builtins(order: dict[str, Any]) ->
     del order["customer"]["customerTier"]
     with pytest.raises(MissingCriticalField):
         on_order(order, "y")
+
+
+def test_checks_evicted_from_the_cache_release_their_generated_source() -> None:
+    # 3,000 check() calls with different field lists: the bounded cache keeps 1,024 checkers, and the
+    # linecache entries of the evicted ones go with them
+    import gc
+    import importlib
+    import itertools
+
+    from syscontract._engine._compile import live_sources
+
+    requires_module = importlib.import_module("syscontract._requires")
+    names = [f"f{i}" for i in range(12)]
+    schema = {"type": "object", "properties": {name: {"type": "string"} for name in names}}
+    contract = syscontract.Contract.from_jsonschema("wide.v1", schema)
+    message = dict.fromkeys(names, "x")
+    subsets = itertools.islice((combo for size in range(1, 13) for combo in itertools.combinations(names, size)), 3000)
+    gc.collect()
+    before = live_sources()
+    for fields in subsets:
+        assert message is syscontract.check(contract, message, list(fields))
+    gc.collect()
+    grown = live_sources() - before
+    assert len(requires_module._checkers) <= requires_module._CHECKERS_MAX
+    assert 0 < grown <= 2 * requires_module._CHECKERS_MAX

@@ -287,7 +287,7 @@ def test_a_pydantic_default_is_a_defaulted_violation(traces: Traces, meters: Met
         traces.consume(handler, unsent)
 
     violation = traces.consumer().events[0]
-    assert {"syscontract.field": TIER, "syscontract.reason": "defaulted", "syscontract.policy": "raise"} == dict(
+    assert {"syscontract.field": TIER, "syscontract.reason": "absent", "syscontract.policy": "raise"} == dict(
         violation.attributes or {}
     )
     assert {messages_key("violation", contract="telemetry-order.v1"): 1} == meters.messages("telemetry-order.v1")
@@ -434,20 +434,27 @@ def test_a_global_tracer_provider_set_after_decoration_is_seen_at_the_first_call
     assert "ok" == (traces.consumer().attributes or {})["syscontract.outcome"]
 
 
-def test_a_global_tracer_provider_set_once_traffic_runs_is_seen_at_the_next_collection(
+def test_a_collection_never_regenerates_a_handler_on_the_exporters_thread(
     monkeypatch: pytest.MonkeyPatch, meters: Meters, order: dict[str, Any]
 ) -> None:
-    handler = requires("order.v3", [TIER])(lambda event: None)
+    handler = requires("order.v3", [TIER], on_violation="observe")(lambda event: None)
     handler(order)
     traces = Traces()
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: traces.provider)
+    code = handler.__code__
+    collector = threading.Thread(target=meters.collect)  # as a periodic reader's thread would
+    collector.start()
+    collector.join()
+    assert code is handler.__code__  # the collection only took note
     traces.consume(handler, order)
-    assert {} == dict(traces.consumer().attributes or {})  # not yet: no per-message look at providers
+    assert {} == dict(traces.consumer().attributes or {})  # the fast path does not look at providers
     traces.exporter.clear()
 
-    meters.collect()
+    traces.consume(handler, v2_shaped(order))  # the next precise check, on the application's thread, probes
+    traces.exporter.clear()
     traces.consume(handler, order)
 
+    assert code is not handler.__code__
     assert "ok" == (traces.consumer().attributes or {})["syscontract.outcome"]
 
 

@@ -1,63 +1,38 @@
-"""``@requires``: the consumer declaration, and ``check()``, the same check as a function.
+"""A ``@requires`` declaration, resolved once, and the wrapper generated for its handler.
 
 Everything is decided when the decorator is applied: the contract is resolved, the critical paths
-are checked against it, and a wrapper is generated with the handler's own parameters and the
-checks inlined, so that a passing dict costs one class test per step and no function calls. When the
-contract cannot be resolved yet (the registry is configured later), the wrapper resolves it on its
-first call and ``syscontract.verify()`` reports it; a new process-wide registry re-resolves it.
+are checked against it (:class:`~syscontract._engine.checker.Checker`), and a wrapper is generated
+with the handler's own parameters and the checks inlined, so that a passing dict costs one class test
+per step and no function calls. When the contract cannot be resolved yet (the registry is configured
+later), the wrapper resolves it on its first call; a new process-wide registry re-resolves it.
 
 Telemetry is part of the generated code too (:mod:`syscontract.telemetry` decides what): nothing when
 no OpenTelemetry provider could record, one counting step when a MeterProvider may collect, one call
 annotating the current span when a TracerProvider may record. The wrapper is regenerated when that
-changes, and after the handler's first call, which looks at the providers again; the precise path
-reports every outcome itself.
+changes, and after the handler's first call, which looks at the providers again, always on a thread
+that calls the handler or configures syscontract, never on an exporter's collection thread.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import io
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, cast
+from collections.abc import Callable
+from typing import Any
 
 import fastavro
 
-from syscontract import inventory, telemetry
-from syscontract._config import as_registry, check_policy, check_spans, on_registry_change, settings
-from syscontract.checker import MESSAGE, Checker, compile_function
-from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
+from syscontract import telemetry
+from syscontract._config import settings
+from syscontract._engine._compile import MESSAGE, compile_function
+from syscontract._engine.checker import Checker
+from syscontract._engine.policy import Policy
+from syscontract.contract import Contract, ContractRef, FieldPath
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
-from syscontract.policy import DeadLetterSink, Policy
 from syscontract.registry import Registry, lookup
 
-__all__ = ["Declaration", "check", "requires", "verify"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_VALIDATE = ("fields", "full")
-
-
-def _contract_arg(contract: object) -> ContractRef | Contract:
-    if isinstance(contract, Contract):
-        return contract
-    return ContractRef.parse(cast("str | ContractRef", contract))
-
-
-def _fields_arg(fields: Iterable[str] | str) -> tuple[FieldPath, ...]:
-    if isinstance(fields, str):
-        fields = (fields,)
-    return tuple(parse_path(path) for path in fields)
-
-
-def _validate_arg(validate: str) -> str:
-    if validate not in _VALIDATE:
-        raise ContractDeclarationError(
-            f"validate={validate!r}: expected 'fields' (the critical fields) or 'full' (the whole message too)",
-            reason="bad-option",
-        )
-    return validate
+__all__ = ["Declaration", "declared_contract"]
 
 
 def declared_contract(contract: ContractRef | Contract, registry: Registry | None, handler: str) -> Contract:
@@ -192,6 +167,7 @@ class Declaration:
     def slow(self, message: Any, call: Callable[[Any], Any]) -> Any:
         if not self.probed:
             self._probe_once()
+        telemetry.catch_up()
         if self.reporter.child:
             with self.reporter.child_span():
                 return self._precise(message, call)
@@ -212,6 +188,7 @@ class Declaration:
     async def slow_async(self, message: Any, call: Callable[[Any], Any]) -> Any:
         if not self.probed:
             self._probe_once()
+        telemetry.catch_up()
         if self.reporter.child:
             with self.reporter.child_span():
                 return await self._precise_async(message, call)
@@ -338,7 +315,8 @@ class _Wrapper:
         if self.declaration.reporter.child:
             # a child span per message: the precise path opens it around the check and the handler
             return head + "\n".join([*lines, slow]) + "\n"
-        branches = [("_sc_dict", checker.dict_lines)]
+        # a model contract turns every dict into the model on the precise path (presence first)
+        branches = [("_sc_dict", checker.dict_lines)] if checker.model is None else []
         if checker.model_lines is not None:
             # a model contract mostly sees instances of its model: test that class first
             branches.insert(0, ("_sc_model", checker.model_lines))
@@ -427,152 +405,3 @@ class _Wrapper:
         self.namespace["_sc_n"] = self.declaration.reporter.ok_counter
         if self.installed != (checker, self._plan()):
             self.install(checker)
-
-
-def requires(
-    contract: str | ContractRef | Contract,
-    fields: Iterable[str] | str = (),
-    *,
-    on_violation: str | None = None,
-    message: str | None = None,
-    validate: str = "fields",
-    registry: Registry | str | None = None,
-    dead_letter: DeadLetterSink | None = None,
-    spans: str | None = None,
-) -> Callable[[F], F]:
-    """Declare that a handler requires ``fields`` of ``contract`` to have been sent.
-
-    ::
-
-        @requires(contract="order.v3", fields=["customerTier", "customer.id"])
-        def on_order(event: dict) -> None: ...
-
-    Each message (a mapping, a pydantic model, or JSON bytes/str, which are decoded once and handed
-    to the handler decoded) must carry every critical field (``fields`` plus the contract's own
-    ``critical`` list): present, not null, of the contract's type, and not filled by a model default.
-    Otherwise :class:`~syscontract.MissingCriticalField` or :class:`~syscontract.FieldTypeError`,
-    handled by ``on_violation`` (``"raise"``, ``"dead_letter"``, ``"observe"``; default: the
-    process-wide setting). The message is the first parameter after ``self``/``cls``, or the one
-    named by ``message``. Works on sync and async functions and methods and keeps their signature.
-
-    ``spans``: ``"child"`` starts a child span per message (when a TracerProvider may record),
-    ``"current"`` annotates the current span only; default: ``configure(spans=...)``.
-
-    An unknown field, a bad path or a bad option raises :class:`~syscontract.ContractDeclarationError`
-    here; an unknown contract too, unless the registry cannot resolve it yet, in which case the first
-    call and ``syscontract.verify()`` report it.
-    """
-    target = _contract_arg(contract)
-    paths = _fields_arg(fields)
-    _validate_arg(validate)
-    policy = Policy(None if on_violation is None else check_policy(on_violation, "on_violation"), dead_letter)
-    if dead_letter is not None and not callable(dead_letter):
-        raise ContractDeclarationError("dead_letter must be a callable sink", reason="bad-option")
-    chosen = None if registry is None else as_registry(registry, "registry")
-    span_mode = None if spans is None else check_spans(spans, "spans")
-
-    def decorate(handler: F) -> F:
-        if isinstance(handler, (staticmethod, classmethod)):
-            return cast(F, type(handler)(decorate(handler.__func__)))
-        if not callable(handler):
-            raise ContractDeclarationError(
-                f"@requires decorates a function or method, not {type(handler).__name__}", reason="bad-handler"
-            )
-        telemetry.probe()  # cheap; creates the instruments, and the wrapper is generated for what may listen
-        declaration = Declaration(
-            handler, target, paths, message=message, policy=policy, registry=chosen, spans=span_mode, validate=validate
-        )
-        try:
-            declaration.resolve()
-        except ContractDeclarationError as exc:
-            if not isinstance(exc.__cause__, RegistryError):
-                raise
-            # the contract cannot be resolved yet: the first call (and verify()) will say so
-        wrapper = functools.wraps(handler)(declaration.wrapper)
-        wrapper.__syscontract__ = declaration  # type: ignore[attr-defined]
-        inventory.add(declaration)
-        return cast(F, wrapper)
-
-    return decorate
-
-
-def verify() -> None:
-    """Resolve every declaration in this process now; raise one :class:`ContractDeclarationError`
-    listing all problems (unknown contracts and fields, a dead-letter policy without a sink).
-
-    Call it at start-up, after ``configure()``, so a bad declaration fails the deploy, not a message.
-    It also looks at the OpenTelemetry providers again (set them up before calling it)."""
-    telemetry.probe()
-    problems = [problem for declaration in inventory.declarations() for problem in declaration.problems()]
-    if problems:
-        listing = "\n".join(f"  - {problem}" for problem in problems)
-        error = ContractDeclarationError(
-            f"{len(problems)} declaration problem{'s' if len(problems) != 1 else ''}:\n{listing}",
-            reason="verify",
-        )
-        error.problems = tuple(problems)
-        raise error
-
-
-_CHECKERS_MAX = 1024
-_checkers: dict[tuple[Any, ...], Checker] = {}  # read without a lock (a dict read is atomic); bounded
-_checkers_lock = threading.Lock()
-
-
-def check(
-    contract: str | ContractRef | Contract,
-    message: Any,
-    fields: Iterable[str] | str = (),
-    *,
-    validate: str = "fields",
-    registry: Registry | str | None = None,
-    headers: Mapping[str, Any] | None = None,
-) -> Any:
-    """Check ``message`` as ``@requires`` would, and return the payload (decoded when it was bytes).
-
-    ::
-
-        order = syscontract.check("order.v3", raw_bytes, ["customerTier"])
-
-    Raises :class:`~syscontract.DecodeError`, :class:`~syscontract.MissingCriticalField`,
-    :class:`~syscontract.FieldTypeError`, or :class:`~syscontract.ContractDeclarationError` for a
-    declaration no contract satisfies. Checkers are cached (bounded) per contract and fields.
-    """
-    key = (contract, fields if isinstance(fields, (str, tuple)) else tuple(fields), validate, registry)
-    checker = _checkers.get(key)
-    if checker is None:
-        checker = _build_checker(contract, fields, validate, registry)
-        with _checkers_lock:
-            while len(_checkers) >= _CHECKERS_MAX:
-                del _checkers[next(iter(_checkers))]  # the oldest entry
-            _checkers[key] = checker
-    return checker.run(message, headers)
-
-
-def _build_checker(
-    contract: str | ContractRef | Contract, fields: Iterable[str] | str, validate: str, registry: Registry | str | None
-) -> Checker:
-    target = _contract_arg(contract)
-    paths = _fields_arg(fields)
-    _validate_arg(validate)
-    chosen = None if registry is None else as_registry(registry, "registry")
-    if isinstance(target, Contract):
-        return Checker(target, paths, chosen, validate)
-    chosen = settings().registry if chosen is None else chosen
-    try:
-        resolved = lookup(target, chosen)
-    except RegistryError as exc:
-        raise ContractDeclarationError(
-            f"cannot resolve the contract: {exc.detail}", contract=str(target), reason=exc.reason
-        ) from exc
-    return Checker(resolved, paths, chosen, validate)
-
-
-def _forget_resolutions() -> None:
-    with _checkers_lock:
-        _checkers.clear()
-    for declaration in inventory.declarations():
-        declaration.unresolve()
-
-
-on_registry_change(_forget_resolutions)

@@ -9,8 +9,11 @@
   Bytes that cannot be decoded, or whose writer is unknown, still raise: there is nothing
   meaningful to hand the handler.
 
-Every violation is logged at ERROR on the ``syscontract`` logger, whatever the policy, and reported
-to telemetry (the ``report`` hook) before the policy acts. Nothing ever substitutes a default.
+One report per violation: every violation is reported to telemetry (the ``report`` hook: span event,
+counter) before the policy acts, and logged at ERROR on the ``syscontract`` logger when it does not
+propagate (``dead_letter``, ``observe``): a raised error is reported by whoever handles it, and a log
+line as well would print it twice. ``configure(log_violations="all")`` logs raised ones too,
+``"none"`` logs none. Nothing ever substitutes a default.
 """
 
 from __future__ import annotations
@@ -49,9 +52,13 @@ DeadLetterSink: TypeAlias = Callable[[DeadLetter], Any]
 Report: TypeAlias = Callable[[ContractError, str], None]
 
 
-def log_violation(error: ContractError, policy: str) -> None:
+def log_violation(error: ContractError, policy: str, *, raised: bool = False) -> None:
     """Log ``error`` at ERROR on logger ``syscontract``, its attributes as structured ``extra``
-    (the names of the span attributes and event, see :mod:`syscontract.telemetry`)."""
+    (the names of the span attributes and event, see :mod:`syscontract.telemetry`). ``raised``: the
+    error propagates to the caller; logged only under ``configure(log_violations="all")``."""
+    wanted = settings().log_violations
+    if wanted == "none" or (raised and wanted != "all"):
+        return
     logger.error(
         "%s [policy %s]",
         error,
@@ -87,8 +94,8 @@ class Policy:
         policy, sink = self.effective()
         if report is not None:
             report(error, policy)  # never raises: telemetry failures are logged, not propagated
-        log_violation(error, policy)
         if policy == "dead_letter" and sink is None:
+            log_violation(error, policy, raised=True)
             raise ContractDeclarationError(
                 "on_violation='dead_letter' but no dead-letter sink is configured (pass dead_letter= to the "
                 "decorator or to syscontract.configure()); the message was not handled",
@@ -99,7 +106,9 @@ class Policy:
                 headers=error.headers,
             ) from error
         if policy == "observe" and not isinstance(error, ContractViolation):
+            log_violation(error, policy, raised=True)
             return "raise", sink  # undecodable bytes or an unknown writer: nothing to hand the handler
+        log_violation(error, policy, raised=policy == "raise")
         return policy, sink
 
     def apply(self, error: ContractError, call: Callable[[Any], Any], report: Report | None = None) -> Any:

@@ -28,13 +28,13 @@ from pydantic import BaseModel
 
 from syscontract import inventory, telemetry
 from syscontract._config import as_registry
-from syscontract.checker import Checker
+from syscontract._engine.checker import Checker
+from syscontract._engine.declaration import declared_contract
+from syscontract._engine.policy import log_violation
 from syscontract.contract import Contract, ContractRef
 from syscontract.encoding import FORMATS, encode
 from syscontract.errors import ContractDeclarationError, ContractError, ContractViolation, RegistryError
-from syscontract.policy import log_violation
 from syscontract.registry import Registry
-from syscontract.requires import declared_contract
 
 __all__ = ["Production", "produces"]
 
@@ -125,7 +125,7 @@ class Production:
             error = exc if isinstance(exc, ContractViolation) else _not_a_payload(self, payload, exc)
             error.handler = self.name
             error.payload = payload
-            log_violation(error, "raise")
+            log_violation(error, "raise", raised=True)
             self.reporter.failed(error, "raise")
             raise error from (None if error is exc else exc)
         self.reporter.ok(None)

@@ -12,19 +12,22 @@ The generated source is registered with :mod:`linecache`, so tracebacks show it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-import linecache
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AliasChoices, AliasPath, BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
+from syscontract import wire
+from syscontract._engine._compile import BUILTINS, MESSAGE, compile_function
+from syscontract._engine.decoder import Decoder, source_of
+from syscontract._engine.presence import MISSING, PER_MESSAGE
 from syscontract._types import Node
 from syscontract.contract import Contract, FieldPath, parse_path
-from syscontract.decoding import Decoder
 from syscontract.errors import (
     ContractError,
     ContractViolation,
@@ -32,44 +35,29 @@ from syscontract.errors import (
     FieldTypeError,
     MissingCriticalField,
 )
-from syscontract.wire import Envelope
+from syscontract.wire import avro
 
-__all__ = ["MESSAGE", "Checker", "Doubt", "compile_function"]
-
-MESSAGE = "_sc_m"
-"""The variable the generated checks read the message from."""
-
-BUILTINS: dict[str, Any] = {f"_sc_{b.__name__}": b for b in (type, dict, list, len, bytes, Exception)}
-"""The builtins generated code uses, under names no handler parameter can shadow (a parameter may
-well be called ``type`` or ``bytes``)."""
+__all__ = ["Checker", "Doubt"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview, str)
-_counter = itertools.count()
 
 
 class Doubt(Exception):
     """Raised inside generated fast checks: not necessarily wrong, ask the precise check."""
 
 
-def compile_function(source: str, name: str, namespace: dict[str, Any], label: str) -> Any:
-    """Compile generated ``source`` defining ``name`` in ``namespace``; register it with linecache."""
-    filename = f"<syscontract {label} #{next(_counter)}>"
-    code = compile(source, filename, "exec")
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(code, namespace)
-    return namespace[name]
-
-
 _Trie = dict[tuple[str, int], tuple[bool, "_Trie"]]  # (attr, array depth) -> (test None, children)
 
 
 class _Critical:
-    """One critical path, resolved against the contract."""
+    """One critical path, resolved against the contract once. ``names``: the wire names each step
+    may arrive under (a pydantic field's alias choices), in the order pydantic tries them."""
 
-    __slots__ = ("nodes", "path")
+    __slots__ = ("names", "nodes", "path")
 
-    def __init__(self, contract: Contract, path: FieldPath) -> None:
+    def __init__(self, contract: Contract, path: FieldPath, names: tuple[tuple[Wire, ...], ...]) -> None:
         self.path = path
+        self.names = names
         self.nodes: list[Node] = [node for _, node in contract.walk(path)]
 
 
@@ -87,10 +75,11 @@ class Checker:
         self.ref = str(contract.ref)
         self.model = contract.model
         paths = [parse_path(p) for p in fields] + [parse_path(p) for p in contract.critical]
-        unique = {p.text: p for p in paths}
+        named = [_wire_names(self.model, p) for p in paths]
+        unique = {p.text: (p, names) for p, names in named}
         self.fields: tuple[str, ...] = tuple(unique)
-        self.critical = [_Critical(contract, p) for p in unique.values()]
-        self.decoder = Decoder(contract, list(unique.values()), registry if registry is not None else _Lazy())
+        self.critical = [_Critical(contract, p, names) for p, names in unique.values()]
+        self.decoder = Decoder(contract, [p for p, _ in unique.values()], registry if registry is not None else _Lazy())
         self.namespace: dict[str, Any] = {"_sc_D": Doubt, **BUILTINS}
         self._names = itertools.count()
         # validate="full": the whole message too, after the critical fields (an instance of the
@@ -100,7 +89,9 @@ class Checker:
             from syscontract.validation import compile_validator
 
             self.full = compile_validator(contract)
-        self.dict_lines = self._dict_lines()
+        # with a model contract every decoded form becomes the model (presence first, on what was
+        # sent): no dict is handed on as it is, so there are no fast dict checks
+        self.dict_lines = self._dict_lines() if self.model is None else []
         self.model_lines = self._model_lines() if self.model is not None else None
         self.fast: Callable[[Any], bool] = self._compile_fast(self.dict_lines)
         self.fast_model: Callable[[Any], bool] | None = None
@@ -180,11 +171,11 @@ class Checker:
             if attrs is None:
                 return None
             level = trie
-            for index, (attr, nullable) in enumerate(attrs):
+            for index, (attr, _nullable) in enumerate(attrs):
                 key = (attr, critical.path.steps[index][1])
                 last = index == len(attrs) - 1
                 must_check, children = level.get(key, (False, {}))
-                level[key] = (must_check or (last and nullable), children)
+                level[key] = (must_check or last, children)  # None is refused whatever the annotation
                 level = children
         lines: list[str] = []
         self._emit_model(trie, MESSAGE, 0, lines)
@@ -228,12 +219,17 @@ class Checker:
 
     def run_detailed(self, message: Any, headers: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
         """Like :meth:`run`, and also return the writer's identity when the wire says it
-        (``order.v2``), else None. Errors carry it as ``writer``."""
-        if type(message) is dict and self.fast(message):
+        (``order.v2``), else None. Errors carry it as ``writer``.
+
+        One way through: decode (with the writer's schema), presence of the critical fields on what
+        was written, then what the handler receives (the contract's model, validated; or the whole
+        message validated with ``validate="full"``)."""
+        model = self.model
+        if model is None and type(message) is dict and self.fast(message):
             return message, None
-        if self.fast_model is not None and type(message) is self.model and self.fast_model(message):
+        if self.fast_model is not None and type(message) is model and self.fast_model(message):
             return message, None
-        if type(message) is bytes:
+        if model is None and type(message) is bytes:
             known = self.decoder.fast_confluent(message)
             if known is not None and type(known[0]) is dict and (known[2] or self.fast(known[0])):
                 return known[0], known[1]
@@ -243,8 +239,8 @@ class Checker:
             if isinstance(message, _BYTES_LIKE):
                 payload, plan = self.decoder.decode(message, headers)
                 writer = plan.label if plan is not None else None
-            elif _is_envelope(message):
-                value, headers, key = _unwrap(message)
+            elif (opened := wire.open_envelope(message)) is not None:
+                value, headers, key = opened
                 if not isinstance(value, _BYTES_LIKE):
                     raise DecodeError(
                         f"the {type(message).__name__} carries no bytes (value is {type(value).__name__})",
@@ -255,28 +251,83 @@ class Checker:
                 writer = plan.label if plan is not None else None
         except ContractError as failed:
             failed.contract = failed.contract or self.ref
-            failed.payload = message
+            failed.payload = _original(message)
             failed.headers = headers
             raise
-        if type(payload) is dict and self.fast(payload):
+        if model is not None and isinstance(payload, BaseModel) and not isinstance(payload, model):
+            # another model's instance: what it says was set, checked and validated as sent
+            payload = payload.model_dump(exclude_unset=True, by_alias=True)
+        decoded_here = payload is not message
+        if model is None and type(payload) is dict and self.fast(payload):
             return payload, writer
-        error = self.diagnose(payload)
-        if error is None and self.full is not None and not (self.model is not None and type(payload) is self.model):
-            data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
+        error = self.diagnose(payload, judged=decoded_here)
+        received = payload
+        if error is None and model is not None and isinstance(payload, Mapping):
+            received, error = self._model(payload)
+        elif error is None and self.full is not None and not isinstance(payload, BaseModel):
             try:
-                self.full(data)
+                self.full(payload)
+            except ContractViolation as found:
+                error = found
+        elif error is None and self.full is not None and type(payload) is not model:
+            try:
+                self.full(payload.model_dump(mode="json", by_alias=True))
             except ContractViolation as found:
                 error = found
         if error is not None:
-            error.payload = message
+            error.payload = _original(message)
             error.headers = headers
-            error.decoded = payload
-            error.writer = writer
+            error.decoded = _as_sent(payload)
+            error.writer = error.writer or writer
             raise error
-        return payload, writer
+        return received, writer
 
-    def diagnose(self, payload: Any) -> ContractViolation | None:
-        """The first violation in ``payload`` (a mapping or a pydantic model), or None."""
+    def _model(self, raw: Mapping[str, Any]) -> tuple[Any, ContractViolation | None]:
+        """The contract's model from what was sent: validated, then its ``model_fields_set`` cut to
+        the fields that were really sent (not injected by a validator, not filled by resolution), so
+        a later check on the model cannot take a fill for a sent value."""
+        assert self.model is not None
+        try:
+            instance = self.model.model_validate(raw)
+        except ValidationError as exc:
+            return None, self._from_validation(exc)
+        source = source_of(raw)
+        unsent: set[str] = set()
+        if source is not None:
+            plan = source.plan
+            unsent.update(path.text for path in plan.unsent)
+            if plan.hazards and plan.pair is not None:
+                datum = source.writer_datum()
+                for path in plan.hazards:
+                    unsent.update(w.where for w in plan.pair.written(path, datum) if w.kind != "sent")
+        _keep_sent(instance, raw, unsent, "", "")
+        return instance, None
+
+    def _from_validation(self, exc: ValidationError) -> ContractViolation:
+        assert self.model is not None
+        first = exc.errors(include_url=False)[0]
+        path = _loc_path(first["loc"])
+        if first["type"] == "missing":
+            return MissingCriticalField(
+                f"field {path!r} was not sent (absent from the message; {self.model.__qualname__} requires it)",
+                contract=self.ref,
+                field=path,
+                reason="absent",
+            )
+        where = f"field {path!r}" if path else "the message"
+        return FieldTypeError(
+            f"{where} does not match {self.model.__qualname__}: {first['msg']}",
+            contract=self.ref,
+            field=path or None,
+            reason="type",
+        )
+
+    def diagnose(self, payload: Any, *, judged: bool = False) -> ContractViolation | None:
+        """The first violation in ``payload`` (a mapping or a pydantic model), or None.
+
+        A payload an earlier check resolved from another writer's Avro is judged on what that writer
+        wrote (its source), never on the defaults resolution put in it; ``judged``: this checker's
+        own decoder just produced it and has judged the writer's side already."""
         if not self.critical:
             return None  # nothing to walk into: a primitive message (a string key) is fine
         if not isinstance(payload, (Mapping, BaseModel)):
@@ -285,30 +336,74 @@ class Checker:
                 contract=self.ref,
                 reason="type",
             )
+        source = None if judged else source_of(payload)
         for critical in self.critical:
-            error = self._walk(critical, 0, payload, "")
+            error = self._from_source(source, critical.path) if source is not None else None
+            if error is None:
+                error = self._walk(critical, 0, payload, "")
             if error is not None:
                 return error
+        return None
+
+    def _from_source(self, source: Any, path: FieldPath) -> ContractViolation | None:
+        plan = source.plan
+        if plan.pair is None:
+            return None
+        status = plan.pair.status(path).status
+        if status == MISSING:
+            has_default, default = plan.pair.reader_default(path)
+            used = f"; the reader default {default!r} was not used" if has_default else ""
+            return MissingCriticalField(
+                f"critical field {path.text!r} was not sent (writer schema {plan.label} has no such field{used})",
+                contract=self.ref,
+                field=path.text,
+                reason="not-in-writer-schema",
+                writer=plan.label,
+            )
+        if status == PER_MESSAGE:
+            decoder = self.decoder
+            try:
+                datum = source.writer_datum()
+            except ContractError as exc:  # pragma: no cover - the bytes decoded once already
+                return ContractViolation(str(exc), contract=self.ref, field=path.text, reason="bad-source")
+            for written in plan.pair.written(path, datum):
+                if written.kind != "sent":
+                    return decoder.unwritten_error(plan, written)
         return None
 
     def _walk(self, critical: _Critical, index: int, container: Any, walked: str) -> ContractViolation | None:
         path = critical.path.text
         name, arrays = critical.path.steps[index]
         here = f"{walked}.{name}" if walked else name
+        if index and (source := source_of(container)) is not None:
+            # a resolved payload nested in this message: judged on what its writer wrote
+            rest = FieldPath(
+                ".".join(n + "[]" * a for n, a in critical.path.steps[index:]), critical.path.steps[index:]
+            )
+            error = self._from_source(source, rest)
+            if error is not None:
+                error.field = path
+                return error
+        if _is_dataclass_instance(container):
+            return self._walk_dataclass(critical, index, container, here)
         if isinstance(container, BaseModel):
             attr = _attribute(type(container), name)
             if attr is None:
                 return self._missing(path, "absent", f"{type(container).__qualname__} has no field {name!r}")
             if attr not in container.model_fields_set:
+                # the same content as a dict without the key: absent, whatever form it came in
                 default = _model_default(type(container), attr)
-                return self._missing(path, "defaulted", f"not set on the model; its value is {default}")
+                return self._missing(path, "absent", f"not set on the model; its value is {default}")
             value = getattr(container, attr)
             typed = False  # pydantic validated the value; its Python type is not the JSON type
         elif isinstance(container, Mapping):
-            if name not in container:
+            value = next(
+                (found for wire in critical.names[index] if (found := _sent_at(container, wire)) is not _NOTHING),
+                _NOTHING,
+            )
+            if value is _NOTHING:
                 where = "" if here == path else f": no {here!r}"
                 return self._missing(path, "absent", f"absent from the message{where}")
-            value = container[name]
             typed = True
         else:
             return self._type(path, walked, container, "object")
@@ -318,6 +413,32 @@ class Checker:
         last = index == len(critical.path.steps) - 1
         node = critical.nodes[index]
         return self._descend(critical, index, value, here, arrays, last, node, typed)
+
+    def _walk_dataclass(self, critical: _Critical, index: int, container: Any, here: str) -> ContractViolation | None:
+        """A dataclass on the path records no fields-set: a value equal to the field's default cannot
+        be told from one that was never sent, so it is refused as not sent (fail closed)."""
+        path = critical.path.text
+        fields = {f.name: f for f in dataclasses.fields(container)}
+        name = next((n for n in critical.names[index] if n in fields), None)
+        if name is None:
+            return self._missing(path, "absent", f"{type(container).__qualname__} has no field {here!r}")
+        value = getattr(container, name)
+        spec = fields[name]
+        default = spec.default
+        if default is dataclasses.MISSING and spec.default_factory is not dataclasses.MISSING:
+            default = spec.default_factory()
+        if default is not dataclasses.MISSING and value == default:
+            return self._missing(
+                path,
+                "absent",
+                f"{type(container).__qualname__}.{name} holds its default {default!r}, and a dataclass does not "
+                "record whether it was set",
+            )
+        if value is None:
+            return self._missing(path, "null", f"sent as null at {here!r}")
+        last = index == len(critical.path.steps) - 1
+        arrays = critical.path.steps[index][1]
+        return self._descend(critical, index, value, here, arrays, last, critical.nodes[index], False)
 
     def _descend(
         self, critical: _Critical, index: int, value: Any, here: str, arrays: int, last: bool, node: Node, typed: bool
@@ -376,28 +497,158 @@ class _Lazy:
         return repr(settings().registry)
 
 
-def _is_envelope(message: Any) -> bool:
-    """Bytes with headers: an :class:`~syscontract.wire.Envelope`, or confluent-kafka's ``Message``."""
-    if type(message) is Envelope:
-        return True
-    module = type(message).__module__
-    return module.startswith(("confluent_kafka", "cimpl")) and callable(getattr(message, "value", None))
+def _field_names(model: type[BaseModel], name: str) -> tuple[str | None, tuple[Wire, ...]]:
+    """The attribute of ``model`` that ``name`` (its own name or any of its aliases) denotes, and the
+    wire names it is read from, in pydantic's order; (None, (name,)) when none."""
+    config = model.model_config
+    by_name = bool(config.get("populate_by_name") or config.get("validate_by_name"))
+    by_alias = config.get("validate_by_alias", True) is not False
+    for attr, info in model.model_fields.items():
+        names = (_aliases(info.validation_alias) or ([info.alias] if info.alias else [])) if by_alias else []
+        if not names:
+            names = [attr]
+        elif by_name:
+            names.append(attr)
+        if name == attr or name in names:
+            return attr, tuple(dict.fromkeys(names))
+    return None, (name,)
 
 
-def _unwrap(message: Any) -> tuple[Any, Any, bool]:
-    if type(message) is Envelope:
-        return message.value, message.headers, message.key
-    return message.value(), message.headers(), False
+def _contract_name(attr: str, names: tuple[Wire, ...]) -> str:
+    """The name the contract (the model's JSON Schema) gives the field: its first alias when that is
+    a key, else the attribute's own name."""
+    return names[0] if isinstance(names[0], str) else attr
+
+
+Wire = str | tuple[str | int, ...]
+"""Where a field arrives: a key, or (an ``AliasPath``) keys and indexes from the enclosing object."""
+
+
+def _aliases(alias: Any) -> list[Wire]:
+    if isinstance(alias, str):
+        return [alias]
+    if isinstance(alias, AliasPath):
+        path = tuple(alias.path)
+        return [path[0]] if len(path) == 1 and isinstance(path[0], str) else [path]
+    if isinstance(alias, AliasChoices):
+        return [found for choice in alias.choices for found in _aliases(choice)]
+    return []
+
+
+_NOTHING = object()
+
+
+def _sent_at(container: Mapping[str, Any], wire: Wire) -> Any:
+    """The value sent under ``wire`` in ``container``, or ``_NOTHING``."""
+    if isinstance(wire, str):
+        return container.get(wire, _NOTHING)
+    value: Any = container
+    for step in wire:
+        if isinstance(step, int):
+            if not isinstance(value, list) or not -len(value) <= step < len(value):
+                return _NOTHING
+            value = value[step]
+        else:
+            if not isinstance(value, Mapping) or step not in value:
+                return _NOTHING
+            value = value[step]
+    return value
+
+
+def _wire_names(model: type[BaseModel] | None, path: FieldPath) -> tuple[FieldPath, tuple[tuple[Wire, ...], ...]]:
+    """``path`` with each step named as the contract names it (a model field may be declared by
+    attribute name or any alias), and the names each step may arrive under."""
+    if model is None:
+        return path, tuple((name,) for name, _ in path.steps)
+    current: Any = model
+    steps: list[tuple[str, int]] = []
+    names: list[tuple[Wire, ...]] = []
+    for name, arrays in path.steps:
+        attr, wire = _field_names(current, name) if current is not None else (None, (name,))
+        steps.append((_contract_name(attr, wire) if attr is not None else name, arrays))
+        names.append(wire)
+        if attr is None:
+            current = None
+            continue
+        annotation = _strip_optional(current.model_fields[attr].annotation)
+        for _ in range(arrays):
+            args = typing.get_args(annotation)
+            annotation = _strip_optional(args[0]) if typing.get_origin(annotation) is list and len(args) == 1 else None
+        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    text = ".".join(name + "[]" * arrays for name, arrays in steps)
+    return FieldPath(text, tuple(steps)), tuple(names)
 
 
 def _attribute(model: type[BaseModel], name: str) -> str | None:
-    """The attribute of ``model`` whose wire name (alias) or own name is ``name``."""
-    fields = model.model_fields
-    for attr, info in fields.items():
-        alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
-        if alias == name:
-            return attr
-    return name if name in fields else None
+    """The attribute of ``model`` whose own name or any alias is ``name``."""
+    return _field_names(model, name)[0]
+
+
+def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str) -> None:
+    """Cut ``model_fields_set`` of ``instance`` (validated from ``raw``) to the fields ``raw`` really
+    carried: not injected by a validator, not a null a validator replaced, not a path in ``unsent``
+    (concrete, ``items[2].sku``, or for every element, ``items[].sku``). Nested models too."""
+    if not isinstance(instance, BaseModel) or not isinstance(raw, Mapping):
+        return
+    model = type(instance)
+    kept: set[str] = set()
+    for attr in instance.__pydantic_fields_set__:
+        wire, sent = next(
+            ((name, found) for name in _field_names(model, attr)[1] if (found := _sent_at(raw, name)) is not _NOTHING),
+            (None, _NOTHING),
+        )
+        if wire is None:
+            continue  # set by a validator, or by model_post_init: never sent
+        key = wire if isinstance(wire, str) else ".".join(str(step) for step in wire)
+        concrete = f"{here}.{key}" if here else key
+        general = f"{shape}.{key}" if shape else key
+        value = instance.__dict__.get(attr)
+        if concrete in unsent or general in unsent or (sent is None and value is not None):
+            continue
+        kept.add(attr)
+        if isinstance(value, BaseModel):
+            _keep_sent(value, sent, unsent, concrete, general)
+        elif isinstance(value, list) and isinstance(sent, list):
+            for position, (item, item_sent) in enumerate(zip(value, sent, strict=False)):
+                _keep_sent(item, item_sent, unsent, f"{concrete}[{position}]", f"{general}[]")
+    if kept != instance.__pydantic_fields_set__:
+        object.__setattr__(instance, "__pydantic_fields_set__", kept)
+
+
+def _is_dataclass_instance(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _original(message: Any) -> Any:
+    """What an error keeps as the message exactly as it arrived: the bytes of syscontract's own
+    :class:`~syscontract.wire.Envelope` (its headers are kept beside them), else the message itself (a
+    client's message object, such as confluent-kafka's ``Message``, is what a sink can re-send)."""
+    return message.value if type(message) is wire.Envelope else message
+
+
+def _as_sent(payload: Any) -> Any:
+    """What a violating message sent, for the handler under ``observe``: a model instance as the dict
+    of the fields that were set, a resolved payload read again with its writer's schema alone, so no
+    default reaches the handler."""
+    if isinstance(payload, BaseModel):
+        return payload.model_dump(exclude_unset=True, by_alias=True)  # the fields set, none defaulted
+    source = source_of(payload)
+    if source is None:
+        return payload
+    try:
+        return avro.decode(source.data, source.offset, source.plan.writer_schema)
+    except ContractError:  # pragma: no cover - the bytes decoded once already
+        return None
+
+
+def _loc_path(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += "[]"
+        else:
+            text = f"{text}.{part}" if text else str(part)
+    return text
 
 
 def _model_default(model: type[BaseModel], attr: str) -> str:

@@ -1,0 +1,562 @@
+"""Bytes into the payload a handler receives, knowing who wrote them.
+
+A :class:`Decoder` belongs to one checker (one reader contract and its critical fields). For each
+message it finds the framing (Confluent schema id or GUID, in the prefix or a header; Avro
+single-object fingerprint; a ``syscontract-contract`` header naming the writer; or plain JSON), asks
+the registry for the writer's contract once per writer, and decodes the body once, with Avro schema
+resolution into the reader's contract when it is Avro.
+
+The reader-default trap is decided here, once per writer schema: a critical field the writer's Avro
+schema does not have would be filled by the reader's default during resolution, so every message from
+that writer raises :class:`MissingCriticalField` with reason ``not-in-writer-schema``. Per message the
+cost is a dictionary lookup. The per-writer plans are keyed by data from the wire and bounded.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastavro
+
+from syscontract import wire
+from syscontract._engine.presence import MISSING, PER_MESSAGE, AvroPair, Written
+from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
+from syscontract.errors import (
+    ContractDeclarationError,
+    ContractError,
+    ContractViolation,
+    DecodeError,
+    MissingCriticalField,
+    RegistryError,
+)
+from syscontract.registry._changes import on_change
+from syscontract.wire import avro, confluent, single_object
+from syscontract.wire import json as json_wire
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_WRITERS",
+    "Decoder",
+    "Resolved",
+    "Source",
+    "WriterPlan",
+    "forget_writers",
+    "source_of",
+]
+
+MAX_WRITERS = 1024
+"""Writer plans kept per checker (schema ids, GUIDs, fingerprints and writer names seen on the wire)."""
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""A message larger than this is refused (``DecodeError``, reason ``too-large``) before it is decoded."""
+
+Headers = Mapping[str, Any] | Iterable[tuple[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class WriterPlan:
+    """What is known about one writer, decided once: how to read its messages, and which critical
+    paths its schema cannot send (``missing``) or sends only in some messages (``per_message``)."""
+
+    writer: Contract
+    label: str
+    kind: str  # "avro" or "json"
+    writer_schema: Any = None
+    reader_schema: Any = None  # None: the writer is the reader, nothing is resolved
+    missing: tuple[tuple[str, str], ...] = field(default=())  # (path, what the reader would have filled)
+    scan: bool = False  # collections of zero-width items: bound their declared sizes before decoding
+    pair: AvroPair | None = None
+    per_message: tuple[FieldPath, ...] = ()  # critical paths decided on the writer's own datum
+    exact: bool = True  # resolution can fill nothing: the resolved datum is what was written
+    unsent: tuple[FieldPath, ...] = ()  # reader paths no message of this writer sends (defaults fill them)
+    hazards: tuple[FieldPath, ...] = ()  # reader paths some messages of this writer do not send
+
+
+class Resolved(dict):  # type: ignore[type-arg]
+    """A payload Avro resolution read from a writer schema other than the reader's.
+
+    It may hold reader defaults (for fields the checks that produced it did not require), so it
+    remembers the bytes it came from: a later check decides presence on what the writer wrote, never
+    on this dict. A copy (``dict(payload)``) is a plain dict and forgets that."""
+
+    __slots__ = ("_sc_source",)
+    _sc_source: Source
+
+    def _keep(self, value: dict[Any, Any]) -> Resolved:
+        kept = Resolved(value)
+        kept._sc_source = self._sc_source
+        return kept
+
+    def copy(self) -> Resolved:
+        return self._keep(dict(self))
+
+    def __or__(self, other: Any) -> Any:
+        merged = dict.__or__(self, other)
+        return merged if merged is NotImplemented else self._keep(merged)
+
+    def __ror__(self, other: Any) -> Any:
+        merged = dict.__ror__(self, other)
+        return merged if merged is NotImplemented else self._keep(merged)
+
+
+@dataclass
+class Source:
+    """Where a :class:`Resolved` payload came from."""
+
+    plan: WriterPlan
+    data: bytes
+    offset: int
+    written: Any = None  # the writer's own datum, once read
+
+    def writer_datum(self) -> Any:
+        if self.written is None:
+            self.written = avro.decode(self.data, self.offset, self.plan.writer_schema, record_names=True)
+        return self.written
+
+
+def source_of(payload: Any) -> Source | None:
+    """The :class:`Source` of a :class:`Resolved` payload, else None."""
+    return getattr(payload, "_sc_source", None) if type(payload) is Resolved else None
+
+
+class Decoder:
+    """Decodes messages for one reader contract."""
+
+    def __init__(self, reader: Contract, critical: Sequence[FieldPath], registry: Any | None) -> None:
+        self.reader = reader
+        self.ref = str(reader.ref)
+        self.critical = critical
+        self.registry = registry
+        self.model = reader.model
+        self._plans: dict[object, WriterPlan] = {}
+        # Confluent prefix (magic byte 0 and the 4-byte id) -> (writer schema, reader schema, label, sound), for
+        # writers whose messages need nothing but decoding: the hot path reads this table directly
+        self.fast_avro: dict[bytes, tuple[Any, Any, str, bool]] = {}
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by forget(): a plan built across a forget() is not kept
+        _live.add(self)
+
+    def forget(self) -> None:
+        """A registry re-mapped a writer key: forget every plan (in place: generated code holds
+        ``fast_avro``)."""
+        with self._lock:
+            self._generation += 1
+            self._plans.clear()
+            self.fast_avro.clear()
+
+    def decode(
+        self, raw: bytes | bytearray | memoryview | str, headers: Headers = None, *, key: bool = False
+    ) -> tuple[Any, WriterPlan | None]:
+        """The decoded payload (a dict or other JSON value; never a model: the checker validates
+        after presence) and the writer's plan (None for plain JSON). Raises :class:`DecodeError`,
+        :class:`RegistryError` or a :class:`ContractViolation`."""
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise DecodeError(
+                f"message of {len(raw)} bytes is larger than the {MAX_MESSAGE_BYTES} accepted",
+                contract=self.ref,
+                reason="too-large",
+                payload=raw,
+            )
+        if isinstance(raw, str):
+            return self._json(raw, raw), None
+        data = raw if type(raw) is bytes else bytes(raw)
+        carried = wire.header(headers, confluent.KEY_HEADER if key else confluent.VALUE_HEADER)
+        named = wire.header(headers, wire.CONTRACT_HEADER) if carried is None else None
+        if carried is not None:
+            plan, offset = self._plan(("confluent", confluent.decode_header(carried))), 0
+        elif named is not None:
+            # the writer is named: the body is bare, whatever its first bytes look like (an Avro body
+            # may well start like a Confluent or single-object prefix)
+            text = named.decode("utf-8", "replace") if isinstance(named, (bytes, bytearray)) else str(named)
+            plan, offset = self._plan(("contract", text)), 0
+            if wire.header(headers, wire.ENCODING_HEADER) in (b"json", "json"):
+                return self._json(data, raw), plan
+        elif confluent.detect(data):
+            schema_key, offset = confluent.decode(data)
+            plan = self._plan(("confluent", schema_key))
+        elif single_object.detect(data):
+            fingerprint, offset = single_object.decode(data)
+            plan = self._plan(("fingerprint", fingerprint))
+        else:
+            if self.reader.format == "avro" and json_wire.has_bom(data):
+                return self._json(data, raw), None  # refused with a message that names the BOM
+            if self.reader.format == "avro" and not json_wire.detect(data):
+                raise DecodeError(
+                    "Avro bytes without framing: the writer is unknown (send Confluent framing, single-object "
+                    f"encoding, or a {wire.CONTRACT_HEADER!r} header naming the writer's contract)",
+                    contract=self.ref,
+                    reason="no-framing",
+                    payload=raw,
+                )
+            return self._json(data, raw), None
+        if plan.kind == "json":
+            return self._json(data[offset:] if offset else data, raw), plan
+        return self._avro(plan, data, offset, raw), plan
+
+    def _avro(self, plan: WriterPlan, data: bytes, offset: int, raw: Any) -> Any:
+        if plan.scan:
+            avro.check_collections(data, offset, plan.writer_schema)
+        if plan.missing:
+            raise self._not_in_writer(plan, data, offset)
+        source = Source(plan, data, offset)
+        if plan.per_message:
+            error = self._unwritten(plan.per_message, source)
+            if error is not None:
+                raise self._with_writer_datum(error, plan, data, offset)
+        try:
+            payload = avro.decode(data, offset, plan.writer_schema, plan.reader_schema)
+        except DecodeError as exc:
+            if not plan.per_message:
+                raise
+            # the writer's own datum decoded (its critical fields were checked on it): resolution
+            # itself failed, on a path decided per message (an alias in play), so no value of that
+            # path can be shown to come from the writer field it maps to
+            path = plan.per_message[0].text
+            raise self._with_writer_datum(
+                MissingCriticalField(
+                    f"critical field {path!r} was not sent as resolved (resolving the writer {plan.label} into "
+                    f"this contract failed: {exc.detail})",
+                    contract=self.ref,
+                    field=path,
+                    reason="defaulted",
+                ),
+                plan,
+                data,
+                offset,
+            ) from exc
+        except avro.IncompatibleWriter as exc:
+            # what the writer wrote says why, for a critical field (a null the reader cannot hold)
+            found = self._unwritten([path for path, _ in self._critical_pairs(plan)], source)
+            if found is not None:
+                raise self._with_writer_datum(found, plan, data, offset) from exc
+            raise ContractViolation(
+                f"the writer schema {plan.label} cannot be read as this contract ({exc})",
+                contract=self.ref,
+                reason="incompatible-writer",
+                writer=plan.label,
+                payload=raw,
+            ) from exc
+        if plan.per_message:
+            error = self._resolved_elsewhere(plan.per_message, source, payload)
+            if error is not None:
+                raise self._with_writer_datum(error, plan, data, offset)
+        if not plan.exact and type(payload) is dict:
+            resolved = Resolved(payload)
+            resolved._sc_source = source
+            return resolved
+        return payload
+
+    def _critical_pairs(self, plan: WriterPlan) -> list[tuple[FieldPath, str]]:
+        assert plan.pair is not None
+        return [(path, plan.pair.status(path).status) for path in self.critical]
+
+    def _unwritten(self, paths: Iterable[FieldPath], source: Source) -> MissingCriticalField | None:
+        """The first critical path the writer did not write in this message, from its own datum."""
+        plan = source.plan
+        assert plan.pair is not None
+        datum = source.writer_datum()
+        for path in paths:
+            for written in plan.pair.written(path, datum):
+                if written.kind == "sent":
+                    continue
+                return self.unwritten_error(plan, written)
+        return None
+
+    def unwritten_error(self, plan: WriterPlan, written: Written) -> MissingCriticalField:
+        assert plan.pair is not None
+        path = written.path.text
+        at = "" if written.where == path else f" at {written.where!r}"
+        if written.kind == "unknown-symbol":
+            has_default, default = _enum_default(written.reader_types)
+            used = f"; the reader enum default {default!r} was not used" if has_default else ""
+            detail = (
+                f"the writer {plan.label} wrote the symbol {written.value!r}{at}, which this contract's enum lacks"
+                f"{used}"
+            )
+        elif written.kind == "null":
+            detail = f"sent as null{at} by the writer {plan.label}"
+        else:
+            has_default, default = plan.pair.reader_default(written.path)
+            used = f"; the reader default {default!r} was not used" if has_default else ""
+            detail = f"the record the writer {plan.label} wrote{at or ''} has no such field{used}"
+        return MissingCriticalField(
+            f"critical field {path!r} was not sent ({detail})",
+            contract=self.ref,
+            field=path,
+            reason=written.kind,
+            writer=plan.label,
+        )
+
+    def _resolved_elsewhere(
+        self, paths: Iterable[FieldPath], source: Source, payload: Any
+    ) -> MissingCriticalField | None:
+        """Resolution must hand on what the writer wrote: a critical value that differs from the
+        written one came from somewhere else (an alias, a default)."""
+        plan = source.plan
+        assert plan.pair is not None
+        for path in paths:
+            for written in plan.pair.written(path, source.writer_datum()):
+                expected = written.value
+                got = _at(payload, written.where)
+                if got is _ABSENT or not _same_deep(got, expected):
+                    return MissingCriticalField(
+                        f"critical field {path.text!r} was not sent as resolved (the writer {plan.label} wrote "
+                        f"{expected!r} at {written.where!r}; resolution gave "
+                        f"{'nothing' if got is _ABSENT else repr(got)})",
+                        contract=self.ref,
+                        field=path.text,
+                        reason="defaulted",
+                        writer=plan.label,
+                    )
+        return None
+
+    def _with_writer_datum(self, error: ContractError, plan: WriterPlan, data: bytes, offset: int) -> ContractError:
+        # what the handler sees under "observe": what was sent, read with the writer's schema alone
+        try:
+            error.decoded = avro.decode(data, offset, plan.writer_schema)
+        except (DecodeError, avro.IncompatibleWriter):
+            error.decoded = None
+        error.writer = plan.label
+        return error
+
+    # -- plans (once per writer) ---------------------------------------------------------------
+
+    def fast_confluent(self, data: bytes) -> tuple[Any, str, bool] | None:
+        """Decode a Confluent-framed message from a writer already known to need nothing but
+        decoding; None when that is not so or anything is unusual (the full path then decides).
+        The flag says the decoded payload passes the critical-field checks by construction."""
+        entry = self.fast_avro.get(data[:5])
+        if entry is None or len(data) > MAX_MESSAGE_BYTES:
+            return None
+        stream = io.BytesIO(data)
+        stream.seek(5)
+        try:
+            payload = fastavro.schemaless_reader(stream, entry[0], entry[1])
+        except Exception:
+            return None
+        return (payload, entry[2], entry[3]) if stream.tell() == len(data) else None
+
+    def _plan(self, key: tuple[str, object]) -> WriterPlan:
+        plan = self._plans.get(key)
+        if plan is None:
+            generation = self._generation
+            plan = self._make_plan(key)
+            with self._lock:
+                if generation != self._generation:
+                    return plan  # the registry changed while the writer was looked up: use it once, keep none
+                while len(self._plans) >= MAX_WRITERS:
+                    del self._plans[next(iter(self._plans))]
+                self._plans[key] = plan
+                kind, value = key
+                if kind == "confluent" and type(value) is int and self._only_decoding(plan):
+                    while len(self.fast_avro) >= MAX_WRITERS:
+                        del self.fast_avro[next(iter(self.fast_avro))]
+                    prefix = b"\x00" + value.to_bytes(4, "big")
+                    sound = self._sound(plan)
+                    self.fast_avro[prefix] = (plan.writer_schema, plan.reader_schema, plan.label, sound)
+        return plan
+
+    def _sound(self, plan: WriterPlan) -> bool:
+        """Whether every message this writer sends passes the critical-field checks once decoded:
+        the writer's schema is the reader's (no resolution), and along every critical path no field
+        or array element may be null. Avro decoding then yields exactly the contract's types."""
+        if plan.reader_schema is not None or self.reader.avro_fingerprint != plan.writer.avro_fingerprint:
+            return False  # resolved, or read for a contract of another format: check what was decoded
+        try:
+            for path in self.critical:
+                for prop, node in plan.writer.walk(path):
+                    if prop.node.accepts(None) or node.accepts(None):
+                        return False
+        except ContractError:
+            return False
+        return True
+
+    def _only_decoding(self, plan: WriterPlan) -> bool:
+        """Whether messages from this writer need nothing but decoding before the field checks: the
+        resolved datum is exactly what was written, on every path."""
+        return (
+            plan.kind == "avro"
+            and not plan.missing
+            and not plan.per_message
+            and plan.exact
+            and not plan.scan
+            and self.model is None
+        )
+
+    def _make_plan(self, key: tuple[str, object]) -> WriterPlan:
+        kind, value = key
+        writer = self._writer(kind, value)
+        label = str(writer.ref)
+        if writer.format != "avro":
+            return WriterPlan(writer, label, "json")
+        scan = avro.zero_width(writer.native)
+        if self.reader.format != "avro" or self.reader.avro_fingerprint == writer.avro_fingerprint:
+            return WriterPlan(writer, label, "avro", writer.native, None, scan=scan)
+        pair = AvroPair(self.reader.schema, writer.schema)
+        missing: list[tuple[str, str]] = []
+        per_message: list[FieldPath] = []
+        for path in self.critical:
+            status = pair.status(path).status
+            if status == MISSING:
+                has_default, default = pair.reader_default(path)
+                filled = f"the reader default {default!r} was not used" if has_default else ""
+                missing.append((path.text, filled))
+            elif status == PER_MESSAGE:
+                per_message.append(path)
+        unsent: list[FieldPath] = []
+        hazards: list[FieldPath] = []
+        for text in self.reader.fields:
+            try:
+                path = parse_path(text)
+            except ContractError:  # pragma: no cover - the contract's own field paths parse
+                continue
+            status = pair.status(path).status
+            if status == MISSING:
+                unsent.append(path)
+            elif status == PER_MESSAGE:
+                hazards.append(path)
+        return WriterPlan(
+            writer,
+            label,
+            "avro",
+            writer.native,
+            self.reader.native,
+            tuple(missing),
+            scan,
+            pair,
+            tuple(per_message),
+            exact=not unsent and not hazards,
+            unsent=tuple(unsent),
+            hazards=tuple(hazards),
+        )
+
+    def _writer(self, kind: str, value: object) -> Contract:
+        registry = self.registry
+        argument: object
+        if kind == "contract":
+            assert isinstance(value, str)
+            try:
+                ref = ContractRef.parse(value)
+            except ContractDeclarationError as exc:
+                raise DecodeError(
+                    f"header {wire.CONTRACT_HEADER!r} does not name a contract: {exc.detail}",
+                    contract=self.ref,
+                    reason="bad-framing",
+                ) from exc
+            method, argument = "get", ref
+        elif kind == "fingerprint":
+            assert isinstance(value, bytes)
+            if value == self.reader.avro_fingerprint:
+                return self.reader
+            method, argument = "by_fingerprint", value
+        else:
+            method, argument = ("by_guid", value) if isinstance(value, uuid.UUID) else ("by_id", value)
+        lookup = getattr(registry, method, None)
+        if lookup is None:
+            raise RegistryError(
+                f"the registry {registry!r} cannot find a writer schema by {method[3:] or 'name'}",
+                contract=self.ref,
+                reason="unknown-schema",
+            )
+        try:
+            found = lookup(argument)
+        except RegistryError as exc:
+            if kind == "contract" and argument == self.reader.ref:
+                return self.reader  # a contract given in code, not in the registry: the header names it
+            exc.contract = exc.contract or self.ref
+            raise
+        if not isinstance(found, Contract):  # pragma: no cover - a registry breaking its protocol
+            raise RegistryError(f"the registry returned {type(found).__name__}, not a Contract", contract=self.ref)
+        return found
+
+    # -- bodies --------------------------------------------------------------------------------
+
+    def _json(self, data: bytes | str, raw: Any) -> Any:
+        try:
+            return json_wire.decode(data)
+        except DecodeError as exc:
+            exc.contract, exc.payload = self.ref, raw
+            raise
+
+    def _not_in_writer(self, plan: WriterPlan, data: bytes, offset: int) -> MissingCriticalField:
+        path, filled = plan.missing[0]
+        detail = f"writer schema {plan.label} has no such field" + (f"; {filled}" if filled else "")
+        error = MissingCriticalField(
+            f"critical field {path!r} was not sent ({detail})",
+            contract=self.ref,
+            field=path,
+            reason="not-in-writer-schema",
+            writer=plan.label,
+        )
+        # what the handler sees under "observe": what was sent, read with the writer's schema alone, so
+        # no reader default ever stands in for the missing field
+        self._with_writer_datum(error, plan, data, offset)
+        return error
+
+
+_ABSENT = object()
+
+
+def _at(payload: Any, where: str) -> Any:
+    """The value at a concrete path (``items[2].sku``) of a decoded payload, or ``_ABSENT``."""
+    value = payload
+    for part in where.split("."):
+        name, _, rest = part.partition("[")
+        if not isinstance(value, Mapping) or name not in value:
+            return _ABSENT
+        value = value[name]
+        for index in rest[:-1].split("][") if rest else ():
+            if not isinstance(value, list) or int(index) >= len(value):
+                return _ABSENT
+            value = value[int(index)]
+    return value
+
+
+def _same_deep(got: Any, written: Any) -> bool:
+    """Whether a resolved value is the written one, through collections: every element of an array,
+    every value of a map; a record's fields as far as both have them (fields below a critical leaf
+    are not critical, and a reader record may add defaulted ones)."""
+    if type(written) is tuple and len(written) == 2 and isinstance(written[0], str):
+        written = written[1]  # a named type read through a union, with its name
+    if isinstance(written, list):
+        return isinstance(got, list) and len(got) == len(written) and all(map(_same_deep, got, written))
+    if isinstance(written, dict):
+        return isinstance(got, dict) and all(_same_deep(got[k], v) for k, v in written.items() if k in got)
+    return _same(got, written)
+
+
+def _same(got: Any, written: Any) -> bool:
+    """Whether a resolved value is the written one (Avro promotions: int to long, float or double;
+    string to bytes and back)."""
+    if isinstance(written, bool) or isinstance(got, bool):
+        return type(got) is type(written) and got == written
+    if isinstance(written, str) and isinstance(got, bytes):
+        return got == written.encode()
+    if isinstance(written, bytes) and isinstance(got, str):
+        return got.encode() == written
+    return bool(got == written)
+
+
+def _enum_default(reader_types: Any) -> tuple[bool, Any]:
+    for schema in reader_types or ():
+        if isinstance(schema, dict) and schema.get("type") == "enum" and "default" in schema:
+            return True, schema["default"]
+    return False, None
+
+
+_live: weakref.WeakSet[Decoder] = weakref.WeakSet()
+
+
+def forget_writers() -> None:
+    """A registry re-mapped a writer key: every decoder forgets its writer plans."""
+    for decoder in list(_live):
+        decoder.forget()
+
+
+on_change(forget_writers)

@@ -1,0 +1,119 @@
+"""``syscontract drift --prometheus URL``: the drift matrix and findings from live traffic.
+
+The options are added to ``drift`` by :func:`add_arguments`; ``drift`` hands over to :func:`run` when
+``--prometheus`` is given. The work is :mod:`syscontract.live`'s; this module reads options and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from syscontract import live
+from syscontract.errors import ContractDeclarationError
+from syscontract.manifest import load_all
+from syscontract.registry import FileRegistry
+
+from ._table import table
+
+__all__ = ["add_arguments", "render", "run", "unused"]
+
+
+def add_arguments(command: argparse.ArgumentParser) -> None:
+    """The live options of ``syscontract drift``."""
+    group = command.add_argument_group(
+        "live drift",
+        f"read what services declared and received from Prometheus; credentials from {live.TOKEN_ENV} "
+        f"(bearer) or {live.BASIC_USER_ENV} and {live.BASIC_PASSWORD_ENV} (basic auth)",
+    )
+    group.add_argument("--prometheus", metavar="URL", help="Prometheus (or Thanos, Mimir, VictoriaMetrics) base URL")
+    group.add_argument("--window", help="how far back to look, a Prometheus duration (default: 1h)")
+    group.add_argument(
+        "--environment",
+        action="append",
+        default=[],
+        metavar="ENV",
+        help="only this environment (repeat for more); exit 2 when Prometheus has no data for it",
+    )
+    group.add_argument("--contracts", metavar="DIR", help="contracts to look critical fields up in (FileRegistry)")
+    group.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CAs to trust for https (default: system)")
+    group.add_argument("--timeout", type=float, metavar="SECONDS", help="per query (default: 30)")
+
+
+_LIVE_ONLY = ("window", "environment", "contracts", "ca_bundle", "timeout")
+
+
+def unused(args: argparse.Namespace) -> None:
+    """File-based drift was asked for with a live option: say so rather than ignore it (an
+    ``--environment`` that silently filtered nothing would mislead)."""
+    given = [f"--{name.replace('_', '-')}" for name in _LIVE_ONLY if getattr(args, name, None) not in (None, [])]
+    if given:
+        raise ContractDeclarationError(f"{', '.join(given)} only apply with --prometheus URL")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Live drift; with manifests, each is compared with what its service runs."""
+    manifests = load_all(args.manifests) if args.manifests else []
+    contracts = FileRegistry(args.contracts) if args.contracts else None
+    timeout = live.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    with live.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
+        snapshot = live.observe(prometheus, "1h" if args.window is None else args.window, args.environment)
+    report = live.drift(snapshot, contracts=contracts, manifests=manifests)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n")
+    else:
+        sys.stdout.write(render(report))
+    return 1 if report.errors else 0
+
+
+def render(report: live.LiveReport) -> str:
+    """The text form: a heading, the matrix with what flowed, then the findings as file-based drift shows them."""
+    from .drift import render_findings  # drift imports this module
+
+    snapshot = report.snapshot
+    heading = f"live: {snapshot.url}, the last {snapshot.window}"
+    if not report.contracts_known:
+        heading += " (no contracts or manifests given: findings from violations only)"
+    rows = []
+    for environment, contracts in report.matrix.items():
+        for name, roles in contracts.items():
+            rows.append(
+                (
+                    environment or "-",
+                    name,
+                    _produced(roles.get("producer", {}), roles.get("produced", {})),
+                    _services(roles.get("consumer", {})),
+                    _received(name, roles.get("received", {})),
+                )
+            )
+    header = ("ENVIRONMENT", "CONTRACT", "PRODUCED BY", "CONSUMED BY", "RECEIVED (WRITER MESSAGES)")
+    out = table(header, rows) if rows else "no declarations\n"
+    return heading + "\n" + out + "\n" + render_findings(list(report.findings))
+
+
+def _services(services: dict[str, list[str]]) -> str:
+    return ", ".join(f"{service} {'/'.join(versions)}" for service, versions in services.items()) or "-"
+
+
+def _produced(services: dict[str, list[str]], counts: dict[str, dict[str, int]]) -> str:
+    cells = []
+    for service in sorted(set(services) | set(counts)):
+        versions = "/".join(services.get(service, [])) or "?"
+        sent = sum(counts.get(service, {}).values())
+        cells.append(f"{service} {versions}" + (f" ({sent:,} sent)" if sent else ""))
+    return ", ".join(cells) or "-"
+
+
+def _received(name: str, received: dict[str, dict[str, dict[str, Any]]]) -> str:
+    cells = []
+    for service, writers in received.items():
+        parts = []
+        for writer, outcomes in writers.items():
+            short = writer[len(name) + 1 :] if writer.startswith(f"{name}.") else writer
+            total = sum(outcomes.values())
+            bad = [f"{count:,} {outcome.replace('_', ' ')}s" for outcome, count in outcomes.items() if outcome != "ok"]
+            parts.append(f"{short} {total:,}" + (f" ({', '.join(bad)})" if bad else ""))
+        cells.append(f"{service}: {', '.join(parts)}")
+    return "; ".join(cells) or "-"

@@ -1,0 +1,280 @@
+"""``syscontract drift --prometheus`` against a real Prometheus scraping real services.
+
+The shop of examples/shop runs as four processes, each with the OpenTelemetry SDK and its Prometheus
+exporter (tests/integration/live_service.py): in prod, the stale checkout release (order.v2) feeds
+pricing, which requires order.v3's customerTier (the incident); in staging, the current release
+(order.v3) feeds pricing. Each checkout sends 8 orders at once (before Prometheus's first scrape,
+most likely) and 4 more 3 seconds later. Prometheus scrapes every second, with a temporary TSDB, and
+is killed with the services after the module.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import require_binary
+from prometheus_server import PrometheusServer, free_port
+
+from syscontract import live
+from syscontract.cli import main
+
+ROOT = Path(__file__).parents[2]
+SHOP = ROOT / "examples" / "shop"
+SERVICE = Path(__file__).parent / "live_service.py"
+RELEASES = {"prod": "checkout_legacy.py", "staging": "checkout.py"}
+ORDERS, MORE = 8, 4
+SENT = ORDERS + MORE
+MANIFESTS = [str(SHOP / "deployments" / env / f"{svc}.json") for env in RELEASES for svc in ("checkout", "pricing")]
+
+
+@dataclass
+class System:
+    url: str
+    ports: dict[tuple[str, str], int]
+    logs: Path
+
+
+def _complete(url: str) -> bool:
+    """Whether Prometheus has seen every message of every service."""
+    try:
+        with live.Prometheus(url, timeout=5) as prometheus:
+            snapshot = live.observe(prometheus, "1h")
+    except live.PrometheusError:
+        return False
+    counts = {(f.environment, f.service, f.role, f.outcome): f.count for f in snapshot.flows}
+    return all(
+        counts.get(key) == SENT
+        for key in [
+            ("prod", "checkout", "producer", "ok"),
+            ("prod", "pricing", "consumer", "violation"),
+            ("staging", "checkout", "producer", "ok"),
+            ("staging", "pricing", "consumer", "ok"),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    binary = require_binary("prometheus")
+    work = tmp_path_factory.mktemp("live")
+    ports = {(env, svc): free_port() for env in RELEASES for svc in ("checkout", "pricing")}
+    server = PrometheusServer(binary, work / "prometheus", targets=[f"127.0.0.1:{p}" for p in ports.values()])
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        server.wait_ready()
+        for environment, release in RELEASES.items():
+
+            def service(
+                name: str, module: Path, *extra: str, environment: str = environment, **streams: Any
+            ) -> subprocess.Popen[bytes]:
+                command = [sys.executable, str(SERVICE), "--service", name, "--environment", environment,
+                           "--port", str(ports[environment, name]), "--module", str(module), *extra]  # fmt: skip
+                log = open(work / f"{environment}-{name}.log", "wb")  # noqa: SIM115 - closed with the process
+                process = subprocess.Popen(command, stderr=log, **streams)
+                log.close()
+                processes.append(process)
+                return process
+
+            checkout = service("checkout", SHOP / "checkout" / release, "--orders", str(ORDERS), "--more", str(MORE),
+                               stdout=subprocess.PIPE)  # fmt: skip
+            service("pricing", SHOP / "pricing" / "pricing.py", stdin=checkout.stdout, stdout=subprocess.DEVNULL)
+            assert checkout.stdout is not None
+            checkout.stdout.close()
+        deadline = time.monotonic() + 60
+        while not _complete(server.url):
+            if time.monotonic() > deadline:
+                logs = "\n".join(f"{p.name}:\n{p.read_text()[-1500:]}" for p in sorted(work.glob("*.log")))
+                pytest.fail(f"Prometheus did not see every message within 60 s\n{logs}", pytrace=False)
+            time.sleep(0.5)
+        yield System(server.url, ports, work)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        server.stop()
+
+
+def drift(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["drift", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_text_form_names_the_incident_in_prod_and_nothing_in_staging(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = drift(capsys, "--prometheus", system.url, "--contracts", str(SHOP / "contracts"))
+    assert (1, "") == (code, err)
+    assert (
+        f"""live: {system.url}, the last 1h
+ENVIRONMENT  CONTRACT  PRODUCED BY            CONSUMED BY  RECEIVED (WRITER MESSAGES)
+prod         order     checkout v2 (12 sent)  pricing v3   pricing: v2 12 (12 violations)
+staging      order     checkout v3 (12 sent)  pricing v3   pricing: v3 12
+
+1 error, 0 warnings
+       ENV   FIELD         FINDING
+ERROR  prod  customerTier  prod: pricing requires order.v3 customerTier; checkout in prod produces
+                           order.v2, which has no customerTier. In the last 1h pricing received 12
+                           messages written with order.v2: 12 violations.
+"""
+        == out
+    )
+
+
+def test_without_contracts_the_violations_are_the_finding(system: System, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = drift(capsys, "--prometheus", system.url, "--format", "json")
+    body = json.loads(out)
+    assert 1 == code
+    assert [
+        {
+            "environment": "prod",
+            "severity": "error",
+            "kind": "violations",
+            "consumer": "pricing",
+            "handler": "pricing.price",
+            "contract": "order.v3",
+            "field": None,
+            "producer": None,
+            "produced": "order.v2",
+            "message": "prod: in the last 1h pricing received 12 messages of order.v3 written with order.v2: "
+            "12 violations.",
+            "evidence": {"writer": "order.v2", "messages": 12, "violations": 12},
+        }
+    ] == body["findings"]
+    assert {"order.v2": {"violation": SENT}} == body["matrix"]["prod"]["order"]["received"]["pricing"]
+    assert {"order.v3": {"ok": SENT}} == body["matrix"]["staging"]["order"]["received"]["pricing"]
+    assert {"checkout": {"v2": SENT}} == body["matrix"]["prod"]["order"]["produced"]
+
+
+def test_with_the_manifests_the_finding_names_field_producer_and_evidence(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = drift(capsys, *MANIFESTS, "--prometheus", system.url, "--format", "json")
+    (finding,) = json.loads(out)["findings"]
+    assert 1 == code
+    assert {
+        "environment": "prod",
+        "severity": "error",
+        "kind": "field-not-sent",
+        "consumer": "pricing",
+        "handler": "pricing.price",
+        "contract": "order.v3",
+        "field": "customerTier",
+        "producer": "checkout",
+        "produced": "order.v2",
+        "message": "prod: pricing requires order.v3 customerTier; checkout in prod produces order.v2, which has no "
+        "customerTier. In the last 1h pricing received 12 messages written with order.v2: 12 violations.",
+        "evidence": {"writer": "order.v2", "messages": 12, "violations": 12, "reason": "not-in-writer-schema"},
+    } == finding
+
+
+def test_staging_is_clean_with_and_without_its_manifests(system: System, capsys: pytest.CaptureFixture[str]) -> None:
+    staging = [m for m in MANIFESTS if "/staging/" in m]
+    for manifests in ([], staging):
+        code, out, err = drift(capsys, *manifests, "--prometheus", system.url, "--environment", "staging",
+                               "--contracts", str(SHOP / "contracts"))  # fmt: skip
+        assert (0, "") == (code, err)
+        assert "prod" not in out
+        assert out.endswith(
+            "staging      order     checkout v3 (12 sent)  pricing v3   pricing: v3 12\n\nno findings\n"
+        )
+
+
+def test_a_manifest_that_is_not_what_runs_is_a_finding(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a prod manifest for checkout that says it runs the current release: it runs the stale one
+    stale = json.loads((SHOP / "deployments" / "staging" / "checkout.json").read_text())
+    stale["environment"] = "prod"
+    (tmp_path / "checkout.json").write_text(json.dumps(stale))
+    pricing = str(SHOP / "deployments" / "prod" / "pricing.json")
+    code, out, _ = drift(capsys, str(tmp_path / "checkout.json"), pricing, "--prometheus", system.url,
+                         "--environment", "prod", "--format", "json")  # fmt: skip
+    found = {(f["kind"], f["consumer"], f["contract"], f["handler"]): f for f in json.loads(out)["findings"]}
+    assert 1 == code
+    assert {
+        ("violations", "pricing", "order.v3", "pricing.price"),  # order.v2 is in no manifest given: no schema
+        ("not-observed", "checkout", "order.v3", "checkout.order_placed"),
+        ("not-in-manifest", "checkout", "order.v2", "checkout_legacy.order_placed"),
+        ("writer-not-in-manifests", "pricing", "order.v3", ""),
+    } == set(found)
+    assert {"instances": 1, "produced": SENT} == found[
+        ("not-in-manifest", "checkout", "order.v2", "checkout_legacy.order_placed")
+    ]["evidence"]
+
+
+def test_the_same_state_gives_the_same_bytes(system: System, capsys: pytest.CaptureFixture[str]) -> None:
+    first = drift(capsys, *MANIFESTS, "--prometheus", system.url, "--format", "json")
+    assert first == drift(capsys, *MANIFESTS, "--prometheus", system.url, "--format", "json")
+
+
+def test_three_aggregated_queries_whatever_the_number_of_series(system: System) -> None:
+    with live.Prometheus(system.url) as prometheus:
+        snapshot = live.observe(prometheus, "1h")
+    assert 3 == snapshot.queries == prometheus.queries
+    assert [(d.environment, d.service, d.role, d.contract, d.instances) for d in snapshot.declared] == [
+        ("prod", "checkout", "producer", "order.v2", 1),
+        ("prod", "pricing", "consumer", "order.v3", 1),
+        ("staging", "checkout", "producer", "order.v3", 1),
+        ("staging", "pricing", "consumer", "order.v3", 1),
+    ]
+
+
+# -- failing closed ----------------------------------------------------------------------------------
+
+
+def test_an_environment_without_data_is_exit_2_with_one_line(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = drift(capsys, "--prometheus", system.url, "--environment", "dev")
+    assert (2, "") == (code, out)
+    assert [
+        f"syscontract drift: error: Prometheus at {system.url} has no syscontract series for environment 'dev' in "
+        "the last 1h: are the services exporting syscontract.declarations with deployment.environment.name set, "
+        "and is Prometheus scraping them?"
+    ] == err.splitlines()
+
+
+def test_manifests_of_an_environment_without_data_are_exit_2(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    qa = json.loads((SHOP / "deployments" / "staging" / "pricing.json").read_text())
+    qa["environment"] = "qa"
+    (tmp_path / "pricing.json").write_text(json.dumps(qa))
+    code, out, err = drift(capsys, str(tmp_path / "pricing.json"), "--prometheus", system.url)
+    assert (2, "") == (code, out)
+    assert 1 == len(err.splitlines())
+    assert "no syscontract series for environment 'qa'" in err
+
+
+def test_an_unreachable_prometheus_is_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()  # nothing listens there
+    code, out, err = drift(capsys, "--prometheus", f"http://127.0.0.1:{port}")
+    assert (2, "") == (code, out)
+    assert [f"syscontract drift: error: cannot reach Prometheus at http://127.0.0.1:{port}: connection refused"] == (
+        err.splitlines()
+    )
+
+
+def test_something_that_is_not_prometheus_is_exit_2(system: System, capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = f"http://127.0.0.1:{system.ports['prod', 'pricing']}"  # the exporter, not a query API
+    code, out, err = drift(capsys, "--prometheus", metrics)
+    assert (2, "") == (code, out)
+    assert [
+        f"syscontract drift: error: Prometheus at {metrics} answered HTTP 405, not with its query API's JSON: is "
+        "this the right URL, and are the credentials right?"
+    ] == err.splitlines()
