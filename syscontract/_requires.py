@@ -108,7 +108,7 @@ def requires(
         try:
             declaration.resolve()
         except ContractDeclarationError as exc:
-            if not isinstance(exc.__cause__, RegistryError):
+            if not isinstance(exc.__cause__, RegistryError) and not inventory.deferring():
                 raise
             # the contract cannot be resolved yet: the first call (and verify()) will say so
         wrapper = functools.wraps(handler)(declaration.wrapper)

@@ -6,19 +6,39 @@ lives as long as its handler: the inventory holds it weakly.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from syscontract._engine.declaration import Declaration
 
-__all__ = ["add", "declarations"]
+__all__ = ["add", "declarations", "deferred", "deferring"]
 
 _declarations: weakref.WeakValueDictionary[int, Declaration] = weakref.WeakValueDictionary()
 _order = itertools.count()
 _lock = threading.Lock()
+_deferring: contextvars.ContextVar[bool] = contextvars.ContextVar("syscontract_deferring", default=False)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """While active, a declaration that does not resolve is still made (and listed here) instead of
+    raising at decoration time, so ``syscontract check`` can report every problem of a module, not the first."""
+    token = _deferring.set(True)
+    try:
+        yield
+    finally:
+        _deferring.reset(token)
+
+
+def deferring() -> bool:
+    """Whether declarations are being collected under :func:`deferred`."""
+    return _deferring.get()
 
 
 def add(declaration: Declaration) -> None:

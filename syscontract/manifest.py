@@ -34,7 +34,7 @@ from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, ManifestError
 
-__all__ = ["FORMAT", "MAX_MANIFEST_BYTES", "Entry", "Manifest", "ManifestError", "build", "load", "load_all"]
+__all__ = ["FORMAT", "MAX_MANIFEST_BYTES", "Entry", "Manifest", "ManifestError", "build", "dumps", "load", "load_all"]
 
 FORMAT = "syscontract/1"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
@@ -90,6 +90,12 @@ class Manifest:
         }
 
 
+def dumps(value: Any) -> str:
+    """``value`` (a manifest's :meth:`Manifest.to_json`, or any command's JSON output) as text that is
+    the same bytes on every run and under every hash seed: sorted keys, two-space indent, a final newline."""
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"
+
+
 def build(
     declarations: Iterable[Any], *, service: str, environment: str, contracts: Mapping[ContractRef, Contract]
 ) -> Manifest:
@@ -123,12 +129,16 @@ def load(path: str | Path) -> Manifest:
 
 
 def load_all(paths: Iterable[str | Path]) -> list[Manifest]:
-    """Manifests from files and directories (every ``*.json`` below a directory)."""
+    """Manifests from files and directories (every ``*.json`` below a directory). A directory that holds
+    none is a :class:`ManifestError`: a gate must not judge an environment it cannot see."""
     found: list[Manifest] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            found += [load(p) for p in sorted(path.rglob("*.json"))]
+            files = sorted(path.rglob("*.json"))
+            if not files:
+                raise ManifestError(f"{path}: no manifest (*.json) in this directory")
+            found += [load(p) for p in files]
         else:
             found.append(load(path))
     return found

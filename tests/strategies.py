@@ -543,6 +543,40 @@ def jsonschemas(draw: st.DrawFn) -> Any:
     return schema
 
 
+# -- small systems for ``plan`` ----------------------------------------------------------------------
+
+SYSTEM_FIELDS = ("a", "b", "c")
+
+
+@st.composite
+def small_systems(draw: st.DrawFn, max_services: int = 6) -> dict[str, Any]:
+    """A contract ``event`` in up to four versions (each a set of required fields), and up to
+    ``max_services`` services, each with a deployed and a released version: absent (None), or what
+    it produces and what it consumes (a version and the fields it requires).
+
+    ``{"versions": {1: ["a"], ...}, "deployed": {"s0": side, ...}, "release": {"s0": side, ...}}`` where a
+    side is None or ``{"produces": 2 | None, "consumes": (3, ["a"]) | None}``; a release side of
+    ``{"produces": None, "consumes": None}`` retires the service."""
+    count = draw(st.integers(min_value=1, max_value=4))
+    versions = {v: sorted(draw(st.sets(st.sampled_from(SYSTEM_FIELDS), min_size=1))) for v in range(1, count + 1)}
+
+    def side() -> st.SearchStrategy[dict[str, Any] | None]:
+        version = st.sampled_from(sorted(versions))
+        consumes = version.flatmap(
+            lambda v: st.tuples(st.just(v), st.lists(st.sampled_from(versions[v]), unique=True, max_size=2))
+        )
+        return st.one_of(
+            st.none(), st.fixed_dictionaries({"produces": st.none() | version, "consumes": st.none() | consumes})
+        )
+
+    services = [f"s{i}" for i in range(draw(st.integers(min_value=1, max_value=max_services)))]
+    return {
+        "versions": versions,
+        "deployed": {s: draw(side()) for s in services},
+        "release": {s: draw(side()) for s in services},
+    }
+
+
 # -- issue 12: writer/reader pairs, and what the writer actually wrote ---------------------------------
 #
 # A generated contract is a record of "slots". Each slot is one way a value reaches (or fails to reach)

@@ -1,10 +1,15 @@
-"""Write the manifests of what runs where, as a deployment pipeline would.
+"""Write the manifests of what runs where, and of two releases, as a deployment pipeline would.
 
     python examples/shop/deploy.py
 
-staging runs the current checkout (order.v3); prod still runs the previous release (order.v2).
-Each manifest is written by ``syscontract inventory`` from the service's own code, into
-``deployments/<environment>/<service>.json``. Then ``syscontract drift examples/shop/deployments``.
+- ``previous/``: the previous release (checkout on order.v2, pricing at list prices), as built
+  (environment ``build``);
+- ``release/``: the current release (checkout on order.v3 with customerTier, pricing by tier);
+- ``deployments/staging/``: staging has applied the release;
+- ``deployments/prod/``: prod still runs the previous release.
+
+Each manifest is written by ``syscontract inventory`` from the service's own code. Then
+``syscontract drift examples/shop/deployments`` and ``syscontract plan`` (see README.md).
 """
 
 from __future__ import annotations
@@ -14,24 +19,28 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DEPLOYMENTS = {
-    "staging": {
-        "checkout": "checkout/checkout.py",
-        "pricing": "pricing/pricing.py",
-        "entitlements": "entitlements/entitlements.py",
-    },
-    "prod": {
-        "checkout": "checkout/checkout_legacy.py",
-        "pricing": "pricing/pricing.py",
-        "entitlements": "entitlements/entitlements.py",
-    },
+PREVIOUS = {
+    "checkout": "checkout/checkout_legacy.py",
+    "entitlements": "entitlements/entitlements.py",
+    "pricing": "pricing/pricing_legacy.py",
+}
+RELEASE = {
+    "checkout": "checkout/checkout.py",
+    "entitlements": "entitlements/entitlements.py",
+    "pricing": "pricing/pricing.py",
+}
+MANIFESTS = {  # directory -> (environment, services)
+    "previous": ("build", PREVIOUS),
+    "release": ("build", RELEASE),
+    "deployments/staging": ("staging", RELEASE),
+    "deployments/prod": ("prod", PREVIOUS),
 }
 
 
 def main() -> int:
-    for environment, services in DEPLOYMENTS.items():
+    for directory, (environment, services) in MANIFESTS.items():
         for service, module in services.items():
-            output = HERE / "deployments" / environment / f"{service}.json"
+            output = HERE / directory / f"{service}.json"
             command = [
                 sys.executable, "-m", "syscontract", "inventory", str(HERE / module),
                 "--service", service, "--environment", environment,

@@ -37,7 +37,7 @@ from syscontract.errors import (
 )
 from syscontract.wire import avro
 
-__all__ = ["Checker", "Doubt"]
+__all__ = ["Checker", "Doubt", "unsent_paths"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview, str)
 
@@ -165,6 +165,8 @@ class Checker:
         Paths are grouped by the object they read from, so each model instance costs one subset test
         of its fields-set and one ``__dict__`` read, whatever the number of fields."""
         assert self.model is not None
+        if any(_may_set(cls, None) for cls in _models_in(self.model)):
+            return None  # instances of a model whose validators may set fields go to the precise path
         trie: _Trie = {}
         for critical in self.critical:
             attrs = _model_attributes(self.model, critical.path)
@@ -291,16 +293,7 @@ class Checker:
             instance = self.model.model_validate(raw)
         except ValidationError as exc:
             return None, self._from_validation(exc)
-        source = source_of(raw)
-        unsent: set[str] = set()
-        if source is not None:
-            plan = source.plan
-            unsent.update(path.text for path in plan.unsent)
-            if plan.hazards and plan.pair is not None:
-                datum = source.writer_datum()
-                for path in plan.hazards:
-                    unsent.update(w.where for w in plan.pair.written(path, datum) if w.kind != "sent")
-        _keep_sent(instance, raw, unsent, "", "")
+        _keep_sent(instance, raw, unsent_paths(raw), "", "")
         return instance, None
 
     def _from_validation(self, exc: ValidationError) -> ContractViolation:
@@ -394,6 +387,14 @@ class Checker:
                 # the same content as a dict without the key: absent, whatever form it came in
                 default = _model_default(type(container), attr)
                 return self._missing(path, "absent", f"not set on the model; its value is {default}")
+            setter = _may_set(type(container), attr)
+            if setter is not None and type(container.__pydantic_fields_set__) is not _Sent:
+                return self._missing(
+                    path,
+                    "unverifiable",
+                    f"{type(container).__qualname__} has {setter}, which may set {attr!r} without it being sent, "
+                    "so model_fields_set is no evidence; hand the handler the message as received (a dict or bytes)",
+                )
             value = getattr(container, attr)
             typed = False  # pydantic validated the value; its Python type is not the JSON type
         elif isinstance(container, Mapping):
@@ -611,8 +612,62 @@ def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str)
         elif isinstance(value, list) and isinstance(sent, list):
             for position, (item, item_sent) in enumerate(zip(value, sent, strict=False)):
                 _keep_sent(item, item_sent, unsent, f"{concrete}[{position}]", f"{general}[]")
-    if kept != instance.__pydantic_fields_set__:
-        object.__setattr__(instance, "__pydantic_fields_set__", kept)
+    # marked: these fields-set are what was sent (a later check may trust them whatever validators
+    # the model has)
+    object.__setattr__(instance, "__pydantic_fields_set__", _Sent(kept))
+
+
+def unsent_paths(payload: Any) -> set[str]:
+    """The paths of a resolved payload whose values the writer did not send (reader defaults, enum
+    default symbols, union branches without them): every element (``items[].sku``) or one
+    (``items[2].sku``). Empty for anything that is not a resolved payload."""
+    source = source_of(payload)
+    if source is None:
+        return set()
+    plan = source.plan
+    unsent = {path.text for path in plan.unsent}
+    if plan.hazards and plan.pair is not None:
+        datum = source.writer_datum()
+        for path in plan.hazards:
+            unsent.update(w.where for w in plan.pair.written(path, datum) if w.kind != "sent")
+    return unsent
+
+
+class _Sent(set[str]):
+    """The fields-set of a model the engine validated from what was sent, cut to what was sent."""
+
+    __slots__ = ()
+
+
+def _may_set(model: type[BaseModel], attr: str | None) -> str | None:
+    """What in ``model`` may set field ``attr`` (any field, for None) without it being sent: a model
+    validator, ``model_post_init``, or a before/wrap/plain field validator of that field; else None."""
+    decorators = model.__pydantic_decorators__
+    if decorators.model_validators:
+        mode = next(iter(decorators.model_validators.values())).info.mode
+        return f"a model validator (mode {mode!r})"
+    if model.model_post_init is not BaseModel.model_post_init:
+        return "model_post_init"
+    for found in decorators.field_validators.values():
+        info = found.info
+        if info.mode != "after" and (attr is None or attr in info.fields or "*" in info.fields):
+            return f"a field validator (mode {info.mode!r})"
+    return None
+
+
+def _models_in(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """``model`` and every model class its fields hold, through lists, unions and optionals."""
+    found: list[type[BaseModel]] = []
+    pending: list[Any] = [model]
+    while pending:
+        annotation = pending.pop()
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in found:
+                found.append(annotation)
+                pending.extend(info.annotation for info in annotation.model_fields.values())
+        else:
+            pending.extend(typing.get_args(annotation))
+    return found
 
 
 def _is_dataclass_instance(value: Any) -> bool:

@@ -12,14 +12,13 @@ Exit 0 yes, it can deploy; 1 no, with the reasons; 2 a usage or input error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from syscontract.manifest import load, load_all
-from syscontract.system import can_deploy
+from syscontract.manifest import dumps, load, load_all
+from syscontract.system import can_deploy, external_names, state
 
-from .drift import render_findings
+from .drift import add_external, render_findings
 
 __all__ = ["add_parser", "run"]
 
@@ -36,17 +35,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--with",
         dest="others",
         nargs="+",
-        default=[],
         metavar="MANIFEST",
-        help="the manifests (files or directories) of what runs there",
+        help="the manifests (files or directories) of what runs in ENV; every one must describe ENV",
     )
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_external(command)
     return command
 
 
 def run(args: argparse.Namespace) -> int:
     candidate = load(args.manifest)
-    findings = can_deploy(candidate, args.to, load_all(args.others))
+    deployed = state(args.to, load_all(args.others or ()), given=bool(args.others))
+    findings = can_deploy(candidate, args.to, deployed, external=external_names(args.external))
     if args.format == "json":
         body = {
             "service": candidate.service,
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             "can_deploy": not findings,
             "findings": [f.to_json() for f in findings],
         }
-        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        sys.stdout.write(dumps(body))
     elif findings:
         sys.stdout.write(f"{candidate.service} cannot deploy to {args.to}:\n" + render_findings(findings))
     else:

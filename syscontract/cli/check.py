@@ -19,7 +19,6 @@ Exit 0 no problem, 1 a problem found, 2 a usage or input error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,8 @@ from syscontract import _config, inventory
 from syscontract.compat import check as compat_check
 from syscontract.compat.consumers import REMOVED, SENT
 from syscontract.contract import Contract, ContractRef
-from syscontract.errors import ContractError
+from syscontract.errors import ContractDeclarationError, ContractError
+from syscontract.manifest import dumps
 from syscontract.registry import FileRegistry
 from syscontract.system import carried
 
@@ -71,19 +71,45 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     registry = FileRegistry(args.contracts)
-    registry.names()  # a missing directory is an input error (exit 2), not a finding
+    names = registry.names()  # a missing directory is an input error (exit 2), not a finding
     _config.configure(registry=registry)
-    import_modules(args.modules)
-    problems = _contracts(registry) + _declarations(registry)
+    problems: list[Problem] = []
+    with inventory.deferred():  # a declaration that does not resolve is a finding, listed with the others
+        for module in args.modules:
+            try:
+                import_modules([module])
+            except ContractDeclarationError as exc:
+                if exc.reason == "bad-module":
+                    raise  # the module could not be examined at all: exit 2
+                problems.append(Problem("declaration", module, str(exc)))
+    declarations = inventory.declarations()
+    problems = _contracts(registry) + problems + _declarations(registry)
+    checked = _checked(names, len(declarations), len(args.modules))
     if args.format == "json":
-        sys.stdout.write(json.dumps({"problems": [p.to_json() for p in problems]}, indent=2) + "\n")
+        body = {
+            "problems": [p.to_json() for p in problems],
+            "checked": {"contracts": list(names), "modules": list(args.modules), "declarations": len(declarations)},
+        }
+        sys.stdout.write(dumps(body))
     elif problems:
         count = len(problems)
-        sys.stdout.write(f"{count} problem{'s' if count != 1 else ''}\n")
+        sys.stdout.write(f"{count} problem{'s' if count != 1 else ''} ({checked})\n")
         sys.stdout.write(table(("KIND", "WHERE", "PROBLEM"), [(p.kind, p.where, p.message) for p in problems]))
     else:
-        sys.stdout.write("no problems: every contract loads and obeys its mode, every declaration resolves\n")
+        sys.stdout.write(f"no problems: {checked}\n")
     return 1 if problems else 0
+
+
+def _checked(names: list[str], declarations: int, modules: int) -> str:
+    contracts = (
+        f"{len(names)} contract{'s' if len(names) != 1 else ''} ({', '.join(names)})" if names else "no contract"
+    )
+    if not modules:
+        return f"checked {contracts}; no MODULE given, so no declaration was checked"
+    return (
+        f"checked {contracts} and {declarations} declaration{'s' if declarations != 1 else ''} "
+        f"in {modules} module{'s' if modules != 1 else ''}"
+    )
 
 
 def _contracts(registry: FileRegistry) -> list[Problem]:

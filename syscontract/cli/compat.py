@@ -13,13 +13,13 @@ mode defaults to NEW's ``compatibility`` in contract.toml, else ``BACKWARD``. Ex
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from syscontract.compat import Compatibility, Consumer, Problem, check
 from syscontract.contract import COMPATIBILITY_MODES
 from syscontract.errors import ContractDeclarationError
+from syscontract.manifest import dumps
 
 from ._inputs import load_contract
 from ._table import table
@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     result = check(new, old, mode, consumers=args.consumer)
     if args.format == "json":
         body = {"old": str(old.ref), "new": str(new.ref), **result.to_dict()}
-        json.dump(body, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(dumps(body))
     else:
         sys.stdout.write(render_text(result, str(old.ref), str(new.ref)))
     return 0 if result.compatible else 1

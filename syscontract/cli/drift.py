@@ -13,18 +13,17 @@ least one, 2 a usage or input error (a malformed manifest: one line naming the f
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from syscontract.errors import ContractDeclarationError
-from syscontract.manifest import load_all
-from syscontract.system import Finding, Report, drift
+from syscontract.manifest import dumps, load_all
+from syscontract.system import Finding, Report, drift, external_names
 
 from . import _live
 from ._table import table
 
-__all__ = ["add_parser", "render_findings", "run"]
+__all__ = ["add_external", "add_parser", "render_findings", "run"]
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -36,7 +35,20 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     command.add_argument("manifests", nargs="*", metavar="MANIFEST", help="manifest files or directories")
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     _live.add_arguments(command)
+    add_external(command)
     return command
+
+
+def add_external(command: argparse.ArgumentParser) -> None:
+    """``--external CONTRACT``: the opt-in for consumers of a contract no manifest produces."""
+    command.add_argument(
+        "--external",
+        action="append",
+        default=[],
+        metavar="CONTRACT",
+        help="a contract produced outside these manifests (a partner's system): a consumer of it without an "
+        "inventoried producer is a warning, not an error (repeatable)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.manifests:
         raise ContractDeclarationError("drift needs MANIFEST files or directories, or --prometheus URL")
     _live.unused(args)
-    report = drift(load_all(args.manifests))
+    report = drift(load_all(args.manifests), external=external_names(args.external))
     if args.format == "json":
         body = {"matrix": report.matrix, "findings": [f.to_json() for f in report.findings]}
-        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        sys.stdout.write(dumps(body))
     else:
         sys.stdout.write(render(report))
     return 1 if report.errors else 0

@@ -12,7 +12,6 @@ not resolve (the problems are listed), 2 a usage or input error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from syscontract import _config, inventory
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractError
-from syscontract.manifest import build
+from syscontract.manifest import build, dumps
 
 from ._modules import import_modules
 
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"syscontract inventory: {problem}", file=sys.stderr)
         return 1
     manifest = build(declarations, service=args.service, environment=args.environment, contracts=contracts)
-    text = json.dumps(manifest.to_json(), indent=2, sort_keys=False) + "\n"
+    text = dumps(manifest.to_json())
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text, encoding="utf-8")

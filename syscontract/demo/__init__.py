@@ -133,8 +133,8 @@ def run(*, output: str = "text", stream: Any = None) -> int:
                     outcome="refused",
                     error=str(letter.error),
                     reason=letter.error.reason,
-                    dead_lettered_bytes=len(letter.payload.value),
-                    unchanged=letter.payload.value == message.value,
+                    dead_lettered_bytes=len(letter.payload),
+                    unchanged=letter.payload == message.value,
                 )
             story.guarded.append(entry)
         after = {tuple(row[:4]): row[4] for row in telemetry.counts()}

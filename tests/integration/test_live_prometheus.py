@@ -32,7 +32,28 @@ SERVICE = Path(__file__).parent / "live_service.py"
 RELEASES = {"prod": "checkout_legacy.py", "staging": "checkout.py"}
 ORDERS, MORE = 8, 4
 SENT = ORDERS + MORE
-MANIFESTS = [str(SHOP / "deployments" / env / f"{svc}.json") for env in RELEASES for svc in ("checkout", "pricing")]
+# the manifests of the system the test runs: prod has checkout still on order.v2 and pricing already on
+# the release (order.v3, customerTier), the incident; staging runs the release
+MANIFEST_SOURCES = {
+    ("prod", "checkout"): SHOP / "deployments" / "prod" / "checkout.json",
+    ("prod", "pricing"): SHOP / "release" / "pricing.json",
+    ("staging", "checkout"): SHOP / "deployments" / "staging" / "checkout.json",
+    ("staging", "pricing"): SHOP / "deployments" / "staging" / "pricing.json",
+}
+
+
+@pytest.fixture(scope="module")
+def manifests(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    root = tmp_path_factory.mktemp("manifests")
+    written = []
+    for (environment, service), source in MANIFEST_SOURCES.items():
+        body = json.loads(source.read_text())
+        body["environment"] = environment
+        target = root / environment / f"{service}.json"
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+        written.append(str(target))
+    return written
 
 
 @dataclass
@@ -161,9 +182,9 @@ def test_without_contracts_the_violations_are_the_finding(system: System, capsys
 
 
 def test_with_the_manifests_the_finding_names_field_producer_and_evidence(
-    system: System, capsys: pytest.CaptureFixture[str]
+    system: System, manifests: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = drift(capsys, *MANIFESTS, "--prometheus", system.url, "--format", "json")
+    code, out, _ = drift(capsys, *manifests, "--prometheus", system.url, "--format", "json")
     (finding,) = json.loads(out)["findings"]
     assert 1 == code
     assert {
@@ -182,10 +203,12 @@ def test_with_the_manifests_the_finding_names_field_producer_and_evidence(
     } == finding
 
 
-def test_staging_is_clean_with_and_without_its_manifests(system: System, capsys: pytest.CaptureFixture[str]) -> None:
-    staging = [m for m in MANIFESTS if "/staging/" in m]
-    for manifests in ([], staging):
-        code, out, err = drift(capsys, *manifests, "--prometheus", system.url, "--environment", "staging",
+def test_staging_is_clean_with_and_without_its_manifests(
+    system: System, manifests: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging = [m for m in manifests if "/staging/" in m]
+    for given in ([], staging):
+        code, out, err = drift(capsys, *given, "--prometheus", system.url, "--environment", "staging",
                                "--contracts", str(SHOP / "contracts"))  # fmt: skip
         assert (0, "") == (code, err)
         assert "prod" not in out
@@ -195,13 +218,13 @@ def test_staging_is_clean_with_and_without_its_manifests(system: System, capsys:
 
 
 def test_a_manifest_that_is_not_what_runs_is_a_finding(
-    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    system: System, manifests: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # a prod manifest for checkout that says it runs the current release: it runs the stale one
     stale = json.loads((SHOP / "deployments" / "staging" / "checkout.json").read_text())
     stale["environment"] = "prod"
     (tmp_path / "checkout.json").write_text(json.dumps(stale))
-    pricing = str(SHOP / "deployments" / "prod" / "pricing.json")
+    pricing = next(m for m in manifests if m.endswith("prod/pricing.json"))  # what prod's pricing runs
     code, out, _ = drift(capsys, str(tmp_path / "checkout.json"), pricing, "--prometheus", system.url,
                          "--environment", "prod", "--format", "json")  # fmt: skip
     found = {(f["kind"], f["consumer"], f["contract"], f["handler"]): f for f in json.loads(out)["findings"]}
@@ -217,9 +240,11 @@ def test_a_manifest_that_is_not_what_runs_is_a_finding(
     ]["evidence"]
 
 
-def test_the_same_state_gives_the_same_bytes(system: System, capsys: pytest.CaptureFixture[str]) -> None:
-    first = drift(capsys, *MANIFESTS, "--prometheus", system.url, "--format", "json")
-    assert first == drift(capsys, *MANIFESTS, "--prometheus", system.url, "--format", "json")
+def test_the_same_state_gives_the_same_bytes(
+    system: System, manifests: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = drift(capsys, *manifests, "--prometheus", system.url, "--format", "json")
+    assert first == drift(capsys, *manifests, "--prometheus", system.url, "--format", "json")
 
 
 def test_three_aggregated_queries_whatever_the_number_of_series(system: System) -> None:

@@ -1,4 +1,5 @@
-"""Every ```python block of README.md, docs/*.md and examples/*/README.md runs, as a reader would run it.
+"""Every ```python block of README.md, docs/*.md and examples/*/README.md runs, as a reader would run it,
+and every ```console block marked ``<!-- run in examples/shop -->`` prints exactly what it shows.
 
 The blocks of one document run once, in order, in one namespace (a later block uses what an earlier
 one defined), in a fresh working directory holding the ``contracts/`` the document's examples assume;
@@ -8,6 +9,12 @@ document's own lines. Blocks with top-level ``await`` run on the document's even
 A document may have a small prelude: stand-ins for what its prose treats as the reader's own
 (``price``, ``raw_bytes``, ``order``, ...), listed in ``PRELUDES`` below. Generated code and pseudo-code
 are fenced as ```text, not ```python, and are not run.
+
+A ```console block under the line ``<!-- run in examples/shop -->`` (an HTML comment: not rendered) is a
+shell session in examples/shop (a fresh copy for each document, its blocks in order): each
+``$ command`` (continued by a trailing backslash) runs with ``syscontract`` on the PATH, and what it
+prints (stdout and stderr) must be exactly the lines that follow it. ``$ echo $?`` shows the exit code
+of the command before it.
 
 Broker examples (docs/integrations.md) talk to the real local servers, like tests/integration: a
 block that needs a server that does not answer is skipped, saying how to start it, and fails instead
@@ -28,6 +35,8 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import textwrap
 import traceback
@@ -339,7 +348,81 @@ def test_example_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         raise outcome  # skipped, or failed for want of a server under CI=true
 
 
+# -- shell sessions ------------------------------------------------------------------------------------
+
+SHOP = ROOT / "examples" / "shop"
+RUN_IN_SHOP = "<!-- run in examples/shop -->"
+
+
+@dataclass
+class Session:
+    document: Path
+    line: int  # of the opening fence
+    commands: list[tuple[str, str]]  # (command, the output shown after it)
+
+    @property
+    def name(self) -> str:
+        return f"{self.document.relative_to(ROOT).as_posix()}:{self.line}"
+
+
+def sessions_of(document: Path) -> list[Session]:
+    lines = document.read_text(encoding="utf-8").splitlines()
+    found: list[Session] = []
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        if opening is None:
+            index += 1
+            continue
+        end = index + 1
+        while end < len(lines) and lines[end].strip() != "```":
+            end += 1
+        if opening["lang"] == "console" and index and lines[index - 1].strip() == RUN_IN_SHOP:
+            body = textwrap.dedent("\n".join(lines[index + 1 : end])).splitlines()
+            commands: list[tuple[str, list[str]]] = []
+            at = 0
+            while at < len(body):
+                assert body[at].startswith("$ "), f"{document}:{index + 2 + at}: a console block starts with '$ '"
+                command = body[at][2:]
+                while command.endswith("\\"):
+                    at += 1
+                    command = command[:-1] + body[at].strip()
+                at += 1
+                output = []
+                while at < len(body) and not body[at].startswith("$ "):
+                    output.append(body[at])
+                    at += 1
+                commands.append((command, output))
+            found.append(Session(document, index + 1, [(c, "".join(f"{o}\n" for o in out)) for c, out in commands]))
+        index = end + 1
+    return found
+
+
+SESSIONS = [session for document in DOCUMENTS for session in sessions_of(document)]
+_SHOPS: dict[Path, tuple[Path, list[int]]] = {}
+
+
+@pytest.mark.parametrize("session", SESSIONS, ids=[session.name for session in SESSIONS])
+def test_console_session_prints_what_it_shows(session: Session, tmp_path_factory: pytest.TempPathFactory) -> None:
+    if session.document not in _SHOPS:  # one shop per document: a later block sees what an earlier one wrote
+        shop = tmp_path_factory.mktemp("console") / "shop"
+        shutil.copytree(SHOP, shop, ignore=shutil.ignore_patterns("__pycache__"))
+        _SHOPS[session.document] = (shop, [0])
+    shop, last = _SHOPS[session.document]
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                   "COLUMNS": "100", "PYTHONHASHSEED": "random"}  # fmt: skip
+    for command, shown in session.commands:
+        if command == "echo $?":
+            printed = f"{last[0]}\n"
+        else:
+            result = subprocess.run(["bash", "-c", command + " 2>&1"], cwd=shop, env=environment, capture_output=True,
+                                    text=True, timeout=120, check=False)  # fmt: skip
+            printed, last[0] = result.stdout, result.returncode
+        assert shown == printed, f"{session.name}: $ {command}"
+
+
 def test_every_document_with_examples_is_found() -> None:
+    assert {"examples/shop/README.md", "docs/cli.md", "docs/rollout.md"} <= {_key(s.document) for s in SESSIONS}
     assert {"README.md", "docs/quickstart.md", "docs/integrations.md"} <= {_key(block.document) for block in BLOCKS}
 
 

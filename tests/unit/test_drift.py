@@ -137,9 +137,15 @@ def test_a_version_the_consumer_cannot_read_is_a_finding() -> None:
     assert ["unreadable"] == [f.kind for f in report.errors]
 
 
-def test_a_consumer_without_producer_is_a_warning() -> None:
+def test_a_consumer_without_producer_is_an_error() -> None:
     report = drift([service("pricing", "prod", "consumer", V3, ("customerTier",))])
-    assert (["no-producer"], []) == ([f.kind for f in report.findings], report.errors)
+    assert [("no-producer", "error")] == [(f.kind, f.severity) for f in report.errors]
+    assert "nothing confirms what it receives" in report.errors[0].message
+
+
+def test_a_consumer_of_an_external_contract_without_producer_is_a_warning() -> None:
+    report = drift([service("pricing", "prod", "consumer", V3, ("customerTier",))], external={"order"})
+    assert ([("no-producer", "warning")], []) == ([(f.kind, f.severity) for f in report.findings], report.errors)
 
 
 def test_can_deploy_reports_only_what_the_deploy_breaks() -> None:

@@ -357,9 +357,13 @@ def test_findings_are_sorted_whatever_order_prometheus_answers_in() -> None:
 
 
 def test_a_manifest_that_lists_other_fields_is_a_finding() -> None:
+    import dataclasses
+
     from syscontract.manifest import load
 
-    manifest = load(Path(__file__).parents[2] / "examples" / "shop" / "deployments" / "prod" / "pricing.json")
+    # pricing's release manifest (order.v3 [customer.id, customerTier]), as if deployed to prod
+    release = load(Path(__file__).parents[2] / "examples" / "shop" / "release" / "pricing.json")
+    manifest = dataclasses.replace(release, environment="prod")
     running = Declared("prod", "pricing", "consumer", "order.v3", "pricing.price", ("customerTier",), 1)
     report = live.drift(snapshot([running]), manifests=[manifest])
     assert "fields-differ" in [f.kind for f in report.findings]

@@ -418,10 +418,25 @@ def test_door_an_instance_validated_through_an_injecting_validator_passes(build:
         "model_validate_json": lambda: Injects.model_validate_json(json.dumps(content)),
         "constructor": lambda: Injects(**content),
     }[build]
-    expected = ("MissingCriticalField", "absent", "customerTier")
-    assert expected == verdict(guarded, dict(content))
-    assert [expected] * 3 == [verdict(guarded, instance()) for _ in range(3)]
+    assert ("MissingCriticalField", "absent", "customerTier") == verdict(guarded, dict(content))
+    # the instance cannot show what was sent (its validator may have set it): refused as unverifiable,
+    # on the first call and on the later ones
+    unverifiable = ("MissingCriticalField", "unverifiable", "customerTier")
+    assert [unverifiable] * 3 == [verdict(guarded, instance()) for _ in range(3)]
     assert [] == handler.received
+
+
+def test_holds_a_model_the_engine_validated_from_what_was_sent_is_trusted_downstream() -> None:
+    # the engine's own output (validated from the sent dict, its fields-set cut to what was sent) is
+    # evidence: a later @requires on it accepts a sent field and refuses one the validator injected
+    syscontract.contract("injects.v1")(Injects)
+    sent = syscontract.check("injects.v1", {"orderId": "o-1", "customerTier": "VIP"}, ["customerTier"])
+    injected = syscontract.check("injects.v1", {"orderId": "o-2"})
+    handler = Handler()
+    guarded = requires("injects.v1", ["customerTier"])(handler)
+    assert "ok" == verdict(guarded, sent)
+    assert ("MissingCriticalField", "absent", "customerTier") == verdict(guarded, injected)
+    assert [sent] == handler.received
 
 
 # -- pydantic: a nested pydantic dataclass on the critical path ------------------------------------------

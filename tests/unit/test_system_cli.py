@@ -74,10 +74,21 @@ def test_the_incident_is_found_in_prod_and_only_there(shop: Path) -> None:
     } == finding
 
 
-def test_the_manifests_in_the_repository_are_what_inventory_writes(shop: Path) -> None:
-    for written in sorted((shop / "deployments").rglob("*.json")):
-        committed = SHOP / written.relative_to(shop)
-        assert json.loads(committed.read_text()) == json.loads(written.read_text()), committed
+def test_the_manifests_in_the_repository_are_what_deploy_py_writes(tmp_path: Path) -> None:
+    shop = Path(shutil.copytree(SHOP, tmp_path / "shop", ignore=shutil.ignore_patterns("__pycache__")))
+    for directory in ("deployments", "release", "previous"):
+        shutil.rmtree(shop / directory)
+    result = subprocess.run([sys.executable, str(shop / "deploy.py")], capture_output=True, text=True, timeout=300)
+    assert 0 == result.returncode, result.stderr
+    written = sorted(
+        p.relative_to(shop) for d in ("deployments", "release", "previous") for p in (shop / d).rglob("*.json")
+    )
+    committed = sorted(
+        p.relative_to(SHOP) for d in ("deployments", "release", "previous") for p in (SHOP / d).rglob("*.json")
+    )
+    assert committed == written
+    for path in written:
+        assert (SHOP / path).read_bytes() == (shop / path).read_bytes(), path
 
 
 def test_a_clean_system_has_no_findings(shop: Path) -> None:

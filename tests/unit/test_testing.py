@@ -4,6 +4,7 @@ stale producer, and the SDK-free telemetry capture."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import shutil
 import subprocess
@@ -188,6 +189,69 @@ def test_projecting_replaces_a_symbol_the_old_enum_does_not_have() -> None:
     old = Contract.from_avro("tier.v1", {"type": "record", "name": "T", "fields": [{"name": "tier", "type": tier}]})
     assert {"tier": "BASIC"} == project_payload({"tier": "VIP"}, old)
     assert {"tier": "GOLD"} == project_payload({"tier": "GOLD"}, old)
+
+
+def test_projecting_keeps_the_union_branch_that_fits_the_sample_best() -> None:
+    pick = {"type": "object", "required": ["b"], "properties": {"b": {"type": "string"}, "c": {"type": "string"}}}
+    contract = Contract.from_jsonschema(
+        "pick.v1",
+        {
+            "type": "object",
+            "required": ["e"],
+            "properties": {
+                "e": {"oneOf": [{"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}, pick]}
+            },
+        },
+    )
+    assert {"e": {"b": "x", "c": "y"}} == project_payload({"e": {"b": "x", "c": "y"}}, contract)
+    assert {"e": {"a": "x"}} == minimal_payload(contract)
+
+
+def test_an_any_of_beside_properties_keeps_both() -> None:
+    contract = Contract.from_jsonschema(
+        "both.v1",
+        {
+            "type": "object",
+            "required": ["k"],
+            "properties": {"k": {"type": "string"}},
+            "anyOf": [{"required": ["a"], "properties": {"a": {"type": "integer", "minimum": 3}}}, {"required": ["b"]}],
+        },
+    )
+    message = minimal_payload(contract)
+    assert {"k": "x", "a": 3} == message
+    assert message == syscontract.check(contract, message, validate="full")
+
+
+def test_draft_7_positional_items_and_the_rest() -> None:
+    contract = Contract.from_jsonschema(
+        "tuple.v1",
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "required": ["t"],
+            "properties": {
+                "t": {
+                    "type": "array",
+                    "items": [{"type": "integer"}],
+                    "additionalItems": {"type": "boolean"},
+                    "minItems": 3,
+                }
+            },
+        },
+    )
+    assert {"t": [1, True, True]} == minimal_payload(contract)
+    assert {"t": [7, False, True]} == project_payload({"t": [7, False, "x"]}, contract)
+
+
+def test_an_avro_field_takes_its_value_from_a_sample_under_an_alias() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "tier", "aliases": ["level"], "type": "string"}]}
+    assert {"tier": "VIP"} == project_payload({"level": "VIP"}, Contract.from_avro("r.v1", schema))
+
+
+def test_a_string_sample_is_not_kept_for_avro_bytes() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "raw", "type": "bytes"}]}
+    contract = Contract.from_avro("r.v1", schema)
+    assert {"raw": b"x"} == project_payload({"raw": "text"}, contract)  # a writer needs bytes
 
 
 # -- the stale producer ---------------------------------------------------------------------------
@@ -546,6 +610,19 @@ def test_clear_forgets_spans_and_counts(registry: syscontract.FileRegistry, orde
             on_order(order)
         capture.clear()
         assert (0, []) == (capture.messages(), capture.spans)
+
+
+# -- the package's surface ------------------------------------------------------------------------
+
+
+def test_the_testing_package_exports_a_sorted_complete_all() -> None:
+    import syscontract.testing as testing
+
+    public = {name for name, value in vars(testing).items() if not name.startswith("_") and not inspect.ismodule(value)}
+    public.discard("annotations")
+    assert sorted(testing.__all__) == testing.__all__
+    assert public == set(testing.__all__)
+    assert StaleProducerError is syscontract.errors.StaleProducerError
 
 
 # -- no SDK, and a cheap plugin --------------------------------------------------------------------
