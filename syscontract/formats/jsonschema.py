@@ -265,9 +265,9 @@ def parse(
     else:
         hook = references
     context = _context(label, schema, hook, base_uri or DEFAULT_BASE_URI, assert_format)
-    parser = _Parser(label, context, defaulted_when_optional=required_means_no_default)
+    parser = _Parser(label, schema, context=context, defaulted_when_optional=required_means_no_default)
     try:
-        root = parser.parse(schema)
+        root = parser.parse()
     except RecursionError as exc:
         raise ContractDeclarationError(
             "the schema is nested too deeply to be a contract", contract=label, reason="bad-schema"
@@ -380,9 +380,28 @@ def _first_line(exc: BaseException) -> str:
 
 
 class _Parser:
-    def __init__(self, label: str, context: JsonSchemaContext, *, defaulted_when_optional: bool) -> None:
+    """The field view's builder. The scope references resolve in (``self.resolver``) is state, so that a
+    subclass may override ``node(schema, pointer)`` and ``shape(schema, pointer)`` (syscontract.testing
+    notes the schema object of every shape it builds that way). Without ``context``, the document's own
+    (references only into itself, format as the draft says) is made here; ``strict`` is accepted for
+    callers written against the earlier parser and has no effect (unknown keywords are annotations)."""
+
+    def __init__(
+        self,
+        ref: ContractRef | str,
+        document: Any,
+        *,
+        context: JsonSchemaContext | None = None,
+        strict: bool = True,
+        defaulted_when_optional: bool = False,
+    ) -> None:
+        label = str(ref)
+        if context is None:
+            context = _context(label, document, _REFUSE_ALL, DEFAULT_BASE_URI, None)
         self.label = label
+        self.document = document
         self.context = context
+        self.resolver: Any = None
         self.defaulted_when_optional = defaulted_when_optional
         self.refs: dict[tuple[str, str], Ref] = {}
         self.pending: list[tuple[tuple[str, str], Ref, Any, Any]] = []
@@ -398,13 +417,14 @@ class _Parser:
             f"bad JSON Schema at {pointer or '#'}: {detail}", contract=self.label, reason="bad-schema"
         )
 
-    def parse(self, document: Any) -> Node:
-        resolver = self.context.registry.resolver(self.context.base_uri)
-        root = self.node(document, "#", resolver)
+    def parse(self) -> Node:
+        self.resolver = self.context.registry.resolver(self.context.base_uri)
+        root = self.node(self.document, "#")
         while self.pending:  # binding a reference may discover more references
             key, ref, target, target_resolver = self.pending.pop()
             self.current = key
-            ref.target = self.node(target, ref.pointer, target_resolver)
+            self.resolver = target_resolver
+            ref.target = self.node(target, ref.pointer)
         # a reference cycle with no property or item in between (A = allOf[A, ...]) says nothing the field
         # view can use, and jsonschema-rs decides such schemas: the reference that closes it stands for
         # "anything" in the view
@@ -451,11 +471,11 @@ class _Parser:
                 iterators.append(iter(self.edges.get(following, ())))
         return False
 
-    def reference(self, target: Any, pointer: str, resolver: Any, *, dynamic: bool) -> Node:
+    def reference(self, target: Any, pointer: str, *, dynamic: bool) -> Node:
         if not isinstance(target, str):
             raise self.fail(pointer, "a reference must be a string")
         try:
-            resolved = resolver.lookup(target)
+            resolved = self.resolver.lookup(target)
         except self._errors:
             # every document was retrieved when the registry was built (a reference nothing maps was
             # refused then); what the view cannot place (a draft's meta-schema, a $dynamicRef to an anchor
@@ -475,7 +495,7 @@ class _Parser:
             return AnyOf([node, _any()])
         return node
 
-    def node(self, schema: Any, pointer: str, resolver: Any) -> Node:
+    def node(self, schema: Any, pointer: str) -> Node:
         if schema is True:
             return _any()
         if schema is False:
@@ -483,45 +503,50 @@ class _Parser:
         if not isinstance(schema, Mapping):
             raise self.fail(pointer, f"a schema must be an object or a boolean, not {type(schema).__name__}")
         identifier = schema.get("$id") if not self.legacy or "$ref" not in schema else None
+        outer = self.resolver
         if isinstance(identifier, str) and not identifier.startswith("#"):
             # an $id the registry did not index (inside an enum or const, say) keeps the scope
             with contextlib.suppress(*self._errors):
-                resolver = resolver.lookup(identifier).resolver
+                self.resolver = outer.lookup(identifier).resolver
+        try:
+            return self._node(schema, pointer)
+        finally:
+            self.resolver = outer
+
+    def _node(self, schema: Mapping[str, Any], pointer: str) -> Node:
         if "$ref" in schema and self.legacy:
             # draft 7 and earlier: every keyword beside $ref is ignored, as the specification says
-            return self.reference(schema["$ref"], f"{pointer}/$ref", resolver, dynamic=False)
+            return self.reference(schema["$ref"], f"{pointer}/$ref", dynamic=False)
 
         parts: list[Node] = []
-        base = self.shape(schema, pointer, resolver)
+        base = self.shape(schema, pointer)
         if base is not None:
             parts.append(base)
         if "$ref" in schema:
-            parts.append(self.reference(schema["$ref"], f"{pointer}/$ref", resolver, dynamic=False))
+            parts.append(self.reference(schema["$ref"], f"{pointer}/$ref", dynamic=False))
         for keyword in ("$dynamicRef", "$recursiveRef"):
             if keyword in schema:
-                parts.append(self.reference(schema[keyword], f"{pointer}/{keyword}", resolver, dynamic=True))
+                parts.append(self.reference(schema[keyword], f"{pointer}/{keyword}", dynamic=True))
         for index, sub in enumerate(self.array(schema, "allOf", pointer)):
-            parts.append(self.node(sub, f"{pointer}/allOf/{index}", resolver))
+            parts.append(self.node(sub, f"{pointer}/allOf/{index}"))
         for keyword in ("anyOf", "oneOf"):
             branches = self.array(schema, keyword, pointer)
             if branches:
-                parts.append(
-                    AnyOf([self.node(b, f"{pointer}/{keyword}/{i}", resolver) for i, b in enumerate(branches)])
-                )
+                parts.append(AnyOf([self.node(b, f"{pointer}/{keyword}/{i}") for i, b in enumerate(branches)]))
         # subschemas that constrain values or make presence conditional add no field and no requirement;
         # they are parsed for well-formedness (and so that their references resolve)
         for keyword in ("not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems"):
             if keyword in schema:
-                self.node(schema[keyword], f"{pointer}/{keyword}", resolver)
+                self.node(schema[keyword], f"{pointer}/{keyword}")
         for keyword in ("dependentSchemas", "dependencies", "definitions", "$defs"):
             for name, sub in self.mapping(schema, keyword, pointer).items():
                 if not isinstance(sub, list):
-                    self.node(sub, f"{pointer}/{keyword}/{name}", resolver)
+                    self.node(sub, f"{pointer}/{keyword}/{name}")
         if not parts:
             return _any()
         return parts[0] if len(parts) == 1 else AllOf(parts)
 
-    def shape(self, schema: Mapping[str, Any], pointer: str, resolver: Any) -> Shape | None:
+    def shape(self, schema: Mapping[str, Any], pointer: str) -> Shape | None:
         """The schema's own type, properties and items; None when it says nothing about them."""
         kinds = self.kinds(schema, pointer)
         enum: tuple[Any, ...] | None = None
@@ -539,7 +564,7 @@ class _Parser:
         properties: dict[str, Prop] = {}
         for name, sub in self.mapping(schema, "properties", pointer).items():
             properties[name] = Prop(
-                self.node(sub, f"{pointer}/properties/{_escape(name)}", resolver),
+                self.node(sub, f"{pointer}/properties/{_escape(name)}"),
                 required=name in required,
                 has_default=(isinstance(sub, Mapping) and "default" in sub)
                 or (self.defaulted_when_optional and name not in required),
@@ -551,14 +576,14 @@ class _Parser:
             properties.setdefault(name, Prop(_any(), required=True))
 
         values = [
-            self.node(sub, f"{pointer}/patternProperties/{_escape(pattern)}", resolver)
+            self.node(sub, f"{pointer}/patternProperties/{_escape(pattern)}")
             for pattern, sub in self.mapping(schema, "patternProperties", pointer).items()
         ]
         for keyword in ("additionalProperties", "unevaluatedProperties"):
             if keyword in schema:
-                values.append(self.node(schema[keyword], f"{pointer}/{keyword}", resolver))
+                values.append(self.node(schema[keyword], f"{pointer}/{keyword}"))
 
-        items = self.items(schema, pointer, resolver)
+        items = self.items(schema, pointer)
         says_something = kinds is not None or enum is not None or properties or values or items is not None
         if not says_something:
             return None
@@ -589,21 +614,21 @@ class _Parser:
             kinds.add(_TYPES[name])
         return frozenset(kinds)
 
-    def items(self, schema: Mapping[str, Any], pointer: str, resolver: Any) -> Node | None:
+    def items(self, schema: Mapping[str, Any], pointer: str) -> Node | None:
         positional: list[Node] = []
         rest: Node | None = None
         tuple_form = isinstance(schema.get("items"), list)
         if "prefixItems" in schema and not self.legacy:
             prefix = self.array(schema, "prefixItems", pointer)
-            positional += [self.node(s, f"{pointer}/prefixItems/{i}", resolver) for i, s in enumerate(prefix)]
+            positional += [self.node(s, f"{pointer}/prefixItems/{i}") for i, s in enumerate(prefix)]
         if tuple_form:  # draft 2019-09 and earlier: items as an array, then additionalItems
-            positional += [self.node(s, f"{pointer}/items/{i}", resolver) for i, s in enumerate(schema["items"])]
+            positional += [self.node(s, f"{pointer}/items/{i}") for i, s in enumerate(schema["items"])]
             if "additionalItems" in schema:
-                rest = self.node(schema["additionalItems"], f"{pointer}/additionalItems", resolver)
+                rest = self.node(schema["additionalItems"], f"{pointer}/additionalItems")
         elif "items" in schema:
-            rest = self.node(schema["items"], f"{pointer}/items", resolver)
+            rest = self.node(schema["items"], f"{pointer}/items")
         if "additionalItems" in schema and not tuple_form:
-            self.node(schema["additionalItems"], f"{pointer}/additionalItems", resolver)  # no effect, still parsed
+            self.node(schema["additionalItems"], f"{pointer}/additionalItems")  # no effect, still parsed
         if not positional:
             return rest
         if rest is None:
