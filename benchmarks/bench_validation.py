@@ -11,9 +11,10 @@ model and a msgspec Struct, so every engine checks the same thing:
 * ``deep``: an event nested 5 levels deep through arrays of objects (2 elements per level).
 
 Every row is measured in this run, side by side, as the median of several repeats; ratios are against
-``json.loads`` of the same event. The budget (DESIGN.md): full validation of the decoded dict costs at
-most 0.25 x ``json.loads`` and beats pydantic, fastjsonschema and jsonschema-rs. ``--memory`` instead
-validates 1,000,000 messages and compiles 10,000 distinct contracts under ``tracemalloc``.
+``json.loads`` of the same event. The budget (DESIGN.md, issue 15): full validation of the decoded dict
+costs at most 0.25 x ``json.loads``, and since JSON Schema contracts are validated by jsonschema-rs, our
+wrapping keeps it within 1.1 x jsonschema-rs ``validate`` alone. ``--memory`` instead validates
+1,000,000 messages and builds 10,000 distinct contracts under ``tracemalloc``.
 No figure here is asserted by a test.
 """
 
@@ -198,6 +199,17 @@ def per_call_ns(fn: Callable[[], Any], number: int, repeat: int) -> float:
     return statistics.median(runs) / number * 1e9
 
 
+def interleaved_ns(rows: list[tuple[str, Callable[[], Any]]], number: int, repeat: int) -> list[tuple[str, float]]:
+    """Every row timed once per round, rounds repeated: a noisy neighbour slows all rows of a round
+    alike, not one row. The fastest round of each row, in nanoseconds per call (timeit's advice: the
+    minimum is the figure least disturbed by other processes)."""
+    best = {label: float("inf") for label, _ in rows}
+    for _ in range(repeat):
+        for label, fn in rows:
+            best[label] = min(best[label], timeit.timeit(fn, number=number) / number * 1e9)
+    return [(label, best[label]) for label, _ in rows]
+
+
 def shapes() -> list[tuple[str, dict[str, Any], dict[str, Any], Any, dict[str, Spec]]]:
     """(name, event, JSON Schema, Avro schema, shape) for each shape."""
     order = json.loads((DATA / "order_event.json").read_text())
@@ -271,7 +283,7 @@ def measure_shape(
     if typed is not None:
         decoder = typed
         rows.append(("one step: msgspec typed decode (bytes)", lambda: decoder.decode(raw)))
-    return [(label, per_call_ns(fn, number, repeat)) for label, fn in rows]
+    return interleaved_ns(rows, number, repeat)
 
 
 def report(name: str, event: dict[str, Any], results: list[tuple[str, float]]) -> bool:
@@ -285,15 +297,15 @@ def report(name: str, event: dict[str, Any], results: list[tuple[str, float]]) -
     print(f"{'-' * width}  {'-' * 9}  {'-' * 12}  {'-' * 13}")
     for label, ns in results:
         print(f"{label:<{width}}  {ns:>9.0f}  {ns / loads:>12.3f}  {ns / full:>13.2f}")
-    named = ("pydantic model_validate (dict)", "fastjsonschema validate (dict)", "jsonschema-rs is_valid (dict)")
-    peers = [p for p in named if p in times]
-    ok = full / loads <= 0.25 and all(full < times[p] for p in peers)
+    rs = times.get("jsonschema-rs validate (dict)")
+    ok = full / loads <= 0.25 and (rs is None or full <= 1.1 * rs)
+    against_rs = f"{full / rs:.3f} x jsonschema-rs validate" if rs is not None else "jsonschema-rs not measured"
     one_step = times["one step: syscontract decode_json (bytes)"]
     loads_pydantic = times["one step: json.loads + pydantic model_validate"]
     ok_step = one_step < loads_pydantic
     print(
-        f"budget: full <= 0.25 x json.loads and ahead of {', '.join(p.split(' ')[0] for p in peers)}: "
-        f"{full / loads:.3f} -> {'met' if ok else 'MISSED'}; "
+        f"budget: full <= 0.25 x json.loads and <= 1.1 x jsonschema-rs validate: {full / loads:.3f} x json.loads, "
+        f"{against_rs} -> {'met' if ok else 'MISSED'}; "
         f"one step < json.loads + pydantic: {one_step:.0f} < {loads_pydantic:.0f} ns "
         f"-> {'met' if ok_step else 'MISSED'}"
     )
@@ -335,8 +347,8 @@ def memory(messages: int, contracts: int) -> int:
             growth = tracemalloc.get_traced_memory()[0] - start
             checkpoints.append((n + 1, growth, cache_info()[0], len(linecache.cache) - lines_before))
     tracemalloc.stop()
-    print(f"{contracts:,} distinct contracts compiled, compile cache capacity {CACHE_SIZE}:")
-    print(f"{'compiled':>9}  {'traced growth':>14}  {'cached':>6}  {'linecache entries':>17}")
+    print(f"{contracts:,} distinct contracts built, validator cache capacity {CACHE_SIZE}:")
+    print(f"{'built':>9}  {'traced growth':>14}  {'cached':>6}  {'linecache entries':>17}")
     for count, growth, cached, lines in checkpoints:
         print(f"{count:>9,}  {growth:>14,}  {cached:>6}  {lines:>17}")
     return 0
@@ -349,8 +361,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.memory:
         return memory(100_000 if args.quick else 1_000_000, 1_000 if args.quick else 10_000)
-    number, repeat = (5_000, 3) if args.quick else (50_000, 7)
-    print(f"Python {sys.version.split()[0]}, syscontract {syscontract.__version__}; median of {repeat} x {number}")
+    number, repeat = (2_000, 5) if args.quick else (10_000, 25)
+    print(
+        f"Python {sys.version.split()[0]}, syscontract {syscontract.__version__}; "
+        f"fastest of {repeat} interleaved rounds x {number} calls"
+    )
     met = True
     for name, event, schema, avro, shape in shapes():
         met &= report(name, event, measure_shape(name, event, schema, avro, shape, number, repeat))

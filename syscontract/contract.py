@@ -192,7 +192,11 @@ class Contract:
     def from_jsonschema(
         cls, ref: ContractRef | str, schema: Mapping[str, Any] | bool | str, **options: Any
     ) -> Contract:
-        """A contract from a JSON Schema document (draft 7 or 2020-12; a parsed value or its text)."""
+        """A contract from a JSON Schema document (draft 4, 6, 7, 2019-09 or 2020-12, from ``$schema``; a
+        parsed value or its text). Options: ``references`` (the documents its ``$ref``s may reach, by
+        URI; nothing else is retrieved), ``base_uri``, ``assert_format`` (None: as the draft says).
+        jsonschema-rs checks the schema and resolves its references now: a schema it refuses raises
+        :class:`ContractDeclarationError`."""
         from syscontract.formats import jsonschema
 
         return jsonschema.parse(ContractRef.parse(ref), schema, **options)

@@ -420,6 +420,129 @@ def single_mutations(draw: st.DrawFn, contract: Any, message: Any) -> tuple[Any,
     return mutated, point.path, "union" if point.union else "type"
 
 
+# -- JSON Schemas from the whole vocabulary ----------------------------------------------------------
+
+SCHEMA_DIALECTS = [
+    None,
+    "http://json-schema.org/draft-07/schema#",
+    "https://json-schema.org/draft/2019-09/schema",
+    "https://json-schema.org/draft/2020-12/schema",
+]
+_NAMES = st.sampled_from(["a", "b", "id", "kind", "x.y", "items"])
+_SMALL = st.integers(min_value=0, max_value=4)
+_NUMBER = st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False))
+_PATTERN = st.sampled_from(["^a", "b$", "^[a-z]+$", "^(a+)+$", "\\p{L}", "(?=a)a", "^\\d{2}$"])
+_FORMAT = st.sampled_from(["date-time", "date", "email", "uuid", "ipv4", "hostname", "uri", "regex", "no-such"])
+# values a schema written as JSON text can hold (no NaN, no infinity)
+_SCHEMA_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=4),
+)
+_LOCAL_REFS = st.sampled_from(["#", "#/$defs/d", "#/definitions/d", "#anchor", "#/$defs/missing-is-refused-at-load"])
+
+
+def _keywords(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """One keyword of the vocabulary with a well-formed (or deliberately odd) value."""
+    names_list = st.lists(_NAMES, max_size=3, unique=True)
+    return st.one_of(
+        st.builds(
+            lambda t: {"type": t},
+            st.sampled_from(["null", "boolean", "integer", "number", "string", "object", "array"]),
+        ),
+        st.builds(
+            lambda t: {"type": t}, st.lists(st.sampled_from(["null", "string", "integer"]), min_size=1, unique=True)
+        ),
+        st.builds(lambda v: {"enum": v}, st.lists(_SCHEMA_SCALARS, min_size=1, max_size=3)),
+        st.builds(lambda v: {"const": v}, _SCHEMA_SCALARS),
+        st.builds(
+            lambda p, r: {"properties": p, "required": r}, st.dictionaries(_NAMES, children, max_size=3), names_list
+        ),
+        st.builds(lambda v: {"additionalProperties": v}, children),
+        st.builds(lambda v: {"unevaluatedProperties": v}, children),
+        st.builds(lambda p, v: {"patternProperties": {p: v}}, _PATTERN, children),
+        st.builds(lambda v: {"propertyNames": v}, children),
+        st.builds(lambda a, b: {"minProperties": a, "maxProperties": a + b}, _SMALL, _SMALL),
+        st.builds(lambda n, v: {"dependentRequired": {n: v}}, _NAMES, names_list),
+        st.builds(lambda n, v: {"dependentSchemas": {n: v}}, _NAMES, children),
+        st.builds(lambda n, v: {"dependencies": {n: v}}, _NAMES, st.one_of(names_list, children)),
+        st.builds(lambda v: {"items": v}, children),
+        st.builds(lambda v, w: {"items": v, "additionalItems": w}, st.lists(children, max_size=2), children),
+        st.builds(lambda v: {"prefixItems": v}, st.lists(children, min_size=1, max_size=2)),
+        st.builds(lambda v: {"unevaluatedItems": v}, children),
+        st.builds(lambda v, a, b: {"contains": v, "minContains": a, "maxContains": a + b}, children, _SMALL, _SMALL),
+        st.builds(lambda a, b: {"minItems": a, "maxItems": a + b}, _SMALL, _SMALL),
+        st.builds(lambda u: {"uniqueItems": u}, st.booleans()),
+        st.builds(lambda a, b: {"minimum": a, "exclusiveMaximum": b}, _NUMBER, _NUMBER),
+        st.builds(lambda a: {"multipleOf": a}, st.sampled_from([0.01, 0.5, 2, 3])),
+        st.builds(lambda a, b: {"minLength": a, "maxLength": a + b}, _SMALL, _SMALL),
+        st.builds(lambda p: {"pattern": p}, _PATTERN),
+        st.builds(lambda f: {"format": f}, _FORMAT),
+        st.builds(lambda v: {"not": v}, children),
+        st.builds(lambda i, t, e: {"if": i, "then": t, "else": e}, children, children, children),
+        st.builds(
+            lambda k, v: {k: v},
+            st.sampled_from(["allOf", "anyOf", "oneOf"]),
+            st.lists(children, min_size=1, max_size=3),
+        ),
+        st.builds(lambda r: {"$ref": r}, _LOCAL_REFS),
+        st.builds(lambda r: {"$dynamicRef": r}, st.sampled_from(["#anchor", "#node", "#"])),
+        st.just({"$dynamicAnchor": "node"}),
+        st.just({"$anchor": "anchor"}),
+        st.builds(lambda i: {"$id": i}, st.sampled_from(["sub.json", "https://acme.example/s.json", "#frag"])),
+        st.builds(
+            lambda m, e: {"contentMediaType": m, "contentEncoding": e, "contentSchema": {"type": "object"}},
+            st.sampled_from(["application/json", "text/plain"]),
+            st.sampled_from(["base64", "7bit"]),
+        ),
+        st.builds(
+            lambda t, d: {
+                "title": t,
+                "description": d,
+                "default": d,
+                "examples": [d],
+                "deprecated": True,
+                "readOnly": True,
+            },
+            st.text(max_size=4),
+            _SCHEMA_SCALARS,
+        ),
+        st.builds(lambda v: {"x-vendor": v}, _SCHEMA_SCALARS),
+    )
+
+
+def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for part in parts:
+        merged.update(part)
+    return merged
+
+
+jsonschema_subschemas = st.recursive(
+    st.one_of(st.booleans(), st.just({})),
+    lambda children: st.builds(_merge, st.lists(_keywords(children), min_size=1, max_size=3)),
+    max_leaves=8,
+)
+
+
+@st.composite
+def jsonschemas(draw: st.DrawFn) -> Any:
+    """A schema built from the whole vocabulary, with definitions for its references to land on."""
+    body = draw(jsonschema_subschemas)
+    if not isinstance(body, dict):
+        return body
+    schema = dict(body)
+    dialect = draw(st.sampled_from(SCHEMA_DIALECTS))
+    if dialect is not None:
+        schema["$schema"] = dialect
+    definition = draw(jsonschema_subschemas)
+    schema.setdefault("$defs", {"d": definition, "a": {"$anchor": "anchor", "$dynamicAnchor": "node"}})
+    schema.setdefault("definitions", {"d": definition})
+    return schema
+
+
 # -- small systems for ``plan`` ----------------------------------------------------------------------
 
 SYSTEM_FIELDS = ("a", "b", "c")

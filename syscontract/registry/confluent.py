@@ -9,6 +9,7 @@ is fetched is kept (bounded).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -157,12 +158,46 @@ class ConfluentRegistry:
                 references = [self._reference_text(r.subject, r.version) for r in schema.references or []]
                 return Contract.from_avro(ref, text, references=references)
             if kind == "JSON":
-                return Contract.from_jsonschema(ref, text)
+                return Contract.from_jsonschema(ref, text, references=self._json_references(schema))
         except ContractDeclarationError as exc:
             raise RegistryError(
                 f"the registry's schema cannot be used: {exc.detail}", contract=str(ref), reason="bad-schema"
             ) from exc
         raise RegistryError(f"{kind} schemas are not supported", contract=str(ref), reason="bad-schema")
+
+    def _json_references(self, schema: Schema) -> dict[str, Any]:
+        """The documents a JSON Schema's references name, by the name its ``$ref`` uses (relative to
+        the schema, as Confluent's serializers resolve them), their own references included."""
+        from urllib.parse import urljoin
+
+        from syscontract.formats.jsonschema import DEFAULT_BASE_URI
+
+        found: dict[str, Any] = {}
+        pending = list(schema.references or [])
+        seen: set[tuple[str | None, int | None]] = set()
+        while pending and len(seen) < 1000:
+            reference = pending.pop()
+            if (reference.subject, reference.version) in seen:
+                continue
+            seen.add((reference.subject, reference.version))
+            if reference.subject is None or reference.version is None:
+                raise RegistryError("a schema reference without subject or version", reason="bad-schema")
+            subject, version = reference.subject, reference.version
+            registered = self._call(
+                lambda s=subject, v=version: self.client.get_version(s, v),
+                f"{subject} v{version}",
+            )
+            try:
+                document = json.loads(registered.schema.schema_str or "")
+            except (ValueError, RecursionError) as exc:
+                raise RegistryError(
+                    f"the referenced schema {subject} v{version} is not JSON: {exc}", reason="bad-schema"
+                ) from exc
+            for name in (reference.name, urljoin(DEFAULT_BASE_URI, reference.name or "")):
+                if name:
+                    found[name] = document
+            pending.extend(registered.schema.references or [])
+        return found
 
     def _reference_text(self, subject: str | None, version: int | None) -> str:
         if subject is None or version is None:

@@ -4,16 +4,19 @@
 
     contracts/
       order/
-        contract.toml      optional: compatibility, critical, owner, doc
+        contract.toml      optional: compatibility, critical, owner, doc, format ("assert"/"annotate")
         v1.avsc  v2.avsc  v3.avsc        Avro
         v4.schema.json                   or JSON Schema
 
 Contracts are loaded when first asked for and kept. A contract name is one directory below the
 root; a name or file that would leave the root (``..``, an absolute path, a symlink out) is refused.
+A JSON Schema may ``$ref`` another file under the root (relative to itself) or the ``$id`` of another
+schema here; nothing else, and never the network.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -39,7 +42,8 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 _VERSION_FILE = re.compile(r"^v(?P<version>0|[1-9][0-9]{0,8})\.(?P<ext>avsc|schema\.json)$")
 _LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+\.")
-_TOML_KEYS = {"compatibility", "critical", "owner", "doc", "ids", "guids", "retired"}
+_TOML_KEYS = {"compatibility", "critical", "owner", "doc", "ids", "guids", "retired", "format"}
+_FORMAT_MODES = {"assert": True, "annotate": False}
 _RESCAN_SECONDS = 10.0
 
 
@@ -56,6 +60,7 @@ class FileRegistry:
         self._settings: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._index: dict[object, ContractRef] | None = None
+        self._ids: dict[str, Any] | None = None
         self._indexed_at = 0.0
 
     def __repr__(self) -> str:
@@ -250,11 +255,39 @@ class FileRegistry:
         try:
             if path.name.endswith(".avsc"):
                 return Contract.from_avro(ref, text, source=str(path), **options)
-            return Contract.from_jsonschema(ref, text, source=str(path), **options)
+            from syscontract.formats.jsonschema import References, file_uri
+
+            return Contract.from_jsonschema(
+                ref,
+                text,
+                source=str(path),
+                references=References(root=self._root(), here=path.parent, lookup=self._schema_with_id),
+                base_uri=file_uri(path),
+                assert_format=_FORMAT_MODES.get(settings.get("format", "")),
+                **options,
+            )
         except ContractDeclarationError as exc:
             raise RegistryError(
                 f"{str(path)!r}: {exc.detail}", contract=str(ref), field=exc.field, reason=exc.reason
             ) from exc
+
+    def _schema_with_id(self, uri: str) -> Any:
+        """The JSON Schema document of this registry whose ``$id`` is ``uri`` (None: there is none)."""
+        with self._lock:
+            if self._ids is None:
+                ids: dict[str, Any] = {}
+                root = self._root()
+                for path in sorted(root.rglob("*.schema.json")):
+                    if not self._inside(path):
+                        continue
+                    try:
+                        document = json.loads(self._read(path, path.name))
+                    except (ContractError, ValueError, RecursionError):
+                        continue
+                    if isinstance(document, dict) and isinstance(document.get("$id"), str):
+                        ids.setdefault(document["$id"].rstrip("#"), document)
+                self._ids = ids
+            return self._ids.get(uri.rstrip("#"))
 
     def _critical_in(self, contract: Contract, critical: list[str], files: dict[int, Path]) -> list[str]:
         """The contract.toml critical paths this version has. A path that no version has is an error;
@@ -325,6 +358,8 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
     for key in ("owner", "doc"):
         if key in settings and not isinstance(settings[key], str):
             raise fail(f"'{key}' must be a string")
+    if "format" in settings and settings["format"] not in _FORMAT_MODES:
+        raise fail(f'\'format\' must be "assert" or "annotate", not {settings["format"]!r}')
     retired = settings.get("retired", [])
     if not isinstance(retired, list) or not all(
         isinstance(v, str) and re.fullmatch(r"v(0|[1-9][0-9]{0,8})", v) for v in retired

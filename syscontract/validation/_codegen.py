@@ -1,8 +1,8 @@
-"""Generated Python source for validators: functions, paths, constants, and compiling with linecache.
+"""Generated Python source for (Avro) validators: functions, paths, constants, and compiling with linecache.
 
 Every validator is one generated module. Each schema that needs a function of its own (the root, a
 ``$ref`` target, a recursive Avro record, an alternative of ``anyOf``) gets up to three, written from
-the same emitters with a different failure statement:
+the same emitters with a different failure statement (JSON Schema is validated by jsonschema-rs instead):
 
 * ``ok`` returns ``False`` at the first failure and ``True`` at the end: the fast boolean form, also
   used by combinators (``anyOf``, ``not``, ``if``, ``contains``);
@@ -63,7 +63,7 @@ def _release(filename: str, slot: int) -> None:
 
 class Context:
     """Where a compiler is in the schema: nesting depth, loop nesting, and the chain of definitions
-    being compiled (to stop at recursion). Shared by the Avro and JSON Schema compilers."""
+    being compiled (to stop at recursion)."""
 
     __slots__ = ("depth", "loops", "stack")
 

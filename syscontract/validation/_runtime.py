@@ -1,25 +1,23 @@
-"""What generated validators call at run time: precise type tests, JSON equality, failure records.
+"""What generated (Avro) validators call at run time: precise type tests and failure records, and
+the failure record every validator reports with.
 
 Generated code tests the common case inline by exact class (``type(x) is str``) and calls into this
-module only when that quick test is not conclusive (a ``str`` subclass, ``1.0`` for an integer, a
-``Decimal``) or when a keyword needs more than an expression (``uniqueItems``, ``multipleOf``).
-Nothing here is called per message on a valid reference event.
+module only when that quick test is not conclusive (a ``bool`` for an int, a ``Decimal``, a logical
+type). Nothing here is called per message on a valid reference event.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import fractions
 import json
-import math
 import numbers
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-__all__ = ["MAX_FAILURES", "Failure", "Full", "RUNTIME", "describe", "json_equal", "segment"]
+__all__ = ["MAX_FAILURES", "Failure", "Full", "RUNTIME", "describe", "segment"]
 
 MAX_FAILURES = 20
 """Failures collected for one message before the walk stops (the error says it stopped)."""
@@ -88,31 +86,7 @@ _EXPLAIN: dict[str, Callable[[Any, Any], str]] = {
     "type": lambda v, a: f"expected {a}, got {describe(v)}",
     "absent": lambda v, a: "required field is missing",
     "enum": lambda v, a: f"{short(v)} is not one of {a}",
-    "const": lambda v, a: f"{short(v)} is not {a}",
     "false": lambda v, a: "no value is allowed here",
-    "minimum": lambda v, a: f"{short(v)} is less than the minimum {a}",
-    "maximum": lambda v, a: f"{short(v)} is greater than the maximum {a}",
-    "exclusiveMinimum": lambda v, a: f"{short(v)} is not greater than {a}",
-    "exclusiveMaximum": lambda v, a: f"{short(v)} is not less than {a}",
-    "multipleOf": lambda v, a: f"{short(v)} is not a multiple of {a}",
-    "minLength": lambda v, a: f"{short(v)} is shorter than {a} characters",
-    "maxLength": lambda v, a: f"{short(v)} is longer than {a} characters",
-    "pattern": lambda v, a: f"{short(v)} does not match {a}",
-    "format": lambda v, a: f"{short(v)} is not a valid {a}",
-    "minItems": lambda v, a: f"has {len(v)} items, fewer than {a}",
-    "maxItems": lambda v, a: f"has {len(v)} items, more than {a}",
-    "uniqueItems": lambda v, a: f"items are not unique ({a})",
-    "contains": lambda v, a: f"{a}",
-    "minProperties": lambda v, a: f"has {len(v)} properties, fewer than {a}",
-    "maxProperties": lambda v, a: f"has {len(v)} properties, more than {a}",
-    "additionalProperties": lambda v, a: "property is not allowed (additionalProperties)",
-    "dependentRequired": lambda v, a: f"required when {a} is present, but missing",
-    "dependencies": lambda v, a: f"required when {a} is present, but missing",
-    "anyOf": lambda v, a: f"{describe(v)} matches none of the {a} alternatives",
-    "oneOf": lambda v, a: f"{describe(v)} matches {a} of the alternatives, expected exactly one",
-    "not": lambda v, a: f"{describe(v)} matches a schema it must not match",
-    "items": lambda v, a: f"has {len(v)} items, at most {a} allowed",
-    "additionalItems": lambda v, a: f"has {len(v)} items, at most {a} allowed",
     "range": lambda v, a: f"{short(v)} is outside the {a} range",
     "size": lambda v, a: f"has length {len(v)}, expected {a}",
     "union": lambda v, a: f"expected one of {a}, got {describe(v)}",
@@ -137,145 +111,9 @@ def key_segment(key: Any) -> str:
     return segment(key)
 
 
-# -- precise type tests (the fallback after an exact-class test said "not sure") -------------------
-
-
-def is_int(x: Any) -> bool:
-    """JSON Schema ``integer``: an int that is not a bool, or an integral float or Decimal."""
-    if isinstance(x, bool):
-        return False
-    if isinstance(x, int):
-        return True
-    if isinstance(x, float):
-        return x.is_integer()
-    if isinstance(x, decimal.Decimal):
-        return x.is_finite() and x == x.to_integral_value()
-    return False
-
-
-def is_num(x: Any) -> bool:
-    """JSON Schema ``number``: int, float or Decimal, never a bool."""
-    return isinstance(x, (int, float, decimal.Decimal)) and not isinstance(x, bool)
-
-
-def is_obj(x: Any) -> bool:
-    return isinstance(x, Mapping)
-
-
-def is_arr(x: Any) -> bool:
-    return isinstance(x, (list, tuple))
-
-
-# -- JSON equality -------------------------------------------------------------------------------
-
-
-def json_equal(a: Any, b: Any) -> bool:
-    """Equality as JSON Schema defines it: ``1 == 1.0``, ``True != 1``; containers deeply."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if is_num(a) and is_num(b):
-        return bool(a == b)
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b
-    if a is None or b is None:
-        return a is b
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return len(a) == len(b) and all(k in b and json_equal(v, b[k]) for k, v in a.items())
-    return False
-
-
-def is_in(x: Any, values: Sequence[Any]) -> bool:
-    return any(json_equal(x, v) for v in values)
-
-
-def _key(x: Any) -> Any:
-    """A hashable key under which JSON-equal values, and only those, collide."""
-    if x is True or x is False:
-        return ("b", x)
-    if is_num(x):
-        if isinstance(x, float) and math.isnan(x):
-            return ("nan", id(x))
-        return ("n", x)
-    if isinstance(x, str):
-        return ("s", x)
-    if x is None:
-        return ("z",)
-    if isinstance(x, (list, tuple)):
-        return ("a", tuple(_key(v) for v in x))
-    if isinstance(x, Mapping):
-        return ("o", frozenset((k, _key(v)) for k, v in x.items()))
-    return ("?", id(x))
-
-
-def unique(items: Sequence[Any]) -> bool:
-    """``uniqueItems``: no two items are JSON-equal."""
-    seen: set[Any] = set()
-    for item in items:
-        key = _key(item)
-        if key in seen:
-            return False
-        seen.add(key)
-    return True
-
-
-def duplicates(items: Sequence[Any]) -> str:
-    seen: dict[Any, int] = {}
-    for index, item in enumerate(items):
-        key = _key(item)
-        if key in seen:
-            return f"items {seen[key]} and {index} are equal"
-        seen[key] = index
-    return "no duplicates"  # pragma: no cover - only called when unique() said otherwise
-
-
-def count_between(ok: Callable[[Any], bool], items: Sequence[Any], low: int, high: int | None) -> bool:
-    """``contains`` with ``minContains``/``maxContains``: how many items match, within bounds."""
-    found = 0
-    for item in items:
-        if ok(item):
-            found += 1
-            if high is None and found >= low:
-                return True
-    return found >= low and (high is None or found <= high)
-
-
-def contains_detail(ok: Callable[[Any], bool], items: Sequence[Any], low: int, high: int | None) -> str:
-    found = sum(1 for item in items if ok(item))
-    bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-    return f"{found} items match 'contains', expected {bounds}"
-
-
-# -- multipleOf ----------------------------------------------------------------------------------
+# -- Avro ----------------------------------------------------------------------------------------
 
 _EXACT = decimal.Context(prec=1000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-
-
-def as_decimal(x: Any) -> decimal.Decimal:
-    """The decimal number a JSON text wrote: a float's shortest repr, exactly."""
-    if isinstance(x, decimal.Decimal):
-        return x
-    if isinstance(x, float):
-        return decimal.Decimal(repr(x))
-    return decimal.Decimal(int(x))
-
-
-def multiple_of(x: Any, divisor: decimal.Decimal) -> bool:
-    """``multipleOf`` on the decimal values the JSON text wrote, so 0.0075 is a multiple of 0.0001."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return False
-    if isinstance(x, decimal.Decimal) and not x.is_finite():
-        return False
-    value = as_decimal(x)
-    try:
-        return bool(_EXACT.remainder(value, divisor) == 0)
-    except decimal.DecimalException:
-        quotient = fractions.Fraction(value) / fractions.Fraction(divisor)
-        return quotient.denominator == 1
-
-
-# -- Avro ----------------------------------------------------------------------------------------
 
 
 def avro_int(x: Any) -> bool:
@@ -348,7 +186,7 @@ def kind(x: Any) -> str:
         return "boolean"
     if isinstance(x, int):
         return "integer"
-    if is_num(x):
+    if isinstance(x, (float, decimal.Decimal)):
         return "number"
     if isinstance(x, str):
         return "string"
@@ -385,16 +223,6 @@ def alternatives(
 RUNTIME: dict[str, Any] = {
     "_sc_fail": fail,
     "_sc_key": key_segment,
-    "_sc_isint": is_int,
-    "_sc_isnum": is_num,
-    "_sc_isobj": is_obj,
-    "_sc_isarr": is_arr,
-    "_sc_in": is_in,
-    "_sc_unique": unique,
-    "_sc_duplicates": duplicates,
-    "_sc_count": count_between,
-    "_sc_contains_detail": contains_detail,
-    "_sc_multiple": multiple_of,
     "_sc_avro_int": avro_int,
     "_sc_avro_float": avro_float,
     "_sc_avro_bytes": avro_bytes,

@@ -1,7 +1,7 @@
-"""Compiled validators: building one per contract, the bounded compile cache, and the error raised.
+"""Whole-message validators: building one per contract, the bounded cache, and the error raised.
 
-Cold path: :func:`compile_validator` (generating and compiling source, or reading the cache).
-Hot path: the function it returns, generated code with nothing else in between.
+Cold path: :func:`compile_validator` (building a jsonschema-rs validator, generating and compiling
+Avro source, or reading the cache). Hot path: the function it returns.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["CACHE_SIZE", "Validator", "cache_info", "clear_cache", "compile_validator", "violation"]
 
 CACHE_SIZE = 256
-"""Compiled validator modules kept, keyed by the contract's format and schema fingerprint (for a
-pydantic contract, its model class). Compiling the same schema again within this many distinct
-schemas costs a namespace copy, not a compile."""
+"""Validators kept, keyed by the contract's format and schema fingerprint (for JSON Schema also its
+draft, base URI and ``format`` option; a JSON Schema contract with references to other documents is
+not shared). Building the same schema again within this many distinct schemas costs a lookup."""
 
 _cache: LRUCache[Any, Any] = LRUCache(maxsize=CACHE_SIZE)
 _lock = threading.Lock()
@@ -48,9 +48,10 @@ class Validator(Protocol):
     contract: str
     """The contract reference (``order.v3``) errors carry."""
     engine: str
-    """``"compiled"`` (generated Python) or ``"pydantic"`` (the model's own validator)."""
+    """``"jsonschema-rs"`` (JSON Schema), ``"compiled"`` (generated Python, Avro) or ``"pydantic"``
+    (the model's own validator)."""
     source: str | None
-    """The generated source (also shown by tracebacks through :mod:`linecache`); None for pydantic."""
+    """The generated source (also shown by tracebacks through :mod:`linecache`); None unless compiled."""
 
     def __call__(self, payload: Any, /) -> None: ...
 
@@ -77,8 +78,8 @@ def compile_validator(contract: Contract) -> Validator:
         validator(payload)             # None, or raises ContractViolation naming every failing path
         validator.is_valid(payload)    # the same verdict as a bool
 
-    Raises :class:`~syscontract.ContractDeclarationError` when the schema uses something the validator
-    cannot evaluate (an unsupported keyword or ``format``, a remote ``$ref``, an unsafe ``pattern``).
+    Raises :class:`~syscontract.ContractDeclarationError` when the schema cannot be evaluated (a JSON
+    Schema jsonschema-rs refuses, such as a ``pattern`` that is not a regular expression).
     """
     ref = str(contract.ref)
     if contract.format == "pydantic":
@@ -89,25 +90,69 @@ def compile_validator(contract: Contract) -> Validator:
         raise ContractDeclarationError(
             f"no validator for contracts of format {contract.format!r}", contract=ref, reason="bad-schema"
         )
+    if contract.format == "jsonschema":
+        return _jsonschema(contract, ref)
     key = (contract.format, contract.fingerprint)
     with _lock:
         engine = _cache.get(key)
     if engine is None:
-        engine = _build(contract)
+        from syscontract.validation._avro import compile_avro
+
+        engine = compile_avro(ref, contract.schema, ref)
         with _lock:
             engine = _cache.setdefault(key, engine)
     return _bind(engine, ref)
 
 
-def _build(contract: Contract) -> Engine:
-    ref = str(contract.ref)
-    if contract.format == "avro":
-        from syscontract.validation._avro import compile_avro
+def _jsonschema(contract: Contract, ref: str) -> Validator:
+    from syscontract.formats.jsonschema import JsonSchemaContext
+    from syscontract.validation._jsonschema import build
 
-        return compile_avro(ref, contract.schema, ref)
-    from syscontract.validation._jsonschema import compile_jsonschema
+    context = contract.native
+    if not isinstance(context, JsonSchemaContext):
+        raise ContractDeclarationError(
+            "a JSON Schema contract must be built by Contract.from_jsonschema (no reference context)",
+            contract=ref,
+            reason="bad-schema",
+        )
+    key: Any = None
+    if not context.external:
+        key = ("jsonschema", contract.fingerprint, context.draft, context.base_uri, context.assert_format)
+        with _lock:
+            built = _cache.get(key)
+        if built is not None:
+            return _wrap(built, ref)
+    built = build(ref, contract.schema, context)
+    if key is not None:
+        with _lock:
+            built = _cache.setdefault(key, built)
+    return _wrap(built, ref)
 
-    return compile_jsonschema(ref, contract.schema, ref)
+
+def _wrap(built: tuple[Callable[[Any], bool], Callable[[Any], list[Failure]]], ref: str) -> Validator:
+    is_valid, errors = built
+
+    def validate(payload: Any) -> None:
+        if is_valid(payload):
+            return None
+        failures = errors(payload)
+        if failures:
+            raise violation(ref, failures, payload) from None
+        return None
+
+    def decode_json(raw: bytes | bytearray | str) -> Any:
+        payload = decode(raw, ref)
+        validate(payload)
+        return payload
+
+    function: Any = validate
+    function.is_valid = is_valid
+    function.errors = errors
+    function.decode_json = decode_json
+    function.contract = ref
+    function.engine = "jsonschema-rs"
+    function.source = None
+    return cast(Validator, function)
 
 
 def _bind(engine: Engine, ref: str) -> Validator:
@@ -182,7 +227,7 @@ def violation(ref: str, failures: Sequence[Failure], payload: Any) -> ContractVi
 
 
 def clear_cache() -> None:
-    """Forget every compiled validator module (validators already returned keep working)."""
+    """Forget every cached validator (validators already returned keep working)."""
     with _lock:
         _cache.clear()
 

@@ -1,16 +1,13 @@
-"""Whole-message validation against the JSON Schema Test Suite and syscontract's own suite-format cases.
+"""Whole-message validation against the official JSON Schema Test Suite and syscontract's own cases.
 
-* ``tests/data/jsonschema/``: the official JSON Schema Test Suite files for draft 7 and 2020-12
-  (origin and licence: ``tests/data/SOURCES.md``), optional formats included. Every test must get
-  the suite's verdict from the compiled validator, except the cases listed below.
-* ``tests/data/jsonschema_full/``: cases written for syscontract in the suite's format, for the
-  keywords the copied suite files do not cover (contains, uniqueItems, propertyNames,
-  dependentRequired/dependencies, if/then/else, not, allOf/anyOf/oneOf, $ref, prefixItems,
-  additionalItems, min/maxProperties, patternProperties, formats inside objects, type semantics).
-  Their expected verdicts are cross-checked against the ``jsonschema`` reference implementation
-  where it is installed.
-
-Every schema goes through ``Contract.from_jsonschema`` first, as in production.
+* The suite (``tests/data/jsonschema/``, origin and licence in ``tests/data/SOURCES.md``), draft 7 and
+  2020-12, required tests and ``optional/format`` with ``format`` asserted, ``$ref``s to
+  ``http://localhost:1234/`` mapped to its ``remotes/``: every schema loads, and every case gets the
+  suite's verdict through ``check(..., validate="full")`` except those in the one skip list,
+  ``conformance/jsonschema_suite.py``'s ``SKIPPED``.
+* ``tests/data/jsonschema_full/``: cases written for syscontract in the suite's format; their
+  expected verdicts are cross-checked against the ``jsonschema`` reference implementation where it
+  is installed.
 """
 
 from __future__ import annotations
@@ -21,46 +18,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conformance import jsonschema_suite as suite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syscontract import Contract, ContractDeclarationError, ContractViolation
+from syscontract import Contract, ContractViolation
 from syscontract.validation import compile_validator
-from syscontract.validation._formats import FORMATS
 
 DATA = Path(__file__).parent.parent / "data"
-SUITE = DATA / "jsonschema"
 OWN = DATA / "jsonschema_full"
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
-
-# Groups refused on purpose, (draft, file, group) -> the keyword the refusal must name.
-REFUSED: dict[tuple[str, str, str], str] = {
-    # the contract parser refuses dependentSchemas: it is not implemented, and is never ignored
-    ("draft2020-12", "additionalProperties.json", "dependentSchemas with additionalProperties"): "dependentSchemas",
-    # \p{Letter} needs a regex engine with Unicode property classes, which Python's re lacks
-    (
-        "draft2020-12",
-        "pattern.json",
-        "pattern with Unicode property escape requires unicode mode",
-    ): "pattern",
-}
-# Besides these, every group whose schema names a `format` syscontract does not assert (idn-email, regex,
-# ipv6, hostname, time, uri, duration, ...) must be refused naming 'format' (see refused_format below).
-
-# Tests whose verdict syscontract changes on purpose, (draft, file, group, test) -> why.
-DIVERGENT: dict[tuple[str, str, str, str], str] = {
-    ("draft2020-12", "format.json", f"{name} format", f"invalid {name} string is only an annotation by default"): (
-        "2020-12 treats format as an annotation by default; syscontract asserts the formats it supports "
-        "(issue 7), so an invalid value fails"
-    )
-    for name in FORMATS
-}
 
 # Own groups on which the jsonschema reference implementation cannot serve as a cross-check.
 NO_ORACLE: dict[tuple[str, str, str], str] = {
     (draft, "formats-in-objects.json", "asserted formats"): "jsonschema checks date-time only with rfc3339-validator"
     for draft in ("draft7", "draft2020-12")
 }
+
+SUITE_CASES = [pytest.param(case, id=case.id) for case in suite.cases()]
+
+
+@pytest.mark.parametrize("case", SUITE_CASES)
+def test_suite_case_is_loaded_and_gets_the_suite_verdict(case: suite.Case) -> None:
+    contract = suite.contract_for(case)  # never refused at load
+    expected = not case.valid if case.key in suite.SKIPPED else case.valid
+    assert expected == suite.syscontract_verdict(case)
+    validator = compile_validator(contract)
+    assert expected == validator.is_valid(case.data)
+    assert expected == (validator.errors(case.data) == [])
+
+
+def test_the_skip_list_names_only_cases_of_the_suite() -> None:
+    keys = {case.key for case in suite.cases()}
+    assert set() == set(suite.SKIPPED) - keys
 
 
 def groups(root: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -90,10 +80,6 @@ def formats_in(schema: Any) -> set[str]:
     return found
 
 
-def refused_format(schema: Any) -> bool:
-    return bool(formats_in(schema) - FORMATS.keys())
-
-
 def cases(root: Path) -> list[Any]:
     params = []
     for draft, file, group in groups(root):
@@ -107,27 +93,10 @@ def cases(root: Path) -> list[Any]:
 
 
 def build(draft: str, file: str, group: dict[str, Any]) -> Any:
-    """The validator for a group's schema, or None once the group was refused as expected."""
-    key = (draft, file, group["description"])
+    """The validator for an own group's schema (formats asserted where the group says so)."""
     schema = with_dialect(draft, group["schema"])
-    if key in REFUSED or refused_format(schema):
-        keyword = REFUSED.get(key, "format")
-        with pytest.raises(ContractDeclarationError, match=keyword):
-            compile_validator(Contract.from_jsonschema("suite.v1", schema))
-        return None
-    return compile_validator(Contract.from_jsonschema("suite.v1", schema))
-
-
-@pytest.mark.parametrize(("draft", "file", "group", "test"), cases(SUITE))
-def test_suite_verdict(draft: str, file: str, group: dict[str, Any], test: dict[str, Any]) -> None:
-    validator = build(draft, file, group)
-    if validator is None:
-        return
-    expected = test["valid"]
-    if (draft, file, group["description"], test["description"]) in DIVERGENT:
-        expected = not expected
-    assert expected == validator.is_valid(test["data"])
-    assert expected == (validator.errors(test["data"]) == [])
+    asserted = True if file == "formats-in-objects.json" else None
+    return compile_validator(Contract.from_jsonschema("suite.v1", schema, assert_format=asserted))
 
 
 @pytest.mark.parametrize(("draft", "file", "group", "test"), cases(OWN))
@@ -138,13 +107,11 @@ def test_own_case_verdict(draft: str, file: str, group: dict[str, Any], test: di
     assert test["valid"] == (validator.errors(test["data"]) == [])
 
 
-@pytest.mark.parametrize(("draft", "file", "group", "test"), cases(SUITE) + cases(OWN))
+@pytest.mark.parametrize(("draft", "file", "group", "test"), cases(OWN))
 def test_call_raises_exactly_when_invalid_and_names_the_first_failure(
     draft: str, file: str, group: dict[str, Any], test: dict[str, Any]
 ) -> None:
     validator = build(draft, file, group)
-    if validator is None:
-        return
     failures = validator.errors(test["data"])
     if not failures:
         assert validator(test["data"]) is None

@@ -10,37 +10,35 @@ combinators, but not ``properties``, ``items``, bounds, ``pattern`` and so on. S
 * for every group, data the suite calls valid must pass ``accepts``, since the type check is a
   necessary condition of full validity;
 * for every group, the fast plan must never accept a value that ``accepts`` refuses;
-* every suite schema must parse, except where it uses a keyword syscontract refuses on purpose.
-  Each of those is listed in ``REFUSED`` and must be refused with an error that names the keyword.
+* every suite schema must parse (references to ``http://localhost:1234/`` are mapped to the
+  suite's ``remotes/``).
+
+Exactness is asked only where the view is exact: ``oneOf`` is read as ``anyOf`` (the view only
+needs "may this be valid"), and references that leave the document (an ``$id``, a remote) are
+followed by jsonschema-rs, which the view trusts with "anything" where it cannot place them.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conformance import jsonschema_suite as suite
 
 import syscontract
-from syscontract import Contract, ContractDeclarationError, FieldTypeError, MissingCriticalField
+from syscontract import Contract, FieldTypeError, MissingCriticalField
 
 SUITE = Path(__file__).parent.parent / "data" / "jsonschema"
 DRAFTS = ("draft7", "draft2020-12")
 
 # Keywords the type check implements, and annotation keywords that never change a verdict.
-TYPE_CHECK_KEYWORDS = frozenset({"type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "definitions", "$defs"})
+TYPE_CHECK_KEYWORDS = frozenset({"type", "enum", "const", "anyOf", "allOf", "$ref", "definitions", "$defs"})
 ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "default", "examples", "readOnly", "writeOnly", "deprecated"}
+    {"$schema", "$comment", "title", "description", "default", "examples", "readOnly", "writeOnly", "deprecated"}
 )
-
-# Suite groups whose schema uses a keyword that syscontract refuses on purpose (it does not implement the
-# keyword and will not ignore it), keyed by (draft, file, group description) -> the refused keyword.
-REFUSED: dict[tuple[str, str, str], str] = {
-    ("draft2020-12", "additionalProperties.json", "dependentSchemas with additionalProperties"): "dependentSchemas",
-}
 
 # Keywords whose value is a map of name -> subschema, one subschema, or an array of subschemas.
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties", "definitions", "$defs", "dependentSchemas"})
@@ -92,31 +90,36 @@ def groups() -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def type_check_only(group: dict[str, Any]) -> bool:
-    """The group's verdicts depend only on keywords that ``accepts`` implements."""
-    return keywords(group["schema"]) <= TYPE_CHECK_KEYWORDS | ANNOTATIONS
+    """The group's verdicts depend only on keywords that ``accepts`` implements exactly, and its
+    references are pointers into the same document."""
+    return keywords(group["schema"]) <= TYPE_CHECK_KEYWORDS | ANNOTATIONS and all(
+        ref.startswith("#/") or ref == "#" for ref in refs(group["schema"])
+    )
 
 
-def refused_keyword(draft: str, name: str, group: dict[str, Any]) -> str | None:
-    return REFUSED.get((draft, name, group["description"]))
+def refs(schema: Any) -> list[str]:
+    if isinstance(schema, dict):
+        found = [schema["$ref"]] if isinstance(schema.get("$ref"), str) else []
+        return found + [r for value in schema.values() for r in refs(value)]
+    if isinstance(schema, list):
+        return [r for value in schema for r in refs(value)]
+    return []
 
 
-def group_params(*, refused: bool) -> list[Any]:
-    """Parsable groups as ``(schema,)``, or refused groups as ``(schema, keyword)``."""
-    params = []
-    for draft, name, group in groups():
-        keyword = refused_keyword(draft, name, group)
-        if (keyword is not None) != refused:
-            continue
-        values = (group["schema"], keyword) if refused else (group["schema"],)
-        params.append(pytest.param(*values, id=f"{draft}/{name} | {group['description']}"))
-    return params
+def load(schema: Any) -> Contract:
+    return Contract.from_jsonschema("suite.v1", schema, references=suite.remote)
+
+
+def group_params() -> list[Any]:
+    return [
+        pytest.param(suite.with_dialect(draft, group["schema"]), id=f"{draft}/{name} | {group['description']}")
+        for draft, name, group in groups()
+    ]
 
 
 def case_params(*, type_check_only_groups: bool, valid_only: bool = False, non_null: bool = False) -> list[Any]:
     params = []
     for draft, name, group in groups():
-        if refused_keyword(draft, name, group) is not None:
-            continue
         if type_check_only_groups and not type_check_only(group):
             continue
         for test in group["tests"]:
@@ -126,7 +129,7 @@ def case_params(*, type_check_only_groups: bool, valid_only: bool = False, non_n
                 continue
             params.append(
                 pytest.param(
-                    group["schema"],
+                    suite.with_dialect(draft, group["schema"]),
                     test["data"],
                     test["valid"],
                     id=f"{draft}/{name} | {group['description']} | {test['description']}",
@@ -178,17 +181,11 @@ def test_keyword_scan_skips_property_names() -> None:
 # -- parsing -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("schema", group_params(refused=False))
+@pytest.mark.parametrize("schema", group_params())
 def test_suite_schema_parses(schema: Any) -> None:
-    contract = Contract.from_jsonschema("suite.v1", schema)
+    contract = load(schema)
 
     assert "jsonschema" == contract.format
-
-
-@pytest.mark.parametrize(("schema", "keyword"), group_params(refused=True))
-def test_suite_schema_with_unsupported_keyword_is_refused_naming_it(schema: Any, keyword: str) -> None:
-    with pytest.raises(ContractDeclarationError, match=re.escape(repr(keyword))):
-        Contract.from_jsonschema("suite.v1", schema)
 
 
 # -- the type check ------------------------------------------------------------------------------
@@ -196,21 +193,21 @@ def test_suite_schema_with_unsupported_keyword_is_refused_naming_it(schema: Any,
 
 @pytest.mark.parametrize(("schema", "data", "valid"), case_params(type_check_only_groups=True))
 def test_accepts_matches_suite_verdict(schema: Any, data: Any, valid: bool) -> None:
-    root = Contract.from_jsonschema("suite.v1", schema).root
+    root = load(schema).root
 
     assert valid == root.accepts(data)
 
 
 @pytest.mark.parametrize(("schema", "data", "valid"), case_params(type_check_only_groups=False, valid_only=True))
 def test_accepts_every_suite_valid_instance(schema: Any, data: Any, valid: bool) -> None:
-    root = Contract.from_jsonschema("suite.v1", schema).root
+    root = load(schema).root
 
     assert root.accepts(data) is True
 
 
 @pytest.mark.parametrize(("schema", "data", "valid"), case_params(type_check_only_groups=False))
 def test_fast_plan_never_accepts_what_accepts_refuses(schema: Any, data: Any, valid: bool) -> None:
-    root = Contract.from_jsonschema("suite.v1", schema).root
+    root = load(schema).root
     plan = root.fast_plan()
 
     if plan is not None and plan_admits(plan, data):
@@ -222,10 +219,10 @@ def test_fast_plan_never_accepts_what_accepts_refuses(schema: Any, data: Any, va
 
 @pytest.mark.parametrize(
     ("schema", "data", "valid"),
-    [p for p in case_params(type_check_only_groups=True, non_null=True) if p.values[2]],
+    [p for p in case_params(type_check_only_groups=True, non_null=True) if p.values[2] and not refs(p.values[0])],
 )
 def test_check_passes_suite_valid_critical_field(schema: Any, data: Any, valid: bool) -> None:
-    contract = Contract.from_jsonschema("suite.v1", wrap_as_property(schema))
+    contract = load(wrap_as_property(schema))
     message = {"x": data}
 
     assert message is syscontract.check(contract, message, fields=["x"])
@@ -233,10 +230,10 @@ def test_check_passes_suite_valid_critical_field(schema: Any, data: Any, valid: 
 
 @pytest.mark.parametrize(
     ("schema", "data", "valid"),
-    [p for p in case_params(type_check_only_groups=True, non_null=True) if not p.values[2]],
+    [p for p in case_params(type_check_only_groups=True, non_null=True) if not p.values[2] and not refs(p.values[0])],
 )
 def test_check_refuses_suite_invalid_critical_field(schema: Any, data: Any, valid: bool) -> None:
-    contract = Contract.from_jsonschema("suite.v1", wrap_as_property(schema))
+    contract = load(wrap_as_property(schema))
 
     with pytest.raises(FieldTypeError) as raised:
         syscontract.check(contract, {"x": data}, fields=["x"])
@@ -247,7 +244,7 @@ def test_check_reports_critical_null_as_missing_even_when_schema_allows_null() -
     # draft7/type.json "type: array, object or null": null is valid there, but a critical field must
     # carry a value
     schema = {"type": ["array", "object", "null"]}
-    contract = Contract.from_jsonschema("suite.v1", wrap_as_property(schema))
+    contract = load(wrap_as_property(schema))
 
     with pytest.raises(MissingCriticalField):
         syscontract.check(contract, {"x": None}, fields=["x"])
@@ -270,6 +267,6 @@ ENUM_AND_CONST = [
 
 @pytest.mark.parametrize(("schema", "data", "valid"), ENUM_AND_CONST)
 def test_accepts_enum_and_const_together(schema: Any, data: Any, valid: bool) -> None:
-    root = Contract.from_jsonschema("suite.v1", schema).root
+    root = load(schema).root
 
     assert valid == root.accepts(data)

@@ -5,7 +5,10 @@
     python tests/fuzz/fuzz_decoders.py -runs=100000
 
 Each input is tried as Confluent-framed Avro (ids of order v2 and v3), single-object Avro, a bare body
-named by a header, JSON bytes and text, against an Avro and a JSON Schema contract. The only accepted
+named by a header, JSON bytes and text, against an Avro and a JSON Schema contract; with
+``validate="full"`` (jsonschema-rs) against the order's JSON Schema and a recursive schema with a
+backtracking-prone pattern; and as a JSON Schema itself (loading, the field view, validation of a few
+values). The only accepted
 outcomes are a pass and a syscontract ContractError; anything else (a crash, another exception) is a
 finding atheris reports with the input that caused it. Not part of the test run (it has no end of its
 own); tests/unit/test_hostile_input.py holds the bounded property tests that always run.
@@ -23,6 +26,7 @@ import atheris
 with atheris.instrument_imports():
     import syscontract
     from syscontract import Contract, ContractError, MemoryRegistry
+    from syscontract.validation import compile_validator
     from syscontract.wire import confluent, single_object
 
 DATA = Path(__file__).parent.parent / "data" / "contracts" / "order"
@@ -35,6 +39,18 @@ REGISTRY.add(V3, schema_id=3)
 REGISTRY.add(V4, schema_id=4)
 FIELDS = ["orderId", "customer.customerTier", "items[].sku"]
 FINGERPRINT = V3.avro_fingerprint or b""
+RECURSIVE = Contract.from_jsonschema(
+    "tree.v1",
+    {
+        "type": "object",
+        "properties": {
+            "next": {"$ref": "#"},
+            "s": {"type": "string", "pattern": "^(a+)+$"},
+            "l": {"items": {"$ref": "#"}},
+        },
+    },
+)
+VALUES: list[object] = [None, 0, "aaaa!", [], {}, {"next": {"s": "a" * 64 + "!"}}]
 
 
 def attempt(contract: Contract, message: object, headers: dict[str, bytes] | None = None) -> None:
@@ -50,8 +66,33 @@ def one_input(data: bytes) -> None:
         attempt(contract, single_object.encode(FINGERPRINT, data))
         attempt(contract, data, {"syscontract-contract": b"order.v2"})
         attempt(contract, data.decode("utf-8", "replace"))
+    for contract in (V4, RECURSIVE):
+        with contextlib.suppress(ContractError):
+            syscontract.check(contract, data, validate="full")
+    decoded: object = None
     with contextlib.suppress(ValueError, RecursionError):
-        attempt(V4, json.loads(data))
+        decoded = json.loads(data)
+        attempt(V4, decoded)
+        for contract in (V4, RECURSIVE):
+            with contextlib.suppress(ContractError):
+                syscontract.check(contract, decoded, validate="full")
+    schema(decoded)
+
+
+def schema(document: object) -> None:
+    """The input as a JSON Schema: loading, the field view and validation never raise anything else."""
+    if not isinstance(document, (dict, bool)):
+        return
+    try:
+        contract = Contract.from_jsonschema("fuzz.v1", document)
+        for field in list(contract.fields.values())[:20]:
+            contract.field(field.path)
+        validator = compile_validator(contract)
+        for value in VALUES:
+            validator.is_valid(value)
+            validator.errors(value)
+    except ContractError:
+        pass
 
 
 if __name__ == "__main__":

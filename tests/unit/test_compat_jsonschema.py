@@ -168,8 +168,8 @@ def test_keywords_that_cannot_be_compared_must_be_unchanged() -> None:
 
 
 def test_invalid_document_is_a_declaration_error() -> None:
-    with pytest.raises(ContractDeclarationError, match="unsupported JSON Schema"):
-        js.can_read({"type": "object", "unevaluatedProperties": False}, True)
+    with pytest.raises(ContractDeclarationError, match="not a valid JSON Schema"):
+        js.can_read({"type": "object", "minimum": "x"}, True)
 
 
 def test_json_schema_contracts_use_these_rules(v4: dict[str, Any]) -> None:
@@ -213,3 +213,167 @@ def test_pydantic_writer_allowing_extra_fields_is_open() -> None:
     old, new = Contract.from_model("order.v1", OpenOrder), Contract.from_model("order.v2", OrderV2)
 
     assert ["PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"] == sorted({p.kind for p in check(new, old).problems})
+
+
+# -- every keyword, by the inclusion rule: new (reader) accepts every document old (writer) accepts ------
+
+D2020 = "https://json-schema.org/draft/2020-12/schema"
+D7 = "http://json-schema.org/draft-07/schema#"
+ARRAY = {"type": "array"}
+OBJECT = {"type": "object"}
+
+
+def d2020(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"$schema": D2020, **schema}
+
+
+# (keyword, old, new, compatible): a proof (True) or a conservative or real refusal (False)
+KEYWORD_CASES = [
+    ("not", {"not": {"type": "number"}}, {"not": {"type": "integer"}}, True),
+    ("not", {"not": {"type": "integer"}}, {"not": {"type": "number"}}, False),
+    ("not", STRING, {"not": {"type": "null"}}, True),
+    ("not", STRING, {"not": {"const": "x"}}, False),
+    ("dependencies", {"dependencies": {"a": ["b"]}}, {}, True),
+    ("dependencies", {}, {"dependencies": {"a": ["b"]}}, False),
+    ("dependencies", {"dependencies": {"a": ["b", "c"]}}, {"dependencies": {"a": ["b"]}}, True),
+    ("dependencies", {"dependencies": {"a": {"required": ["b"]}}}, {}, True),
+    ("dependencies", {"dependencies": {"a": {"required": ["b"]}}}, {"dependencies": {"a": {"required": ["b"]}}}, True),
+    ("dependentRequired", d2020({"dependentRequired": {"a": ["b"]}}), d2020({}), True),
+    ("dependentRequired", d2020({"required": ["b"]}), d2020({"dependentRequired": {"a": ["b"]}}), True),
+    ("dependentRequired", d2020({}), d2020({"dependentRequired": {"a": ["b"]}}), False),
+    ("dependentSchemas", d2020({"dependentSchemas": {"a": {"required": ["b"]}}}), d2020({}), True),
+    ("dependentSchemas", d2020({}), d2020({"dependentSchemas": {"a": {"required": ["b"]}}}), False),
+    ("dependentSchemas", d2020({"required": ["b"]}), d2020({"dependentSchemas": {"a": {"required": ["b"]}}}), True),
+    ("minContains", d2020({"contains": STRING, "minContains": 3}), d2020({"contains": STRING, "minContains": 2}), True),
+    (
+        "minContains",
+        d2020({"contains": STRING, "minContains": 2}),
+        d2020({"contains": STRING, "minContains": 3}),
+        False,
+    ),
+    ("maxContains", d2020({"contains": STRING, "maxContains": 2}), d2020({"contains": STRING, "maxContains": 3}), True),
+    ("maxContains", d2020({"contains": STRING}), d2020({"contains": STRING, "maxContains": 3}), False),
+    ("contains", {"contains": {"const": "a"}}, {"contains": STRING}, True),
+    ("contains", {"contains": STRING}, {"contains": {"const": "a"}}, False),
+    ("contains", {}, d2020({"contains": STRING, "minContains": 0}), True),
+    (
+        "additionalItems",
+        {"$schema": D7, "items": STRING, "additionalItems": False},
+        {"$schema": D7, "items": STRING},
+        True,
+    ),
+    (
+        "additionalItems",
+        {"$schema": D7, "items": STRING},
+        {"$schema": D7, "items": STRING, "additionalItems": False},
+        True,
+    ),
+    (
+        "additionalItems",
+        {"$schema": D7, "items": [STRING]},
+        {"$schema": D7, "items": [STRING], "additionalItems": False},
+        False,
+    ),
+    ("uniqueItems", {"uniqueItems": True}, {}, True),
+    ("uniqueItems", {}, {"uniqueItems": True}, False),
+    ("uniqueItems", {"maxItems": 1}, {"uniqueItems": True}, True),
+    ("propertyNames", {"propertyNames": {"maxLength": 3}}, {"propertyNames": {"maxLength": 3}}, True),
+    ("propertyNames", {}, {"propertyNames": {"maxLength": 3}}, False),
+    ("if", {"if": STRING, "then": {"minLength": 1}}, {"if": STRING, "then": {"minLength": 1}}, True),
+    ("if", {}, {"if": STRING, "then": {"minLength": 1}}, False),
+    ("if", {}, {"if": STRING}, True),
+    ("then", {}, {"then": {"minLength": 1}}, True),
+    (
+        "unevaluatedProperties",
+        d2020({"properties": {"a": {}}}),
+        d2020({"properties": {"a": {}}, "unevaluatedProperties": False}),
+        False,
+    ),
+    (
+        "unevaluatedProperties",
+        d2020({"properties": {"a": {}}, "additionalProperties": False}),
+        d2020({"properties": {"a": {}}, "unevaluatedProperties": False}),
+        True,
+    ),
+    (
+        "unevaluatedProperties",
+        d2020({"properties": {"a": {}}, "unevaluatedProperties": False}),
+        d2020({"properties": {"a": {}}}),
+        True,
+    ),
+    (
+        "unevaluatedItems",
+        d2020({"prefixItems": [STRING], "items": False}),
+        d2020({"prefixItems": [STRING], "unevaluatedItems": False}),
+        True,
+    ),
+    (
+        "unevaluatedItems",
+        d2020({"prefixItems": [STRING]}),
+        d2020({"prefixItems": [STRING], "unevaluatedItems": False}),
+        False,
+    ),
+    (
+        "$anchor",
+        d2020({"$defs": {"s": {"$anchor": "s", "type": "string"}}, "$ref": "#s"}),
+        d2020({"type": "string"}),
+        True,
+    ),
+    (
+        "$anchor",
+        d2020({"type": "string"}),
+        d2020({"$defs": {"s": {"$anchor": "s", "maxLength": 2}}, "$ref": "#s"}),
+        False,
+    ),
+    ("$id", d2020({"$defs": {"s": {"$id": "s.json", "type": "string"}}, "$ref": "s.json"}), STRING, True),
+    (
+        "$dynamicRef",
+        d2020({"$dynamicAnchor": "n", "items": {"$dynamicRef": "#n"}}),
+        d2020({"$dynamicAnchor": "n", "items": {"$dynamicRef": "#n"}}),
+        True,
+    ),
+    ("$dynamicRef", d2020({}), d2020({"$dynamicAnchor": "n", "items": {"$dynamicRef": "#n"}}), False),
+    (
+        "$ref (draft 7 siblings ignored)",
+        {"$schema": D7, "definitions": {"a": {}}, "$ref": "#/definitions/a", "maxLength": 2},
+        {"$schema": D7, "maxLength": 2},
+        False,
+    ),
+    ("content*", {"contentMediaType": "application/json", "contentEncoding": "base64"}, {}, True),
+    ("content* (draft 7 assertion)", {"$schema": D7}, {"$schema": D7, "contentMediaType": "application/json"}, False),
+    ("content* (2020-12 annotation)", d2020({}), d2020({"contentMediaType": "application/json"}), True),
+    ("content*", {}, {"contentMediaType": "application/json", "contentSchema": OBJECT}, True),
+    ("format (2020-12 annotation)", d2020({}), d2020({"format": "email"}), True),
+    ("format (draft 7 assertion)", {"$schema": D7}, {"$schema": D7, "format": "email"}, False),
+    ("format (draft 7 assertion)", {"$schema": D7, "format": "email"}, {"$schema": D7, "format": "email"}, True),
+    ("unknown keyword", {}, {"x-vendor": {"type": "integer"}}, True),
+    ("minProperties", {"minProperties": 2}, {"minProperties": 1}, True),
+    ("maxProperties", {"maxProperties": 3}, {"maxProperties": 2}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "compatible"),
+    [
+        pytest.param(old, new, ok, id=f"{keyword}-{index}")
+        for index, (keyword, old, new, ok) in enumerate(KEYWORD_CASES)
+    ],
+)
+def test_every_keyword_is_compared_by_the_inclusion_rule(old: Any, new: Any, compatible: bool) -> None:
+    assert compatible is js.can_read(new, old)
+
+
+def test_a_refusal_that_could_not_be_proven_says_so() -> None:
+    problems = js.problems({"not": {"const": "x"}}, STRING)
+    assert ["UNPROVABLE_KEYWORD"] == [p.kind for p in problems]
+    assert "could not be proven" in problems[0].message
+
+
+def test_references_to_other_documents_are_compared_through_the_contracts_registry() -> None:
+    references = {"https://acme.example/s.json": {"type": "string", "maxLength": 5}}
+    old = Contract.from_jsonschema(
+        "t.v1", {"properties": {"a": {"$ref": "https://acme.example/s.json"}}}, references=references
+    )
+    new = Contract.from_jsonschema("t.v2", {"properties": {"a": {"type": "string"}}})
+    assert True is js.can_read(new, old)
+    assert False is js.can_read(old, new)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from syscontract import Contract, ContractRef, FileRegistry, MemoryRegistry, RegistryError
+from syscontract.validation import compile_validator
 
 SCHEMA = {"type": "object", "properties": {"id": {"type": "string"}}}
 
@@ -102,10 +103,55 @@ def test_an_invalid_schema_file_names_the_file(tree: Path) -> None:
         FileRegistry(tree).get("order.v5")
 
 
-def test_an_unknown_json_schema_keyword_is_refused_with_its_name(tree: Path) -> None:
+def test_an_unknown_json_schema_keyword_is_an_annotation(tree: Path) -> None:
     (tree / "order" / "v5.schema.json").write_text(json.dumps({"type": "object", "x-kafka-topic": "orders"}))
-    with pytest.raises(RegistryError, match="keyword 'x-kafka-topic' is not understood"):
+    assert "jsonschema" == FileRegistry(tree).get("order.v5").format
+
+
+def test_a_json_schema_may_ref_another_file_of_the_registry(tree: Path) -> None:
+    (tree / "common").mkdir()
+    (tree / "common" / "uuid.v1.schema.json").write_text(json.dumps({"definitions": {"UUID": {"type": "string"}}}))
+    schema = {"type": "object", "properties": {"id": {"$ref": "../common/uuid.v1.schema.json#/definitions/UUID"}}}
+    (tree / "order" / "v5.schema.json").write_text(json.dumps(schema))
+    contract = FileRegistry(tree).get("order.v5")
+    assert "string" == contract.field("id").type
+    validator = compile_validator(contract)
+    assert [True, False] == [validator.is_valid({"id": "a"}), validator.is_valid({"id": 1})]
+
+
+def test_a_file_uri_naming_a_sibling_file_is_read_from_the_registry(tree: Path) -> None:
+    (tree / "order" / "other.v1.schema.json").write_text(json.dumps({"definitions": {"UUID": {"type": "string"}}}))
+    schema = {"properties": {"id": {"$ref": "file://other.v1.schema.json#/definitions/UUID"}}}
+    (tree / "order" / "v5.schema.json").write_text(json.dumps(schema))
+    assert False is compile_validator(FileRegistry(tree).get("order.v5")).is_valid({"id": 1})
+
+
+def test_a_json_schema_may_ref_the_id_of_another_contract(tree: Path) -> None:
+    (tree / "customer").mkdir()
+    customer = {"$id": "https://acme.example/customer.json", "type": "object", "required": ["id"]}
+    (tree / "customer" / "v1.schema.json").write_text(json.dumps(customer))
+    schema = {"type": "object", "properties": {"customer": {"$ref": "https://acme.example/customer.json"}}}
+    (tree / "order" / "v5.schema.json").write_text(json.dumps(schema))
+    contract = FileRegistry(tree).get("order.v5")
+    assert True is contract.field("customer.id").required
+    assert False is compile_validator(contract).is_valid({"customer": {}})
+
+
+@pytest.mark.parametrize("target", ["../../outside.json", "/etc/passwd", "https://example.com/x.json"])
+def test_a_ref_that_leaves_the_registry_is_refused(tree: Path, target: str) -> None:
+    (tree.parent / "outside.json").write_text(json.dumps({"type": "string"}))
+    (tree / "order" / "v5.schema.json").write_text(json.dumps({"properties": {"a": {"$ref": target}}}))
+    with pytest.raises(RegistryError, match=r"outside the registry root|never fetches"):
         FileRegistry(tree).get("order.v5")
+
+
+def test_contract_toml_format_assert_makes_format_an_assertion(tree: Path) -> None:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "format": "date"}
+    (tree / "order" / "v5.schema.json").write_text(json.dumps(schema))
+    assert True is compile_validator(FileRegistry(tree).get("order.v5")).is_valid("yesterday")
+    toml = tree / "order" / "contract.toml"
+    toml.write_text('format = "assert"\n' + (toml.read_text() if toml.exists() else ""))
+    assert False is compile_validator(FileRegistry(tree).get("order.v5")).is_valid("yesterday")
 
 
 def test_two_files_for_one_version_are_refused(tree: Path) -> None:
