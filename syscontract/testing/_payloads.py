@@ -180,7 +180,8 @@ class _JsonSchemaShapes(jsonschema_format._Parser):
     shape it builds. The contract was checked when it was loaded, so unknown keywords pass here."""
 
     def __init__(self, contract: Contract, sources: _Sources) -> None:
-        super().__init__(contract.ref, contract.schema, strict=False, defaulted_when_optional=False)
+        context = contract.native if isinstance(contract.native, jsonschema_format.JsonSchemaContext) else None
+        super().__init__(contract.ref, contract.schema, context=context, strict=False, defaulted_when_optional=False)
         self.sources = sources
 
     def shape(self, schema: Mapping[str, Any], pointer: str) -> Shape | None:
