@@ -17,7 +17,7 @@ import linecache
 import weakref
 from typing import Any
 
-__all__ = ["BUILTINS", "MESSAGE", "compile_function", "live_sources"]
+__all__ = ["BUILTINS", "MESSAGE", "compile_function", "compile_source", "keep_while", "live_sources", "release"]
 
 MESSAGE = "_sc_m"
 """The variable generated checks read the message from."""
@@ -31,10 +31,9 @@ _free: list[int] = []  # numbers of collected code, to use again
 _PREFIX = "<syscontract "
 
 
-def compile_function(source: str, name: str, namespace: dict[str, Any], label: str) -> Any:
-    """Compile generated ``source`` defining ``name`` in ``namespace`` and return that function.
-
-    Its source is in linecache while its code object lives."""
+def compile_source(source: str, label: str) -> tuple[Any, str, int]:
+    """Compile generated module ``source``: ``(code, filename, number)``, its source in linecache
+    until :func:`keep_while` releases it with its owner (or :func:`release` does)."""
     try:
         number = _free.pop()
     except IndexError:
@@ -42,19 +41,36 @@ def compile_function(source: str, name: str, namespace: dict[str, Any], label: s
     filename = f"{_PREFIX}{label} #{number}>"
     try:
         code = compile(source, filename, "exec")
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(code, namespace)
-        function = namespace[name]
-        weakref.finalize(function.__code__, _release, filename, number)
     except BaseException:
-        _release(filename, number)
+        _free.append(number)
         raise
-    return function
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return code, filename, number
 
 
-def _release(filename: str, number: int) -> None:
+def keep_while(owner: Any, filename: str, number: int) -> None:
+    """Keep ``filename`` in linecache (and its number taken) while ``owner`` lives."""
+    weakref.finalize(owner, release, filename, number)
+
+
+def release(filename: str, number: int) -> None:
     linecache.cache.pop(filename, None)
     _free.append(number)
+
+
+def compile_function(source: str, name: str, namespace: dict[str, Any], label: str) -> Any:
+    """Compile generated ``source`` defining ``name`` in ``namespace`` and return that function.
+
+    Its source is in linecache while its code object lives."""
+    code, filename, number = compile_source(source, label)
+    try:
+        exec(code, namespace)
+        function = namespace[name]
+        keep_while(function.__code__, filename, number)
+    except BaseException:
+        release(filename, number)
+        raise
+    return function
 
 
 def live_sources() -> int:

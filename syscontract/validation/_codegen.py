@@ -21,13 +21,11 @@ schema provides (numbers, enums, compiled patterns) is a constant in the module'
 from __future__ import annotations
 
 import itertools
-import linecache
 import math
-import threading
-import weakref
 from collections.abc import Callable
 from typing import Any
 
+from syscontract._engine._compile import compile_source, keep_while
 from syscontract.validation._runtime import RUNTIME, segment
 
 __all__ = ["GATE", "OK", "WALK", "Context", "Function", "Module", "Path"]
@@ -41,24 +39,6 @@ MAX_DEPTH = 40
 (Python refuses more than 100 levels)."""
 MAX_LOOPS = 8
 """Nested loops a function may hold before a subschema is moved out (Python allows 20 blocks)."""
-
-# Filenames of generated modules are reused: CPython keeps a little memory for every distinct filename
-# ever compiled, so a process compiling many distinct schemas would grow without bound. A slot (and its
-# filename) returns to the pool when the last validator using its module is gone.
-_free_slots: list[int] = []
-_new_slots = itertools.count()
-_slots_lock = threading.Lock()
-
-
-def _take_slot() -> int:
-    with _slots_lock:
-        return _free_slots.pop() if _free_slots else next(_new_slots)
-
-
-def _release(filename: str, slot: int) -> None:
-    linecache.cache.pop(filename, None)
-    with _slots_lock:
-        _free_slots.append(slot)
 
 
 class Context:
@@ -226,12 +206,10 @@ class Engine:
 
     def __init__(self, label: str, source: str, constants: dict[str, Any]) -> None:
         self.source = f"# syscontract validator, compiled for {label!a}\n{source}"
-        slot = _take_slot()
-        self.filename = f"<syscontract validator #{slot}>"
-        self.code = compile(self.source, self.filename, "exec")
+        # one helper compiles all generated code: file names recycled, linecache kept while this lives
+        self.code, self.filename, number = compile_source(self.source, "validator")
         self.constants = {**RUNTIME, **constants}
-        linecache.cache[self.filename] = (len(self.source), None, self.source.splitlines(True), self.filename)
-        weakref.finalize(self, _release, self.filename, slot)
+        keep_while(self, self.filename, number)
 
     def bind(self, report: Callable[[Any], None]) -> dict[str, Any]:
         namespace = dict(self.constants)
