@@ -52,13 +52,13 @@ __all__ = [
     "Check",
     "Tracing",
     "call_handler",
+    "check_policy",
     "dead_letter_headers",
+    "dead_lettered",
     "handler_name",
     "is_message_fault",
     "optional",
     "text",
-    "check_policy",
-    "dead_lettered",
 ]
 
 # -- dead-letter headers ---------------------------------------------------------------------------

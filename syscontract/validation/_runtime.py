@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-__all__ = ["MAX_FAILURES", "Failure", "Full", "RUNTIME", "describe", "segment"]
+__all__ = ["MAX_FAILURES", "RUNTIME", "Failure", "Full", "describe", "segment"]
 
 MAX_FAILURES = 20
 """Failures collected for one message before the walk stops (the error says it stopped)."""
