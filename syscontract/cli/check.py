@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syscontract import _config, inventory
-from syscontract.compat import check as compat_check
+from syscontract.compat import compare
 from syscontract.compat.consumers import REMOVED, SENT
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, ContractError
@@ -132,7 +132,7 @@ def _contracts(registry: FileRegistry) -> list[Problem]:
             mode = contract.compatibility
             if mode is None or mode == "NONE":
                 continue
-            result = compat_check(contract, loaded[:index], mode)
+            result = compare(contract, loaded[:index], mode)
             for found in result.problems:
                 where = f"{contract.ref} ({mode})"
                 problems.append(Problem(f"compat:{found.kind}", where, found.message))

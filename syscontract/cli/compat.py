@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-from syscontract.compat import Compatibility, Consumer, Problem, check
+from syscontract.compat import Compatibility, Consumer, Problem, compare
 from syscontract.contract import COMPATIBILITY_MODES
 from syscontract.errors import ContractDeclarationError
 from syscontract.manifest import dumps
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     old = load_contract(args.old, args.contracts)
     new = load_contract(args.new, args.contracts)
     mode = args.mode or new.compatibility or "BACKWARD"
-    result = check(new, old, mode, consumers=args.consumer)
+    result = compare(new, old, mode, consumers=args.consumer)
     if args.format == "json":
         body = {"old": str(old.ref), "new": str(new.ref), **result.to_dict()}
         sys.stdout.write(dumps(body))

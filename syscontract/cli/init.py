@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from syscontract import _infer
-from syscontract.compat import check
+from syscontract.compat import compare
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, ContractError
 from syscontract.registry import FileRegistry
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if previous is not None:
         mode = previous.compatibility or "BACKWARD"
-        result = check(new, previous, mode)
+        result = compare(new, previous, mode)
         sys.stdout.write(_changes(previous, new))
         sys.stdout.write(render_text(result, str(previous.ref), str(ref)))
         if not result.compatible and not args.force:

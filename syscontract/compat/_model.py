@@ -69,7 +69,7 @@ class Problem:
     ``field`` is the same place as a syscontract field path (``customer.customerTier``, ``items[].sku``;
     empty at the top level); ``message`` says what is wrong in words. ``reader`` and ``writer`` name the
     two versions compared (``order.v3`` reading ``order.v2``) and ``consumer`` the consumer concerned,
-    when :func:`syscontract.compat.check` knows them.
+    when :func:`syscontract.compat.compare` knows them.
     """
 
     kind: str
@@ -100,7 +100,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class Compatibility:
-    """The verdict of :func:`syscontract.compat.check`: ``compatible`` exactly when ``problems`` is empty.
+    """The verdict of :func:`syscontract.compat.compare`: ``compatible`` exactly when ``problems`` is empty.
 
     ``bool(result)`` is ``result.compatible``.
     """

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from syscontract import Contract, ContractDeclarationError
-from syscontract.compat import check
+from syscontract.compat import compare
 from syscontract.compat import jsonschema as js
 
 
@@ -176,7 +176,7 @@ def test_json_schema_contracts_use_these_rules(v4: dict[str, Any]) -> None:
     new = copy.deepcopy(v4)
     new["properties"]["total"] = {"type": "integer"}
 
-    result = check(Contract.from_jsonschema("order.v5", new), Contract.from_jsonschema("order.v4", v4), "BACKWARD")
+    result = compare(Contract.from_jsonschema("order.v5", new), Contract.from_jsonschema("order.v4", v4), "BACKWARD")
 
     assert [("TYPE_MISMATCH", "total", "order.v5", "order.v4")] == [
         (p.kind, p.field, p.reader, p.writer) for p in result.problems
@@ -202,8 +202,8 @@ class OpenOrder(BaseModel):
 def test_pydantic_writers_write_only_their_declared_fields() -> None:
     old, new = Contract.from_model("order.v1", OrderV1), Contract.from_model("order.v2", OrderV2)
 
-    assert check(new, old, "BACKWARD").compatible  # v1 never wrote 'channel'
-    forward = check(new, old, "FORWARD")
+    assert compare(new, old, "BACKWARD").compatible  # v1 never wrote 'channel'
+    forward = compare(new, old, "FORWARD")
     assert {("REQUIRED_PROPERTY_ADDED", "tier"), ("TYPE_MISMATCH", "tier")} == {
         (p.kind, p.field) for p in forward.problems
     }
@@ -212,7 +212,7 @@ def test_pydantic_writers_write_only_their_declared_fields() -> None:
 def test_pydantic_writer_allowing_extra_fields_is_open() -> None:
     old, new = Contract.from_model("order.v1", OpenOrder), Contract.from_model("order.v2", OrderV2)
 
-    assert ["PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"] == sorted({p.kind for p in check(new, old).problems})
+    assert ["PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"] == sorted({p.kind for p in compare(new, old).problems})
 
 
 # -- every keyword, by the inclusion rule: new (reader) accepts every document old (writer) accepts ------

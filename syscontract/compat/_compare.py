@@ -1,4 +1,4 @@
-"""``check``: a new contract version against previous ones, in a Confluent compatibility mode."""
+"""``compare``: a new contract version against previous ones, in a Confluent compatibility mode."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from syscontract.compat._model import FORMAT_MISMATCH, Compatibility, Problem
 from syscontract.contract import COMPATIBILITY_MODES, Contract
 from syscontract.errors import ContractDeclarationError
 
-__all__ = ["can_read", "check", "pairs", "problems"]
+__all__ = ["can_read", "compare", "pairs", "problems"]
 
 _JSON_FORMATS = frozenset({"jsonschema", "pydantic"})
 
 
-def check(new: Any, old: Any, mode: str = "BACKWARD", *, consumers: Iterable[Any] = ()) -> Compatibility:
+def compare(new: Any, old: Any, mode: str = "BACKWARD", *, consumers: Iterable[Any] = ()) -> Compatibility:
     """Whether ``new`` may follow ``old`` under ``mode``, the way a Confluent Schema Registry means it.
 
     ``old`` is one previous version or a list of them, oldest first. ``BACKWARD``: the new version can
@@ -33,7 +33,7 @@ def check(new: Any, old: Any, mode: str = "BACKWARD", *, consumers: Iterable[Any
     Contracts may be Avro, JSON Schema or pydantic; anything that is not a :class:`~syscontract.Contract`
     is read as an Avro schema. ::
 
-        result = check(registry.get("order.v3"), registry.get("order.v2"), "BACKWARD",
+        result = compare(registry.get("order.v3"), registry.get("order.v2"), "BACKWARD",
                        consumers=[Consumer("pricing", ["customer.customerTier"])])
         result.compatible   # False: order.v2 data has no customerTier, pricing would get 'BASIC'
     """
