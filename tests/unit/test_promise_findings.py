@@ -9,15 +9,12 @@ CRC-64-AVRO fingerprint + body) and a bare body named by the ``syscontract-contr
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import struct
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import fastavro
 import pytest
-from fastavro.schema import fingerprint, to_parsing_canonical_form
+from producers import avro_body, confluent, single_object
 from pydantic import AliasChoices, BaseModel, Field, RootModel, field_validator, model_validator
 
 import syscontract
@@ -36,21 +33,6 @@ from syscontract.integrations.kafka import Deserializer
 from syscontract.wire import Envelope
 
 # -- producers' bytes --------------------------------------------------------------------------------
-
-
-def avro_body(schema: Mapping[str, Any], datum: Mapping[str, Any]) -> bytes:
-    out = io.BytesIO()
-    fastavro.schemaless_writer(out, fastavro.parse_schema(dict(schema)), datum)
-    return out.getvalue()
-
-
-def confluent(schema_id: int, body: bytes) -> bytes:
-    return b"\x00" + struct.pack(">I", schema_id) + body
-
-
-def single_object(schema: Mapping[str, Any], body: bytes) -> bytes:
-    canonical = to_parsing_canonical_form(fastavro.parse_schema(dict(schema)))
-    return b"\xc3\x01" + bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")) + body
 
 
 class Ctx:
