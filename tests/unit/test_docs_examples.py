@@ -66,7 +66,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(
 # Pages other issues are rewriting (merge conflicts otherwise): they do not run as pasted yet.
 PENDING: dict[str, str] = {
     "docs/compatibility.md": "issue 15: reads ./contracts (order v2/v3) that the page never writes",
-    "docs/integrations.md": "issue 16: top-level await in the NATS example; reads ./contracts and `order` it never defines",
+    "docs/integrations.md": "issue 16: top-level await (NATS); reads ./contracts and `order`, never written",
     "docs/validation.md": "issue 15: reads ./contracts and `order`/`payload`/`raw` that the page never defines",
 }
 
@@ -110,7 +110,7 @@ def fences_of(document: Path) -> list[Fence]:
         while end < len(lines) and lines[end].strip() != "```":
             end += 1
         body = textwrap.dedent("\n".join(lines[index + 1 : end])).splitlines()
-        in_shop = index > 0 and lines[index - 1].strip() == RUN_IN_SHOP
+        in_shop = opening["lang"] == "console" and index > 0 and lines[index - 1].strip() == RUN_IN_SHOP
         found.append(Fence(document, index + 1, opening["lang"], body, in_shop))
         index = end + 1
     return found
@@ -155,7 +155,7 @@ def _matches(shown: list[str], printed: list[str]) -> bool:
     if len(shown) != len(printed):
         return False
     patterns = (re.compile(".*".join(map(re.escape, line.split("...")))) for line in shown)
-    return all(pattern.fullmatch(line.rstrip()) for pattern, line in zip(patterns, printed))
+    return all(pattern.fullmatch(line.rstrip()) for pattern, line in zip(patterns, printed, strict=True))
 
 
 # -- servers -------------------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def test_page_runs_as_pasted(document: Path, tmp_path: Path) -> None:
 
 # -- sessions in examples/shop -------------------------------------------------------------------------
 
-SESSIONS = [fence for document in DOCUMENTS for fence in fences_of(document) if fence.lang == "console" and fence.in_shop]
+SESSIONS = [fence for document in DOCUMENTS for fence in fences_of(document) if fence.in_shop]
 _SHOPS: dict[Path, tuple[Path, list[int]]] = {}
 
 
@@ -359,7 +359,8 @@ def test_pending_pages_exist() -> None:
 
 
 def test_python_blocks_become_one_file_at_the_pages_lines() -> None:
-    fences = [Fence(ROOT / "x.md", 2, "python", ["a = 1"], False), Fence(ROOT / "x.md", 6, "python", ["print(a)"], False)]
+    page = ROOT / "x.md"
+    fences = [Fence(page, 2, "python", ["a = 1"], False), Fence(page, 6, "python", ["print(a)"], False)]
     assert python_of(fences) == "\n\na = 1\n\n\n\nprint(a)\n"
 
 
