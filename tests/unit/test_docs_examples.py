@@ -18,9 +18,11 @@ What runs, in this order:
    ``asyncio.run``.
 
 What a Python example prints is written in the page as a comment ``# prints: TEXT``, at the end of
-the line that prints or on a line of its own after it, one comment per printed line; ``...`` in TEXT
-matches any text. The lines ``page.py`` prints on stdout must be exactly those, in order (logs go to
-stderr and are not compared). Code that is not meant to run (generated code, pseudo-code, another
+the line that prints or on a line of its own after it, one comment per printed line; or, for longer
+output, as a ```text block under the line ``<!-- prints -->`` (every line of it). The lines
+``page.py`` prints on stdout must be exactly those, in the page's order (logs go to stderr and are
+not compared). In both, and in a console session's output, ``...`` matches any text within a line
+(a timing, a temporary path). Code that is not meant to run (generated code, pseudo-code, another
 tool's configuration, output) is fenced as ```text, ```yaml, ```toml, ... or without a language, and
 is not run.
 
@@ -59,6 +61,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOP = ROOT / "examples" / "shop"
 RUN_IN_SHOP = "<!-- run in examples/shop -->"
+PRINTS = "<!-- prints -->"
 BIN = Path(sys.executable).parent
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("examples/*/README.md"))]
@@ -87,7 +90,11 @@ class Fence:
     line: int  # of the opening fence, 1-based
     lang: str
     body: list[str]  # dedented
-    in_shop: bool  # under <!-- run in examples/shop -->
+    marker: str  # the line above the opening fence
+
+    @property
+    def in_shop(self) -> bool:
+        return self.lang == "console" and self.marker == RUN_IN_SHOP
 
     @property
     def name(self) -> str:
@@ -110,8 +117,8 @@ def fences_of(document: Path) -> list[Fence]:
         while end < len(lines) and lines[end].strip() != "```":
             end += 1
         body = textwrap.dedent("\n".join(lines[index + 1 : end])).splitlines()
-        in_shop = opening["lang"] == "console" and index > 0 and lines[index - 1].strip() == RUN_IN_SHOP
-        found.append(Fence(document, index + 1, opening["lang"], body, in_shop))
+        marker = lines[index - 1].strip() if index else ""
+        found.append(Fence(document, index + 1, opening["lang"], body, marker))
         index = end + 1
     return found
 
@@ -147,8 +154,15 @@ def python_of(fences: list[Fence]) -> str:
 _PRINTS = re.compile(r"#\s*prints:\s?(?P<text>.*)$")
 
 
-def prints_of(source: str) -> list[str]:
-    return [match["text"].rstrip() for line in source.splitlines() if (match := _PRINTS.search(line))]
+def prints_of(fences: list[Fence]) -> list[str]:
+    """What the page says its Python blocks print: ``# prints:`` comments and ``<!-- prints -->`` blocks."""
+    shown: list[str] = []
+    for fence in fences:
+        if fence.lang == "python":
+            shown.extend(match["text"].rstrip() for line in fence.body if (match := _PRINTS.search(line)))
+        elif fence.marker == PRINTS:
+            shown.extend(line.rstrip() for line in fence.body)
+    return shown
 
 
 def _matches(shown: list[str], printed: list[str]) -> bool:
@@ -285,7 +299,7 @@ def _run_session(fence: Fence, cwd: Path, last: list[int]) -> None:
         else:
             result = _shell(command + " 2>&1", cwd)
             printed, last[0] = result.stdout, result.returncode
-        assert shown == printed, f"{fence.name}: $ {command}"
+        assert _matches(shown.splitlines(), printed.splitlines()), f"{fence.name}: $ {command}\n{printed}"
 
 
 PAGES = [d for d in DOCUMENTS if any(f.lang in {"python", "console", *SHELL} and not f.in_shop for f in fences_of(d))]
@@ -323,7 +337,7 @@ def test_page_runs_as_pasted(document: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, (
         f"python page.py ({_key(document)}) exited {result.returncode}:\n{result.stdout}{result.stderr}"
     )
-    shown = prints_of(source)
+    shown = prints_of(fences)
     assert _matches(shown, printed), (
         f"{_key(document)}: page.py printed\n{result.stdout}\nwhere the page shows (# prints:)\n"
         + "".join(f"{line}\n" for line in shown)
@@ -360,11 +374,17 @@ def test_pending_pages_exist() -> None:
 
 def test_python_blocks_become_one_file_at_the_pages_lines() -> None:
     page = ROOT / "x.md"
-    fences = [Fence(page, 2, "python", ["a = 1"], False), Fence(page, 6, "python", ["print(a)"], False)]
+    fences = [Fence(page, 2, "python", ["a = 1"], ""), Fence(page, 6, "python", ["print(a)"], "")]
     assert python_of(fences) == "\n\na = 1\n\n\n\nprint(a)\n"
 
 
 def test_prints_comments_are_the_expected_output() -> None:
-    assert prints_of('print("a")  # prints: a\n# prints: took ... ms\nx = 1  # not output\n') == ["a", "took ... ms"]
+    page = ROOT / "x.md"
+    fences = [
+        Fence(page, 1, "python", ['print("a")  # prints: a', "# prints: took ... ms", "x = 1  # not output"], ""),
+        Fence(page, 5, "text", ["b", "c"], PRINTS),
+        Fence(page, 9, "text", ["not output"], ""),
+    ]
+    assert prints_of(fences) == ["a", "took ... ms", "b", "c"]
     assert _matches(["a", "took ... ms"], ["a", "took 12 ms"])
     assert not _matches(["a"], ["a", "b"])
