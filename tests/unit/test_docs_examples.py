@@ -272,7 +272,9 @@ def _environment() -> dict[str, str]:
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith(("SYSCONTRACT_", "OTEL_", "PYTHON"))
     }
-    environment.update(PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", COLUMNS="100", PYTHONHASHSEED="random")
+    environment.update(
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", COLUMNS="100", PYTHONHASHSEED="random", PYTHONUNBUFFERED="1"
+    )  # output interleaved as a terminal shows it
     environment.pop("VIRTUAL_ENV", None)
     return environment
 
