@@ -33,7 +33,8 @@ page's directory (one copy per page, its sessions in order); each is reported as
 Broker pages (a block that connects to NATS, RabbitMQ or Redis) talk to the real local servers, like
 tests/integration: the page is skipped, saying how to start the server, when one does not answer, and
 fails instead under ``CI=true``. The queue, stream and subject names those pages use are deleted
-before and after the page runs, under a file lock, so two test runs on one machine do not share them.
+before and after the page runs, under a file lock, so two test runs on one machine do not share them;
+a page that serves on a fixed port (docs/live.md's ``/metrics``) runs under the same lock.
 
 Pages listed in ``PENDING`` do not run as pasted yet (another issue is rewriting them); their test is
 an expected failure, so a page that starts to pass must leave the list.
@@ -190,6 +191,9 @@ _USES = {
 }
 
 
+_SERVES = re.compile(r"\bstart_http_server\(")  # docs/live.md's /metrics on port 9464
+
+
 def _answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1.0):
@@ -255,8 +259,9 @@ def _clean(services: set[str]) -> None:
 
 
 @contextlib.contextmanager
-def _brokers(services: set[str]) -> Iterator[None]:
-    if not services:
+def _exclusive(services: set[str], serves: bool) -> Iterator[None]:
+    """Run a page that uses a broker, or serves on a fixed port, alone among the test runs of this machine."""
+    if not services and not serves:
         yield
         return
     with open(Path(tempfile.gettempdir()) / "syscontract-docs-brokers.lock", "w") as lock:
@@ -324,7 +329,7 @@ def test_page_runs_as_pasted(document: Path, tmp_path: Path) -> None:
         _require(service)
     work = tmp_path / "work"
     work.mkdir()
-    with _brokers(set(services)):
+    with _exclusive(set(services), serves=bool(_SERVES.search(source))):
         last = [0]
         for fence in fences:
             if fence.in_shop:
