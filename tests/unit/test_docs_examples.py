@@ -11,7 +11,8 @@ What runs, in this order:
    that directory. A ```shell block runs as one ``bash -eo pipefail`` script and must exit 0; a line
    ``pip install ...`` is not run (the venv already holds the package and every extra). A ```console
    session is ``$ command`` lines (continued by a trailing backslash), each followed by exactly what it
-   prints (stdout and stderr); ``$ echo $?`` shows the exit code of the command before it.
+   prints (stdout and stderr, unbuffered: interleaved as a terminal shows them); ``$ echo $?`` shows
+   the exit code of the command before it.
 2. The page's ```python blocks, in order, joined into one file ``page.py`` (each block at its own line
    in the page, so a traceback points at the page's lines), run as ``python page.py`` in the same
    directory. It must exit 0. Top-level ``await`` is not valid in a file: async examples use
