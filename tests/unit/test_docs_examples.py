@@ -70,9 +70,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(
 
 # Pages other issues are rewriting (merge conflicts otherwise): they do not run as pasted yet.
 PENDING: dict[str, str] = {
-    "docs/compatibility.md": "issue 15: reads contracts/order v2, v3 it never writes; its output is not # prints:",
     "docs/integrations.md": "issue 16: top-level await (NATS); reads contracts/ and an `order` it never writes",
-    "docs/validation.md": "issue 15: reads contracts/ it never writes; `payload`, `raw`, `order` undefined",
 }
 
 # Pages other issues are changing, without examples to run; their fences are left as they are.
