@@ -229,8 +229,10 @@ def _tell(story: Story, out: Any, *, colour: bool) -> None:
         for line in lines[1:]:
             write(f"          {line}\n")
     write("\n" + bold("What to do next") + "\n")
+    write("   - no contract yet? syscontract init order --from samples/*.json writes one from sample messages\n")
     write("   - declare the fields your handlers depend on: @requires(contract=..., fields=[...])\n")
     write("   - call syscontract.verify() at start-up; roll out with on_violation='observe', then enforce\n")
-    write("   - write manifests in your pipeline (syscontract inventory) and gate deploys on\n")
-    write("     syscontract drift / syscontract can-deploy\n")
+    write("   - write manifests in your pipeline (syscontract inventory), gate deploys on syscontract\n")
+    write("     can-deploy, order a release (and its rollback) with syscontract plan\n")
+    write("   - from live traffic: syscontract drift --prometheus URL reads what every environment runs\n")
     write("   - README.md, docs/quickstart.md and examples/shop show each step\n")
