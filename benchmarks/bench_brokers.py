@@ -1,41 +1,55 @@
-"""Throughput through a real broker: a guarded handler against an unguarded one, same process, same run.
+"""Throughput through a real broker: each guard against the client's own unguarded consumer, same run.
 
-    python benchmarks/bench_brokers.py [--messages N] [--repeats R] [--broker nats|rabbitmq|redis ...]
+    python benchmarks/bench_brokers.py [--messages N] [--repeats R] [--case CASE ...] [--scenario api|meter]
+    python benchmarks/bench_brokers.py --profile [--case CASE ...]
 
 Brokers: the servers of this machine (NATS JetStream 127.0.0.1:4222, RabbitMQ 127.0.0.1:5672, Redis
 127.0.0.1:6379); a broker that does not answer is reported and skipped. Workload: N copies of the
-reference order event (526 bytes of JSON, v3, with ``customerTier``), published once per run; then
-consumed to the last acknowledgement by
+reference order event (526 bytes of JSON, v3, with ``customerTier``), published before each run;
+then consumed to the last acknowledgement by
 
-- unguarded: the client's own idiomatic consumer, whose handler does ``json.loads`` and acknowledges;
-- guarded: the syscontract integration (``nats.Guard``, ``rabbitmq.Guard``, ``redis.StreamConsumer``)
-  with the critical fields ``orderId``, ``currency``, ``customer.customerTier``; its handler gets the
-  decoded payload.
+- unguarded: the client's idiomatic consumer, whose handler does ``json.loads`` and acknowledges;
+- guarded: the syscontract integration with its defaults (``nats.Guard``, ``rabbitmq.Guard`` for
+  pika, ``rabbitmq.AsyncGuard`` for aio-pika, ``redis.StreamConsumer``), critical fields ``orderId``,
+  ``currency``, ``customer.customerTier``, a dead-letter destination; its handler gets the payload.
 
-Both use the same connection settings and batch sizes; runs alternate (unguarded, guarded) ``R``
-times and the best of each is kept. No OpenTelemetry SDK is installed, as in a service that has
-not set one up. Reported: messages per second and guarded/unguarded. No figure is asserted by a test.
+Cases (the same connection settings and batch size on both sides): ``nats-push`` (a JetStream push
+subscription with a callback), ``nats-fetch-B`` (a pull subscription, ``fetch(B)`` per batch),
+``pika-B`` and ``aiopika-B`` (prefetch ``B``), ``redis-B`` (``XREADGROUP COUNT B``), for B in 1, 10,
+100. Runs alternate (unguarded, guarded; the order flips every repeat) ``R`` times and the best of
+each is kept. Each scenario runs in its own process: ``api``, no OpenTelemetry SDK (it is made
+unimportable); ``meter``, an SDK MeterProvider set globally (messages are counted). Reported:
+messages per second and guarded/unguarded. No figure is asserted by a test.
+
+``--profile``: the guarded consumer of each case under cProfile (no SDK), the functions with the
+most own time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
+import pstats
 import socket
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from importlib.abc import MetaPathFinder
 from pathlib import Path
 from typing import Any
-
-import syscontract
 
 ROOT = Path(__file__).parent.parent
 EVENT = (Path(__file__).parent / "data" / "order_event.json").read_bytes().strip()
 FIELDS = ["orderId", "currency", "customer.customerTier"]
 CONTRACT = "order.v3"
 PORTS = {"nats": 4222, "rabbitmq": 5672, "redis": 6379}
+BATCHES = (1, 10, 100)
+SCENARIOS = ("api", "meter")
 
 
 def _answers(port: int) -> bool:
@@ -53,10 +67,25 @@ def _compact(raw: bytes) -> bytes:
 BODY = _compact(EVENT)
 
 
-# -- NATS ------------------------------------------------------------------------------------------
+class Counter:
+    """The user's handler: counts what it gets, and says when the last one came."""
+
+    def __init__(self, messages: int) -> None:
+        self.messages = messages
+        self.count = 0
+        self.done: asyncio.Event | None = None
+
+    def __call__(self, order: Any) -> None:
+        self.count += 1
+        if self.count == self.messages and self.done is not None:
+            self.done.set()
 
 
-def bench_nats(messages: int, guarded: bool) -> float:
+# -- NATS JetStream --------------------------------------------------------------------------------
+
+
+def bench_nats(messages: int, guarded: bool, batch: int | None) -> float:
+    """``batch`` None: a push subscription with a callback; else a pull subscription's fetch(batch)."""
     import nats
 
     from syscontract.integrations.nats import Guard
@@ -69,17 +98,10 @@ def bench_nats(messages: int, guarded: bool) -> float:
         try:
             futures = [await js.publish_async(f"{name}.orders", BODY) for _ in range(messages)]
             await asyncio.gather(*futures)
-            done = asyncio.Event()
-            count = 0
-
-            def on_order(order: Any) -> None:
-                nonlocal count
-                count += 1
-                if count == messages:
-                    done.set()
-
+            on_order = Counter(messages)
+            on_order.done = asyncio.Event()
             if guarded:
-                callback: Any = Guard(on_order, CONTRACT, FIELDS, js=js, dead_letter=f"{name}.dead", trace=False)
+                callback: Any = Guard(on_order, CONTRACT, FIELDS, js=js, dead_letter=f"{name}.dead")
             else:
 
                 async def callback(msg: Any) -> None:
@@ -87,11 +109,18 @@ def bench_nats(messages: int, guarded: bool) -> float:
                     await msg.ack()
 
             start = time.perf_counter()
-            await js.subscribe(f"{name}.orders", durable="bench", cb=callback, manual_ack=True, pending_msgs_limit=-1)
-            await asyncio.wait_for(done.wait(), 60)
-            elapsed = time.perf_counter() - start
-            await nc.flush()
-            return elapsed
+            if batch is None:
+                await js.subscribe(
+                    f"{name}.orders", durable="bench", cb=callback, manual_ack=True, pending_msgs_limit=-1
+                )
+                await asyncio.wait_for(on_order.done.wait(), 60)
+            else:
+                subscription = await js.pull_subscribe(f"{name}.orders", durable="bench")
+                while on_order.count < messages:
+                    for msg in await subscription.fetch(batch, timeout=5):
+                        await callback(msg)
+            await nc.flush()  # the last acknowledgements are on the wire
+            return time.perf_counter() - start
         finally:
             await js.delete_stream(name)
             await nc.close()
@@ -99,10 +128,10 @@ def bench_nats(messages: int, guarded: bool) -> float:
     return asyncio.run(run())
 
 
-# -- RabbitMQ --------------------------------------------------------------------------------------
+# -- RabbitMQ: pika --------------------------------------------------------------------------------
 
 
-def bench_rabbitmq(messages: int, guarded: bool) -> float:
+def bench_pika(messages: int, guarded: bool, batch: int | None) -> float:
     import pika
 
     from syscontract.integrations.rabbitmq import Guard
@@ -111,18 +140,14 @@ def bench_rabbitmq(messages: int, guarded: bool) -> float:
     channel = connection.channel()
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     channel.queue_declare(queue)
+    channel.queue_declare(f"{queue}.dead")
     try:
         for _ in range(messages):
             channel.basic_publish("", queue, BODY)
-        channel.basic_qos(prefetch_count=500)
-        count = 0
-
-        def on_order(order: Any) -> None:
-            nonlocal count
-            count += 1
-
+        channel.basic_qos(prefetch_count=batch or 0)
+        on_order = Counter(messages)
         if guarded:
-            callback: Any = Guard(on_order, CONTRACT, FIELDS, dead_letter=f"{queue}.dead", trace=False)
+            callback: Any = Guard(on_order, CONTRACT, FIELDS, dead_letter=f"{queue}.dead")
         else:
 
             def callback(ch: Any, method: Any, properties: Any, body: bytes) -> None:
@@ -131,24 +156,68 @@ def bench_rabbitmq(messages: int, guarded: bool) -> float:
 
         start = time.perf_counter()
         tag = channel.basic_consume(queue, callback)
-        while count < messages:
+        while on_order.count < messages:
             connection.process_data_events(time_limit=0.01)
         elapsed = time.perf_counter() - start
         channel.basic_cancel(tag)
         return elapsed
     finally:
         channel.queue_delete(queue)
+        channel.queue_delete(f"{queue}.dead")
         connection.close()
 
 
-# -- Redis -----------------------------------------------------------------------------------------
+# -- RabbitMQ: aio-pika ----------------------------------------------------------------------------
 
 
-def bench_redis(messages: int, guarded: bool) -> float:
+def bench_aiopika(messages: int, guarded: bool, batch: int | None) -> float:
+    import aio_pika
+
+    from syscontract.integrations.rabbitmq import AsyncGuard
+
+    async def run() -> float:
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/%2F")
+        channel = await connection.channel()
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        queue = await channel.declare_queue(name)
+        dead = await channel.declare_queue(f"{name}.dead")
+        try:
+            for _ in range(messages):
+                await channel.default_exchange.publish(aio_pika.Message(BODY), routing_key=name)
+            await channel.set_qos(prefetch_count=batch or 0)
+            on_order = Counter(messages)
+            on_order.done = asyncio.Event()
+            if guarded:
+                callback: Any = AsyncGuard(on_order, CONTRACT, FIELDS, dead_letter=f"{name}.dead")
+            else:
+
+                async def callback(message: Any) -> None:
+                    on_order(json.loads(message.body))
+                    await message.ack()
+
+            start = time.perf_counter()
+            tag = await queue.consume(callback)
+            await asyncio.wait_for(on_order.done.wait(), 60)
+            elapsed = time.perf_counter() - start
+            await queue.cancel(tag)
+            return elapsed
+        finally:
+            await queue.delete(if_unused=False, if_empty=False)
+            await dead.delete(if_unused=False, if_empty=False)
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+# -- Redis Streams ---------------------------------------------------------------------------------
+
+
+def bench_redis(messages: int, guarded: bool, batch: int | None) -> float:
     import redis
 
     from syscontract.integrations.redis import StreamConsumer
 
+    count = batch or 100
     client = redis.Redis(host="127.0.0.1", port=6379)
     stream = f"bench-{uuid.uuid4().hex[:8]}"
     try:
@@ -157,23 +226,18 @@ def bench_redis(messages: int, guarded: bool) -> float:
             pipe.xadd(stream, {"value": BODY})
         pipe.execute()
         client.xgroup_create(stream, "bench", id="0")
-        count = 0
-
-        def on_order(order: Any) -> None:
-            nonlocal count
-            count += 1
-
+        on_order = Counter(messages)
         start = time.perf_counter()
         if guarded:
             consumer = StreamConsumer(
                 client, stream, group="bench", consumer="c1", handler=on_order, contract=CONTRACT,
-                fields=FIELDS, dead_letter=f"{stream}.dead", count=500, block_ms=100, trace=False,
+                fields=FIELDS, dead_letter=f"{stream}.dead", count=count, block_ms=100,
             )  # fmt: skip
-            while count < messages:
+            while on_order.count < messages:
                 consumer.process()
         else:
-            while count < messages:
-                reply = client.xreadgroup("bench", "c1", {stream: ">"}, count=500, block=100)
+            while on_order.count < messages:
+                reply = client.xreadgroup("bench", "c1", {stream: ">"}, count=count, block=100)
                 for _, entries in reply:
                     for entry_id, fields in entries:
                         on_order(json.loads(fields[b"value"]))
@@ -184,36 +248,137 @@ def bench_redis(messages: int, guarded: bool) -> float:
         client.close()
 
 
-BENCHES: dict[str, Callable[[int, bool], float]] = {
-    "nats": bench_nats,
-    "rabbitmq": bench_rabbitmq,
-    "redis": bench_redis,
+Bench = Callable[[int, bool, int | None], float]
+CLIENTS: dict[str, tuple[str, Bench]] = {
+    "nats": ("nats", bench_nats),
+    "pika": ("rabbitmq", bench_pika),
+    "aiopika": ("rabbitmq", bench_aiopika),
+    "redis": ("redis", bench_redis),
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def cases() -> list[str]:
+    found = ["nats-push"]
+    for client in CLIENTS:
+        found += [f"{client}-{'fetch-' if client == 'nats' else ''}{batch}" for batch in BATCHES]
+    return found
+
+
+def parse_case(case: str) -> tuple[str, Bench, int | None]:
+    client, _, rest = case.partition("-")
+    server, bench = CLIENTS[client]
+    batch = None if rest == "push" else int(rest.rpartition("-")[2])
+    return server, bench, batch
+
+
+class _NoSdk(MetaPathFinder):
+    """Makes ``opentelemetry.sdk`` unimportable, as if only opentelemetry-api were installed."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: Any = None) -> None:
+        if fullname == "opentelemetry.sdk" or fullname.startswith("opentelemetry.sdk."):
+            raise ImportError(f"{fullname} is blocked: this scenario has the OpenTelemetry API only")
+        return None
+
+
+def setup(scenario: str) -> None:
+    import syscontract
+
+    if scenario == "api":
+        sys.meta_path.insert(0, _NoSdk())
+    else:
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    syscontract.configure(registry=ROOT / "tests" / "data" / "contracts")
+
+
+def measure(case: str, messages: int, repeats: int) -> dict[str, Any]:
+    """One case: best of ``repeats`` alternating runs, in messages per second."""
+    _, bench, batch = parse_case(case)
+    if batch == 1:
+        messages = max(200, messages // 5)  # one round trip per message: slow, and as steady
+    bench(min(200, messages), True, batch)  # warm-up: connections, the checker's first call
+    bench(min(200, messages), False, batch)
+    plain, checked = [], []
+    for repeat in range(repeats):
+        order = (False, True) if repeat % 2 == 0 else (True, False)
+        for guarded in order:
+            (checked if guarded else plain).append(bench(messages, guarded, batch))
+    return {"case": case, "messages": messages, "unguarded": messages / min(plain), "guarded": messages / min(checked)}
+
+
+def profile(case: str, messages: int) -> str:
+    _, bench, batch = parse_case(case)
+    bench(min(200, messages), True, batch)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    bench(messages, True, batch)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(15)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next(index for index, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    return "\n".join([f"{case}: guarded, {messages} messages, top 15 by own time", *lines[start:]])
+
+
+def child(args: argparse.Namespace) -> int:
+    setup(args.scenario)
+    for case in args.case or cases():
+        server = parse_case(case)[0]
+        if not _answers(PORTS[server]):
+            print(json.dumps({"case": case, "skipped": f"no server on 127.0.0.1:{PORTS[server]}"}), flush=True)
+            continue
+        print(json.dumps(measure(case, args.messages, args.repeats)), flush=True)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--broker", action="append", choices=sorted(BENCHES))
+    parser.add_argument("--case", action="append", choices=cases())
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    syscontract.configure(registry=ROOT / "tests" / "data" / "contracts")
-    print(f"{args.messages} messages of {len(BODY)} bytes per run, best of {args.repeats} alternating runs")
-    print(f"{'broker':<10} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}")
-    for name in args.broker or list(BENCHES):
-        if not _answers(PORTS[name]):
-            print(f"{name:<10} (no server on 127.0.0.1:{PORTS[name]}: skipped)")
-            continue
-        bench = BENCHES[name]
-        bench(min(200, args.messages), True)  # warm-up: connections, the checker's first call
-        plain, checked = [], []
-        for _ in range(args.repeats):
-            plain.append(bench(args.messages, False))
-            checked.append(bench(args.messages, True))
-        unguarded = args.messages / min(plain)
-        guarded = args.messages / min(checked)
-        print(f"{name:<10} {unguarded:>16,.0f} {guarded:>14,.0f} {guarded / unguarded:>18.3f}")
+    if args.profile:
+        setup("api")
+        for case in args.case or ["nats-push", "pika-100", "aiopika-100", "redis-100"]:
+            print(profile(case, args.messages))
+            print()
+        return 0
+    if args.child:
+        args.scenario = args.scenario[0]
+        return child(args)
+
+    titles = {"api": "no OpenTelemetry SDK", "meter": "an SDK MeterProvider installed (messages counted)"}
+    print(f"{args.messages} messages of {len(BODY)} bytes per run (batch 1: a fifth), best of {args.repeats}")
+    for scenario in args.scenario or SCENARIOS:
+        command = [sys.executable, __file__, "--child", "--scenario", scenario, "--messages", str(args.messages)]
+        command += ["--repeats", str(args.repeats)] + [f"--case={case}" for case in args.case or ()]
+        print()
+        print(f"({scenario}) {titles[scenario]}")
+        print(f"  {'case':<14} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}")
+        worst = None
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                row = json.loads(line)
+                if "skipped" in row:
+                    print(f"  {row['case']:<14} ({row['skipped']}: skipped)")
+                    continue
+                ratio = row["guarded"] / row["unguarded"]
+                worst = ratio if worst is None else min(worst, ratio)
+                print(f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {ratio:>18.3f}")
+        if process.returncode != 0:
+            return process.returncode
+        if worst is not None:
+            print(f"  lowest ratio {worst:.3f} (budget >= 0.95: {'met' if worst >= 0.95 else 'MISSED'})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
