@@ -67,6 +67,22 @@ def _compact(raw: bytes) -> bytes:
 BODY = _compact(EVENT)
 
 
+PROFILER: cProfile.Profile | None = None
+"""Set by ``--profile``: enabled around the consuming phase of each run only."""
+
+
+def _started() -> tuple[float, float]:
+    if PROFILER is not None:
+        PROFILER.enable()
+    return time.perf_counter(), time.process_time()
+
+
+def _elapsed(start: tuple[float, float]) -> tuple[float, float]:
+    if PROFILER is not None:
+        PROFILER.disable()
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
 class Counter:
     """The user's handler: counts what it gets, and says when the last one came."""
 
@@ -84,13 +100,13 @@ class Counter:
 # -- NATS JetStream --------------------------------------------------------------------------------
 
 
-def bench_nats(messages: int, guarded: bool, batch: int | None) -> float:
+def bench_nats(messages: int, guarded: bool, batch: int | None) -> tuple[float, float]:
     """``batch`` None: a push subscription with a callback; else a pull subscription's fetch(batch)."""
     import nats
 
     from syscontract.integrations.nats import Guard
 
-    async def run() -> float:
+    async def run() -> tuple[float, float]:
         nc = await nats.connect("nats://127.0.0.1:4222")
         js = nc.jetstream()
         name = f"bench-{uuid.uuid4().hex[:8]}"
@@ -108,7 +124,7 @@ def bench_nats(messages: int, guarded: bool, batch: int | None) -> float:
                     on_order(json.loads(msg.data))
                     await msg.ack()
 
-            start = time.perf_counter()
+            start = _started()
             if batch is None:
                 await js.subscribe(
                     f"{name}.orders", durable="bench", cb=callback, manual_ack=True, pending_msgs_limit=-1
@@ -120,7 +136,7 @@ def bench_nats(messages: int, guarded: bool, batch: int | None) -> float:
                     for msg in await subscription.fetch(batch, timeout=5):
                         await callback(msg)
             await nc.flush()  # the last acknowledgements are on the wire
-            return time.perf_counter() - start
+            return _elapsed(start)
         finally:
             await js.delete_stream(name)
             await nc.close()
@@ -131,7 +147,7 @@ def bench_nats(messages: int, guarded: bool, batch: int | None) -> float:
 # -- RabbitMQ: pika --------------------------------------------------------------------------------
 
 
-def bench_pika(messages: int, guarded: bool, batch: int | None) -> float:
+def bench_pika(messages: int, guarded: bool, batch: int | None) -> tuple[float, float]:
     import pika
 
     from syscontract.integrations.rabbitmq import Guard
@@ -154,11 +170,11 @@ def bench_pika(messages: int, guarded: bool, batch: int | None) -> float:
                 on_order(json.loads(body))
                 ch.basic_ack(method.delivery_tag)
 
-        start = time.perf_counter()
+        start = _started()
         tag = channel.basic_consume(queue, callback)
         while on_order.count < messages:
             connection.process_data_events(time_limit=0.01)
-        elapsed = time.perf_counter() - start
+        elapsed = _elapsed(start)
         channel.basic_cancel(tag)
         return elapsed
     finally:
@@ -170,12 +186,12 @@ def bench_pika(messages: int, guarded: bool, batch: int | None) -> float:
 # -- RabbitMQ: aio-pika ----------------------------------------------------------------------------
 
 
-def bench_aiopika(messages: int, guarded: bool, batch: int | None) -> float:
+def bench_aiopika(messages: int, guarded: bool, batch: int | None) -> tuple[float, float]:
     import aio_pika
 
     from syscontract.integrations.rabbitmq import AsyncGuard
 
-    async def run() -> float:
+    async def run() -> tuple[float, float]:
         connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/%2F")
         channel = await connection.channel()
         name = f"bench-{uuid.uuid4().hex[:8]}"
@@ -195,10 +211,10 @@ def bench_aiopika(messages: int, guarded: bool, batch: int | None) -> float:
                     on_order(json.loads(message.body))
                     await message.ack()
 
-            start = time.perf_counter()
+            start = _started()
             tag = await queue.consume(callback)
             await asyncio.wait_for(on_order.done.wait(), 60)
-            elapsed = time.perf_counter() - start
+            elapsed = _elapsed(start)
             await queue.cancel(tag)
             return elapsed
         finally:
@@ -212,7 +228,7 @@ def bench_aiopika(messages: int, guarded: bool, batch: int | None) -> float:
 # -- Redis Streams ---------------------------------------------------------------------------------
 
 
-def bench_redis(messages: int, guarded: bool, batch: int | None) -> float:
+def bench_redis(messages: int, guarded: bool, batch: int | None) -> tuple[float, float]:
     import redis
 
     from syscontract.integrations.redis import StreamConsumer
@@ -227,7 +243,7 @@ def bench_redis(messages: int, guarded: bool, batch: int | None) -> float:
         pipe.execute()
         client.xgroup_create(stream, "bench", id="0")
         on_order = Counter(messages)
-        start = time.perf_counter()
+        start = _started()
         if guarded:
             consumer = StreamConsumer(
                 client, stream, group="bench", consumer="c1", handler=on_order, contract=CONTRACT,
@@ -242,13 +258,14 @@ def bench_redis(messages: int, guarded: bool, batch: int | None) -> float:
                     for entry_id, fields in entries:
                         on_order(json.loads(fields[b"value"]))
                         client.xack(stream, "bench", entry_id)
-        return time.perf_counter() - start
+        return _elapsed(start)
     finally:
         client.delete(stream, f"{stream}.dead")
         client.close()
 
 
-Bench = Callable[[int, bool, int | None], float]
+Bench = Callable[[int, bool, int | None], tuple[float, float]]
+"""(messages, guarded, batch) -> (wall-clock seconds, this process's CPU seconds) to consume them."""
 CLIENTS: dict[str, tuple[str, Bench]] = {
     "nats": ("nats", bench_nats),
     "pika": ("rabbitmq", bench_pika),
@@ -301,27 +318,58 @@ def measure(case: str, messages: int, repeats: int) -> dict[str, Any]:
         messages = max(200, messages // 5)  # one round trip per message: slow, and as steady
     bench(min(200, messages), True, batch)  # warm-up: connections, the checker's first call
     bench(min(200, messages), False, batch)
-    plain, checked = [], []
+    plain: list[tuple[float, float]] = []
+    checked: list[tuple[float, float]] = []
     for repeat in range(repeats):
         order = (False, True) if repeat % 2 == 0 else (True, False)
         for guarded in order:
             (checked if guarded else plain).append(bench(messages, guarded, batch))
-    return {"case": case, "messages": messages, "unguarded": messages / min(plain), "guarded": messages / min(checked)}
+    return {
+        "case": case,
+        "messages": messages,
+        "unguarded": messages / min(wall for wall, _ in plain),
+        "guarded": messages / min(wall for wall, _ in checked),
+        "cpu_unguarded": min(cpu for _, cpu in plain) / messages,
+        "cpu_guarded": min(cpu for _, cpu in checked) / messages,
+    }
 
 
-def profile(case: str, messages: int) -> str:
+def profile(case: str, messages: int, guarded: bool) -> str:
+    """The consuming phase of one run under cProfile: syscontract's share of the own time, and the
+    functions with the most own time."""
+    global PROFILER
     _, bench, batch = parse_case(case)
-    bench(min(200, messages), True, batch)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    bench(messages, True, batch)
-    profiler.disable()
+    bench(min(200, messages), guarded, batch)
+    PROFILER = cProfile.Profile()
+    try:
+        bench(messages, guarded, batch)
+        stats = pstats.Stats(PROFILER, stream=io.StringIO())
+    finally:
+        PROFILER = None
+    table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in table.values())
+    ours = sum(entry[2] for (path, _, _), entry in table.items() if "syscontract" in path)
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(15)
+    stats.stream = out  # type: ignore[attr-defined]
+    stats.sort_stats("tottime").print_stats(12)
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     start = next(index for index, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
-    return "\n".join([f"{case}: guarded, {messages} messages, top 15 by own time", *lines[start:]])
+    mine = sorted(
+        ((entry[2], entry[1], f"{Path(path).name}:{line}({name})") for (path, line, name), entry in table.items()
+         if "syscontract" in path),
+        reverse=True,
+    )  # fmt: skip
+    side = "guarded" if guarded else "unguarded"
+    head = (
+        f"{case}, {side}, {messages} messages: {total * 1e6 / messages:.1f} us/msg profiled, "
+        f"syscontract's own {ours * 1e6 / messages:.2f} us/msg ({ours / total:.1%})"
+    )
+    own = [
+        f"    {seconds * 1e6 / messages:6.2f} us/msg {calls:>7} calls  {where}" for seconds, calls, where in mine[:8]
+    ]
+    return "\n".join(
+        [head, *(line.replace(str(ROOT) + "/", "") for line in lines[start:]), "  syscontract's own time:", *own]
+    )
 
 
 def child(args: argparse.Namespace) -> int:
@@ -347,7 +395,7 @@ def main() -> int:
     if args.profile:
         setup("api")
         for case in args.case or ["nats-push", "pika-100", "aiopika-100", "redis-100"]:
-            print(profile(case, args.messages))
+            print(profile(case, args.messages, True))
             print()
         return 0
     if args.child:
@@ -361,7 +409,10 @@ def main() -> int:
         command += ["--repeats", str(args.repeats)] + [f"--case={case}" for case in args.case or ()]
         print()
         print(f"({scenario}) {titles[scenario]}")
-        print(f"  {'case':<14} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}")
+        print(
+            f"  {'case':<14} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}"
+            f" {'consumer CPU us/msg (unguarded, guarded)':>42}"
+        )
         worst = None
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
             assert process.stdout is not None
@@ -372,7 +423,10 @@ def main() -> int:
                     continue
                 ratio = row["guarded"] / row["unguarded"]
                 worst = ratio if worst is None else min(worst, ratio)
-                print(f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {ratio:>18.3f}")
+                cpu = f"{row['cpu_unguarded'] * 1e6:.1f}, {row['cpu_guarded'] * 1e6:.1f}"
+                print(
+                    f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {ratio:>18.3f} {cpu:>42}"
+                )
         if process.returncode != 0:
             return process.returncode
         if worst is not None:
