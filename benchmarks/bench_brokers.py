@@ -1,12 +1,13 @@
 """Throughput through a real broker: each guard against the client's own unguarded consumer, same run.
 
-    python benchmarks/bench_brokers.py [--messages N] [--repeats R] [--case CASE ...] [--scenario api|meter]
+    python benchmarks/bench_brokers.py [--messages N] [--repeats R] [--case CASE ...] [--scenario api|meter ...]
     python benchmarks/bench_brokers.py --profile [--case CASE ...]
 
 Brokers: the servers of this machine (NATS JetStream 127.0.0.1:4222, RabbitMQ 127.0.0.1:5672, Redis
 127.0.0.1:6379); a broker that does not answer is reported and skipped. Workload: N copies of the
-reference order event (526 bytes of JSON, v3, with ``customerTier``), published before each run;
-then consumed to the last acknowledgement by
+reference order event (526 bytes of JSON, v3, with ``customerTier``; N scaled by batch size so that a
+run lasts a few tenths of a second), published and stored before each run; then consumed to the last
+acknowledgement by
 
 - unguarded: the client's idiomatic consumer, whose handler does ``json.loads`` and acknowledges;
 - guarded: the syscontract integration with its defaults (``nats.Guard``, ``rabbitmq.Guard`` for
@@ -16,10 +17,14 @@ then consumed to the last acknowledgement by
 Cases (the same connection settings and batch size on both sides): ``nats-push`` (a JetStream push
 subscription with a callback), ``nats-fetch-B`` (a pull subscription, ``fetch(B)`` per batch),
 ``pika-B`` and ``aiopika-B`` (prefetch ``B``), ``redis-B`` (``XREADGROUP COUNT B``), for B in 1, 10,
-100. Runs alternate (unguarded, guarded; the order flips every repeat) ``R`` times and the best of
-each is kept. Each scenario runs in its own process: ``api``, no OpenTelemetry SDK (it is made
-unimportable); ``meter``, an SDK MeterProvider set globally (messages are counted). Reported:
-messages per second and guarded/unguarded. No figure is asserted by a test.
+100. Guards and consumers are built before the clock starts (their first message, which looks at
+the OpenTelemetry providers and settles the generated code, is inside it). Runs alternate
+(unguarded, guarded; the order flips every repeat) ``R`` times. Each scenario runs in its own
+process: ``api``, no OpenTelemetry SDK (it is made unimportable); ``meter``, an SDK MeterProvider set
+globally (messages are counted). Reported: messages per second of the best run of each side and
+their ratio (the verdict), the median of the ratios of the runs paired in time (less sensitive to one
+lucky run on a busy machine), and this process's CPU per message of the best run of each side. No
+figure is asserted by a test.
 
 ``--profile``: the guarded consumer of each case under cProfile (no SDK), the functions with the
 most own time.
@@ -49,6 +54,9 @@ FIELDS = ["orderId", "currency", "customer.customerTier"]
 CONTRACT = "order.v3"
 PORTS = {"nats": 4222, "rabbitmq": 5672, "redis": 6379}
 BATCHES = (1, 10, 100)
+SCALE: dict[int | None, float] = {None: 4.0, 100: 2.0, 10: 1.0, 1: 0.2}
+"""Messages per run, times ``--messages``, by batch size (None: NATS push): a run lasts a few tenths
+of a second whatever the batch, long enough that one scheduling hiccup does not decide it."""
 SCENARIOS = ("api", "meter")
 
 
@@ -65,6 +73,17 @@ def _compact(raw: bytes) -> bytes:
 
 
 BODY = _compact(EVENT)
+
+
+SETTLE = 0.2
+"""Seconds between the last message stored and the start of the clock: the broker is done with the
+publishing (RabbitMQ is first waited for until the queue holds every message)."""
+
+
+def _settle(stored: Callable[[], int], messages: int) -> None:
+    while stored() < messages:
+        time.sleep(0.05)
+    time.sleep(SETTLE)
 
 
 PROFILER: cProfile.Profile | None = None
@@ -113,7 +132,8 @@ def bench_nats(messages: int, guarded: bool, batch: int | None) -> tuple[float, 
         await js.add_stream(name=name, subjects=[f"{name}.>"])
         try:
             futures = [await js.publish_async(f"{name}.orders", BODY) for _ in range(messages)]
-            await asyncio.gather(*futures)
+            await asyncio.gather(*futures)  # stored
+            await asyncio.sleep(SETTLE)
             on_order = Counter(messages)
             on_order.done = asyncio.Event()
             if guarded:
@@ -160,6 +180,7 @@ def bench_pika(messages: int, guarded: bool, batch: int | None) -> tuple[float, 
     try:
         for _ in range(messages):
             channel.basic_publish("", queue, BODY)
+        _settle(lambda: channel.queue_declare(queue, passive=True).method.message_count, messages)
         channel.basic_qos(prefetch_count=batch or 0)
         on_order = Counter(messages)
         if guarded:
@@ -200,6 +221,9 @@ def bench_aiopika(messages: int, guarded: bool, batch: int | None) -> tuple[floa
         try:
             for _ in range(messages):
                 await channel.default_exchange.publish(aio_pika.Message(BODY), routing_key=name)
+            while (await channel.declare_queue(name, passive=True)).declaration_result.message_count < messages:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(SETTLE)
             await channel.set_qos(prefetch_count=batch or 0)
             on_order = Counter(messages)
             on_order.done = asyncio.Event()
@@ -242,13 +266,14 @@ def bench_redis(messages: int, guarded: bool, batch: int | None) -> tuple[float,
             pipe.xadd(stream, {"value": BODY})
         pipe.execute()
         client.xgroup_create(stream, "bench", id="0")
+        time.sleep(SETTLE)
         on_order = Counter(messages)
-        start = _started()
+        consumer = StreamConsumer(
+            client, stream, group="bench", consumer="c1", handler=on_order, contract=CONTRACT,
+            fields=FIELDS, dead_letter=f"{stream}.dead", count=count, block_ms=100,
+        )  # fmt: skip
+        start = _started()  # built before the clock starts, as the other guards are
         if guarded:
-            consumer = StreamConsumer(
-                client, stream, group="bench", consumer="c1", handler=on_order, contract=CONTRACT,
-                fields=FIELDS, dead_letter=f"{stream}.dead", count=count, block_ms=100,
-            )  # fmt: skip
             while on_order.count < messages:
                 consumer.process()
         else:
@@ -314,8 +339,7 @@ def setup(scenario: str) -> None:
 def measure(case: str, messages: int, repeats: int) -> dict[str, Any]:
     """One case: best of ``repeats`` alternating runs, in messages per second."""
     _, bench, batch = parse_case(case)
-    if batch == 1:
-        messages = max(200, messages // 5)  # one round trip per message: slow, and as steady
+    messages = max(200, int(messages * SCALE[batch]))
     bench(min(200, messages), True, batch)  # warm-up: connections, the checker's first call
     bench(min(200, messages), False, batch)
     plain: list[tuple[float, float]] = []
@@ -324,9 +348,11 @@ def measure(case: str, messages: int, repeats: int) -> dict[str, Any]:
         order = (False, True) if repeat % 2 == 0 else (True, False)
         for guarded in order:
             (checked if guarded else plain).append(bench(messages, guarded, batch))
+    pairs = sorted(unguarded / guarded for (unguarded, _), (guarded, _) in zip(plain, checked, strict=True))
     return {
         "case": case,
         "messages": messages,
+        "median_pair": pairs[len(pairs) // 2],
         "unguarded": messages / min(wall for wall, _ in plain),
         "guarded": messages / min(wall for wall, _ in checked),
         "cpu_unguarded": min(cpu for _, cpu in plain) / messages,
@@ -386,7 +412,7 @@ def child(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--case", action="append", choices=cases())
     parser.add_argument("--scenario", action="append", choices=SCENARIOS)
     parser.add_argument("--profile", action="store_true")
@@ -403,7 +429,10 @@ def main() -> int:
         return child(args)
 
     titles = {"api": "no OpenTelemetry SDK", "meter": "an SDK MeterProvider installed (messages counted)"}
-    print(f"{args.messages} messages of {len(BODY)} bytes per run (batch 1: a fifth), best of {args.repeats}")
+    scales = ", ".join(
+        f"{'push' if batch is None else batch}: {args.messages * scale:,.0f}" for batch, scale in SCALE.items()
+    )
+    print(f"messages of {len(BODY)} bytes per run by batch ({scales}); best of {args.repeats} alternating runs")
     for scenario in args.scenario or SCENARIOS:
         command = [sys.executable, __file__, "--child", "--scenario", scenario, "--messages", str(args.messages)]
         command += ["--repeats", str(args.repeats)] + [f"--case={case}" for case in args.case or ()]
@@ -411,7 +440,7 @@ def main() -> int:
         print(f"({scenario}) {titles[scenario]}")
         print(
             f"  {'case':<14} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}"
-            f" {'consumer CPU us/msg (unguarded, guarded)':>42}"
+            f" {'median of pairs':>16} {'consumer CPU us/msg':>20}"
         )
         worst = None
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
@@ -423,9 +452,10 @@ def main() -> int:
                     continue
                 ratio = row["guarded"] / row["unguarded"]
                 worst = ratio if worst is None else min(worst, ratio)
-                cpu = f"{row['cpu_unguarded'] * 1e6:.1f}, {row['cpu_guarded'] * 1e6:.1f}"
+                cpu = f"{row['cpu_unguarded'] * 1e6:.1f} / {row['cpu_guarded'] * 1e6:.1f}"
                 print(
-                    f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {ratio:>18.3f} {cpu:>42}"
+                    f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {ratio:>18.3f}"
+                    f" {row['median_pair']:>16.3f} {cpu:>20}"
                 )
         if process.returncode != 0:
             return process.returncode

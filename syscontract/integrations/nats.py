@@ -130,7 +130,7 @@ class Guard:
             return
         try:
             result = self.handler(payload, msg) if self.pass_message else self.handler(payload)
-            if m.awaitable(result):
+            if result is not None and m.awaitable(result):
                 await result
         except Exception:
             if not msg.is_acked:
@@ -147,7 +147,7 @@ class Guard:
             return
         try:
             result = self.handler(payload, msg) if self.pass_message else self.handler(payload)
-            if m.awaitable(result):
+            if result is not None and m.awaitable(result):
                 await result
         except Exception:
             if not msg.is_acked:

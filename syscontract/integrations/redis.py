@@ -75,7 +75,7 @@ def _entries(reply: Any) -> list[Entry]:
     """The entries of an XREADGROUP reply (RESP2 list or RESP3 dict), for one stream."""
     if not reply:
         return []
-    streams = reply.items() if isinstance(reply, Mapping) else reply
+    streams = reply.items() if type(reply) is dict or isinstance(reply, Mapping) else reply
     found: list[Entry] = []
     for _, entries in streams:
         for entry_id, fields in entries:
