@@ -17,8 +17,9 @@ process, and "only the API installed" must really mean the SDK cannot be importe
 Workload as in bench_requires.py: the reference order event (benchmarks/data), a dict, critical
 fields ``orderId``, ``currency``, ``customer.customerTier``, against the same handler without
 syscontract and ``json.loads`` of the event. Medians of several repeats; no figure is asserted by a
-test. Budgets (issue 4): (a) overhead <= 0.03 x json.loads, (b) <= 0.05 x json.loads, (c)
-syscontract's addition inside the span <= 0.15 x the cost of the span itself.
+test. Budgets: (a) overhead <= 0.03 x json.loads, (b) <= 0.05 x json.loads, (c) syscontract's
+own addition inside the span <= 0.10 x the cost of the span itself (issue 16: what the SDK charges
+for setting the attributes is the SDK's cost, shown beside it).
 """
 
 from __future__ import annotations
@@ -221,17 +222,18 @@ def main() -> int:
                 rows["consumer span, bare handler + the same 2 attributes"]
                 - rows["consumer span around the bare handler"]
             )
+            own = addition - floor
             verdicts.append(
                 (
-                    "(c) addition in a recording span / the span",
-                    addition / span,
-                    0.15,
-                    f"{addition:.0f} of {span:.0f} ns",
+                    "(c) syscontract's own addition / the span",
+                    own / span,
+                    0.10,
+                    f"{own:.0f} of {span:.0f} ns; with the SDK's attributes {addition:.0f} ns, {addition / span:.3f}",
                 )
             )
             print(
                 f"  of which the SDK's own cost of the two attributes: {floor:.0f} ns ({floor / span:.3f} x the span), "
-                f"syscontract's code: {addition - floor:.0f} ns ({(addition - floor) / span:.3f} x the span)"
+                f"syscontract's code: {own:.0f} ns ({own / span:.3f} x the span)"
             )
     print()
     print(f"{'budget':<46}  {'measured':>8}  {'budget':>6}  verdict  (absolute)")

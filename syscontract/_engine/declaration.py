@@ -23,16 +23,24 @@ from typing import Any
 
 import fastavro
 
-from syscontract import telemetry
+from syscontract import telemetry, wire
 from syscontract._config import settings
 from syscontract._engine._compile import MESSAGE, compile_function
 from syscontract._engine.checker import Checker
+from syscontract._engine.decoder import MAX_MESSAGE_BYTES
 from syscontract._engine.policy import Policy
 from syscontract.contract import Contract, ContractRef, FieldPath
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
 from syscontract.registry import Registry, lookup
+from syscontract.wire import confluent
+from syscontract.wire import json as json_wire
 
-__all__ = ["Declaration", "declared_contract"]
+__all__ = ["FRAMING_HEADERS", "Declaration", "declared_contract"]
+
+FRAMING_HEADERS = (wire.CONTRACT_HEADER, confluent.VALUE_HEADER)
+"""The headers the decoder reads a message value's writer from (``syscontract-encoding`` is read only
+next to ``syscontract-contract``). A message whose headers carry none of them is read by its prefix
+alone, as bytes without headers are."""
 
 
 def declared_contract(contract: ContractRef | Contract, registry: Registry | None, handler: str) -> Contract:
@@ -84,6 +92,7 @@ class Declaration:
         self.probed = False  # until the first call, which looks at the OpenTelemetry providers again
         self._wrapper = _Wrapper(self, message)
         self.wrapper: Callable[..., Any] = self._wrapper.function
+        self._wire_checks: list[_WireCheck] = []
 
     def __repr__(self) -> str:
         fields = ", ".join(str(f) for f in self.fields)
@@ -110,6 +119,8 @@ class Declaration:
                 exc.handler = self.name
                 raise
             self._wrapper.install(checker)
+            for view in self._wire_checks:
+                view.install(checker)
             self.checker = checker
             return checker
 
@@ -119,6 +130,8 @@ class Declaration:
             if self.registry is None and not isinstance(self.contract, Contract):
                 self.checker = None
                 self._wrapper.install(None)
+                for view in self._wire_checks:
+                    view.install(None)
 
     def refresh(self) -> None:
         """Regenerate the wrapper for what telemetry now wants (called by :func:`telemetry.probe`)."""
@@ -126,6 +139,29 @@ class Declaration:
             self.reporter.bind()
             if self.checker is not None:
                 self._wrapper.rebind(self.checker)
+                for view in self._wire_checks:
+                    view.rebind(self.checker)
+
+    def wire_check(
+        self, headers: Callable[[Any], Any] | None = None, *, names: Callable[[str], Any] = str
+    ) -> Callable[[Any, Any], Any]:
+        """A check ``(value, raw_headers) -> payload`` for a broker guard, generated like the
+        wrapper (the same checker, reporter and precise path) and regenerated with it.
+
+        A message whose raw headers (None or a dict) name no writer (:data:`FRAMING_HEADERS`) and
+        whose value is JSON bytes of an object, or Confluent-framed Avro from a writer already
+        planned, is decoded and checked inline; anything else goes to the precise path as an
+        :class:`~syscontract.wire.Envelope` of the value and ``headers(raw_headers)`` (the headers
+        the decoder reads; ``raw_headers`` themselves by default). ``names``: how a header name
+        appears in the raw headers (``str``, or ``str.encode`` for Redis fields). The declaration
+        must be of a sync function returning its message (the guards' identity), so the precise
+        path returns the payload, or under ``observe`` what the violating message sent."""
+        with self._lock:
+            view = _WireCheck(self, headers, tuple(names(name) for name in FRAMING_HEADERS))
+            if self.checker is not None:
+                view.install(self.checker)
+            self._wire_checks.append(view)
+            return view.function
 
     def first_call(self, writer: str | None = None) -> None:
         """The first passing message on a fast path: look at the providers, install the wrapper
@@ -239,9 +275,8 @@ class _Wrapper:
         self.params, self.call = self._signature(parameters)
         name = getattr(handler, "__name__", "handler")
         self.name = name if name.isidentifier() else "handler"
-        self.function: Callable[..., Any] = compile_function(
-            self._source(None), self.name, self.namespace, f"@requires {declaration.name}"
-        )
+        self.label = f"@requires {declaration.name}"
+        self.function: Callable[..., Any] = compile_function(self._source(None), self.name, self.namespace, self.label)
         self.namespace["_sc_self"] = self.function
         self.installed: tuple[Checker | None, tuple[bool, tuple[bool, bool, bool]]] = (None, self._plan())
 
@@ -393,8 +428,9 @@ class _Wrapper:
             namespace["_sc_fastavro"] = checker.decoder.fast_avro
             namespace["_sc_BytesIO"] = io.BytesIO
             namespace["_sc_read"] = fastavro.schemaless_reader
-        label = f"@requires {self.declaration.name}"
-        self.function.__code__ = compile_function(self._source(checker), self.name, dict(namespace), label).__code__
+        self.function.__code__ = compile_function(
+            self._source(checker), self.name, dict(namespace), self.label
+        ).__code__
         self.installed = (checker, self._plan())
 
     def _plan(self) -> tuple[bool, tuple[bool, bool, bool]]:
@@ -405,3 +441,80 @@ class _Wrapper:
         self.namespace["_sc_n"] = self.declaration.reporter.ok_counter
         if self.installed != (checker, self._plan()):
             self.install(checker)
+
+
+def _same(payload: Any) -> Any:
+    return payload
+
+
+class _WireCheck(_Wrapper):
+    """:meth:`Declaration.wire_check`'s generated function: ``check(value, raw_headers)``."""
+
+    def __init__(
+        self, declaration: Declaration, headers: Callable[[Any], Any] | None, framing: tuple[Any, ...]
+    ) -> None:
+        self.declaration = declaration
+        self.message = "_sc_value"
+        self.framing = framing
+        self.namespace = {
+            "_sc_slow": declaration.slow,
+            "_sc_resolve": declaration.resolve,
+            "_sc_first": declaration.first_call,
+            "_sc_mark": declaration.reporter.mark_ok,
+            "_sc_ok": declaration.reporter.ok,
+            "_sc_next": next,
+            "_sc_n": declaration.reporter.ok_counter,
+            "_sc_same": _same,
+            "_sc_headers": headers or _same,
+            "_sc_Envelope": wire.Envelope,
+            "_sc_json": json_wire.decode,
+            "_sc_MAX": MAX_MESSAGE_BYTES,
+        }
+        self.params = self.call = "_sc_value, _sc_raw"
+        self.name = "check"
+        self.label = f"guard check {declaration.name}"
+        self.function = compile_function(self._source(None), self.name, self.namespace, self.label)
+        self.namespace["_sc_self"] = self.function
+        self.installed = (None, self._plan())
+
+    def _source(self, checker: Checker | None) -> str:
+        head = f"def check({self.params}):\n"
+        if checker is None:
+            return head + "    _sc_resolve()\n    return _sc_self(_sc_value, _sc_raw)\n"
+        slow = "    return _sc_slow(_sc_Envelope(_sc_value, _sc_headers(_sc_raw)), _sc_same)"
+        if self.declaration.reporter.child or checker.model is not None:
+            # a child span per message, or a model to build: the precise path does it all
+            return head + slow + "\n"
+        unnamed = " and ".join(
+            ["_sc_type(_sc_raw) is _sc_dict", *(f"{name!r} not in _sc_raw" for name in self.framing)]
+        )
+        lines = [
+            f"    if _sc_type(_sc_value) is _sc_bytes and (_sc_raw is None or ({unnamed})):",
+            # JSON of an object: not Confluent (0x00, 0x01), not single-object (0xC3), no BOM (0xEF)
+            "        if _sc_value[:1] == b'{' and _sc_len(_sc_value) <= _sc_MAX:",
+            "            try:",
+            f"                {MESSAGE} = _sc_json(_sc_value)",
+            f"                if _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
+        ]
+        lines.extend("                " + line for line in checker.dict_lines)
+        lines += ["            except _sc_Exception:", "                pass", "            else:"]
+        lines.extend("                " + line for line in self._success(MESSAGE, None))
+        if checker.contract.format == "avro":
+            lines += [
+                "        else:",
+                "            _sc_e = _sc_fastavro.get(_sc_value[:5])",
+                "            if _sc_e is not None:",
+                "                try:",
+                "                    _sc_s = _sc_BytesIO(_sc_value)",
+                "                    _sc_s.seek(5)",
+                f"                    {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
+                f"                    if _sc_s.tell() != _sc_len(_sc_value) or _sc_type({MESSAGE}) is not _sc_dict: "
+                "raise _sc_D",
+            ]
+            if checker.dict_lines:
+                lines.append("                    if not _sc_e[3]:")
+                lines.extend("                        " + line for line in checker.dict_lines)
+            lines += ["                except _sc_Exception:", "                    pass", "                else:"]
+            lines.extend("                    " + line for line in self._success(MESSAGE, "_sc_e[2]"))
+        lines.append(slow)
+        return head + "\n".join(lines) + "\n"

@@ -15,15 +15,17 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from types import ModuleType
+from contextlib import contextmanager
+from types import CoroutineType, ModuleType
 from typing import Any, Final
 
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Link, NoOpTracerProvider, ProxyTracerProvider, SpanKind, Tracer, TracerProvider
 
+from syscontract import telemetry
 from syscontract._config import settings
+from syscontract._engine.declaration import Declaration
 from syscontract._requires import requires
 from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef
@@ -36,7 +38,6 @@ from syscontract.errors import (
     RegistryError,
 )
 from syscontract.registry import Registry
-from syscontract.wire import Envelope
 
 __all__ = [
     "DEAD_LETTER_EVENT",
@@ -50,7 +51,9 @@ __all__ = [
     "ERROR_SOURCE",
     "ERROR_WRITER",
     "Check",
+    "LISTENING",
     "Tracing",
+    "awaitable",
     "call_handler",
     "check_policy",
     "dead_letter_headers",
@@ -165,17 +168,29 @@ def _one_line(text: str) -> str:
 async def call_handler(handler: Callable[..., Any], *args: Any) -> Any:
     """Call a sync or async handler from async code."""
     result = handler(*args)
-    if inspect.isawaitable(result):
+    if awaitable(result):
         result = await result
     return result
+
+
+def awaitable(result: Any) -> bool:
+    """Whether a handler's result must be awaited (a coroutine is tested first: the usual case)."""
+    return type(result) is CoroutineType or (result is not None and inspect.isawaitable(result))
 
 
 class Check:
     """The contract check of a guarded consumer: ``(value, headers) -> payload``.
 
-    A ``@requires``-wrapped identity function, named after the user's handler so that errors, logs
-    and the declarations inventory say which handler depends on what. ``observe=True``: a violating
-    message is logged and reported but handed on (a staged roll-out); undecodable bytes still fail.
+    A ``@requires`` declaration of an identity function, named after the user's handler so that
+    errors, logs and the declarations inventory say which handler depends on what, checked through
+    the declaration's wire check (:meth:`~syscontract._engine.declaration.Declaration.wire_check`):
+    JSON objects and Confluent-framed Avro from known writers are decoded and checked inline,
+    everything else takes the precise path with its headers. ``observe=True``: a violating message
+    is logged and reported but handed on (a staged roll-out); undecodable bytes still fail.
+
+    ``headers``: turns the raw headers a guard passes into the headers the decoder reads, only when
+    it needs them (Redis builds them from an entry's fields); ``names``: how a header name looks in
+    the raw headers (``str.encode`` for Redis fields).
     """
 
     def __init__(
@@ -186,6 +201,8 @@ class Check:
         registry: Registry | str | None = None,
         observe: bool = False,
         handler: Callable[..., Any] | None = None,
+        headers: Callable[[Any], Any] | None = None,
+        names: Callable[[str], Any] = str,
     ) -> None:
         def check(message: Any) -> Any:
             return message
@@ -197,11 +214,15 @@ class Check:
         self._check = requires(contract, fields, registry=registry, on_violation="observe" if observe else "raise")(
             check
         )
+        declaration: Declaration = self._check.__syscontract__  # type: ignore[attr-defined]
+        self.wire: Callable[[bytes, Any], Any] = declaration.wire_check(headers, names=names)
+        self.run: Callable[[bytes, Any], Any] = self.wire
+        """``(value, raw headers) -> payload``: what a guard calls per message."""
 
     def __call__(self, value: bytes, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Any:
         """The decoded payload; raises :class:`ContractError` (the message's own bytes unchanged in
         its ``payload`` envelope)."""
-        return self._check(Envelope(value, headers))
+        return self.wire(value, headers)
 
 
 def check_policy(on_violation: str) -> bool:
@@ -243,7 +264,11 @@ def text(value: Any) -> str:
 
 
 _GETTER = _HeaderGetter()
-_NO_SPAN: AbstractContextManager[None] = nullcontext()  # reusable: no state
+
+LISTENING: Final = telemetry.STATE
+"""What may record, as telemetry last probed it: a guard reads ``LISTENING.tracing`` (a span may
+record) and ``LISTENING.stale`` (a metric collection saw something new) per message, instead of
+asking the providers; :meth:`Tracing.tracer` asks them only when one of the two is set."""
 
 
 class Tracing:
@@ -251,17 +276,26 @@ class Tracing:
 
     Spans are started only when a provider could record (the one given to
     ``syscontract.configure(tracer_provider=...)`` or the global one); context is injected and
-    extracted with the global propagator. Failures of telemetry are never raised into a handler."""
+    extracted with the global propagator. Failures of telemetry are never raised into a handler.
+
+    A guard asks :meth:`tracer` per message only when ``enabled`` and telemetry's probe found a
+    provider that may record (:data:`LISTENING`): providers set up before the first message are seen
+    from that message on, a global one set later from the next ``syscontract.configure()`` call or
+    metric collection, as for ``@requires``."""
 
     def __init__(self, system: str, enabled: bool = True) -> None:
         self.system = system
         self.enabled = enabled
         self._provider: TracerProvider | None = None
         self._tracer: Tracer | None = None
+        self._names: dict[str, str] = {}  # destination -> span name, bounded
+        self._process = {MESSAGING_SYSTEM: system, MESSAGING_OPERATION_TYPE: PROCESS, MESSAGING_OPERATION_NAME: PROCESS}
 
     def tracer(self) -> Tracer | None:
         if not self.enabled:
             return None
+        if LISTENING.stale:
+            telemetry.catch_up()
         provider = settings().tracer_provider or trace.get_tracer_provider()
         if provider is not self._provider:
             self._provider = provider
@@ -269,33 +303,27 @@ class Tracing:
             self._tracer = provider.get_tracer(__name__, __version__) if recording else None
         return self._tracer
 
-    def consume(
-        self, destination: str, headers: Mapping[str, Any] | None, attributes: Callable[[], Mapping[str, Any]]
-    ) -> AbstractContextManager[trace.Span | None]:
-        """A ``process`` span (kind CONSUMER) around one message, current meanwhile, whose parent is
-        the producer's context found in ``headers`` and which links to it (semantic conventions).
-        ``attributes()`` is called only when a span is started. Without one: a no-op context."""
-        tracer = self.tracer()
-        if tracer is None:
-            return _NO_SPAN
-        return self._consume(tracer, destination, headers, attributes())
+    def _span_name(self, operation: str, destination: str) -> str:
+        name = self._names.get(destination)
+        if name is None:
+            name = f"{operation} {destination}"
+            if len(self._names) < _NAMES_MAX:
+                self._names[destination] = name
+        return name
 
     @contextmanager
-    def _consume(
+    def consume(
         self, tracer: Tracer, destination: str, headers: Mapping[str, Any] | None, attributes: Mapping[str, Any]
-    ) -> Iterator[trace.Span | None]:
+    ) -> Iterator[trace.Span]:
+        """A ``process`` span (kind CONSUMER) around one message, current meanwhile, whose parent is
+        the producer's context found in ``headers`` and which links to it (semantic conventions)."""
         parent = propagate.extract(headers or {}, getter=_GETTER)
         producer = trace.get_current_span(parent).get_span_context()
         links = [Link(producer)] if producer.is_valid else None
-        span_attributes = {
-            MESSAGING_SYSTEM: self.system,
-            MESSAGING_DESTINATION_NAME: destination,
-            MESSAGING_OPERATION_TYPE: PROCESS,
-            MESSAGING_OPERATION_NAME: PROCESS,
-            **{key: value for key, value in attributes.items() if value is not None},
-        }
+        span_attributes = {**self._process, MESSAGING_DESTINATION_NAME: destination}
+        span_attributes.update((key, value) for key, value in attributes.items() if value is not None)
         with tracer.start_as_current_span(
-            f"{PROCESS} {destination}",
+            self._span_name(PROCESS, destination),
             context=parent if producer.is_valid else None,
             kind=SpanKind.CONSUMER,
             links=links,
@@ -324,6 +352,9 @@ class Tracing:
             yield
 
 
+_NAMES_MAX = 256
+
+
 def dead_lettered(span: trace.Span | None, destination: str, error: ContractError) -> None:
     """Record on the consumer span that the message went to ``destination``."""
     if span is not None and span.is_recording():
@@ -331,11 +362,24 @@ def dead_lettered(span: trace.Span | None, destination: str, error: ContractErro
 
 
 def make_check(
-    contract: Any, fields: Any, registry: Any, observe: bool, handler: Any, *, cloudevents: bool = False
+    contract: Any,
+    fields: Any,
+    registry: Any,
+    observe: bool,
+    handler: Any,
+    *,
+    cloudevents: bool = False,
+    headers: Callable[[Any], Any] | None = None,
+    names: Callable[[str], Any] = str,
 ) -> Check:
-    """The check a guard runs: a plain :class:`Check`, or one that first unwraps a CloudEvent."""
+    """The check a guard runs: a plain :class:`Check`, or one that first unwraps a CloudEvent (whose
+    attributes are in the headers: ``headers`` turns raw headers into them first)."""
     if cloudevents:
         from syscontract.integrations.cloudevents import CloudEventCheck
 
-        return CloudEventCheck(contract, fields, registry=registry, observe=observe, handler=handler)
-    return Check(contract, fields, registry=registry, observe=observe, handler=handler)
+        check: Check = CloudEventCheck(contract, fields, registry=registry, observe=observe, handler=handler)
+        if headers is not None:
+            convert, event = headers, check.run
+            check.run = lambda value, raw: event(value, convert(raw))
+        return check
+    return Check(contract, fields, registry=registry, observe=observe, handler=handler, headers=headers, names=names)

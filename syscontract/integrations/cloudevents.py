@@ -141,6 +141,7 @@ class CloudEventCheck(m.Check):
     ) -> None:
         super().__init__(contract, fields, registry=registry, observe=observe, handler=handler)
         self.ref = contract.ref if isinstance(contract, Contract) else ContractRef.parse(contract)
+        self.run = self.__call__
 
     def __call__(self, value: bytes, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Any:
         found = attributes(headers)

@@ -106,6 +106,7 @@ class Guard:
         self.pass_message = pass_message
         self.check = m.make_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
         self.contract = self.check.contract
+        self._run = self.check.run
         self._tracing = m.Tracing(SYSTEM, trace)
         # nats-py accepts a callback that is a coroutine function or has one as ``func`` (as
         # functools.partial does); an object with an async __call__ is neither on Python < 3.12
@@ -115,35 +116,60 @@ class Guard:
         return f"<nats.Guard {self.contract} {m.handler_name(self.handler)} dead_letter={self.dead_letter!r}>"
 
     async def __call__(self, msg: Msg) -> None:
-        headers = msg.headers
-
-        def attributes() -> dict[str, Any]:
-            return {
-                m.MESSAGING_MESSAGE_ID: headers.get(MSG_ID) if headers else None,
-                m.MESSAGING_CONSUMER_GROUP_NAME: msg.metadata.consumer,
-                m.MESSAGING_BODY_SIZE: len(msg.data),
-            }
-
-        with self._tracing.consume(msg.subject, headers, attributes) as span:
-            try:
-                payload = self.check(msg.data, headers)
-            except ContractError as error:
-                if not m.is_message_fault(error):
-                    await msg.nak()
-                    raise
-                await self._reject(msg, error, span)
+        if self._tracing.enabled and (m.LISTENING.tracing or m.LISTENING.stale):
+            tracer = self._tracing.tracer()
+            if tracer is not None:
+                with self._tracing.consume(tracer, msg.subject, msg.headers, self._attributes(msg)) as span:
+                    await self._settle(msg, span)
                 return
-            try:
-                if self.pass_message:
-                    await m.call_handler(self.handler, payload, msg)
-                else:
-                    await m.call_handler(self.handler, payload)
-            except Exception:
-                if not msg.is_acked:
-                    await msg.nak()
-                raise
-            if not msg.is_acked:  # the handler may have settled it itself (pass_message)
-                await msg.ack()
+        # what _settle does, inlined: a coroutine call per message costs about 0.1 us
+        try:
+            payload = self._run(msg.data, msg.headers)
+        except ContractError as error:
+            await self._failed(msg, error, None)
+            return
+        try:
+            result = self.handler(payload, msg) if self.pass_message else self.handler(payload)
+            if result is not None and m.awaitable(result):
+                await result
+        except Exception:
+            if not msg.is_acked:
+                await msg.nak()
+            raise
+        if not (self.pass_message and msg.is_acked):  # the handler may have settled it itself
+            await msg.ack()
+
+    async def _settle(self, msg: Msg, span: Any) -> None:
+        try:
+            payload = self._run(msg.data, msg.headers)
+        except ContractError as error:
+            await self._failed(msg, error, span)
+            return
+        try:
+            result = self.handler(payload, msg) if self.pass_message else self.handler(payload)
+            if result is not None and m.awaitable(result):
+                await result
+        except Exception:
+            if not msg.is_acked:
+                await msg.nak()
+            raise
+        if not (self.pass_message and msg.is_acked):
+            await msg.ack()
+
+    @staticmethod
+    def _attributes(msg: Msg) -> dict[str, Any]:
+        headers = msg.headers
+        return {
+            m.MESSAGING_MESSAGE_ID: headers.get(MSG_ID) if headers else None,
+            m.MESSAGING_CONSUMER_GROUP_NAME: msg.metadata.consumer,
+            m.MESSAGING_BODY_SIZE: len(msg.data),
+        }
+
+    async def _failed(self, msg: Msg, error: ContractError, span: Any) -> None:
+        if not m.is_message_fault(error):
+            await msg.nak()
+            raise error
+        await self._reject(msg, error, span)
 
     async def _reject(self, msg: Msg, error: ContractError, span: Any) -> None:
         if self.dead_letter is None:

@@ -88,6 +88,7 @@ class _Base:
         self.pass_message = pass_message
         self.check = m.make_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
         self.contract = self.check.contract
+        self._run = self.check.run
         self._tracing = m.Tracing(SYSTEM, trace)
 
     def __repr__(self) -> str:
@@ -129,34 +130,38 @@ class Guard(_Base):
         super().__init__(handler, contract, *args, **kwargs)
 
     def __call__(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        headers = properties.headers
-
-        def attributes() -> dict[str, Any]:
-            return {
-                m.MESSAGING_MESSAGE_ID: properties.message_id,
-                m.MESSAGING_RABBITMQ_ROUTING_KEY: method.routing_key,
-                m.MESSAGING_BODY_SIZE: len(body),
-            }
-
-        destination = method.exchange or method.routing_key
-        with self._tracing.consume(destination, headers, attributes) as span:
-            try:
-                payload = self.check(body, headers)
-            except ContractError as error:
-                if not m.is_message_fault(error):
-                    channel.basic_nack(method.delivery_tag, requeue=True)
-                    raise
-                self._reject(channel, method, properties, body, error, span)
+        if self._tracing.enabled and (m.LISTENING.tracing or m.LISTENING.stale):
+            tracer = self._tracing.tracer()
+            if tracer is not None:
+                attributes = {
+                    m.MESSAGING_MESSAGE_ID: properties.message_id,
+                    m.MESSAGING_RABBITMQ_ROUTING_KEY: method.routing_key,
+                    m.MESSAGING_BODY_SIZE: len(body),
+                }
+                destination = method.exchange or method.routing_key
+                with self._tracing.consume(tracer, destination, properties.headers, attributes) as span:
+                    self._settle(channel, method, properties, body, span)
                 return
-            try:
-                if self.pass_message:
-                    self.handler(payload, channel, method, properties)
-                else:
-                    self.handler(payload)
-            except Exception:
+        self._settle(channel, method, properties, body, None)
+
+    def _settle(self, channel: Any, method: Any, properties: Any, body: bytes, span: Any) -> None:
+        try:
+            payload = self._run(body, properties.headers)
+        except ContractError as error:
+            if not m.is_message_fault(error):
                 channel.basic_nack(method.delivery_tag, requeue=True)
                 raise
-            channel.basic_ack(method.delivery_tag)
+            self._reject(channel, method, properties, body, error, span)
+            return
+        try:
+            if self.pass_message:
+                self.handler(payload, channel, method, properties)
+            else:
+                self.handler(payload)
+        except Exception:
+            channel.basic_nack(method.delivery_tag, requeue=True)
+            raise
+        channel.basic_ack(method.delivery_tag)
 
     def _reject(self, channel: Any, method: Any, properties: Any, body: bytes, error: ContractError, span: Any) -> None:
         if self.dead_letter is None:
@@ -222,36 +227,39 @@ class AsyncGuard(_Base):
         super().__init__(handler, contract, *args, **kwargs)
 
     async def __call__(self, message: Any) -> None:
-        headers = message.headers
-
-        def attributes() -> dict[str, Any]:
-            return {
-                m.MESSAGING_MESSAGE_ID: message.message_id,
-                m.MESSAGING_RABBITMQ_ROUTING_KEY: message.routing_key,
-                m.MESSAGING_BODY_SIZE: len(message.body),
-            }
-
-        destination = message.exchange or message.routing_key or ""
-        with self._tracing.consume(destination, headers, attributes) as span:
-            try:
-                payload = self.check(message.body, headers)
-            except ContractError as error:
-                if not m.is_message_fault(error):
-                    await message.nack(requeue=True)
-                    raise
-                await self._reject(message, error, span)
+        if self._tracing.enabled and (m.LISTENING.tracing or m.LISTENING.stale):
+            tracer = self._tracing.tracer()
+            if tracer is not None:
+                attributes = {
+                    m.MESSAGING_MESSAGE_ID: message.message_id,
+                    m.MESSAGING_RABBITMQ_ROUTING_KEY: message.routing_key,
+                    m.MESSAGING_BODY_SIZE: len(message.body),
+                }
+                destination = message.exchange or message.routing_key or ""
+                with self._tracing.consume(tracer, destination, message.headers, attributes) as span:
+                    await self._settle(message, span)
                 return
-            try:
-                if self.pass_message:
-                    await m.call_handler(self.handler, payload, message)
-                else:
-                    await m.call_handler(self.handler, payload)
-            except Exception:
-                if not message.processed:
-                    await message.nack(requeue=True)
+        await self._settle(message, None)
+
+    async def _settle(self, message: Any, span: Any) -> None:
+        try:
+            payload = self._run(message.body, message.headers)
+        except ContractError as error:
+            if not m.is_message_fault(error):
+                await message.nack(requeue=True)
                 raise
+            await self._reject(message, error, span)
+            return
+        try:
+            result = self.handler(payload, message) if self.pass_message else self.handler(payload)
+            if m.awaitable(result):
+                await result
+        except Exception:
             if not message.processed:
-                await message.ack()
+                await message.nack(requeue=True)
+            raise
+        if not message.processed:  # the handler may have settled it (pass_message), or no_ack=True did
+            await message.ack()
 
     async def _reject(self, message: Any, error: ContractError, span: Any) -> None:
         if self.dead_letter is None:

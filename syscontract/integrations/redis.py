@@ -75,7 +75,7 @@ def _entries(reply: Any) -> list[Entry]:
     """The entries of an XREADGROUP reply (RESP2 list or RESP3 dict), for one stream."""
     if not reply:
         return []
-    streams = reply.items() if isinstance(reply, Mapping) else reply
+    streams = reply.items() if type(reply) is dict or isinstance(reply, Mapping) else reply
     found: list[Entry] = []
     for _, entries in streams:
         for entry_id, fields in entries:
@@ -132,8 +132,20 @@ class _Base:
         self.create_group = create_group
         self.group_start = group_start
         self.pass_message = pass_message
-        self.check = m.make_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
+        # the entry's fields are the raw headers: the text headers the decoder reads are built from them
+        # only when it needs them (a writer named by a field, a message off the inline path)
+        self.check = m.make_check(
+            contract,
+            fields,
+            registry,
+            observe,
+            handler,
+            cloudevents=cloudevents,
+            headers=self._headers,
+            names=str.encode,
+        )
         self.contract = self.check.contract
+        self._run = self.check.run
         self._tracing = m.Tracing(SYSTEM, trace)
         self._ready = False
         self._backlog = True  # this consumer name's pending entries come first (a restart after a crash)
@@ -145,14 +157,13 @@ class _Base:
             f"{self.contract} dead_letter={self.dead_letter!r}>"
         )
 
-    def _split(self, fields: dict[bytes, bytes]) -> tuple[bytes | None, dict[str, bytes]]:
-        value = fields.get(self.value_field)
-        headers = {_text(key): found for key, found in fields.items() if key != self.value_field}
-        return value, headers
+    def _headers(self, fields: dict[bytes, bytes]) -> dict[str, bytes]:
+        """An entry's fields but the body, as headers with text names."""
+        return {_text(key): found for key, found in fields.items() if key != self.value_field}
 
     def _verdict(self, entry_id: bytes, fields: dict[bytes, bytes]) -> Any:
         """The decoded payload, or raise the error (a missing body is the entry's fault too)."""
-        value, headers = self._split(fields)
+        value = fields.get(self.value_field)
         if value is None:
             raise DecodeError(
                 f"the stream entry has no {_text(self.value_field)!r} field to read the message from",
@@ -160,7 +171,7 @@ class _Base:
                 reason="no-value",
                 payload=fields,
             )
-        return self.check(value, headers)
+        return self._run(value, fields)
 
     def _letter(self, entry_id: bytes, fields: dict[bytes, bytes], error: ContractError) -> dict[Any, Any]:
         added = m.dead_letter_headers(
@@ -246,22 +257,30 @@ class StreamConsumer(_Base):
 
     def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         """Check one entry read by this consumer, then hand it on and ``XACK`` it, or dead-letter it."""
-        _, headers = self._split(fields)
-        with self._tracing.consume(self.stream, headers, lambda: self._attributes(entry_id, fields)) as span:
-            try:
-                payload = self._verdict(entry_id, fields)
-            except ContractError as error:
-                if not m.is_message_fault(error):
-                    raise
-                self.client.xadd(self.dead_letter, self._letter(entry_id, fields, error))
-                m.dead_lettered(span, self.dead_letter, error)
-                self.ack(entry_id)
+        if self._tracing.enabled and (m.LISTENING.tracing or m.LISTENING.stale):
+            tracer = self._tracing.tracer()
+            if tracer is not None:
+                headers = self._headers(fields)
+                with self._tracing.consume(tracer, self.stream, headers, self._attributes(entry_id, fields)) as span:
+                    self._settle(entry_id, fields, span)
                 return
-            if self.pass_message:
-                self.handler(payload, entry_id, fields)
-            else:
-                self.handler(payload)
+        self._settle(entry_id, fields, None)
+
+    def _settle(self, entry_id: bytes, fields: dict[bytes, bytes], span: Any) -> None:
+        try:
+            payload = self._verdict(entry_id, fields)
+        except ContractError as error:
+            if not m.is_message_fault(error):
+                raise
+            self.client.xadd(self.dead_letter, self._letter(entry_id, fields, error))
+            m.dead_lettered(span, self.dead_letter, error)
             self.ack(entry_id)
+            return
+        if self.pass_message:
+            self.handler(payload, entry_id, fields)
+        else:
+            self.handler(payload)
+        self.ack(entry_id)
 
     def ack(self, entry_id: bytes) -> None:
         """``XACK`` one entry (a separate step so that a test can stop between dead-letter and ack)."""
@@ -323,22 +342,29 @@ class AsyncStreamConsumer(_Base):
 
     async def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         """Check one entry, then hand it on and ``XACK`` it, or dead-letter it (``XADD`` then ``XACK``)."""
-        _, headers = self._split(fields)
-        with self._tracing.consume(self.stream, headers, lambda: self._attributes(entry_id, fields)) as span:
-            try:
-                payload = self._verdict(entry_id, fields)
-            except ContractError as error:
-                if not m.is_message_fault(error):
-                    raise
-                await self.client.xadd(self.dead_letter, self._letter(entry_id, fields, error))
-                m.dead_lettered(span, self.dead_letter, error)
-                await self.ack(entry_id)
+        if self._tracing.enabled and (m.LISTENING.tracing or m.LISTENING.stale):
+            tracer = self._tracing.tracer()
+            if tracer is not None:
+                headers = self._headers(fields)
+                with self._tracing.consume(tracer, self.stream, headers, self._attributes(entry_id, fields)) as span:
+                    await self._settle(entry_id, fields, span)
                 return
-            if self.pass_message:
-                await m.call_handler(self.handler, payload, entry_id, fields)
-            else:
-                await m.call_handler(self.handler, payload)
+        await self._settle(entry_id, fields, None)
+
+    async def _settle(self, entry_id: bytes, fields: dict[bytes, bytes], span: Any) -> None:
+        try:
+            payload = self._verdict(entry_id, fields)
+        except ContractError as error:
+            if not m.is_message_fault(error):
+                raise
+            await self.client.xadd(self.dead_letter, self._letter(entry_id, fields, error))
+            m.dead_lettered(span, self.dead_letter, error)
             await self.ack(entry_id)
+            return
+        result = self.handler(payload, entry_id, fields) if self.pass_message else self.handler(payload)
+        if m.awaitable(result):
+            await result
+        await self.ack(entry_id)
 
     async def ack(self, entry_id: bytes) -> None:
         """``XACK`` one entry."""
