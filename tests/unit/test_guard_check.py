@@ -146,7 +146,7 @@ def test_a_writer_named_by_header_is_read_for_a_json_body(order: dict[str, Any])
     with pytest.raises(syscontract.MissingCriticalField) as caught:
         m.Check("order.v3", FIELDS).run(value, headers)
     assert ("customer.customerTier", "order.v2") == (caught.value.field, caught.value.writer)
-    assert Envelope(value, headers) == caught.value.payload  # the bytes and headers as they came
+    assert (value, headers) == (caught.value.payload, caught.value.headers)  # the bytes and headers as they came
 
 
 def test_the_precise_path_reads_the_headers_only_when_it_needs_them(forms: dict[str, tuple[bytes, Any]]) -> None:
