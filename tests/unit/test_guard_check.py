@@ -171,7 +171,7 @@ def test_a_guard_declares_its_handler_once() -> None:
     def on_order(order: dict[str, Any]) -> None: ...
 
     m.Check("order.v3", FIELDS, handler=on_order)
-    declared = [d for d in inventory.declarations() if d.name.endswith("on_order")]
+    declared = [d for d in inventory.declarations() if d.name.endswith("declares_its_handler_once.<locals>.on_order")]
     assert 1 == len(declared)
     assert "order.v3" == str(declared[0].ref)
 
