@@ -70,7 +70,6 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(
 
 # Pages other issues are rewriting (merge conflicts otherwise): they do not run as pasted yet.
 PENDING: dict[str, str] = {
-    "docs/integrations.md": "issue 16: top-level await (NATS); reads contracts/ and an `order` it never writes",
 }
 
 # Pages other issues are changing, without examples to run; their fences are left as they are.
