@@ -2,7 +2,7 @@
 dead-letter headers, and the OpenTelemetry spans and context propagation.
 
 A guarded consumer does, per message: extract the producer's trace context from the headers and open
-a ``process`` span (unless tracing is off or nothing could record), run the :class:`Check` (the
+a ``process`` span (unless tracing is off or nothing could record), run the :class:`GuardCheck` (the
 message's bytes and headers through a ``@requires``-wrapped identity function, so decoding, telemetry,
 logging and error messages are exactly those of ``@requires``), then either call the user's handler
 with the decoded payload and acknowledge, or dead-letter and acknowledge. Which errors are the
@@ -51,13 +51,13 @@ __all__ = [
     "ERROR_SOURCE",
     "ERROR_WRITER",
     "LISTENING",
-    "Check",
+    "GuardCheck",
     "Tracing",
     "awaitable",
     "call_handler",
-    "check_policy",
     "dead_letter_headers",
     "dead_lettered",
+    "guard_observes",
     "handler_name",
     "is_message_fault",
     "optional",
@@ -178,7 +178,7 @@ def awaitable(result: Any) -> bool:
     return type(result) is CoroutineType or (result is not None and inspect.isawaitable(result))
 
 
-class Check:
+class GuardCheck:
     """The contract check of a guarded consumer: ``(value, headers) -> payload``.
 
     A ``@requires`` declaration of an identity function, named after the user's handler so that
@@ -225,7 +225,7 @@ class Check:
         return self.wire(value, headers)
 
 
-def check_policy(on_violation: str) -> bool:
+def guard_observes(on_violation: str) -> bool:
     """``"dead_letter"`` (default) or ``"observe"``; returns whether to observe."""
     if on_violation not in ("dead_letter", "observe"):
         raise ContractDeclarationError(
@@ -361,7 +361,7 @@ def dead_lettered(span: trace.Span | None, destination: str, error: ContractErro
         span.add_event(DEAD_LETTER_EVENT, {MESSAGING_DESTINATION_NAME: destination, ERROR: type(error).__name__})
 
 
-def make_check(
+def make_guard_check(
     contract: Any,
     fields: Any,
     registry: Any,
@@ -371,15 +371,17 @@ def make_check(
     cloudevents: bool = False,
     headers: Callable[[Any], Any] | None = None,
     names: Callable[[str], Any] = str,
-) -> Check:
-    """The check a guard runs: a plain :class:`Check`, or one that first unwraps a CloudEvent (whose
+) -> GuardCheck:
+    """The check a guard runs: a plain :class:`GuardCheck`, or one that first unwraps a CloudEvent (whose
     attributes are in the headers: ``headers`` turns raw headers into them first)."""
     if cloudevents:
         from syscontract.integrations.cloudevents import CloudEventCheck
 
-        check: Check = CloudEventCheck(contract, fields, registry=registry, observe=observe, handler=handler)
+        check: GuardCheck = CloudEventCheck(contract, fields, registry=registry, observe=observe, handler=handler)
         if headers is not None:
             convert, event = headers, check.run
             check.run = lambda value, raw: event(value, convert(raw))
         return check
-    return Check(contract, fields, registry=registry, observe=observe, handler=handler, headers=headers, names=names)
+    return GuardCheck(
+        contract, fields, registry=registry, observe=observe, handler=handler, headers=headers, names=names
+    )

@@ -123,11 +123,11 @@ def _is_avro(content_type: str | None) -> bool:
     return content_type is not None and content_type.split(";", 1)[0].strip().lower() in AVRO_CONTENT_TYPES
 
 
-class CloudEventCheck(m.Check):
+class CloudEventCheck(m.GuardCheck):
     """The check of a CloudEvent's data: ``check(body, headers) -> data`` for a message in binary or
     structured mode, ``check.event(event)`` for an SDK event. Raises like ``@requires``; an event
     for another contract is a :class:`ContractViolation` (``other-contract``), a message that is no
-    CloudEvent a :class:`DecodeError` (``not-a-cloudevent``). Options as in :class:`Check`.
+    CloudEvent a :class:`DecodeError` (``not-a-cloudevent``). Options as in :class:`GuardCheck`.
     """
 
     def __init__(

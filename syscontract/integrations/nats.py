@@ -99,12 +99,12 @@ class Guard:
                 "that it is stored before the message is acknowledged",
                 reason="bad-option",
             )
-        observe = m.check_policy(on_violation)
+        observe = m.guard_observes(on_violation)
         self.handler = handler
         self.js = js
         self.dead_letter = dead_letter
         self.pass_message = pass_message
-        self.check = m.make_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
+        self.check = m.make_guard_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
         self.contract = self.check.contract
         self._run = self.check.run
         self._tracing = m.Tracing(SYSTEM, trace)

@@ -81,12 +81,12 @@ class _Base:
             raise ContractDeclarationError(f"{type(self).__name__} needs a callable handler", reason="bad-handler")
         if dead_letter_exchange and dead_letter is None:
             raise ContractDeclarationError("dead_letter_exchange needs dead_letter=<routing key>", reason="bad-option")
-        observe = m.check_policy(on_violation)
+        observe = m.guard_observes(on_violation)
         self.handler = handler
         self.dead_letter = dead_letter
         self.dead_letter_exchange = dead_letter_exchange
         self.pass_message = pass_message
-        self.check = m.make_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
+        self.check = m.make_guard_check(contract, fields, registry, observe, handler, cloudevents=cloudevents)
         self.contract = self.check.contract
         self._run = self.check.run
         self._tracing = m.Tracing(SYSTEM, trace)

@@ -118,7 +118,7 @@ class _Base:
             raise ContractDeclarationError(
                 "dead_letter must name a stream other than the consumed one", reason="bad-option"
             )
-        observe = m.check_policy(on_violation)
+        observe = m.guard_observes(on_violation)
         self.client = client
         self.stream = stream
         self.group = group
@@ -134,7 +134,7 @@ class _Base:
         self.pass_message = pass_message
         # the entry's fields are the raw headers: the text headers the decoder reads are built from them
         # only when it needs them (a writer named by a field, a message off the inline path)
-        self.check = m.make_check(
+        self.check = m.make_guard_check(
             contract,
             fields,
             registry,

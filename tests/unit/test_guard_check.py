@@ -120,7 +120,7 @@ def test_the_wire_check_gives_the_precise_verdict(
     name: str, contract: str, forms: dict[str, tuple[bytes, Any]]
 ) -> None:
     value, headers = forms[name]
-    check = m.Check(contract, FIELDS)
+    check = m.GuardCheck(contract, FIELDS)
     expected = verdict(lambda: syscontract.check(contract, Envelope(value, headers), FIELDS))
     for _ in range(3):  # the first call probes, later ones meet a writer already planned
         assert expected == verdict(lambda: check.run(value, headers))
@@ -135,7 +135,7 @@ def test_fields_as_raw_headers_give_the_precise_verdict(name: str, forms: dict[s
     def text(raw: dict[bytes, Any]) -> dict[str, Any]:
         return {key.decode(): found for key, found in raw.items() if key != b"value"}
 
-    check = m.Check("order.v3", FIELDS, headers=text, names=str.encode)
+    check = m.GuardCheck("order.v3", FIELDS, headers=text, names=str.encode)
     expected = verdict(lambda: syscontract.check("order.v3", Envelope(value, headers), FIELDS))
     for _ in range(3):
         assert expected == verdict(lambda: check.run(value, fields))
@@ -144,7 +144,7 @@ def test_fields_as_raw_headers_give_the_precise_verdict(name: str, forms: dict[s
 def test_a_writer_named_by_header_is_read_for_a_json_body(order: dict[str, Any]) -> None:
     value, headers = json.dumps(_v2(order)).encode(), {CONTRACT_HEADER: "order.v2", ENCODING_HEADER: "json"}
     with pytest.raises(syscontract.MissingCriticalField) as caught:
-        m.Check("order.v3", FIELDS).run(value, headers)
+        m.GuardCheck("order.v3", FIELDS).run(value, headers)
     assert ("customer.customerTier", "order.v2") == (caught.value.field, caught.value.writer)
     assert (value, headers) == (caught.value.payload, caught.value.headers)  # the bytes and headers as they came
 
@@ -156,7 +156,7 @@ def test_the_precise_path_reads_the_headers_only_when_it_needs_them(forms: dict[
         asked.append(raw)
         return raw
 
-    check = m.Check("order.v3", FIELDS, headers=headers)
+    check = m.GuardCheck("order.v3", FIELDS, headers=headers)
     good, _ = forms["json, no headers"]
     check.run(good, None)
     for _ in range(100):
@@ -170,7 +170,7 @@ def test_the_precise_path_reads_the_headers_only_when_it_needs_them(forms: dict[
 def test_a_guard_declares_its_handler_once() -> None:
     def on_order(order: dict[str, Any]) -> None: ...
 
-    m.Check("order.v3", FIELDS, handler=on_order)
+    m.GuardCheck("order.v3", FIELDS, handler=on_order)
     declared = [d for d in inventory.declarations() if d.name.endswith("declares_its_handler_once.<locals>.on_order")]
     assert 1 == len(declared)
     assert "order.v3" == str(declared[0].ref)
@@ -181,7 +181,7 @@ def _source(function: Callable[..., Any]) -> str:
 
 
 def test_nothing_listening_means_no_telemetry_instruction(forms: dict[str, tuple[bytes, Any]]) -> None:
-    check = m.Check("order.v3", FIELDS)
+    check = m.GuardCheck("order.v3", FIELDS)
     check.run(*forms["json, no headers"])
     source = _source(check.run)
     assert "_sc_next" not in source
@@ -199,7 +199,7 @@ def meters() -> Iterator[InMemoryMetricReader]:
 
 
 def test_counts_are_exact_on_the_inline_path(meters: InMemoryMetricReader, forms: dict[str, tuple[bytes, Any]]) -> None:
-    check = m.Check("order.v3", FIELDS)
+    check = m.GuardCheck("order.v3", FIELDS)
     for _ in range(250):
         check.run(*forms["json, no headers"])
         check.run(*forms["confluent v3"])
@@ -224,7 +224,7 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 def test_the_current_span_is_annotated_on_the_inline_path(
     exporter: InMemorySpanExporter, forms: dict[str, tuple[bytes, Any]]
 ) -> None:
-    check = m.Check("order.v3", FIELDS)
+    check = m.GuardCheck("order.v3", FIELDS)
     tracer = exporter.provider.get_tracer("test")  # type: ignore[attr-defined]
     for _ in range(2):
         with tracer.start_as_current_span("process"):
