@@ -236,7 +236,7 @@ class Checker:
             return message, None
         if model is None and type(message) is bytes:
             known = self.decoder.fast_confluent(message)
-            if known is not None and type(known[0]) is dict and (known[2] or self.fast(known[0])):
+            if known is not None and isinstance(known[0], dict) and (known[2] or self.fast(known[0])):
                 return known[0], known[1]
         writer = None
         payload = message

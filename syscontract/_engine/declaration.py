@@ -27,7 +27,7 @@ from syscontract import telemetry, wire
 from syscontract._config import settings
 from syscontract._engine._compile import MESSAGE, compile_function
 from syscontract._engine.checker import Checker
-from syscontract._engine.decoder import MAX_MESSAGE_BYTES
+from syscontract._engine.decoder import MAX_MESSAGE_BYTES, resolved
 from syscontract._engine.policy import Policy
 from syscontract.contract import Contract, ContractRef, FieldPath
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
@@ -377,6 +377,8 @@ class _Wrapper:
                 f"                {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
                 f"                if _sc_s.tell() != _sc_len({self.message}) or _sc_type({MESSAGE}) is not _sc_dict: "
                 "raise _sc_D",
+                # _sc_e[4]: the writer is not the reader: what was resolved remembers its bytes
+                f"                if _sc_e[4] is not None: {MESSAGE} = _sc_wrap({MESSAGE}, _sc_e[4], {self.message})",
             ]
             if checker.dict_lines:
                 # _sc_e[3]: this writer's schema is the contract's and sends every critical field
@@ -428,6 +430,7 @@ class _Wrapper:
             namespace["_sc_fastavro"] = checker.decoder.fast_avro
             namespace["_sc_BytesIO"] = io.BytesIO
             namespace["_sc_read"] = fastavro.schemaless_reader
+            namespace["_sc_wrap"] = resolved
         self.function.__code__ = compile_function(
             self._source(checker), self.name, dict(namespace), self.label
         ).__code__
@@ -510,6 +513,7 @@ class _WireCheck(_Wrapper):
                 f"                    {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
                 f"                    if _sc_s.tell() != _sc_len(_sc_value) or _sc_type({MESSAGE}) is not _sc_dict: "
                 "raise _sc_D",
+                f"                    if _sc_e[4] is not None: {MESSAGE} = _sc_wrap({MESSAGE}, _sc_e[4], _sc_value)",
             ]
             if checker.dict_lines:
                 lines.append("                    if not _sc_e[3]:")

@@ -47,6 +47,7 @@ __all__ = [
     "Source",
     "WriterPlan",
     "forget_writers",
+    "resolved",
     "source_of",
 ]
 
@@ -105,7 +106,7 @@ class Resolved(dict):  # type: ignore[type-arg]
         return merged if merged is NotImplemented else self._keep(merged)
 
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     """Where a :class:`Resolved` payload came from."""
 
@@ -118,6 +119,13 @@ class Source:
         if self.written is None:
             self.written = avro.decode(self.data, self.offset, self.plan.writer_schema, record_names=True)
         return self.written
+
+
+def resolved(payload: dict[str, Any], plan: WriterPlan, data: bytes, offset: int = 5) -> Resolved:
+    """``payload`` resolved from ``data`` by ``plan``'s writer, as a :class:`Resolved` that remembers it."""
+    wrapped = Resolved(payload)
+    wrapped._sc_source = Source(plan, data, offset)
+    return wrapped
 
 
 def source_of(payload: Any) -> Source | None:
@@ -137,7 +145,7 @@ class Decoder:
         self._plans: dict[object, WriterPlan] = {}
         # Confluent prefix (magic byte 0 and the 4-byte id) -> (writer schema, reader schema, label, sound), for
         # writers whose messages need nothing but decoding: the hot path reads this table directly
-        self.fast_avro: dict[bytes, tuple[Any, Any, str, bool]] = {}
+        self.fast_avro: dict[bytes, tuple[Any, Any, str, bool, WriterPlan | None]] = {}
         self._lock = threading.Lock()
         self._generation = 0  # bumped by forget(): a plan built across a forget() is not kept
         _live.add(self)
@@ -247,9 +255,9 @@ class Decoder:
             if error is not None:
                 raise self._with_writer_datum(error, plan, data, offset)
         if not plan.exact and type(payload) is dict:
-            resolved = Resolved(payload)
-            resolved._sc_source = source
-            return resolved
+            wrapped = Resolved(payload)
+            wrapped._sc_source = source
+            return wrapped
         return payload
 
     def _critical_pairs(self, plan: WriterPlan) -> list[tuple[FieldPath, str]]:
@@ -340,7 +348,11 @@ class Decoder:
             payload = fastavro.schemaless_reader(stream, entry[0], entry[1])
         except Exception:
             return None
-        return (payload, entry[2], entry[3]) if stream.tell() == len(data) else None
+        if stream.tell() != len(data):
+            return None
+        if entry[4] is not None and type(payload) is dict:
+            payload = resolved(payload, entry[4], data)
+        return payload, entry[2], entry[3]
 
     def _plan(self, key: tuple[str, object]) -> WriterPlan:
         plan = self._plans.get(key)
@@ -359,7 +371,8 @@ class Decoder:
                         del self.fast_avro[next(iter(self.fast_avro))]
                     prefix = b"\x00" + value.to_bytes(4, "big")
                     sound = self._sound(plan)
-                    self.fast_avro[prefix] = (plan.writer_schema, plan.reader_schema, plan.label, sound)
+                    wrap = None if plan.exact else plan  # resolution may fill: the payload remembers its bytes
+                    self.fast_avro[prefix] = (plan.writer_schema, plan.reader_schema, plan.label, sound, wrap)
         return plan
 
     def _sound(self, plan: WriterPlan) -> bool:
@@ -378,15 +391,11 @@ class Decoder:
         return True
 
     def _only_decoding(self, plan: WriterPlan) -> bool:
-        """Whether messages from this writer need nothing but decoding before the field checks: the
-        resolved datum is exactly what was written, on every path."""
+        """Whether messages from this writer need nothing but decoding (one decode, resolving when the
+        writer is not the reader) before the field checks: no critical path is missing from its
+        schema or decided per message. A resolved payload is wrapped so it remembers its bytes."""
         return (
-            plan.kind == "avro"
-            and not plan.missing
-            and not plan.per_message
-            and plan.exact
-            and not plan.scan
-            and self.model is None
+            plan.kind == "avro" and not plan.missing and not plan.per_message and not plan.scan and self.model is None
         )
 
     def _make_plan(self, key: tuple[str, object]) -> WriterPlan:

@@ -329,9 +329,9 @@ def test_eight_threads_leave_the_writer_caches_as_one_thread_would(meters: Meter
     assert (TIER,) == tuple(path for path, _ in plans[("confluent", 7)].missing)
     prefix = b"\x00" + (8).to_bytes(4, "big")
     assert [prefix] == list(checker.decoder.fast_avro)
-    writer_schema, reader_schema, label, sound = checker.decoder.fast_avro[prefix]
-    expected_entry = (plans[("confluent", 8)].writer_schema, None, "order.v3", True)
-    assert expected_entry == (writer_schema, reader_schema, label, sound)
+    writer_schema, reader_schema, label, sound, wrap = checker.decoder.fast_avro[prefix]
+    expected_entry = (plans[("confluent", 8)].writer_schema, None, "order.v3", True, None)
+    assert expected_entry == (writer_schema, reader_schema, label, sound, wrap)
 
 
 @pytest.mark.usefixtures("meters")
@@ -373,7 +373,7 @@ def test_eight_threads_rotating_more_writer_ids_than_the_cache_holds_keep_it_bou
     assert 0 < len(decoder.fast_avro) <= MAX_WRITERS
     for (kind, schema_id), plan in list(decoder._plans.items()):
         assert ("confluent", "order.v3" if schema_id % 2 == 0 else "order.v2") == (kind, plan.label)
-    for prefix, (_, _, label, _) in list(decoder.fast_avro.items()):
+    for prefix, (_, _, label, _, _) in list(decoder.fast_avro.items()):
         schema_id = int.from_bytes(prefix[1:], "big")
         assert (0, 0, "order.v3") == (prefix[0], schema_id % 2, label)
 

@@ -993,3 +993,19 @@ def test_door_a_resolved_payload_nested_in_another_message_launders_the_default(
         assert isinstance(found, tuple), f"accepted: {handler.received}"
         assert ("MissingCriticalField", path) == (found[0], found[2])
     assert [] == handler.received
+
+
+@pytest.mark.parametrize("calls", [1, 3])
+def test_holds_a_resolved_payload_read_on_the_inline_path_remembers_its_writer(calls: int) -> None:
+    # laundry.v1 -> laundry.v2 resolves (a reader default may fill a field), yet needs one decode: the
+    # inline Confluent path wraps what it resolved, so a stricter check downstream still refuses
+    pair("laundry.v1", LAUNDRY_W, "laundry.v2", LAUNDRY_R)
+    received: list[Any] = []
+    outer = requires("laundry.v2", [])(received.append)
+    message = confluent(WRITER_ID, avro_body(LAUNDRY_W, {"orderId": "o-1"}))
+    for _ in range(calls):  # the first call plans the writer; later ones take the inline path
+        outer(message)
+    assert calls == len(received)
+    with pytest.raises(MissingCriticalField) as caught:
+        syscontract.check("laundry.v2", received[-1], ["customerTier"])
+    assert ("customerTier", "not-in-writer-schema") == (caught.value.field, caught.value.reason)
