@@ -210,8 +210,9 @@ class Checker:
                 lines.append(f"{'    ' * inner}for {element} in {value}:")
                 inner += 1
                 value = element
-            lines.append(f"{'    ' * inner}if {value} is None: raise _sc_D")
-            if children:
+            if not children:
+                lines.append(f"{'    ' * inner}if {value} is None: raise _sc_D")
+            else:  # None has no fields-set: the child's subset test refuses it (AttributeError: doubt)
                 self._emit_model(children, value, inner, lines)
 
     # -- precise path ---------------------------------------------------------------------------
