@@ -367,32 +367,34 @@ class _Wrapper:
             # Confluent-framed Avro from a writer already known to need only decoding: decode inline
             # (the writer table is filled by the precise path the first time a writer is seen)
             decoded_call = f"{wait}_sc_h({self._replace_message(self.call, MESSAGE)})"
-            lines += [
-                f"    elif _sc_type({MESSAGE}) is _sc_bytes:",
-                f"        _sc_e = _sc_fastavro.get({MESSAGE}[:5])",
-                "        if _sc_e is not None:",
-                "            try:",
-                f"                _sc_s = _sc_BytesIO({MESSAGE})",
-                "                _sc_s.seek(5)",
-                f"                {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
-                f"                if _sc_s.tell() != _sc_len({self.message}) or _sc_type({MESSAGE}) is not _sc_dict: "
-                "raise _sc_D",
-                # _sc_e[4]: the writer is not the reader: what was resolved remembers its bytes
-                f"                if _sc_e[4] is not None: {MESSAGE} = _sc_wrap({MESSAGE}, _sc_e[4], {self.message})",
-            ]
-            if checker.dict_lines:
-                # _sc_e[3]: this writer's schema is the contract's and sends every critical field
-                # non-null, so what Avro decoded already passes the checks
-                lines.append("                if not _sc_e[3]:")
-                lines.extend("                    " + line for line in checker.dict_lines)
-            lines += [
-                "            except _sc_Exception:",
-                "                pass",
-                "            else:",
-            ]
-            lines.extend("                " + line for line in self._success(decoded_call, "_sc_e[2]"))
+            lines.append(f"    elif _sc_type({MESSAGE}) is _sc_bytes:")
+            lines.extend("        " + line for line in self._inline_avro(checker, self.message, decoded_call))
         lines.append(slow)
         return head + "\n".join(lines) + "\n"
+
+    def _inline_avro(self, checker: Checker, raw: str, call: str) -> list[str]:
+        """Confluent-framed Avro (the bytes in ``raw``) from a writer already planned to need one
+        decode: decoded inline, wrapped as ``Resolved`` when its writer is not the reader, checked,
+        then ``call``. The writer table is filled by the precise path the first time a writer is seen."""
+        lines = [
+            f"_sc_e = _sc_fastavro.get({raw}[:5])",
+            "if _sc_e is not None:",
+            "    try:",
+            f"        _sc_s = _sc_BytesIO({raw})",
+            "        _sc_s.seek(5)",
+            f"        {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
+            f"        if _sc_s.tell() != _sc_len({raw}) or _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
+            # _sc_e[4]: the writer is not the reader: what was resolved remembers its bytes
+            f"        if _sc_e[4] is not None: {MESSAGE} = _sc_wrap({MESSAGE}, _sc_e[4], {raw})",
+        ]
+        if checker.dict_lines:
+            # _sc_e[3]: this writer's schema is the contract's and sends every critical field
+            # non-null, so what Avro decoded already passes the checks
+            lines.append("        if not _sc_e[3]:")
+            lines.extend("            " + line for line in checker.dict_lines)
+        lines += ["    except _sc_Exception:", "        pass", "    else:"]
+        lines.extend("        " + line for line in self._success(call, "_sc_e[2]"))
+        return lines
 
     def _success(self, call: str, writer: str | None) -> list[str]:
         """A passing message: telemetry (nothing unless something may listen, see
@@ -503,22 +505,7 @@ class _WireCheck(_Wrapper):
         lines += ["            except _sc_Exception:", "                pass", "            else:"]
         lines.extend("                " + line for line in self._success(MESSAGE, None))
         if checker.contract.format == "avro":
-            lines += [
-                "        else:",
-                "            _sc_e = _sc_fastavro.get(_sc_value[:5])",
-                "            if _sc_e is not None:",
-                "                try:",
-                "                    _sc_s = _sc_BytesIO(_sc_value)",
-                "                    _sc_s.seek(5)",
-                f"                    {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
-                f"                    if _sc_s.tell() != _sc_len(_sc_value) or _sc_type({MESSAGE}) is not _sc_dict: "
-                "raise _sc_D",
-                f"                    if _sc_e[4] is not None: {MESSAGE} = _sc_wrap({MESSAGE}, _sc_e[4], _sc_value)",
-            ]
-            if checker.dict_lines:
-                lines.append("                    if not _sc_e[3]:")
-                lines.extend("                        " + line for line in checker.dict_lines)
-            lines += ["                except _sc_Exception:", "                    pass", "                else:"]
-            lines.extend("                    " + line for line in self._success(MESSAGE, "_sc_e[2]"))
+            lines.append("        else:")
+            lines.extend("            " + line for line in self._inline_avro(checker, "_sc_value", MESSAGE))
         lines.append(slow)
         return head + "\n".join(lines) + "\n"
