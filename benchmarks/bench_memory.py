@@ -9,7 +9,7 @@ tables. The run passes when memory after the first interval stays flat (within 1
 exceeds its bound (``syscontract._engine.decoder.MAX_WRITERS``).
 
 Then CHECKS ``syscontract.check()`` calls with rotating field lists (nine in ten from 500 hot lists, one
-in ten from 20,000 cold ones, so the bounded cache of checkers keeps evicting), printing memory, the
+in ten from 10,126 cold ones, so the bounded cache of checkers keeps evicting), printing memory, the
 cache's size and the generated sources linecache holds: they must stay flat too (an evicted checker
 releases its source).
 """
