@@ -17,7 +17,7 @@ import itertools
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic import AliasChoices, AliasPath, BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
@@ -46,7 +46,7 @@ class Doubt(Exception):
     """Raised inside generated fast checks: not necessarily wrong, ask the precise check."""
 
 
-_Trie = dict[tuple[str, int], tuple[bool, "_Trie"]]  # (attr, array depth) -> (test None, children)
+_Trie = dict[tuple[str, int], "_Trie"]  # (attr, array depth) -> children; every leaf is tested for None
 
 
 class _Critical:
@@ -173,12 +173,8 @@ class Checker:
             if attrs is None:
                 return None
             level = trie
-            for index, (attr, _nullable) in enumerate(attrs):
-                key = (attr, critical.path.steps[index][1])
-                last = index == len(attrs) - 1
-                must_check, children = level.get(key, (False, {}))
-                level[key] = (must_check or last, children)  # None is refused whatever the annotation
-                level = children
+            for index, attr in enumerate(attrs):
+                level = level.setdefault((attr, critical.path.steps[index][1]), {})
         lines: list[str] = []
         self._emit_model(trie, MESSAGE, 0, lines)
         return lines
@@ -194,11 +190,11 @@ class Checker:
         lines.append(f"{pad}if not {required} <= {container}.__pydantic_fields_set__: raise _sc_D")
         values = self._name("d")
         lines.append(f"{pad}{values} = {container}.__dict__")
-        plain = [attr for (attr, arrays), (_, children) in trie.items() if not arrays and not children]
+        plain = [attr for (attr, arrays), children in trie.items() if not arrays and not children]
         if plain:
             tests = " or ".join(f"{values}[{attr!r}] is None" for attr in plain)
             lines.append(f"{pad}if {tests}: raise _sc_D")
-        for (attr, arrays), (_, children) in trie.items():
+        for (attr, arrays), children in trie.items():
             if not arrays and not children:
                 continue
             inner = depth
@@ -346,7 +342,7 @@ class Checker:
         plan = source.plan
         if plan.pair is None:
             return None
-        status = plan.pair.status(path).status
+        status = plan.pair.status(path)
         if status == MISSING:
             has_default, default = plan.pair.reader_default(path)
             used = f"; the reader default {default!r} was not used" if has_default else ""
@@ -560,18 +556,15 @@ def _sent_at(container: Mapping[str, Any], wire: Wire) -> Any:
     return value
 
 
-def _wire_names(model: type[BaseModel] | None, path: FieldPath) -> tuple[FieldPath, tuple[tuple[Wire, ...], ...]]:
-    """``path`` with each step named as the contract names it (a model field may be declared by
-    attribute name or any alias), and the names each step may arrive under."""
-    if model is None:
-        return path, tuple((name,) for name, _ in path.steps)
+def _model_steps(model: type[BaseModel], path: FieldPath) -> list[tuple[str | None, tuple[Wire, ...]]]:
+    """Each step of ``path`` walked through the model's annotations (optionals and ``list[...]``
+    unwrapped): the attribute it names (None once a step's type is not one model class: unions of
+    models, dicts) and the wire names it may arrive under."""
     current: Any = model
-    steps: list[tuple[str, int]] = []
-    names: list[tuple[Wire, ...]] = []
+    found: list[tuple[str | None, tuple[Wire, ...]]] = []
     for name, arrays in path.steps:
         attr, wire = _field_names(current, name) if current is not None else (None, (name,))
-        steps.append((_contract_name(attr, wire) if attr is not None else name, arrays))
-        names.append(wire)
+        found.append((attr, wire))
         if attr is None:
             current = None
             continue
@@ -580,8 +573,21 @@ def _wire_names(model: type[BaseModel] | None, path: FieldPath) -> tuple[FieldPa
             args = typing.get_args(annotation)
             annotation = _strip_optional(args[0]) if typing.get_origin(annotation) is list and len(args) == 1 else None
         current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return found
+
+
+def _wire_names(model: type[BaseModel] | None, path: FieldPath) -> tuple[FieldPath, tuple[tuple[Wire, ...], ...]]:
+    """``path`` with each step named as the contract names it (a model field may be declared by
+    attribute name or any alias), and the names each step may arrive under."""
+    if model is None:
+        return path, tuple((name,) for name, _ in path.steps)
+    walked = _model_steps(model, path)
+    steps = tuple(
+        (_contract_name(attr, wire) if attr is not None else name, arrays)
+        for (attr, wire), (name, arrays) in zip(walked, path.steps, strict=True)
+    )
     text = ".".join(name + "[]" * arrays for name, arrays in steps)
-    return FieldPath(text, tuple(steps)), tuple(names)
+    return FieldPath(text, steps), tuple(wire for _, wire in walked)
 
 
 def _attribute(model: type[BaseModel], name: str) -> str | None:
@@ -719,43 +725,11 @@ def _model_default(model: type[BaseModel], attr: str) -> str:
     return "a default"  # pragma: no cover - a field outside model_fields_set always has one
 
 
-def _model_attributes(model: type[BaseModel], path: FieldPath) -> list[tuple[str, bool]] | None:
-    """Map a wire path onto attribute names through nested model annotations, with whether each
-    attribute's annotation admits None; None when a step's type is not one model class (unions of
-    models, dicts): the precise path handles those."""
-    attrs: list[tuple[str, bool]] = []
-    current: type[BaseModel] | None = model
-    for index, (name, arrays) in enumerate(path.steps):
-        if current is None:
-            return None
-        attr = _attribute(current, name)
-        if attr is None:
-            return None
-        annotation = current.model_fields[attr].annotation
-        attrs.append((attr, _admits_none(annotation)))
-        if index == len(path.steps) - 1:
-            break
-        annotation = _strip_optional(annotation)
-        for _ in range(arrays):
-            args = typing.get_args(annotation)
-            if typing.get_origin(annotation) is not list or len(args) != 1:
-                return None
-            annotation = _strip_optional(args[0])
-        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    return attrs
-
-
-def _admits_none(annotation: Any) -> bool:
-    if annotation is None or annotation is type(None) or annotation is Any:
-        return True
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _admits_none(typing.get_args(annotation)[0])
-    if origin is typing.Union or origin is types.UnionType:
-        return any(_admits_none(arg) for arg in typing.get_args(annotation))
-    if origin is typing.Literal:
-        return None in typing.get_args(annotation)
-    return not isinstance(annotation, type) and origin is None  # a TypeVar, a string: be careful
+def _model_attributes(model: type[BaseModel], path: FieldPath) -> list[str] | None:
+    """The attribute each step of ``path`` names, through nested models; None when a step's type is
+    not one model class (the precise path handles those)."""
+    attrs = [attr for attr, _ in _model_steps(model, path)]
+    return None if None in attrs else cast("list[str]", attrs)
 
 
 def _strip_optional(annotation: Any) -> Any:

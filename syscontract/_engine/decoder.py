@@ -90,9 +90,7 @@ class Resolved(dict):  # type: ignore[type-arg]
     _sc_source: Source
 
     def _keep(self, value: dict[Any, Any]) -> Resolved:
-        kept = Resolved(value)
-        kept._sc_source = self._sc_source
-        return kept
+        return _wrap(value, self._sc_source)
 
     def copy(self) -> Resolved:
         return self._keep(dict(self))
@@ -123,8 +121,12 @@ class Source:
 
 def resolved(payload: dict[str, Any], plan: WriterPlan, data: bytes, offset: int = 5) -> Resolved:
     """``payload`` resolved from ``data`` by ``plan``'s writer, as a :class:`Resolved` that remembers it."""
+    return _wrap(payload, Source(plan, data, offset))
+
+
+def _wrap(payload: dict[str, Any], source: Source) -> Resolved:
     wrapped = Resolved(payload)
-    wrapped._sc_source = Source(plan, data, offset)
+    wrapped._sc_source = source
     return wrapped
 
 
@@ -240,7 +242,7 @@ class Decoder:
             ) from exc
         except avro.IncompatibleWriter as exc:
             # what the writer wrote says why, for a critical field (a null the reader cannot hold)
-            found = self._unwritten([path for path, _ in self._critical_pairs(plan)], source)
+            found = self._unwritten(self.critical, source)
             if found is not None:
                 raise self._with_writer_datum(found, plan, data, offset) from exc
             raise ContractViolation(
@@ -255,14 +257,8 @@ class Decoder:
             if error is not None:
                 raise self._with_writer_datum(error, plan, data, offset)
         if not plan.exact and type(payload) is dict:
-            wrapped = Resolved(payload)
-            wrapped._sc_source = source
-            return wrapped
+            return _wrap(payload, source)  # the writer datum read per message stays with it
         return payload
-
-    def _critical_pairs(self, plan: WriterPlan) -> list[tuple[FieldPath, str]]:
-        assert plan.pair is not None
-        return [(path, plan.pair.status(path).status) for path in self.critical]
 
     def _unwritten(self, paths: Iterable[FieldPath], source: Source) -> MissingCriticalField | None:
         """The first critical path the writer did not write in this message, from its own datum."""
@@ -411,7 +407,7 @@ class Decoder:
         missing: list[tuple[str, str]] = []
         per_message: list[FieldPath] = []
         for path in self.critical:
-            status = pair.status(path).status
+            status = pair.status(path)
             if status == MISSING:
                 has_default, default = pair.reader_default(path)
                 filled = f"the reader default {default!r} was not used" if has_default else ""
@@ -425,7 +421,7 @@ class Decoder:
                 path = parse_path(text)
             except ContractError:  # pragma: no cover - the contract's own field paths parse
                 continue
-            status = pair.status(path).status
+            status = pair.status(path)
             if status == MISSING:
                 unsent.append(path)
             elif status == PER_MESSAGE:

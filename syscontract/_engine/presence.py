@@ -30,7 +30,7 @@ from typing import Any
 from syscontract.contract import FieldPath
 from syscontract.formats.avro import named_types
 
-__all__ = ["DIRECT", "MISSING", "PER_MESSAGE", "AvroPair", "Sent", "Written"]
+__all__ = ["DIRECT", "MISSING", "PER_MESSAGE", "AvroPair", "Written"]
 
 MISSING = "missing"
 DIRECT = "direct"
@@ -112,20 +112,6 @@ def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-@dataclass(frozen=True)
-class _Step:
-    name: str
-    arrays: int
-
-
-@dataclass(frozen=True)
-class Sent:
-    """One critical path's status for one writer."""
-
-    path: FieldPath
-    status: str  # MISSING, DIRECT or PER_MESSAGE
-
-
 class AvroPair:
     """A reader schema and a writer schema (plain JSON), for questions about critical paths."""
 
@@ -137,7 +123,7 @@ class AvroPair:
 
     # -- decided once, on the schemas --------------------------------------------------------------
 
-    def status(self, path: FieldPath) -> Sent:
+    def status(self, path: FieldPath) -> str:
         """Decided once, on the two schemas. DIRECT only when resolution hands on the written value by
         construction: one writer record and one reader record at every step, the field by its own
         name with no alias in play, and below the leaf no enum whose symbols differ and no union
@@ -157,7 +143,7 @@ class AvroPair:
                 if entry is not None
             ]
             if not found:
-                return Sent(path, MISSING)
+                return MISSING
             if len(found) != len(writer_records) or any(alias for _, alias in found):
                 per_message = True
             if any(_aliases_in_play(record, name) for record in reader_records):
@@ -178,7 +164,7 @@ class AvroPair:
             per_message = True  # a null the reader cannot hold: resolution fails, the writer's datum says why
         if not self._same_below(reader_types, writer_types, set()):
             per_message = True
-        return Sent(path, PER_MESSAGE if per_message else DIRECT)
+        return PER_MESSAGE if per_message else DIRECT
 
     def _same_below(self, reader_types: list[Any], writer_types: list[Any], seen: set[str]) -> bool:
         """Whether the values below a leaf resolve as written: no enum symbol the reader lacks, no
