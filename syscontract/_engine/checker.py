@@ -13,6 +13,7 @@ The generated source is registered with :mod:`linecache`, so tracebacks show it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import types
 import typing
@@ -498,6 +499,7 @@ class _Lazy:
         return repr(settings().registry)
 
 
+@functools.lru_cache(maxsize=4096)  # keyed by model classes and names from code, not from the wire
 def _field_names(model: type[BaseModel], name: str) -> tuple[str | None, tuple[Wire, ...]]:
     """The attribute of ``model`` that ``name`` (its own name or any of its aliases) denotes, and the
     wire names it is read from, in pydantic's order; (None, (name,)) when none."""
@@ -649,6 +651,7 @@ class _Sent(set[str]):
     __slots__ = ()
 
 
+@functools.lru_cache(maxsize=4096)  # keyed by model classes and their attribute names
 def _may_set(model: type[BaseModel], attr: str | None) -> str | None:
     """What in ``model`` may set field ``attr`` (any field, for None) without it being sent: a model
     validator, ``model_post_init``, or a before/wrap/plain field validator of that field; else None."""
