@@ -472,7 +472,7 @@ class _WireCheck(_Wrapper):
             "_sc_same": _same,
             "_sc_headers": headers or _same,
             "_sc_Envelope": wire.Envelope,
-            "_sc_json": json_wire.decode,
+            "_sc_scan": json_wire.SCAN,
             "_sc_MAX": MAX_MESSAGE_BYTES,
         }
         self.params = self.call = "_sc_value, _sc_raw"
@@ -498,8 +498,9 @@ class _WireCheck(_Wrapper):
             # JSON of an object: not Confluent (0x00, 0x01), not single-object (0xC3), no BOM (0xEF)
             "        if _sc_value[:1] == b'{' and _sc_len(_sc_value) <= _sc_MAX:",
             "            try:",
-            f"                {MESSAGE} = _sc_json(_sc_value)",
-            f"                if _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
+            "                _sc_text = _sc_value.decode('utf-8')",
+            f"                {MESSAGE}, _sc_end = _sc_scan(_sc_text, 0)",
+            f"                if _sc_end != _sc_len(_sc_text) or _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
         ]
         lines.extend("                " + line for line in checker.dict_lines)
         lines += ["            except _sc_Exception:", "                pass", "            else:"]

@@ -75,7 +75,8 @@ def _entries(reply: Any) -> list[Entry]:
     """The entries of an XREADGROUP reply (RESP2 list or RESP3 dict), for one stream."""
     if not reply:
         return []
-    streams = reply.items() if type(reply) is dict or isinstance(reply, Mapping) else reply
+    # RESP2 (redis-py's default) answers a list: known without asking the Mapping ABC
+    streams = reply if type(reply) is list else reply.items() if isinstance(reply, Mapping) else reply
     found: list[Entry] = []
     for _, entries in streams:
         for entry_id, fields in entries:
@@ -161,17 +162,14 @@ class _Base:
         """An entry's fields but the body, as headers with text names."""
         return {_text(key): found for key, found in fields.items() if key != self.value_field}
 
-    def _verdict(self, entry_id: bytes, fields: dict[bytes, bytes]) -> Any:
-        """The decoded payload, or raise the error (a missing body is the entry's fault too)."""
-        value = fields.get(self.value_field)
-        if value is None:
-            raise DecodeError(
-                f"the stream entry has no {_text(self.value_field)!r} field to read the message from",
-                contract=self.contract,
-                reason="no-value",
-                payload=fields,
-            )
-        return self._run(value, fields)
+    def _no_value(self, fields: dict[bytes, bytes]) -> Any:
+        """An entry without a body: the entry's fault, as a violation is."""
+        raise DecodeError(
+            f"the stream entry has no {_text(self.value_field)!r} field to read the message from",
+            contract=self.contract,
+            reason="no-value",
+            payload=fields,
+        )
 
     def _letter(self, entry_id: bytes, fields: dict[bytes, bytes], error: ContractError) -> dict[Any, Any]:
         added = m.dead_letter_headers(
@@ -220,11 +218,13 @@ class StreamConsumer(_Base):
     def process(self, *, block_ms: int | None = None) -> int:
         """Read one batch (this consumer's pending entries first, then idle ones to claim, then new
         ones, waiting up to ``block_ms``) and settle each entry; return how many were read."""
-        self.ensure_group()
+        if not self._ready:
+            self.ensure_group()
         entries = self._read(self.block_ms if block_ms is None else block_ms)
+        handle = self.handle
         try:
             for entry_id, fields in entries:
-                self.handle(entry_id, fields)
+                handle(entry_id, fields)
         except BaseException:
             self._backlog = True  # the rest of the batch is pending on this consumer: read it first next time
             raise
@@ -267,8 +267,9 @@ class StreamConsumer(_Base):
         self._settle(entry_id, fields, None)
 
     def _settle(self, entry_id: bytes, fields: dict[bytes, bytes], span: Any) -> None:
+        value = fields.get(self.value_field)
         try:
-            payload = self._verdict(entry_id, fields)
+            payload = self._no_value(fields) if value is None else self._run(value, fields)
         except ContractError as error:
             if not m.is_message_fault(error):
                 raise
@@ -305,7 +306,8 @@ class AsyncStreamConsumer(_Base):
     async def process(self, *, block_ms: int | None = None) -> int:
         """Read one batch and settle each entry; return how many were read (see
         :meth:`StreamConsumer.process`)."""
-        await self.ensure_group()
+        if not self._ready:
+            await self.ensure_group()
         entries = await self._read(self.block_ms if block_ms is None else block_ms)
         try:
             for entry_id, fields in entries:
@@ -352,8 +354,9 @@ class AsyncStreamConsumer(_Base):
         await self._settle(entry_id, fields, None)
 
     async def _settle(self, entry_id: bytes, fields: dict[bytes, bytes], span: Any) -> None:
+        value = fields.get(self.value_field)
         try:
-            payload = self._verdict(entry_id, fields)
+            payload = self._no_value(fields) if value is None else self._run(value, fields)
         except ContractError as error:
             if not m.is_message_fault(error):
                 raise

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 from syscontract.errors import DecodeError
 
@@ -24,6 +25,12 @@ def _refuse_constant(name: str) -> Any:
 # do not accept anyway (JSON exchanged between systems is UTF-8, RFC 8259)
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
+
+SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
+"""The decoder's own scanner, ``SCAN(text, 0) -> (value, end)``, for a generated fast path that has
+already seen ``{`` first (so no byte order mark, no leading space): what it does not read to the end
+of ``text``, or cannot read, goes to :func:`decode`, which says why. It skips the two Python frames
+and the whitespace matching of ``JSONDecoder.decode``."""
 
 BOM = b"\xef\xbb\xbf"
 """The UTF-8 byte order mark: RFC 8259 forbids it in JSON exchanged between systems."""

@@ -18,6 +18,8 @@ from typing import Any
 
 import fastavro
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -78,6 +80,16 @@ def messages(registry: FileRegistry, order: dict[str, Any]) -> dict[str, tuple[b
         "avro v3 named by header": (_avro(registry, 3, order), {CONTRACT_HEADER: "order.v3"}),
         "avro v2 named by header": (_avro(registry, 2, _v2(order)), {CONTRACT_HEADER: b"order.v2"}),
         "json, headers as pairs naming v2": (raw, [(CONTRACT_HEADER, "order.v2"), (ENCODING_HEADER, "json")]),
+        # what the inline JSON read must leave to the precise path, or read exactly as json does
+        "json with trailing whitespace": (raw + b" \r\n\t", None),
+        "json with data after the object": (raw + b' {"orderId": "x"}', None),
+        "json with a NaN": (raw[:-1] + b', "extra": NaN}', None),
+        "json with Infinity": (raw[:-1] + b', "extra": -Infinity}', None),
+        "json, not utf-8": (raw[:-1] + b', "extra": "\xff"}', None),
+        "json, utf-16": (json.dumps(order).encode("utf-16-le"), None),
+        "json nested too deep": (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, None),
+        "json, a lone surrogate escape": (raw[:-1] + b', "extra": "\\ud800"}', None),
+        "json, only an opening brace": (b"{", None),
     }
 
 
@@ -111,6 +123,15 @@ FORMS = [
     "avro v3 named by header",
     "avro v2 named by header",
     "json, headers as pairs naming v2",
+    "json with trailing whitespace",
+    "json with data after the object",
+    "json with a NaN",
+    "json with Infinity",
+    "json, not utf-8",
+    "json, utf-16",
+    "json nested too deep",
+    "json, a lone surrogate escape",
+    "json, only an opening brace",
 ]
 
 
@@ -139,6 +160,30 @@ def test_fields_as_raw_headers_give_the_precise_verdict(name: str, forms: dict[s
     expected = verdict(lambda: syscontract.check("order.v3", Envelope(value, headers), FIELDS))
     for _ in range(3):
         assert expected == verdict(lambda: check.run(value, fields))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_bytes_opening_with_a_brace_get_the_precise_verdict(data: st.DataObject, order: dict[str, Any]) -> None:
+    # the inline path reads JSON itself (the decoder's scanner, then "read to the end?"): mutate a
+    # real message byte by byte, cut it, pad it, and hold it to the precise path's verdict
+    raw = bytearray(json.dumps(order, indent=data.draw(st.sampled_from([None, 1]))).encode())
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        edit = data.draw(st.sampled_from(["set", "cut", "insert"]))
+        if edit == "set" and at > 0:
+            raw[at] = data.draw(st.sampled_from(list(b' \t\n\r{}[]",:0-9eE.\\nulltruefalseNaN\xff\xc3\x80')))
+        elif edit == "cut":
+            del raw[at:]
+            raw += b"{" if not raw else b""
+        elif at > 0:
+            raw[at:at] = data.draw(st.binary(max_size=6))
+    raw += data.draw(st.sampled_from([b"", b" ", b"\n", b" x", b"}", b"\x00"]))
+    value = bytes(raw)
+    check = m.GuardCheck("order.v3", FIELDS)
+    expected = verdict(lambda: syscontract.check("order.v3", Envelope(value, None), FIELDS))
+    assert expected == verdict(lambda: check.run(value, None))
+    assert expected == verdict(lambda: check.run(value, None))  # and once the writer is planned
 
 
 def test_a_writer_named_by_header_is_read_for_a_json_body(order: dict[str, Any]) -> None:
