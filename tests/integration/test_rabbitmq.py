@@ -207,3 +207,61 @@ def test_aio_pika_hands_on_the_good_and_dead_letters_the_bad(queues: Queues, mix
     assert 0 == queues.count(queues.queue)
     handled_check(mix, handled)
     letter_check(mix, queues.letters())
+
+
+@pytest.mark.parametrize("traced", [False, True], ids=["no tracer", "traced"])
+def test_aio_pika_requeues_what_the_handler_fails_and_leaves_a_message_the_handler_settled(
+    queues: Queues, request: pytest.FixtureRequest, traced: bool
+) -> None:
+    # the guard settles a passing message on two paths (inside a span, or inlined without one):
+    # both must requeue on a handler's failure, and not settle twice what pass_message settled
+    aio_pika = pytest.importorskip("aio_pika")
+    if traced:
+        request.getfixturevalue("spans")
+    mix = make_mix(good=3, bad=1)
+    queues.declare()
+    queues.publish(mix)
+
+    async def scenario() -> tuple[list[dict[str, Any]], int, int]:
+        connection = await aio_pika.connect_robust(queues.server)
+        handled: list[dict[str, Any]] = []
+        failures: list[str] = []
+        self_settled: list[str] = []
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.get_queue(queues.queue)
+
+            async def on_order(order: dict[str, Any], message: Any) -> None:
+                if order["orderId"] not in failures:  # each message fails once, then passes
+                    failures.append(order["orderId"])
+                    raise RuntimeError("the handler failed")
+                handled.append(order)
+                if len(handled) == 1:
+                    await message.ack()  # the handler settles this one itself
+                    self_settled.append(order["orderId"])
+
+            guard = AsyncGuard(on_order, CONTRACT, [TIER], dead_letter=queues.dead, pass_message=True)
+
+            async def consumer(message: Any) -> None:
+                try:
+                    await guard(message)
+                except Exception as exc:  # what the guard raises, aio-pika would only log
+                    raised.append(exc)
+
+            tag = await queue.consume(consumer)
+            deadline = time.monotonic() + 15
+            while len(handled) < len(mix.good) or queues.count(queues.dead) < len(mix.bad):
+                assert time.monotonic() < deadline, "timed out waiting for the consumer to settle every message"
+                await asyncio.sleep(0.05)
+            await queue.cancel(tag)
+        return handled, len(failures), len(self_settled)
+
+    raised: list[Exception] = []
+    handled, failures, self_settled = asyncio.run(scenario())
+    # the handler's failures propagate; a second ack of the self-settled message would raise too
+    assert ["the handler failed"] * len(mix.good) == [str(exc) for exc in raised]
+    queues.reconnect()
+    assert 0 == queues.count(queues.queue)  # every message settled, none lost
+    assert (len(mix.good), 1) == (failures, self_settled)
+    handled_check(mix, handled)
+    letter_check(mix, queues.letters())
