@@ -12,6 +12,7 @@ message's fault (dead-letter it) and which are the consumer's (redeliver it) is 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -121,8 +122,19 @@ def optional(module: str, extra: str, purpose: str) -> ModuleType:
         ) from exc
 
 
+def handler_names(handler: Callable[..., Any]) -> tuple[str, str]:
+    """A handler's module and qualified name: a function's own, a ``functools.partial``'s function's,
+    a callable object's class's."""
+    while isinstance(handler, functools.partial):
+        handler = handler.func
+    qualname = getattr(handler, "__qualname__", None)
+    if not isinstance(qualname, str):
+        qualname = type(handler).__qualname__
+    return getattr(handler, "__module__", None) or "?", qualname
+
+
 def handler_name(handler: Callable[..., Any]) -> str:
-    return f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+    return ".".join(handler_names(handler))
 
 
 def is_message_fault(error: BaseException) -> bool:
@@ -208,8 +220,7 @@ class GuardCheck:
             return message
 
         if handler is not None:
-            check.__module__ = getattr(handler, "__module__", None) or "?"
-            check.__qualname__ = getattr(handler, "__qualname__", check.__qualname__)
+            check.__module__, check.__qualname__ = handler_names(handler)
         self.contract = str(contract.ref if isinstance(contract, Contract) else contract)
         self._check = requires(contract, fields, registry=registry, on_violation="observe" if observe else "raise")(
             check

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import io
 import json
 import linecache
@@ -219,6 +220,24 @@ def test_a_guard_declares_its_handler_once() -> None:
     declared = [d for d in inventory.declarations() if d.name.endswith("declares_its_handler_once.<locals>.on_order")]
     assert 1 == len(declared)
     assert "order.v3" == str(declared[0].ref)
+
+
+def test_a_guard_names_a_callable_object_or_a_partial_by_what_it_calls() -> None:
+    class Pricing:
+        def __call__(self, order: dict[str, Any]) -> None: ...
+
+    def price(order: dict[str, Any], tier: str) -> None: ...
+
+    guards = [  # kept: the inventory lists the declarations alive
+        m.GuardCheck("order.v3", FIELDS, handler=Pricing()),
+        m.GuardCheck("order.v3", FIELDS, handler=functools.partial(price, tier="GOLD")),
+    ]
+    names = {d.name for d in inventory.declarations() if "callable_object_or_a_partial" in d.name}
+    assert {
+        f"{__name__}.test_a_guard_names_a_callable_object_or_a_partial_by_what_it_calls.<locals>.Pricing",
+        f"{__name__}.test_a_guard_names_a_callable_object_or_a_partial_by_what_it_calls.<locals>.price",
+    } == names
+    assert 2 == len(guards)
 
 
 def _source(function: Callable[..., Any]) -> str:
