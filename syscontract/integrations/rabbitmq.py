@@ -239,25 +239,7 @@ class AsyncGuard(_Base):
                 with self._tracing.consume(tracer, destination, message.headers, attributes) as span:
                     await self._settle(message, span)
                 return
-        # what _settle does, inlined: a coroutine call per message costs about 0.1 us
-        try:
-            payload = self._run(message.body, message.headers)
-        except ContractError as error:
-            if not m.is_message_fault(error):
-                await message.nack(requeue=True)
-                raise
-            await self._reject(message, error, None)
-            return
-        try:
-            result = self.handler(payload, message) if self.pass_message else self.handler(payload)
-            if result is not None and m.awaitable(result):
-                await result
-        except Exception:
-            if not message.processed:
-                await message.nack(requeue=True)
-            raise
-        if not message.processed:  # the handler may have settled it (pass_message), or no_ack=True did
-            await message.ack()
+        await self._settle(message, None)
 
     async def _settle(self, message: Any, span: Any) -> None:
         try:
