@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -52,9 +55,78 @@ def decode(data: bytes | bytearray | str) -> Any:
             payload=data,
         )
     try:
-        return _DECODER.decode(data if isinstance(data, str) else data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        text = data if isinstance(data, str) else data.decode("utf-8")
+        try:
+            return _DECODER.decode(text)
+        except RecursionError:
+            return _decode_deep(text, data)
+    except DecodeError:
+        raise
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise DecodeError(f"message is not valid JSON ({exc})", reason="not-json", payload=data) from exc
+
+
+# -- JSON nested deeper than the caller's stack leaves room for -----------------------------------
+#
+# Python's JSON scanner counts each level of nesting against the interpreter's recursion limit,
+# on top of the caller's own frames: the same bytes would decode from a short stack and fail from
+# a deeper one (a guard's inline read, check(), the precise path are a few frames apart). The
+# verdict is made a property of the bytes: nesting below the recursion limit decodes, on a fresh
+# thread if the caller's stack is too deep for it; nesting at or beyond it is ``too-deep``. Only a
+# message the scanner could not finish comes here.
+
+_TOKENS: Final = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
+"""Strings, skipped whole (a bracket inside one does not nest), and brackets. A string left open runs
+to the end of the text, so that no quote is scanned twice: linear in the text, whatever it holds."""
+_DEEP: Final = threading.Lock()
+_ROOM: Final = 32
+"""Frames a fresh thread may use beyond the recursion limit: its own bootstrap and the decoder's."""
+
+
+def nesting(text: str) -> int:
+    """How deep ``text``'s arrays and objects nest, counted without recursion."""
+    depth = deepest = 0
+    for token in _TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif bracket in "]}":
+            depth -= 1
+    return deepest
+
+
+def _decode_deep(text: str, data: bytes | bytearray | str) -> Any:
+    depth, limit = nesting(text), sys.getrecursionlimit()
+    if depth >= limit:
+        raise DecodeError(
+            f"message nests {depth} levels deep: JSON is decoded up to the interpreter's recursion limit "
+            f"({limit}) levels",
+            reason="too-deep",
+            payload=data,
+        )
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, _DECODER.decode(text)))
+        except BaseException as exc:  # handed back to the caller's thread, raised there
+            outcome.append((False, exc))
+
+    with _DEEP:  # the recursion limit is the interpreter's: one such decode at a time raises it
+        sys.setrecursionlimit(limit + _ROOM)
+        try:
+            worker = threading.Thread(target=run, name="syscontract-deep-json", daemon=True)
+            worker.start()
+            worker.join()
+        finally:
+            sys.setrecursionlimit(limit)
+    decoded, value = outcome[0]
+    if decoded:
+        return value
+    if isinstance(value, RecursionError):  # pragma: no cover - the fresh stack has room for `depth`
+        raise DecodeError(f"message nests {depth} levels deep: too deep to decode", reason="too-deep", payload=data)
+    raise value
 
 
 def encode(payload: Any) -> bytes:
