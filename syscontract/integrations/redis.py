@@ -25,13 +25,19 @@ header (``syscontract-contract``, ``traceparent``, ...). Per entry:
 - the handler raises, or the registry is unreachable: no ``XACK``; the entry stays pending and the
   error propagates. Pending entries are read again by this consumer name when it (re)starts, and
   with ``claim_idle_ms`` entries idle that long (a dead consumer's, or this one's failures) are
-  claimed with ``XAUTOCLAIM`` and retried.
+  claimed with ``XAUTOCLAIM`` and retried;
+- it was deleted from the stream while pending (``XDEL``, or ``MAXLEN`` trimming faster than the
+  group reads): nothing is left of it to check; it is ``XACK``-ed, with a warning on the
+  ``syscontract`` logger.
+
+RESP2 and RESP3 clients alike (``protocol=3``, with or without redis-py's ``legacy_responses``).
 
 Use with the ``redis`` extra: ``pip install 'syscontract[redis]'``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -49,6 +55,7 @@ VALUE_FIELD: Final = "value"
 """The entry field that carries the message body, by default."""
 
 _TRACING = m.Tracing(SYSTEM)
+logger = logging.getLogger("syscontract")
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 
@@ -71,18 +78,40 @@ def _check_client(client: Any) -> None:
         )
 
 
-def _entries(reply: Any) -> list[Entry]:
-    """The entries of an XREADGROUP reply (RESP2 list or RESP3 dict), for one stream."""
+def _entries(reply: Any) -> tuple[list[Entry], list[bytes]]:
+    """The entries of an XREADGROUP reply for one stream, and the ids of entries deleted from the
+    stream while pending (nothing left to check: Redis answers them without fields)."""
     if not reply:
-        return []
-    # RESP2 (redis-py's default) answers a list: known without asking the Mapping ABC
-    streams = reply if type(reply) is list else reply.items() if isinstance(reply, Mapping) else reply
+        return [], []
+    # RESP2, redis-py's default: [[stream, entries]]; RESP3: {stream: entries}, or {stream: [entries]}
+    # with redis-py's legacy_responses (its default)
+    streams = reply if type(reply) is list else [(name, _unwrapped(entries)) for name, entries in reply.items()]
     found: list[Entry] = []
+    gone: list[bytes] = []
     for _, entries in streams:
         for entry_id, fields in entries:
-            if fields is not None:  # None: trimmed from the stream while pending; nothing left to check
+            if fields:
                 found.append((entry_id, fields))
-    return found
+            else:  # None (RESP2) or {} (RESP3): XADD takes at least one field, so the entry was deleted
+                gone.append(entry_id)
+    return found, gone
+
+
+def _unwrapped(entries: list[Any]) -> list[Any]:
+    first = entries[0] if entries else None
+    if type(first) is list and not (first and isinstance(first[0], (bytes, str))):  # a list of entries
+        return [entry for group in entries for entry in group]
+    return entries
+
+
+def _warn_gone(stream: str, gone: list[bytes]) -> None:
+    logger.warning(
+        "%d pending entries of stream %r were deleted from it before they were checked (XDEL, or MAXLEN "
+        "trimming faster than the group reads): acknowledged, nothing is left of them to check (ids %s)",
+        len(gone),
+        stream,
+        ", ".join(_text(entry_id) for entry_id in gone[:5]) + (", ..." if len(gone) > 5 else ""),
+    )
 
 
 class _Base:
@@ -238,7 +267,7 @@ class StreamConsumer(_Base):
     def _read(self, block_ms: int) -> list[Entry]:
         if self._backlog:
             reply = self.client.xreadgroup(self.group, self.consumer, {self.stream: "0"}, count=self.count)
-            entries = _entries(reply)
+            entries = self._kept(reply)
             if entries:
                 return entries
             self._backlog = False
@@ -247,13 +276,20 @@ class StreamConsumer(_Base):
                 self.stream, self.group, self.consumer, self.claim_idle_ms, self._claim_from, count=self.count
             )
             self._claim_from = _text(claimed[0]) if claimed[0] else "0-0"
-            entries = [(entry_id, fields) for entry_id, fields in claimed[1] if fields is not None]
+            entries = [(entry_id, fields) for entry_id, fields in claimed[1] if fields]  # XAUTOCLAIM drops deleted ones
             if entries:
                 return entries
         reply = self.client.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=self.count, block=block_ms or None
         )
-        return _entries(reply)
+        return self._kept(reply)
+
+    def _kept(self, reply: Any) -> list[Entry]:
+        entries, gone = _entries(reply)
+        if gone:
+            _warn_gone(self.stream, gone)
+            self.client.xack(self.stream, self.group, *gone)
+        return entries
 
     def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         """Check one entry read by this consumer, then hand it on and ``XACK`` it, or dead-letter it."""
@@ -325,7 +361,7 @@ class AsyncStreamConsumer(_Base):
     async def _read(self, block_ms: int) -> list[Entry]:
         if self._backlog:
             reply = await self.client.xreadgroup(self.group, self.consumer, {self.stream: "0"}, count=self.count)
-            entries = _entries(reply)
+            entries = await self._kept(reply)
             if entries:
                 return entries
             self._backlog = False
@@ -334,13 +370,20 @@ class AsyncStreamConsumer(_Base):
                 self.stream, self.group, self.consumer, self.claim_idle_ms, self._claim_from, count=self.count
             )
             self._claim_from = _text(claimed[0]) if claimed[0] else "0-0"
-            entries = [(entry_id, fields) for entry_id, fields in claimed[1] if fields is not None]
+            entries = [(entry_id, fields) for entry_id, fields in claimed[1] if fields]  # XAUTOCLAIM drops deleted ones
             if entries:
                 return entries
         reply = await self.client.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=self.count, block=block_ms or None
         )
-        return _entries(reply)
+        return await self._kept(reply)
+
+    async def _kept(self, reply: Any) -> list[Entry]:
+        entries, gone = _entries(reply)
+        if gone:
+            _warn_gone(self.stream, gone)
+            await self.client.xack(self.stream, self.group, *gone)
+        return entries
 
     async def handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         """Check one entry, then hand it on and ``XACK`` it, or dead-letter it (``XADD`` then ``XACK``)."""

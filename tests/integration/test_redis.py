@@ -165,6 +165,30 @@ def test_an_entry_without_a_value_field_is_dead_lettered(client: redis.Redis, un
     assert 0 == pending(client, unique, "pricing")
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_an_entry_deleted_while_pending_is_acknowledged_with_a_warning(
+    redis_server: str, client: redis.Redis, unique: str, protocol: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    mix = make_mix(good=3, bad=0)
+    reader = redis.Redis.from_url(redis_server, protocol=protocol)
+    handled: list[dict[str, Any]] = []
+    guarded = consumer(reader, unique, handled.append)
+    guarded.ensure_group()
+    publish_mix(client, unique, mix)
+    read = client.xreadgroup("pricing", "pricing-1", {unique: ">"}, count=3)  # read, then the process died
+    ((_, entries),) = read
+    client.xdel(unique, entries[1][0])  # and the stream lost one of them before the restart
+    with caplog.at_level("WARNING", logger="syscontract"):
+        while guarded.process():
+            pass
+    reader.close()
+    assert [mix.good[0].order_id, mix.good[2].order_id] == [order["orderId"] for order in handled]
+    assert 0 == pending(client, unique, "pricing")  # nothing left pending for ever
+    assert [] == client.xrange(f"{unique}.dead")  # a deleted entry is no violation
+    (warned,) = [record.getMessage() for record in caplog.records if "deleted" in record.getMessage()]
+    assert entries[1][0].decode() in warned
+
+
 def test_a_client_that_decodes_responses_is_refused(redis_server: str, unique: str) -> None:
     client = redis.Redis.from_url(redis_server, decode_responses=True)
     with pytest.raises(ContractDeclarationError, match="decode_responses=False"):
