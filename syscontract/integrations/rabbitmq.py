@@ -115,7 +115,8 @@ class _Base:
 class Guard(_Base):
     """A pika ``on_message_callback`` ``(channel, method, properties, body)`` that checks every
     delivery before ``handler`` sees its decoded payload (``handler(payload)``, or
-    ``handler(payload, channel, method, properties)`` with ``pass_message``).
+    ``handler(payload, channel, method, properties)`` with ``pass_message``: a handler that settles
+    the delivery itself, before it returns, through that ``channel``, is not settled again).
 
     ``dead_letter``: routing key (a queue name on the default exchange) violating messages are
     published to, on ``dead_letter_exchange``; None: ``basic_reject(requeue=False)`` into the queue's
@@ -153,15 +154,28 @@ class Guard(_Base):
                 raise
             self._reject(channel, method, properties, body, error, span)
             return
+        if self.pass_message:
+            self._hand_over(payload, channel, method, properties)
+            return
         try:
-            if self.pass_message:
-                self.handler(payload, channel, method, properties)
-            else:
-                self.handler(payload)
+            self.handler(payload)
         except Exception:
             channel.basic_nack(method.delivery_tag, requeue=True)
             raise
         channel.basic_ack(method.delivery_tag)
+
+    def _hand_over(self, payload: Any, channel: Any, method: Any, properties: Any) -> None:
+        """``handler(payload, channel, method, properties)``, which may settle the delivery itself:
+        pika keeps no record of that, so the handler gets the channel through :class:`_Settling`."""
+        settling = _Settling(channel, method.delivery_tag)
+        try:
+            self.handler(payload, settling, method, properties)
+        except Exception:
+            if not settling.settled:
+                channel.basic_nack(method.delivery_tag, requeue=True)
+            raise
+        if not settling.settled:
+            channel.basic_ack(method.delivery_tag)
 
     def _reject(self, channel: Any, method: Any, properties: Any, body: bytes, error: ContractError, span: Any) -> None:
         if self.dead_letter is None:
@@ -192,6 +206,41 @@ class Guard(_Base):
             raise
         m.dead_lettered(span, self._destination, error)
         channel.basic_ack(method.delivery_tag)
+
+
+class _Settling:
+    """A pika channel as a ``pass_message`` handler gets it: every attribute is the channel's own;
+    ``basic_ack``/``basic_nack``/``basic_reject`` also note whether they settled this delivery, so
+    that the guard does not settle it again (RabbitMQ closes a channel on an unknown delivery tag)."""
+
+    __slots__ = ("_channel", "_tag", "settled")
+
+    def __init__(self, channel: Any, delivery_tag: int) -> None:
+        self._channel = channel
+        self._tag = delivery_tag
+        self.settled = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._channel, name)
+
+    def __repr__(self) -> str:
+        return repr(self._channel)
+
+    def _note(self, delivery_tag: int, multiple: bool) -> None:
+        if delivery_tag == self._tag or (multiple and (delivery_tag == 0 or delivery_tag >= self._tag)):
+            self.settled = True
+
+    def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> Any:
+        self._note(delivery_tag, multiple)
+        return self._channel.basic_ack(delivery_tag, multiple)
+
+    def basic_nack(self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True) -> Any:
+        self._note(delivery_tag, multiple)
+        return self._channel.basic_nack(delivery_tag, multiple, requeue)
+
+    def basic_reject(self, delivery_tag: int = 0, requeue: bool = True) -> Any:
+        self._note(delivery_tag, False)
+        return self._channel.basic_reject(delivery_tag, requeue)
 
 
 _PROPERTIES = (
