@@ -67,6 +67,17 @@ def redis_server() -> str:
 
 
 @pytest.fixture
+def client(redis_server: str, unique: str) -> Iterator[Any]:
+    """A Redis client (bytes as sent); the test's stream and its dead-letter stream deleted after."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    yield client
+    client.delete(unique, f"{unique}.dead")
+    client.close()
+
+
+@pytest.fixture
 def unique(request: pytest.FixtureRequest) -> str:
     """A name no other test uses (letters, digits and dashes)."""
     return f"sc-{request.node.name[:24].replace('[', '-').replace(']', '').replace('_', '-')}-{uuid.uuid4().hex[:8]}"

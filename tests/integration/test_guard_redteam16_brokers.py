@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ pytest.importorskip("redis", reason="the redis extra: pip install -e '.[redis]'"
 
 import redis
 import redis.asyncio
+from test_redis import letters, pending
 
 from syscontract.integrations.redis import AsyncStreamConsumer, StreamConsumer, publish
 
@@ -40,23 +40,8 @@ RESP3 = {
 }
 
 
-@pytest.fixture
-def client(redis_server: str, unique: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server)
-    yield client
-    client.delete(unique, f"{unique}.dead")
-    client.close()
-
-
-def _letters(client: redis.Redis, stream: str) -> list[tuple[bytes, dict[str, Any]]]:
-    return [
-        (fields.pop(b"value"), {key.decode(): value for key, value in fields.items()})
-        for _, fields in client.xrange(stream)
-    ]
-
-
 def _pending(client: redis.Redis, stream: str) -> int:
-    return int(client.xpending(stream, "pricing")["pending"])
+    return pending(client, stream, "pricing")
 
 
 def _consumer(kind: type, client: Any, stream: str, handler: Any) -> Any:
@@ -115,7 +100,7 @@ def test_a_resp3_client_consumes_like_a_resp2_one(
     finally:
         resp3.close()
     handled_check(mix, handler.handled)
-    letter_check(mix, _letters(client, f"{unique}.dead"))
+    letter_check(mix, letters(client, f"{unique}.dead"))
     assert 0 == _pending(client, unique)
 
 
@@ -148,7 +133,7 @@ def test_a_resp3_asyncio_client_consumes_like_a_resp2_one(
 
     asyncio.run(scenario())
     handled_check(mix, handler.handled)
-    letter_check(mix, _letters(client, f"{unique}.dead"))
+    letter_check(mix, letters(client, f"{unique}.dead"))
     assert 0 == _pending(client, unique)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,14 +19,6 @@ from syscontract.integrations.redis import AsyncStreamConsumer, StreamConsumer, 
 pytestmark = pytest.mark.usefixtures("registry")
 
 CONTRACT = "order.v3"
-
-
-@pytest.fixture
-def client(redis_server: str, unique: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server)
-    yield client
-    client.delete(unique, f"{unique}.dead")
-    client.close()
 
 
 def letters(client: redis.Redis, stream: str) -> list[tuple[bytes, dict[str, Any]]]:
