@@ -71,7 +71,7 @@ class WriterPlan:
     writer_schema: Any = None
     reader_schema: Any = None  # None: the writer is the reader, nothing is resolved
     missing: tuple[tuple[str, str], ...] = field(default=())  # (path, what the reader would have filled)
-    scan: bool = False  # collections of zero-width items: bound their declared sizes before decoding
+    scan: bool = False  # zero-width collection items or a recursive schema: walk the body's bounds first
     pair: AvroPair | None = None
     per_message: tuple[FieldPath, ...] = ()  # critical paths decided on the writer's own datum
     exact: bool = True  # resolution can fill nothing: the resolved datum is what was written
@@ -400,7 +400,7 @@ class Decoder:
         label = str(writer.ref)
         if writer.format != "avro":
             return WriterPlan(writer, label, "json")
-        scan = avro.zero_width(writer.native)
+        scan = avro.zero_width(writer.native) or avro.recursive(writer.native)
         if self.reader.format != "avro" or self.reader.avro_fingerprint == writer.avro_fingerprint:
             return WriterPlan(writer, label, "avro", writer.native, None, scan=scan)
         pair = AvroPair(self.reader.schema, writer.schema)

@@ -15,7 +15,16 @@ from fastavro.read import SchemaResolutionError
 
 from syscontract.errors import DecodeError
 
-__all__ = ["MAX_COLLECTION", "IncompatibleWriter", "check_collections", "decode", "encode", "zero_width"]
+__all__ = [
+    "MAX_COLLECTION",
+    "MAX_DEPTH",
+    "IncompatibleWriter",
+    "check_collections",
+    "decode",
+    "encode",
+    "recursive",
+    "zero_width",
+]
 
 
 class IncompatibleWriter(Exception):
@@ -101,9 +110,52 @@ def zero_width(schema: Any) -> bool:
 _SIZED = {"boolean", "int", "long", "float", "double", "bytes", "string", "enum", "array", "map"}
 
 
+MAX_DEPTH = 1024
+"""Levels of records, unions, arrays and maps one message may nest, where its writer schema is
+recursive (a named type inside itself: a tree, a linked list). fastavro's C reader recurses without
+a bound: 10 KB of a linked list (a record and a union per node, two levels) crashed the process with
+a segmentation fault, at about 4,500 nodes on an 8 MiB stack (some 0.9 KiB of C stack per level);
+1,024 levels take about 1 MiB. Without recursion a schema's own nesting bounds the message's."""
+
+
+def recursive(schema: Any) -> bool:
+    """Whether a named type of ``schema`` (fastavro's parsed form) is used inside its own definition."""
+
+    def walk(node: Any, enclosing: frozenset[str]) -> bool:
+        if isinstance(node, str):
+            return node in enclosing
+        if isinstance(node, list):
+            return any(walk(branch, enclosing) for branch in node)
+        kind = node.get("type")
+        if kind in ("record", "error"):
+            inside = enclosing | {node["name"]}
+            return any(walk(field["type"], inside) for field in node["fields"])
+        if kind == "array":
+            return walk(node["items"], enclosing)
+        if kind == "map":
+            return walk(node["values"], enclosing)
+        return isinstance(kind, (dict, list)) and walk(kind, enclosing)
+
+    return walk(schema, frozenset())
+
+
+class _Items:
+    """An array or map being walked: the schema of its items, what is left of the current block."""
+
+    __slots__ = ("items", "kind", "left", "total")
+
+    def __init__(self, kind: str, items: Any) -> None:
+        self.kind = kind
+        self.items = items
+        self.left = 0
+        self.total = 0
+
+
 def check_collections(data: bytes, offset: int, schema: Any) -> None:
-    """Walk the body the way a reader would, without building anything, and refuse an array that
-    declares more than :data:`MAX_COLLECTION` items. Only needed where :func:`zero_width` is true."""
+    """Walk the body the way a reader would, without building anything and without recursion, and
+    refuse an array or map that declares more than :data:`MAX_COLLECTION` items (reason
+    ``too-large``) or values nested deeper than :data:`MAX_DEPTH` levels (reason ``too-deep``),
+    before fastavro reads it. Only needed where :func:`zero_width` or :func:`recursive` is true."""
     named = schema.get("__named_schemas", {}) if isinstance(schema, dict) else {}
     position = offset
 
@@ -126,55 +178,65 @@ def check_collections(data: bytes, offset: int, schema: Any) -> None:
             raise DecodeError("Avro body ends inside a value", reason="bad-avro", payload=data)
         position += size
 
-    def read(node: Any) -> None:
+    todo: list[tuple[Any, int]] = [(schema, 0)]  # (a schema node or a collection being walked, depth)
+    while todo:
+        node, depth = todo.pop()
+        if type(node) is _Items:
+            if not node.left:
+                count = varint()
+                if count == 0:
+                    continue
+                if count < 0:
+                    count = -count
+                    varint()  # the block's size in bytes
+                node.total += count
+                if node.total > MAX_COLLECTION:
+                    raise DecodeError(
+                        f"an Avro {node.kind} declares more than {MAX_COLLECTION} items",
+                        reason="too-large",
+                        payload=data,
+                    )
+                node.left = count
+            node.left -= 1
+            todo.append((node, depth))
+            if node.kind == "map":
+                skip(varint())  # the key
+            todo.append((node.items, depth + 1))
+            continue
+        while isinstance(node, str) and node in named:
+            node = named[node]
         if isinstance(node, str):
-            if node in named:
-                return read(named[node])
-            if node == "null":
-                return None
             if node == "boolean":
-                return skip(1)
-            if node in ("int", "long"):
+                skip(1)
+            elif node in ("int", "long"):
                 varint()
-                return None
-            if node == "float":
-                return skip(4)
-            if node == "double":
-                return skip(8)
-            return skip(varint())  # bytes, string
+            elif node == "float":
+                skip(4)
+            elif node == "double":
+                skip(8)
+            elif node != "null":
+                skip(varint())  # bytes, string
+            continue
+        if depth >= MAX_DEPTH:
+            raise DecodeError(
+                f"the Avro body nests values more than {MAX_DEPTH} levels deep (its schema is recursive)",
+                reason="too-deep",
+                payload=data,
+            )
         if isinstance(node, list):
             index = varint()
             if not 0 <= index < len(node):
                 raise DecodeError(f"Avro union index {index} out of range", reason="bad-avro", payload=data)
-            return read(node[index])
+            todo.append((node[index], depth + 1))
+            continue
         kind = node["type"]
         if kind in ("record", "error"):
-            for field in node["fields"]:
-                read(field["type"])
-            return None
-        if kind == "enum":
+            todo.extend((field["type"], depth + 1) for field in reversed(node["fields"]))
+        elif kind == "enum":
             varint()
-            return None
-        if kind == "fixed":
-            return skip(int(node["size"]))
-        if kind in ("array", "map"):
-            total = 0
-            while True:
-                count = varint()
-                if count == 0:
-                    return None
-                if count < 0:
-                    count = -count
-                    varint()  # the block's size in bytes
-                total += count
-                if total > MAX_COLLECTION:
-                    raise DecodeError(
-                        f"an Avro {kind} declares more than {MAX_COLLECTION} items", reason="too-large", payload=data
-                    )
-                for _ in range(count):
-                    if kind == "map":
-                        skip(varint())
-                    read(node["items"] if kind == "array" else node["values"])
-        return read(kind)
-
-    read(schema)
+        elif kind == "fixed":
+            skip(int(node["size"]))
+        elif kind in ("array", "map"):
+            todo.append((_Items(kind, node["items"] if kind == "array" else node["values"]), depth))
+        else:
+            todo.append((kind, depth))
