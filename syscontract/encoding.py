@@ -68,8 +68,9 @@ def encode(
     try:
         body = avro.encode(data, target.native)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # fastavro's complaints about the datum
+        reason = "too-deep" if isinstance(exc, avro.TooDeep) else "type"
         raise FieldTypeError(
-            f"the payload cannot be written as {ref}: {exc}", contract=ref, reason="type", payload=payload
+            f"the payload cannot be written as {ref}: {exc}", contract=ref, reason=reason, payload=payload
         ) from exc
     if format == "avro":
         return Encoded(body, header)

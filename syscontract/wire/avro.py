@@ -19,6 +19,7 @@ __all__ = [
     "MAX_COLLECTION",
     "MAX_DEPTH",
     "IncompatibleWriter",
+    "TooDeep",
     "check_collections",
     "decode",
     "encode",
@@ -56,11 +57,55 @@ def decode(data: bytes, offset: int, writer: Any, reader: Any = None, *, record_
     return value
 
 
+class TooDeep(ValueError):
+    """A payload of a recursive schema nested deeper than :data:`MAX_DEPTH` levels."""
+
+
 def encode(payload: Any, schema: Any) -> bytes:
-    """``payload`` as an Avro body written with ``schema`` (fastavro's parsed form)."""
+    """``payload`` as an Avro body written with ``schema`` (fastavro's parsed form). Where the schema
+    is recursive, a payload nested past :data:`MAX_DEPTH` is :class:`TooDeep`, before fastavro's C
+    writer recurses into it (it crashes the process at some thousands of levels) and after it (the
+    body must be one that readers, bounded the same way, accept)."""
+    deep = _recursive(schema)
+    if deep:
+        _shallow_enough(payload)
     stream = io.BytesIO()
     fastavro.schemaless_writer(stream, schema, payload)
-    return stream.getvalue()
+    body = stream.getvalue()
+    if deep:
+        try:
+            check_collections(body, 0, schema)
+        except DecodeError as exc:
+            raise TooDeep(exc.detail) from None
+    return body
+
+
+_RECURSIVE: dict[int, tuple[Any, bool]] = {}
+"""``recursive(schema)`` by the schema's identity (parsed schemas are dicts, not hashable), the schema
+kept alive beside its answer so that its id is not reused."""
+
+
+def _recursive(schema: Any) -> bool:
+    known = _RECURSIVE.get(id(schema))
+    if known is None or known[0] is not schema:
+        if len(_RECURSIVE) >= 1024:
+            _RECURSIVE.clear()
+        known = _RECURSIVE[id(schema)] = (schema, recursive(schema))
+    return known[1]
+
+
+def _shallow_enough(payload: Any) -> None:
+    """Refuse a payload whose dicts and lists nest past :data:`MAX_DEPTH`, counted without recursion
+    (every level of them is at least one level of the body)."""
+    todo = [(payload, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise TooDeep(f"the payload nests more than {MAX_DEPTH} levels deep (its schema is recursive)")
+        if isinstance(value, dict):
+            todo.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, (list, tuple)):
+            todo.extend((item, depth + 1) for item in value)
 
 
 MAX_COLLECTION = 1_000_000

@@ -146,3 +146,30 @@ def test_a_deep_linked_list_is_refused_on_every_route_never_a_crash(nodes: int) 
     assert [f"{route} {expected}" for route in ("check", "requires", "guard") for _ in range(2)] == run.stdout.split(
         "\n"
     )[:-1]
+
+
+_PRODUCER = textwrap.dedent(
+    """
+    import sys
+    from syscontract import Contract, ContractError
+    from syscontract.encoding import encode
+
+    node = Contract.from_avro("node.v1", {"type": "record", "name": "Node", "fields": [
+        {"name": "value", "type": "int"}, {"name": "next", "type": ["null", "Node"]}]})
+    head = None
+    for value in range(int(sys.argv[1])):
+        head = {"value": value, "next": head}
+    try:
+        print(type(encode(node, head, format="avro").value).__name__)
+    except ContractError as error:
+        print(type(error).__name__, error.reason)
+    """
+)
+
+
+@pytest.mark.parametrize("nodes", [1, 512, 513, 20_000])
+def test_a_producer_writes_what_readers_accept_and_refuses_the_rest_never_a_crash(nodes: int) -> None:
+    # fastavro's C writer crashes the process at some thousands of levels, as its reader does
+    run = subprocess.run([sys.executable, "-c", _PRODUCER, str(nodes)], capture_output=True, text=True, timeout=120)
+    assert 0 == run.returncode, run.stderr[-2000:]
+    assert ("bytes" if 2 * nodes - 1 < avro.MAX_DEPTH else "FieldTypeError too-deep") == run.stdout.strip()
