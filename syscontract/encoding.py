@@ -57,7 +57,15 @@ def encode(
     chosen = settings().registry if registry is None else as_registry(registry, "registry")
     target = contract if isinstance(contract, Contract) else _resolve(ContractRef.parse(contract), chosen)
     ref = str(target.ref)
-    data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
+    try:
+        data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
+    except ValueError as exc:  # pydantic's own limits (a serialization nested too deep)
+        raise FieldTypeError(
+            f"the payload cannot be written as {target.ref}: {exc}",
+            contract=str(target.ref),
+            reason="type",
+            payload=payload,
+        ) from exc
     header = {CONTRACT_HEADER: ref.encode()}
     if format == "json":
         return Encoded(json_wire.encode(data), {**header, ENCODING_HEADER: b"json"})

@@ -8,6 +8,7 @@ deep comparison per message).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Mapping, Sized
 from typing import Any
 
 import fastavro
@@ -23,6 +24,7 @@ __all__ = [
     "check_collections",
     "decode",
     "encode",
+    "named",
     "recursive",
     "zero_width",
 ]
@@ -94,18 +96,21 @@ def _recursive(schema: Any) -> bool:
     return known[1]
 
 
+_TEXT = (str, bytes, bytearray, memoryview)
+
+
 def _shallow_enough(payload: Any) -> None:
-    """Refuse a payload whose dicts and lists nest past :data:`MAX_DEPTH`, counted without recursion
-    (every level of them is at least one level of the body)."""
+    """Refuse a payload whose mappings and collections nest past :data:`MAX_DEPTH`, counted without
+    recursion (every level of them is at least one level of the body)."""
     todo = [(payload, 0)]
     while todo:
         value, depth = todo.pop()
         if depth > MAX_DEPTH:
             raise TooDeep(f"the payload nests more than {MAX_DEPTH} levels deep (its schema is recursive)")
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):  # fastavro writes any mapping as a record or a map
             todo.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, (list, tuple)):
-            todo.extend((item, depth + 1) for item in value)
+        elif isinstance(value, Sized) and isinstance(value, Iterable) and not isinstance(value, _TEXT):
+            todo.extend((item, depth + 1) for item in value)  # and any sized iterable as an array
 
 
 MAX_COLLECTION = 1_000_000
@@ -163,25 +168,67 @@ a segmentation fault, at about 4,500 nodes on an 8 MiB stack (some 0.9 KiB of C 
 1,024 levels take about 1 MiB. Without recursion a schema's own nesting bounds the message's."""
 
 
+def named(schema: Any) -> dict[str, Any]:
+    """The named types ``schema`` (fastavro's parsed form) defines or was given as references, by full
+    name, whether its root is a record or a union."""
+    if isinstance(schema, dict):
+        return dict(schema.get("__named_schemas", {}))
+    table: dict[str, Any] = {}
+    for branch in schema if isinstance(schema, list) else ():
+        if isinstance(branch, dict):
+            table.update(branch.get("__named_schemas", {}))
+    return table
+
+
 def recursive(schema: Any) -> bool:
-    """Whether a named type of ``schema`` (fastavro's parsed form) is used inside its own definition."""
+    """Whether a named type of ``schema`` (fastavro's parsed form) is used inside its own definition,
+    directly or through others, wherever it is defined (inline, or in a schema reference)."""
+    table = named(schema)
 
-    def walk(node: Any, enclosing: frozenset[str]) -> bool:
+    def uses(node: Any, found: set[str]) -> set[str]:
+        """The named types ``node`` uses, without entering their definitions."""
         if isinstance(node, str):
-            return node in enclosing
-        if isinstance(node, list):
-            return any(walk(branch, enclosing) for branch in node)
-        kind = node.get("type")
-        if kind in ("record", "error"):
-            inside = enclosing | {node["name"]}
-            return any(walk(field["type"], inside) for field in node["fields"])
-        if kind == "array":
-            return walk(node["items"], enclosing)
-        if kind == "map":
-            return walk(node["values"], enclosing)
-        return isinstance(kind, (dict, list)) and walk(kind, enclosing)
+            if node in table:
+                found.add(node)
+        elif isinstance(node, list):
+            for branch in node:
+                uses(branch, found)
+        elif isinstance(node, dict):
+            kind = node.get("type")
+            if kind in ("record", "error", "enum", "fixed") and "name" in node:
+                found.add(node["name"])
+            elif kind == "array":
+                uses(node["items"], found)
+            elif kind == "map":
+                uses(node["values"], found)
+            elif isinstance(kind, (dict, list, str)):
+                uses(kind, found)
+        return found
 
-    return walk(schema, frozenset())
+    def inside(name: str) -> set[str]:
+        definition = table.get(name)
+        found: set[str] = set()
+        if isinstance(definition, dict) and definition.get("type") in ("record", "error"):
+            for field in definition["fields"]:
+                uses(field["type"], found)
+        return found
+
+    edges = {name: inside(name) for name in table}
+    done: set[str] = set()
+    for start in sorted(uses(schema, set())):  # a depth-first search for a cycle, without recursion
+        path = [start]
+        todo = [iter(sorted(edges.get(start, ())))]
+        while todo:
+            following = next(todo[-1], None)
+            if following is None:
+                done.add(path.pop())
+                todo.pop()
+            elif following in path:
+                return True
+            elif following not in done:
+                path.append(following)
+                todo.append(iter(sorted(edges.get(following, ()))))
+    return False
 
 
 class _Items:
@@ -201,8 +248,13 @@ def check_collections(data: bytes, offset: int, schema: Any) -> None:
     refuse an array or map that declares more than :data:`MAX_COLLECTION` items (reason
     ``too-large``) or values nested deeper than :data:`MAX_DEPTH` levels (reason ``too-deep``),
     before fastavro reads it. Only needed where :func:`zero_width` or :func:`recursive` is true."""
-    named = schema.get("__named_schemas", {}) if isinstance(schema, dict) else {}
+    types = named(schema)
     position = offset
+    # items that take bytes are bounded by the body's size; beyond one item per byte, at most
+    # MAX_COLLECTION items in all may take none (per message: twenty arrays of a million nulls each
+    # fit in 87 bytes)
+    budget = MAX_COLLECTION + len(data) - offset
+    items = 0
 
     def varint() -> int:
         nonlocal position
@@ -235,9 +287,11 @@ def check_collections(data: bytes, offset: int, schema: Any) -> None:
                     count = -count
                     varint()  # the block's size in bytes
                 node.total += count
-                if node.total > MAX_COLLECTION:
+                items += count
+                if node.total > MAX_COLLECTION or items > budget:
                     raise DecodeError(
-                        f"an Avro {node.kind} declares more than {MAX_COLLECTION} items",
+                        f"an Avro {node.kind} declares more than {MAX_COLLECTION} items (or the body more than "
+                        f"{MAX_COLLECTION} beyond one per byte)",
                         reason="too-large",
                         payload=data,
                     )
@@ -248,8 +302,8 @@ def check_collections(data: bytes, offset: int, schema: Any) -> None:
                 skip(varint())  # the key
             todo.append((node.items, depth + 1))
             continue
-        while isinstance(node, str) and node in named:
-            node = named[node]
+        while isinstance(node, str) and node in types:
+            node = types[node]
         if isinstance(node, str):
             if node == "boolean":
                 skip(1)
