@@ -122,14 +122,14 @@ ask for billions. Collections whose items take bytes are bounded by the message'
 def zero_width(schema: Any) -> bool:
     """Whether some array or map in ``schema`` (fastavro's parsed form) has items that may be encoded
     in zero bytes: only then can a small message declare a huge collection."""
-    named = schema.get("__named_schemas", {}) if isinstance(schema, dict) else {}
+    types = named(schema)
 
     def empty(node: Any, seen: frozenset[str]) -> bool:
         if isinstance(node, str):
             if node == "null":
                 return True
-            if node in named and node not in seen:
-                return empty(named[node], seen | {node})
+            if node in types and node not in seen:
+                return empty(types[node], seen | {node})
             return False
         if isinstance(node, list):
             return False  # a union always writes its branch index
@@ -142,7 +142,7 @@ def zero_width(schema: Any) -> bool:
 
     def walk(node: Any, seen: frozenset[str]) -> bool:
         if isinstance(node, str):
-            return node in named and node not in seen and walk(named[node], seen | {node})
+            return node in types and node not in seen and walk(types[node], seen | {node})
         if isinstance(node, list):
             return any(walk(branch, seen) for branch in node)
         kind = node.get("type")

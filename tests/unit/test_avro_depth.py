@@ -173,3 +173,25 @@ def test_a_producer_writes_what_readers_accept_and_refuses_the_rest_never_a_cras
     run = subprocess.run([sys.executable, "-c", _PRODUCER, str(nodes)], capture_output=True, text=True, timeout=120)
     assert 0 == run.returncode, run.stderr[-2000:]
     assert ("bytes" if 2 * nodes - 1 < avro.MAX_DEPTH else "FieldTypeError too-deep") == run.stdout.strip()
+
+
+def test_zero_width_items_named_under_a_union_root_are_bounded() -> None:
+    # a union root keeps its named types on its branches: the zero-width scan must look there too,
+    # or six bytes ask fastavro for two billion empty records
+    from syscontract import Contract, MemoryRegistry, check
+    from syscontract.wire import confluent
+
+    schema = [
+        "null",
+        {"type": "record", "name": "Empty", "fields": []},
+        {"type": "record", "name": "Batch", "fields": [{"name": "xs", "type": {"type": "array", "items": "Empty"}}]},
+    ]
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro("batch.v1", schema), schema_id=1)
+    assert avro.zero_width(fastavro.parse_schema(schema))
+    huge = confluent.encode(1, b"\x04" + b"\xfe\xff\xff\xff\x0f" + b"\x00")  # branch Batch, 2**31 - 1 items
+    with pytest.raises(DecodeError) as caught:
+        check("batch.v1", huge, registry=registry)
+    assert "too-large" == caught.value.reason
+    three = confluent.encode(1, b"\x04\x06\x00")
+    assert {"xs": [{}, {}, {}]} == check("batch.v1", three, registry=registry)
