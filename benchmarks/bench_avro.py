@@ -7,6 +7,8 @@ with v2 and read as v3), framed as Confluent does (magic byte, 4-byte schema id)
 
 - fastavro ``schemaless_reader`` alone on the body, with parsed schemas (the floor);
 - ``@requires`` on the framed bytes: framing, writer lookup, decode, critical-field check, handler call;
+- syscontract's Kafka ``Deserializer`` (a ``value.deserializer``) on the same bytes, with a
+  ``traceparent`` header as confluent-kafka hands headers over (a list of pairs);
 - confluent-kafka's ``AvroDeserializer`` on the same bytes (its in-memory registry, so no network).
 
 Critical fields: ``orderId``, ``currency`` and ``customer.customerTier`` for v3 data. For v2 data read
@@ -97,6 +99,11 @@ def main() -> int:
         reader_v3 = AvroDeserializer(client, texts[3])
         plain = AvroDeserializer(client)
         rows.insert(2, ("v3 bytes: confluent-kafka AvroDeserializer", lambda: plain(kafka_framed[3], context)))
+        from syscontract.integrations.kafka import Deserializer
+
+        ours = Deserializer("order.v3", ["orderId", "currency", "customer.customerTier"], registry=registry)
+        traced = SerializationContext("orders", MessageField.VALUE, headers=[("traceparent", b"00-" + b"0" * 50)])
+        rows.insert(2, ("v3 bytes: syscontract Deserializer, 1 header", lambda: ours(framed[3], traced)))
         rows.append(("v2 bytes as v3: AvroDeserializer (fills BASIC)", lambda: reader_v3(kafka_framed[2], context)))
     except ImportError:
         print("confluent-kafka not installed: its rows are skipped (pip install -e '.[kafka]')", file=sys.stderr)

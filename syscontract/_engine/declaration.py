@@ -148,7 +148,8 @@ class Declaration:
         """A check ``(value, raw_headers) -> payload`` for a broker guard, generated like the
         wrapper (the same checker, reporter and precise path) and regenerated with it.
 
-        A message whose raw headers (None or a dict) name no writer (:data:`FRAMING_HEADERS`) and
+        A message whose raw headers (None, a dict, or a list of ``(name, value)`` pairs as Kafka
+        gives them) name no writer (:data:`FRAMING_HEADERS`) and
         whose value is JSON bytes of an object, or Confluent-framed Avro from a writer already
         planned, is decoded and checked inline; anything else goes to the precise path as an
         :class:`~syscontract.wire.Envelope` of the value and ``headers(raw_headers)`` (the headers
@@ -452,6 +453,20 @@ def _same(payload: Any) -> Any:
     return payload
 
 
+def _pairs_unframed(framing: tuple[Any, ...]) -> Callable[[list[Any]], bool]:
+    """For raw headers that are a list of ``(name, value)`` pairs (Kafka's): whether every entry is
+    such a pair with a text name, and none names a writer. Anything else is the precise path's."""
+    names = frozenset(framing)
+
+    def unframed(raw: list[Any]) -> bool:
+        for pair in raw:
+            if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or pair[0] in names:
+                return False
+        return True
+
+    return unframed
+
+
 class _WireCheck(_Wrapper):
     """:meth:`Declaration.wire_check`'s generated function: ``check(value, raw_headers)``."""
 
@@ -473,6 +488,7 @@ class _WireCheck(_Wrapper):
             "_sc_headers": headers or _same,
             "_sc_Envelope": wire.Envelope,
             "_sc_scan": json_wire.SCAN,
+            "_sc_unframed": _pairs_unframed(framing),
             "_sc_MAX": MAX_MESSAGE_BYTES,
         }
         self.params = self.call = "_sc_value, _sc_raw"
@@ -494,7 +510,8 @@ class _WireCheck(_Wrapper):
             ["_sc_type(_sc_raw) is _sc_dict", *(f"{name!r} not in _sc_raw" for name in self.framing)]
         )
         lines = [
-            f"    if _sc_type(_sc_value) is _sc_bytes and (_sc_raw is None or ({unnamed})):",
+            f"    if _sc_type(_sc_value) is _sc_bytes and (_sc_raw is None or ({unnamed})"
+            " or (_sc_type(_sc_raw) is _sc_list and _sc_unframed(_sc_raw))):",
             # JSON of an object: not Confluent (0x00, 0x01), not single-object (0xC3), no BOM (0xEF)
             "        if _sc_value[:1] == b'{' and _sc_len(_sc_value) <= _sc_MAX:",
             "            try:",

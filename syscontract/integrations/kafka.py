@@ -57,10 +57,14 @@ class Deserializer:
         self._check = requires(contract, fields, registry=registry, on_violation=on_violation, dead_letter=dead_letter)(
             deserialize
         )
+        # a value is checked as a broker guard checks a message: JSON and Confluent-framed Avro from a
+        # planned writer inline, anything else (and any doubt) on the precise path with its headers
+        self._wire = self._check.__syscontract__.wire_check()  # type: ignore[attr-defined]
 
     def __call__(self, value: bytes | None, ctx: Any = None) -> Any:
         if value is None:
             return None  # a tombstone: nothing was sent, nothing to check
         headers = getattr(ctx, "headers", None)
-        is_key = str(getattr(ctx, "field", "")).lower().endswith("key")
-        return self._check(Envelope(value, headers, key=is_key))
+        if str(getattr(ctx, "field", "")).lower().endswith("key"):
+            return self._check(Envelope(value, headers, key=True))  # a key's schema id header differs
+        return self._wire(value, headers)

@@ -64,6 +64,7 @@ def _null(order: dict[str, Any]) -> dict[str, Any]:
 def messages(registry: FileRegistry, order: dict[str, Any]) -> dict[str, tuple[bytes, Any]]:
     """Every form a guard meets: ``name -> (value, raw headers)``."""
     raw = json.dumps(order).encode()
+    stale = _v2(order)
     return {
         "json, no headers": (raw, None),
         "json, unrelated headers": (raw, {"content-type": "application/json", "traceparent": "00-x"}),
@@ -81,6 +82,18 @@ def messages(registry: FileRegistry, order: dict[str, Any]) -> dict[str, tuple[b
         "avro v3 named by header": (_avro(registry, 3, order), {CONTRACT_HEADER: "order.v3"}),
         "avro v2 named by header": (_avro(registry, 2, _v2(order)), {CONTRACT_HEADER: b"order.v2"}),
         "json, headers as pairs naming v2": (raw, [(CONTRACT_HEADER, "order.v2"), (ENCODING_HEADER, "json")]),
+        # Kafka's headers: a list of (name, value) pairs, read inline when none names a writer
+        "json, unrelated headers as pairs": (raw, [("traceparent", b"00-x"), ("content-type", b"application/json")]),
+        "json missing the tier, headers as pairs": (json.dumps(_v2(order)).encode(), [("traceparent", b"00-x")]),
+        "confluent v2, headers as pairs": (confluent.encode(SCHEMA_IDS[2], _avro(registry, 2, stale)), [("a", b"b")]),
+        "avro v2 named by a header pair": (_avro(registry, 2, stale), [("x", b"y"), (CONTRACT_HEADER, b"order.v2")]),
+        "json, a header pair with a bytes name": (raw, [(b"syscontract-contract", b"order.v2")]),
+        "json named v2 by a header pair, no encoding": (raw, [("x", b"y"), (CONTRACT_HEADER, b"order.v2")]),
+        "json named another contract by header": (raw, {CONTRACT_HEADER: "shipment.v1"}),
+        "json named another contract by a header pair": (raw, [("x", b"y"), (CONTRACT_HEADER, b"shipment.v1")]),
+        "json, a header pair that is a 1-tuple": (raw, [("traceparent",)]),
+        "json, a header pair as a list": (raw, [["syscontract-contract", "order.v2"]]),
+        "json, a header pair named by a list": (raw, [(["syscontract-contract"], b"order.v2")]),
         # what the inline JSON read must leave to the precise path, or read exactly as json does
         "json with trailing whitespace": (raw + b" \r\n\t", None),
         "json with data after the object": (raw + b' {"orderId": "x"}', None),
@@ -124,6 +137,17 @@ FORMS = [
     "avro v3 named by header",
     "avro v2 named by header",
     "json, headers as pairs naming v2",
+    "json, unrelated headers as pairs",
+    "json missing the tier, headers as pairs",
+    "confluent v2, headers as pairs",
+    "avro v2 named by a header pair",
+    "json, a header pair with a bytes name",
+    "json named v2 by a header pair, no encoding",
+    "json named another contract by header",
+    "json named another contract by a header pair",
+    "json, a header pair that is a 1-tuple",
+    "json, a header pair as a list",
+    "json, a header pair named by a list",
     "json with trailing whitespace",
     "json with data after the object",
     "json with a NaN",
@@ -148,7 +172,7 @@ def test_the_wire_check_gives_the_precise_verdict(
         assert expected == verdict(lambda: check.run(value, headers))
 
 
-@pytest.mark.parametrize("name", [name for name in FORMS if "pairs" not in name])  # fields are a dict
+@pytest.mark.parametrize("name", [name for name in FORMS if "pair" not in name])  # fields are a dict
 def test_fields_as_raw_headers_give_the_precise_verdict(name: str, forms: dict[str, tuple[bytes, Any]]) -> None:
     # Redis: the entry's fields (bytes names, the body among them) are the raw headers
     value, headers = forms[name]
