@@ -69,8 +69,7 @@ BIN = Path(sys.executable).parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("examples/*/README.md"))]
 
 # Pages other issues are rewriting (merge conflicts otherwise): they do not run as pasted yet.
-PENDING: dict[str, str] = {
-}
+PENDING: dict[str, str] = {}
 
 # Pages other issues are changing, without examples to run; their fences are left as they are.
 OTHERS = {"docs/performance.md"}
