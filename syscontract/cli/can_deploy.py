@@ -30,6 +30,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         description="Check MANIFEST against the manifests deployed in ENV.",
     )
     command.add_argument("manifest", metavar="MANIFEST", help="the manifest of the service to deploy")
+    add_target(command)
+    command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_external(command)
+    return command
+
+
+def add_target(command: argparse.ArgumentParser) -> None:
+    """``--to ENV --with MANIFEST ...``: where a deploy goes, and what runs there (can-deploy, plan)."""
     command.add_argument("--to", required=True, metavar="ENV", help="the environment to deploy into")
     command.add_argument(
         "--with",
@@ -38,9 +46,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         metavar="MANIFEST",
         help="the manifests (files or directories) of what runs in ENV; every one must describe ENV",
     )
-    command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    add_external(command)
-    return command
 
 
 def run(args: argparse.Namespace) -> int:

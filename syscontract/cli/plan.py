@@ -24,6 +24,7 @@ from syscontract.manifest import dumps, load_all
 from syscontract.system import external_names, state
 
 from ._table import WIDTH
+from .can_deploy import add_target
 from .drift import add_external, render_findings
 
 __all__ = ["add_parser", "backlog", "render", "run"]
@@ -46,14 +47,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "it requires.",
     )
     command.add_argument("manifests", nargs="+", metavar="MANIFEST", help="the release: manifest files or directories")
-    command.add_argument("--to", required=True, metavar="ENV", help="the environment to deploy into")
-    command.add_argument(
-        "--with",
-        dest="others",
-        nargs="+",
-        metavar="MANIFEST",
-        help="the manifests (files or directories) of what runs in ENV; every one must describe ENV",
-    )
+    add_target(command)
     command.add_argument(
         "--backlog",
         type=backlog,
