@@ -211,7 +211,7 @@ class Decoder:
 
     def _avro(self, plan: WriterPlan, data: bytes, offset: int, raw: Any) -> Any:
         if plan.scan:
-            avro.check_collections(data, offset, plan.writer_schema)
+            avro.check_bounds(data, offset, plan.writer_schema)
         if plan.missing:
             raise self._not_in_writer(plan, data, offset)
         source = Source(plan, data, offset)

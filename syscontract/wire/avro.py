@@ -21,7 +21,7 @@ __all__ = [
     "MAX_DEPTH",
     "IncompatibleWriter",
     "TooDeep",
-    "check_collections",
+    "check_bounds",
     "decode",
     "encode",
     "named",
@@ -76,7 +76,7 @@ def encode(payload: Any, schema: Any) -> bytes:
     body = stream.getvalue()
     if deep:
         try:
-            check_collections(body, 0, schema)
+            check_bounds(body, 0, schema)
         except DecodeError as exc:
             raise TooDeep(exc.detail) from None
     return body
@@ -215,9 +215,9 @@ def recursive(schema: Any) -> bool:
 
     edges = {name: inside(name) for name in table}
     done: set[str] = set()
-    for start in sorted(uses(schema, set())):  # a depth-first search for a cycle, without recursion
+    for start in uses(schema, set()):  # a depth-first search for a cycle, without recursion
         path = [start]
-        todo = [iter(sorted(edges.get(start, ())))]
+        todo = [iter(edges.get(start, ()))]
         while todo:
             following = next(todo[-1], None)
             if following is None:
@@ -227,7 +227,7 @@ def recursive(schema: Any) -> bool:
                 return True
             elif following not in done:
                 path.append(following)
-                todo.append(iter(sorted(edges.get(following, ()))))
+                todo.append(iter(edges.get(following, ())))
     return False
 
 
@@ -243,7 +243,7 @@ class _Items:
         self.total = 0
 
 
-def check_collections(data: bytes, offset: int, schema: Any) -> None:
+def check_bounds(data: bytes, offset: int, schema: Any) -> None:
     """Walk the body the way a reader would, without building anything and without recursion, and
     refuse an array or map that declares more than :data:`MAX_COLLECTION` items (reason
     ``too-large``) or values nested deeper than :data:`MAX_DEPTH` levels (reason ``too-deep``),

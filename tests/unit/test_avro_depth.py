@@ -1,6 +1,6 @@
 """A recursive Avro schema (a tree, a linked list) lets a small message nest without bound, and
 fastavro's C reader recurses once per level: 10 KB crashed the process. The decoder walks such a
-body's bounds first, without recursion (``wire/avro.py`` ``check_collections``, ``MAX_DEPTH``)."""
+body's bounds first, without recursion (``wire/avro.py`` ``check_bounds``, ``MAX_DEPTH``)."""
 
 from __future__ import annotations
 
@@ -60,10 +60,10 @@ def test_the_walk_refuses_exactly_the_trees_nested_past_the_limit(tree: dict[str
         # child trees are one more below those: the deepest levels are 2 x height - 1
         if 2 * _height(tree) - 1 >= limit:
             with pytest.raises(DecodeError) as caught:
-                avro.check_collections(body, 0, TREE)
+                avro.check_bounds(body, 0, TREE)
             assert "too-deep" == caught.value.reason
         else:
-            avro.check_collections(body, 0, TREE)  # walked to the end without a doubt
+            avro.check_bounds(body, 0, TREE)  # walked to the end without a doubt
     assert tree == fastavro.schemaless_reader(io.BytesIO(body), TREE)
 
 
@@ -75,7 +75,7 @@ def test_a_damaged_body_is_walked_to_a_verdict(tree: dict[str, Any], data: st.Da
         at = data.draw(st.integers(0, len(body) - 1))
         body[at] = data.draw(st.integers(0, 255))
     try:
-        avro.check_collections(bytes(body), 0, TREE)
+        avro.check_bounds(bytes(body), 0, TREE)
     except DecodeError as error:
         assert error.reason in ("bad-avro", "too-large", "too-deep")
 

@@ -1,4 +1,4 @@
-"""Red team of the recursive-Avro bound (``wire/avro.py`` ``recursive``, ``check_collections``,
+"""Red team of the recursive-Avro bound (``wire/avro.py`` ``recursive``, ``check_bounds``,
 ``MAX_DEPTH``; ``encode``'s ``TooDeep``). Anything that may crash runs in a child process.
 
 The tests marked DEFECT found one (each says which promise the code broke and what was observed
@@ -83,7 +83,7 @@ def test_a_deep_list_of_a_recursive_type_the_detection_misses_is_refused_never_a
     # DEFECT, fixed (promise 1, via promise 3). 100,000 linked nodes (~200 KB), Confluent-framed:
     # - "reference": the recursive type comes from a schema reference; recursive() is False, no scan.
     # - "union": the contract's root is the union ["null", Node]; recursive() is True, but
-    #   check_collections takes named types only from a dict root's __named_schemas, so for a list
+    #   check_bounds takes named types only from a dict root's __named_schemas, so for a list
     #   root the reference "Node" inside Node is walked as `bytes` (a length, skipped) and the walk
     #   stops 3 levels down; the walk does not require the body to end there either.
     # Expected: "check too-deep" then "guard too-deep". Observed: the child dies with SIGSEGV (-11)
@@ -105,7 +105,7 @@ def test_the_walk_resolves_named_types_of_a_top_level_union_schema() -> None:
     schema = Contract.from_avro("u.v1", ["null", NODE]).native
     body = b"\x02\x00\x02\xc8\x01\x00"
     assert {"value": 0, "next": {"value": 100, "next": None}} == fastavro.schemaless_reader(io.BytesIO(body), schema)
-    avro.check_collections(body, 0, schema)
+    avro.check_bounds(body, 0, schema)
 
 
 _RICH = {
@@ -184,7 +184,7 @@ def test_the_walk_agrees_with_fastavro_on_a_rich_recursive_schema_and_damaged_bo
         stream = io.BytesIO()
         fastavro.schemaless_writer(stream, schema, node(rnd.randint(0, 4)))
         body = stream.getvalue()
-        avro.check_collections(body, 0, schema)
+        avro.check_bounds(body, 0, schema)
         for _ in range(20):
             damaged = bytearray(body)
             for _ in range(rnd.randint(1, 3)):
@@ -196,7 +196,7 @@ def test_the_walk_agrees_with_fastavro_on_a_rich_recursive_schema_and_damaged_bo
                 continue
             if stream.tell() == len(damaged):
                 try:
-                    avro.check_collections(bytes(damaged), 0, schema)
+                    avro.check_bounds(bytes(damaged), 0, schema)
                 except DecodeError as error:
                     # the one disagreement found: fastavro takes a negative union index as Python
                     # list indexing from the end (schema[-2]); the walk refuses it (invalid Avro)
@@ -220,9 +220,9 @@ def test_negative_block_counts_with_sizes_keep_the_walk_in_step() -> None:
     body = (one + b"\x02") * 300 + one + b"\x00"
     value = fastavro.schemaless_reader(io.BytesIO(body), schema)
     assert {"k": "v"} == value["m"] and [1, 2, 1] == value["xs"]
-    avro.check_collections(body, 0, schema)
+    avro.check_bounds(body, 0, schema)
     with pytest.raises(DecodeError) as caught:
-        avro.check_collections((one + b"\x02") * 600 + one + b"\x00", 0, schema)
+        avro.check_bounds((one + b"\x02") * 600 + one + b"\x00", 0, schema)
     assert "too-deep" == caught.value.reason
 
 
