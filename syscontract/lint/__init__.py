@@ -1,0 +1,129 @@
+"""``syscontract lint``: the fields handlers read, found in their source and seen in tests, and the
+ones nobody declared.
+
+::
+
+    from syscontract.lint import lint
+
+    report = lint(["services/pricing"], contracts="contracts", reads="reads.json")
+    report.errors                      # undeclared fallbacks and reader defaults: the build fails
+    print(report.text())               # or report.json(): deterministic bytes
+
+The static half (:mod:`syscontract.lint.static`) parses the files with :mod:`ast` and never imports
+them; :mod:`syscontract.lint.recorder` is the test-time half (``pytest --syscontract-reads=PATH``),
+whose report ``reads=`` merges. This package imports neither the user's code nor the recorder.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from syscontract.errors import ContractDeclarationError
+from syscontract.manifest import dumps
+
+from ._findings import Finding, HandlerReport, judge, knowledge, load_reads, merge, registry_for
+from .static import CALL_DEPTH, analyse, discover, load_modules, model_defaults
+
+__all__ = ["CALL_DEPTH", "Finding", "HandlerReport", "LintReport", "contracts_dir", "lint"]
+
+
+@dataclass
+class LintReport:
+    """Every handler found, with its findings; ``files`` scanned; ``contracts`` the directory read."""
+
+    handlers: list[HandlerReport]
+    files: int
+    contracts: str | None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for h in self.handlers for f in h.findings]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    def json(self) -> str:
+        """The report as deterministic JSON text (:func:`syscontract.manifest.dumps`)."""
+        return dumps({"handlers": [h.to_json() for h in self.handlers]})
+
+    def text(self) -> str:
+        """The report for a person: each handler, its findings, the declaration that fixes them."""
+        out: list[str] = []
+        for handler in self.handlers:
+            where = f"{handler.file}:{handler.line}" if handler.file else "seen in tests only"
+            head = f"{handler.handler} ({where}, {handler.contract or 'contract not literal'})"
+            if not handler.findings:
+                out.append(f"{head}: ok")
+                continue
+            out.append(head)
+            for finding in handler.findings:
+                place = f"{finding.file}:{finding.line}" if finding.file else "-"
+                out.append(f"  {finding.severity.upper():<8}{finding.kind} {finding.field or '-'}  ({place})")
+                out.extend(textwrap.wrap(finding.message, 96, initial_indent="    ", subsequent_indent="    "))
+            out.append(f"  fix: {handler.suggested}")
+            out.append("")
+        counts = {s: sum(1 for f in self.findings if f.severity == s) for s in ("error", "warning", "info")}
+        count = len(self.handlers)
+        summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
+        out.append(
+            f"{count} handler{'s' if count != 1 else ''} in {self.files} file{'s' if self.files != 1 else ''}: "
+            f"{summary}"
+        )
+        return "\n".join(out) + "\n"
+
+
+def contracts_dir(paths: Sequence[str], given: str | None) -> str | None:
+    """The contracts directory to read: ``given``, else ``SYSCONTRACT_CONTRACTS``, else a ``contracts``
+    directory in the first PATH that has one, else ``./contracts`` when it exists."""
+    if given is not None:
+        if not Path(given).is_dir():
+            raise ContractDeclarationError(f"--contracts {given}: no such directory", reason="bad-option")
+        return given
+    configured = os.environ.get("SYSCONTRACT_CONTRACTS")
+    if configured and Path(configured).is_dir():
+        return configured
+    for path in paths:
+        candidate = Path(path) / "contracts"
+        if candidate.is_dir():
+            return str(candidate)
+    return "contracts" if Path("contracts").is_dir() else None
+
+
+def lint(paths: Sequence[str] = (".",), *, contracts: str | None = None, reads: str | None = None) -> LintReport:
+    """Lint the handlers in the ``.py`` files under ``paths``.
+
+    ``contracts``: the contracts directory (see :func:`contracts_dir`); ``reads``: a recorder report
+    to merge. A file or reads report that cannot be read is one :class:`ContractDeclarationError`."""
+    seen = load_reads(reads) if reads is not None else []
+    modules = load_modules(paths)
+    directory = contracts_dir(paths, contracts)
+    registry = registry_for(directory)
+    by_name = {m.name: m for m in modules}
+    models: dict[str, set[str]] = {}
+    for module in modules:
+        for ref, fields in model_defaults(module).items():
+            models.setdefault(ref, set()).update(fields)
+    reports: list[HandlerReport] = []
+    found = {}
+    for module in modules:
+        for handler in discover(module):
+            if handler.role != "consumer":
+                continue
+            known = knowledge(registry, handler.contract, models)
+            try:
+                analyse(handler, by_name, lambda path, known=known: path in known.structured)  # type: ignore[misc]
+            except RecursionError as exc:
+                raise ContractDeclarationError(
+                    f"{handler.file}: cannot lint: nested too deeply to analyse", reason="bad-source"
+                ) from exc
+            found[handler.name] = handler
+            reports.append(judge(handler, known))
+    reports.sort(key=lambda r: (r.file, r.line, r.handler))
+    if seen:
+        reports = merge(reports, seen, found)
+    return LintReport(reports, len(modules), directory)
