@@ -144,8 +144,9 @@ class AvroPair:
             ]
             if not found:
                 return MISSING
-            if len(found) != len(writer_records) or any(alias for _, alias in found):
-                per_message = True
+            # a writer record without the field implies several writer records, and a field found
+            # through an alias implies an alias in play: both decided per message by the clauses
+            # around this one (tests/unit/test_presence_pairs.py holds the two to that)
             if any(_aliases_in_play(record, name) for record in reader_records):
                 per_message = True  # fastavro may fill this field through an alias from another writer field
             reader_field = _reader_field(reader_types, name)
