@@ -114,6 +114,8 @@ def requires(
         wrapper = functools.wraps(handler)(declaration.wrapper)
         wrapper.__syscontract__ = declaration  # type: ignore[attr-defined]
         inventory.add(declaration)
+        if _router is not None:  # issue 22: reads are being recorded (see reroute() below)
+            _route(declaration)
         return cast(F, wrapper)
 
     return decorate
@@ -135,6 +137,47 @@ def verify() -> None:
         )
         error.problems = tuple(problems)
         raise error
+
+
+# -- issue 22: the read recorder's one hook into the engine (syscontract/lint/recorder.py) ----------
+# The generated wrapper calls the user's function by the name ``_sc_h`` in the wrapper's namespace,
+# which is the wrapper function's globals (``_Wrapper.install`` swaps only ``__code__``, so the name
+# is looked up there on every call). While reads are recorded, ``reroute`` binds ``_sc_h`` to a
+# recording function; afterwards to the user's function again. Nothing here runs per message, and
+# not recording, the wrapper's code and namespace are exactly what they were.
+
+Router = Callable[[Declaration, str], Callable[..., Any] | None]
+"""``router(declaration, message_parameter)``: the function the wrapper should call instead of the
+handler (with the handler's own arguments), or None for the handler itself."""
+
+_router: Router | None = None
+_route_lock = threading.Lock()
+
+
+def reroute(router: Router | None) -> None:
+    """Route the handler call of every declaration of this process, and of those made until the
+    next call, through ``router``; ``reroute(None)``: every wrapper calls its handler directly again."""
+    global _router
+    with _route_lock:
+        _router = router
+        for declaration in inventory.declarations():
+            _route_locked(declaration)
+
+
+def _route(declaration: Declaration) -> None:
+    # made after inventory.add: a reroute() running now either lists it or ran before the test
+    with _route_lock:
+        _route_locked(declaration)
+
+
+def _route_locked(declaration: Declaration) -> None:
+    wrapper = declaration._wrapper
+    target = None if _router is None else _router(declaration, wrapper.message)
+    with declaration._lock:
+        wrapper.namespace["_sc_h"] = declaration.handler if target is None else target
+
+
+# -- end of the read recorder's hook ----------------------------------------------------------------
 
 
 _CHECKERS_MAX = 1024

@@ -22,6 +22,10 @@ fixtures ``syscontract_registry``, ``stale_producer`` and ``syscontract_telemetr
           on_order(order)
       assert 1 == capture.messages(contract="order.v3", outcome="ok")
 
+- :func:`record_reads`: what ``@requires`` handlers read while a block runs (the paths, and those
+  read with a fallback), as the report ``syscontract lint --reads`` merges; the plugin's
+  ``--syscontract-reads=PATH`` records a whole test session (:mod:`syscontract.lint.recorder`).
+
 - :func:`minimal_payload` and :func:`project_payload`: the messages :class:`StaleProducer` sends,
   built from a contract's schema (Avro, JSON Schema, or a pydantic model's JSON Schema).
 
@@ -33,6 +37,7 @@ in-memory OpenTelemetry API providers) and ``_capture`` (:class:`TelemetryCaptur
 from __future__ import annotations
 
 from syscontract.errors import StaleProducerError
+from syscontract.lint.recorder import ReadRecorder, record_reads
 from syscontract.testing._capture import TelemetryCapture
 from syscontract.testing._otel import (
     InMemoryMeter,
@@ -57,6 +62,7 @@ __all__ = [
     "InMemoryTracer",
     "InMemoryTracerProvider",
     "Point",
+    "ReadRecorder",
     "SpanEvent",
     "StaleCase",
     "StaleProducer",
@@ -65,6 +71,7 @@ __all__ = [
     "TelemetryCapture",
     "minimal_payload",
     "project_payload",
+    "record_reads",
     "stale_producer",
     "use_registry",
 ]
