@@ -10,6 +10,10 @@
   critical field gets through.
 - ``syscontract_telemetry``: :class:`syscontract.testing.TelemetryCapture`, started for the test.
 
+And one option: ``--syscontract-reads=PATH`` records, for the whole session, what every ``@requires``
+handler reads (:func:`syscontract.testing.record_reads`) and writes the report to PATH at the end,
+for ``syscontract lint --reads PATH``. Without the option nothing is recorded and nothing changes.
+
 This module is imported in every test run of every project that installs syscontract, so it imports
 nothing at module level but pytest: the helpers are imported inside the fixtures that use them, and
 nothing is configured until a fixture is requested.
@@ -25,11 +29,14 @@ import pytest
 
 if TYPE_CHECKING:
     from syscontract.registry import Registry
-    from syscontract.testing import StaleProducer, TelemetryCapture
+    from syscontract.testing import ReadRecorder, StaleProducer, TelemetryCapture
 
 __all__ = [
     "pytest_addoption",
     "pytest_configure",
+    "pytest_sessionfinish",
+    "pytest_terminal_summary",
+    "pytest_unconfigure",
     "stale_producer",
     "syscontract_registry",
     "syscontract_telemetry",
@@ -42,8 +49,22 @@ CONTRACTS_MARKER = "syscontract_contracts"
 """``@pytest.mark.syscontract_contracts("path")``: the contracts directory (or a registry) for one test."""
 
 
+READS_OPTION = "--syscontract-reads"
+"""The command-line option naming the file the session's reads report is written to."""
+
+_READS: pytest.StashKey[tuple[ReadRecorder, str]] = pytest.StashKey()
+_READS_ERROR: pytest.StashKey[str] = pytest.StashKey()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Register the ``syscontract_contracts`` ini option."""
+    """Register the ``syscontract_contracts`` ini option and the ``--syscontract-reads`` option."""
+    parser.getgroup("syscontract").addoption(
+        READS_OPTION,
+        metavar="PATH",
+        default=None,
+        help="syscontract: record what every @requires handler reads while the tests run, and write the "
+        "report (for `syscontract lint --reads PATH`) to PATH at the end",
+    )
     parser.addini(
         CONTRACTS_OPTION,
         help="syscontract: the contracts directory for the syscontract_registry fixture (default: contracts/ "
@@ -53,12 +74,62 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``syscontract_contracts`` marker (so ``--strict-markers`` accepts it)."""
+    """Register the ``syscontract_contracts`` marker (so ``--strict-markers`` accepts it); with
+    ``--syscontract-reads``, start recording before the test modules (and their handlers) are imported."""
     config.addinivalue_line(
         "markers",
         f"{CONTRACTS_MARKER}(path): the contracts directory (or a registry) the syscontract_registry fixture "
         "configures for this test",
     )
+    target = config.getoption("syscontract_reads", None)
+    if target is None:
+        return
+    path = str(target)
+    if not path.strip():
+        raise pytest.UsageError(f"{READS_OPTION} needs a file to write the reads report to")
+    if os.path.isdir(path):
+        raise pytest.UsageError(f"{READS_OPTION}={path}: is a directory, not a file")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise pytest.UsageError(f"{READS_OPTION}={path}: no such directory to write the report in")
+    from syscontract.testing import record_reads
+
+    config.stash[_READS] = (record_reads().start(), path)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``--syscontract-reads``: write what the session's handlers read."""
+    found = session.config.stash.get(_READS, None)
+    if found is None:
+        return
+    recorder, path = found
+    from syscontract.errors import ContractError
+
+    try:
+        recorder.write(path)
+    except ContractError as exc:
+        session.config.stash[_READS_ERROR] = str(exc)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say where the reads report went (or why it could not be written)."""
+    found = config.stash.get(_READS, None)
+    if found is None:
+        return
+    recorder, path = found
+    error = config.stash.get(_READS_ERROR, None)
+    if error is not None:
+        terminalreporter.write_line(f"syscontract: {error}", red=True)
+        return
+    count = len(recorder.report()["handlers"])
+    terminalreporter.write_line(f"syscontract: what {count} handler{'s' if count != 1 else ''} read: {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop recording: every handler is called directly again."""
+    found = config.stash.get(_READS, None)
+    if found is not None:
+        found[0].stop()
 
 
 def _contracts(request: pytest.FixtureRequest) -> tuple[Any, str]:
