@@ -171,6 +171,8 @@ def _route(declaration: Declaration) -> None:
 
 
 def _route_locked(declaration: Declaration) -> None:
+    if not isinstance(declaration, Declaration):
+        return  # a @produces declaration: it calls no handler with a message
     wrapper = declaration._wrapper
     target = None if _router is None else _router(declaration, wrapper.message)
     with declaration._lock:
