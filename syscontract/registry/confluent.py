@@ -2,13 +2,19 @@
 
 Requires the ``kafka`` extra (``pip install 'syscontract[kafka]'``). A contract ``order.v2`` is version
 2 of a subject: by default the subject named like the contract, or the one ``subjects`` maps it to
-(``{"order": "orders-value"}``). Writers found by schema id or GUID are named by their subject and
-version, so errors and telemetry say ``order.v2``, not only ``id 7``. Schema ids never change, so what
-is fetched is kept (bounded).
+(``{"order": "orders-value"}``). A subject that no contract name reaches (an unmapped subject named
+like a mapped contract) is read as ``subject:<subject>``; a schema under no visible subject as
+``schema:<id>.v1``.
+
+A writer found by schema id or GUID is decoded with the schema the registry returns for that id or
+GUID, always. Where it is registered (its subject and version) only names it, so errors and telemetry
+say ``order.v2``, not only ``id 7``, and that name leads back to the same schema through ``get()``.
+Schema ids never change, so what is fetched is kept (bounded).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -22,7 +28,18 @@ from syscontract.errors import ContractDeclarationError, MissingDependencyError,
 if TYPE_CHECKING:
     from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 
-__all__ = ["MAX_CACHED", "ConfluentRegistry"]
+__all__ = ["MAX_CACHED", "SCHEMA_PREFIX", "SUBJECT_PREFIX", "ConfluentRegistry"]
+
+SUBJECT_PREFIX = "subject:"
+"""The contract name ``subject:<subject>`` reads that subject as it is, never through ``subjects``:
+the name of a subject that no contract name reaches otherwise (``subjects`` maps its name to another
+subject) or whose name itself starts with a reserved prefix."""
+
+SCHEMA_PREFIX = "schema:"
+"""``schema:<id>.v1`` (or ``schema:<guid>.v1``) names a writer registered under no visible subject;
+``get()`` reads it by that id or GUID."""
+
+_RESERVED = (SUBJECT_PREFIX, SCHEMA_PREFIX)
 
 MAX_CACHED = 4096
 """Schemas kept per registry (by id, GUID and reference); failures remembered, at most as many."""
@@ -69,6 +86,18 @@ class ConfluentRegistry:
             client_class.new_client(dict(client)) if isinstance(client, Mapping) else client
         )
         self.subjects = dict(subjects or {})
+        for name, subject in self.subjects.items():
+            if not isinstance(name, str) or not isinstance(subject, str):
+                raise ContractDeclarationError(
+                    f"subjects maps contract names to subject names (strings), not {name!r}: {subject!r}",
+                    reason="bad-option",
+                )
+            if name.startswith(_RESERVED):
+                raise ContractDeclarationError(
+                    f"subjects: the contract name {name!r} starts with {name.split(':')[0]!r}:, which names "
+                    "a subject or a schema id as it is in the registry",
+                    reason="bad-option",
+                )
         self._names = {subject: name for name, subject in self.subjects.items()}
         self._cache: dict[object, Contract] = {}
         # key -> (monotonic time before which the failure stands, the failure, failures so far)
@@ -83,17 +112,32 @@ class ConfluentRegistry:
 
     def get(self, ref: ContractRef | str) -> Contract:
         parsed = ContractRef.parse(ref)
-        return self._cached(("ref", parsed), lambda: self._from_registered(self._version(parsed)))
+        return self._cached(("ref", parsed), lambda: self._contract(parsed, self._schema_of(parsed)))
 
     def versions(self, name: str) -> list[int]:
-        return sorted(self._call(lambda: self.client.get_versions(self.subjects.get(name, name)), name))
+        if name.startswith(SCHEMA_PREFIX):
+            self._by_key(ContractRef(name, 1))  # there is such a schema
+            return [1]
+        return sorted(self._call(lambda: self.client.get_versions(self._subject_of(name)), name))
 
     def names(self) -> list[str]:
-        return sorted(self._names.get(s, s) for s in self._call(self.client.get_subjects, "subjects"))
+        """Every subject of the registry, by the contract name that reads it."""
+        return sorted(self._name_of(s) for s in self._call(self.client.get_subjects, "subjects"))
 
     def id_of(self, ref: ContractRef | str) -> int:
         """The schema id of this contract version in the registry (for Confluent framing)."""
-        registered = self._version(ContractRef.parse(ref))
+        parsed = ContractRef.parse(ref)
+        if parsed.name.startswith(SCHEMA_PREFIX):
+            key = self._key(parsed)
+            if isinstance(key, int):
+                self._by_key(key)  # there is such a schema
+                return key
+            raise RegistryError(
+                f"{parsed} is named by its schema GUID; its schema id is not known",
+                contract=str(parsed),
+                reason="unknown-schema",
+            )
+        registered = self._version(parsed)
         if registered.schema_id is None:  # pragma: no cover - a registry breaking its protocol
             raise RegistryError("the registry returned no schema id", contract=str(ref), reason="unknown-schema")
         return int(registered.schema_id)
@@ -109,54 +153,133 @@ class ConfluentRegistry:
         return self._cached(("guid", guid), lambda: self._writer(guid=guid))
 
     def _writer(self, *, schema_id: int | None = None, guid: uuid.UUID | None = None) -> Contract:
-        label = f"schema id {schema_id}" if guid is None else f"schema GUID {guid}"
-        if guid is not None:
-            schema = self._call(lambda: self.client.get_schema_by_guid(str(guid)), label)
-        else:
-            assert schema_id is not None
-            schema = self._call(lambda: self.client.get_schema(schema_id), label)
-        registered = self._find_version(schema_id, guid)
-        if registered is not None:
-            return self._from_registered(registered)
-        # registered but under no subject we can see: name it by its id
-        return self._contract(ContractRef(f"schema-{schema_id if guid is None else guid}", 1), schema)
+        # the schema that decodes is the one registered for this id or GUID, always; where it is
+        # registered (subject and version) only names the writer
+        schema = self._by_key(schema_id if guid is None else guid)
+        ref = self._writer_ref(schema_id, guid)
+        if ref is None:  # registered, but under no subject we can see (or name): named by its id
+            ref = ContractRef(f"{SCHEMA_PREFIX}{schema_id if guid is None else guid}", 1)
+        return self._contract(ref, schema)
 
-    def _find_version(self, schema_id: int | None, guid: uuid.UUID | None) -> RegisteredSchema | None:
-        # confluent-kafka's in-memory client does not implement the id -> versions lookup
-        if schema_id is not None and type(self.client).__name__ != "MockSchemaRegistryClient":
-            try:  # GET /schemas/ids/{id}/versions, where the registry offers it
-                pairs = self.client.get_schema_versions(schema_id)
-                if pairs and pairs[0].subject is not None and pairs[0].version is not None:
-                    subject = pairs[0].subject
-                    return self._version(ContractRef(self._names.get(subject, subject), pairs[0].version))
-            except Exception:  # the in-memory client and older registries: search the subjects instead
-                pass
-        for subject in self._call(self.client.get_subjects, "subjects"):
-            for version in self._call(lambda s=subject: self.client.get_versions(s), subject):
-                registered = self._call(lambda s=subject, v=version: self.client.get_version(s, v), subject)
-                matches = registered.schema_id == schema_id if guid is None else registered.guid == str(guid)
-                if matches:
-                    return registered  # type: ignore[no-any-return]
+    def _by_key(self, key: ContractRef | int | uuid.UUID | None) -> Schema:
+        """The schema registered under a schema id or GUID (or named ``schema:<id or GUID>.v1``)."""
+        if isinstance(key, ContractRef):
+            key = self._key(key)
+        if isinstance(key, uuid.UUID):
+            guid = key
+            return self._call(lambda: self.client.get_schema_by_guid(str(guid)), f"schema GUID {guid}")  # type: ignore[no-any-return]
+        assert isinstance(key, int)
+        schema_id = key
+        return self._call(lambda: self.client.get_schema(schema_id), f"schema id {schema_id}")  # type: ignore[no-any-return]
+
+    def _key(self, ref: ContractRef) -> int | uuid.UUID:
+        text = ref.name[len(SCHEMA_PREFIX) :]
+        key: int | uuid.UUID | None = None
+        if text.isascii() and text.isdigit() and len(text) <= 10:
+            key = int(text)
+        else:
+            with contextlib.suppress(ValueError):
+                key = uuid.UUID(text)
+        if key is None or ref.version != 1:
+            raise RegistryError(
+                f"{ref} is not a schema of the registry: {SCHEMA_PREFIX}<id>.v1 or {SCHEMA_PREFIX}<GUID>.v1 names one",
+                contract=str(ref),
+                reason="unknown-contract",
+            )
+        return key
+
+    def _writer_ref(self, schema_id: int | None, guid: uuid.UUID | None) -> ContractRef | None:
+        """The name of the writer of this id or GUID: a (subject, version) that holds it, by the
+        contract name that reads that subject. A mapped subject is preferred, then a subject read by
+        its own name, then an escaped one (``subject:<name>``); then the lowest subject and version."""
+        pairs = self._id_versions(schema_id) if schema_id is not None else None
+        if pairs is not None:
+            refs = [ref for ref in (self._ref_of(subject, version) for subject, version in pairs) if ref is not None]
+            return min(refs, key=self._preference, default=None)
+        # the registry does not say where the id is registered: search the subjects, best first
+        subjects = self._call(self.client.get_subjects, "subjects")
+        for subject in sorted(subjects, key=lambda s: self._preference(ContractRef(self._name_of(s), 0))):
+            try:
+                versions = self._call(lambda s=subject: self.client.get_versions(s), subject)
+                for version in sorted(versions):
+                    registered = self._call(lambda s=subject, v=version: self.client.get_version(s, v), subject)
+                    if (registered.schema_id == schema_id) if guid is None else _same_guid(registered.guid, guid):
+                        found = self._ref_of(subject, version)
+                        if found is not None:
+                            return found
+            except RegistryError as exc:
+                if exc.reason != "unknown-schema":  # a subject or version deleted since it was listed
+                    raise
         return None
+
+    def _id_versions(self, schema_id: int) -> list[tuple[str, int]] | None:
+        """The (subject, version) pairs of a schema id (``GET /schemas/ids/{id}/versions``), or None
+        where the registry does not answer that."""
+        # confluent-kafka's in-memory client does not implement it (it would ask a REST server)
+        if type(self.client).__name__ == "MockSchemaRegistryClient":
+            return None
+        try:
+            pairs = self.client.get_schema_versions(schema_id)
+            return [
+                (p.subject, p.version)
+                for p in pairs
+                if isinstance(p.subject, str) and isinstance(p.version, int) and not isinstance(p.version, bool)
+            ]
+        except Exception:  # registries before 5.5, a broken answer: search the subjects instead
+            return None
+
+    def _preference(self, ref: ContractRef) -> tuple[int, str, int]:
+        rank = 0 if ref.name in self.subjects else 2 if ref.name.startswith(_RESERVED) else 1
+        return (rank, ref.name, ref.version)
+
+    def _ref_of(self, subject: str, version: int) -> ContractRef | None:
+        """The contract reference that reads ``version`` of ``subject``, or None when none can (a subject
+        name with white space, say)."""
+        ref = ContractRef(self._name_of(subject), version)
+        try:
+            return ref if ContractRef.parse(str(ref)) == ref else None
+        except ContractDeclarationError:
+            return None
 
     # -- helpers -------------------------------------------------------------------------------------
 
+    def _subject_of(self, name: str) -> str:
+        """The subject contract ``name`` reads: the one ``subjects`` maps it to, the one it escapes
+        (``subject:<subject>``), or else the subject named like it."""
+        if name in self.subjects:
+            return self.subjects[name]
+        if name.startswith(SUBJECT_PREFIX):
+            return name[len(SUBJECT_PREFIX) :]
+        return name
+
+    def _name_of(self, subject: str) -> str:
+        """The contract name that reads ``subject`` (``_subject_of``'s inverse): its mapped name; else
+        the subject itself, unless a mapped contract takes that name or it starts with a reserved
+        prefix (then ``subject:<subject>``)."""
+        name = self._names.get(subject)
+        if name is not None:
+            return name
+        if subject in self.subjects or subject.startswith(_RESERVED):
+            return SUBJECT_PREFIX + subject
+        return subject
+
+    def _schema_of(self, ref: ContractRef) -> Schema:
+        if ref.name.startswith(SCHEMA_PREFIX):
+            return self._by_key(ref)
+        return self._version(ref).schema
+
     def _version(self, ref: ContractRef) -> RegisteredSchema:
-        subject = self.subjects.get(ref.name, ref.name)
+        subject = self._subject_of(ref.name)
         return self._call(lambda: self.client.get_version(subject, ref.version), str(ref))  # type: ignore[no-any-return]
 
-    def _from_registered(self, registered: RegisteredSchema) -> Contract:
-        subject = registered.subject or "unknown"
-        ref = ContractRef(self._names.get(subject, subject), registered.version or 0)
-        return self._contract(ref, registered.schema)
-
     def _contract(self, ref: ContractRef, schema: Schema) -> Contract:
-        kind = (schema.schema_type or "AVRO").upper()
+        kind = str(schema.schema_type or "AVRO").upper()
         text = schema.schema_str or ""
+        if not isinstance(text, str):
+            raise RegistryError("the registry's schema is not a string", contract=str(ref), reason="bad-schema")
         try:
             if kind == "AVRO":
-                references = [self._reference_text(r.subject, r.version) for r in schema.references or []]
-                return Contract.from_avro(ref, text, references=references)
+                return Contract.from_avro(ref, text, references=self._avro_references(schema))
             if kind == "JSON":
                 return Contract.from_jsonschema(ref, text, references=self._json_references(schema))
         except ContractDeclarationError as exc:
@@ -168,10 +291,6 @@ class ConfluentRegistry:
     def _json_references(self, schema: Schema) -> dict[str, Any]:
         """The documents a JSON Schema's references name, by the name its ``$ref`` uses (relative to
         the schema, as Confluent's serializers resolve them), their own references included."""
-        from urllib.parse import urljoin
-
-        from syscontract.formats.jsonschema import DEFAULT_BASE_URI
-
         found: dict[str, Any] = {}
         pending = list(schema.references or [])
         seen: set[tuple[str | None, int | None]] = set()
@@ -183,27 +302,48 @@ class ConfluentRegistry:
             if reference.subject is None or reference.version is None:
                 raise RegistryError("a schema reference without subject or version", reason="bad-schema")
             subject, version = reference.subject, reference.version
-            registered = self._call(
-                lambda s=subject, v=version: self.client.get_version(s, v),
-                f"{subject} v{version}",
-            )
+            registered = self._referenced(subject, version)
             try:
                 document = json.loads(registered.schema.schema_str or "")
             except (ValueError, RecursionError) as exc:
                 raise RegistryError(
                     f"the referenced schema {subject} v{version} is not JSON: {exc}", reason="bad-schema"
                 ) from exc
-            for name in (reference.name, urljoin(DEFAULT_BASE_URI, reference.name or "")):
-                if name:
-                    found[name] = document
+            if reference.name:
+                found[reference.name] = document
+                found[_relative_to_default_base(reference.name)] = document
             pending.extend(registered.schema.references or [])
         return found
 
-    def _reference_text(self, subject: str | None, version: int | None) -> str:
-        if subject is None or version is None:
-            raise RegistryError("a schema reference without subject or version", reason="bad-schema")
-        registered = self._call(lambda: self.client.get_version(subject, version), f"{subject} v{version}")
-        return registered.schema.schema_str or ""
+    def _avro_references(self, schema: Schema) -> list[str]:
+        """The texts of the schemas an Avro schema references, their own references included, each
+        after what it references (named types are defined before they are used)."""
+        texts: list[str] = []
+        seen: set[tuple[str | None, int | None]] = set()
+
+        def visit(references: list[Any], depth: int) -> None:
+            for reference in references:
+                key = (reference.subject, reference.version)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if depth > 32 or len(seen) > 1000:
+                    raise RegistryError("schema references nest too deep or are too many", reason="bad-schema")
+                if reference.subject is None or reference.version is None:
+                    raise RegistryError("a schema reference without subject or version", reason="bad-schema")
+                registered = self._referenced(reference.subject, reference.version)
+                visit(list(registered.schema.references or []), depth + 1)
+                texts.append(registered.schema.schema_str or "")
+
+        visit(list(schema.references or []), 0)
+        return texts
+
+    def _referenced(self, subject: str, version: int) -> RegisteredSchema:
+        """A referenced schema: by the subject and version the reference names (a subject, never a
+        contract name), soft-deleted versions included, as Confluent's deserializers read them."""
+        return self._call(  # type: ignore[no-any-return]
+            lambda: self.client.get_version(subject, version, deleted=True), f"{subject} v{version}"
+        )
 
     def _cached(self, key: object, build: Any) -> Contract:
         """The contract for ``key``: kept once fetched; a failure is remembered and retried only after
@@ -260,12 +400,57 @@ class ConfluentRegistry:
         except SchemaRegistryError as exc:
             reason = "unknown-schema" if exc.http_status_code == 404 else "unreachable"
             raise RegistryError(
-                f"the schema registry cannot serve {what}: {exc.error_message} (HTTP {exc.http_status_code})",
+                f"the schema registry{self._where()} cannot serve {what}: {_short(exc.error_message)} "
+                f"(HTTP {exc.http_status_code})",
                 reason=reason,
             ) from exc
         except RegistryError:
             raise
         except Exception as exc:  # connection refused, timeouts, a broken response
             raise RegistryError(
-                f"the schema registry is unreachable for {what}: {type(exc).__name__}: {exc}", reason="unreachable"
+                f"the schema registry{self._where()} is unreachable for {what}: {type(exc).__name__}: {_short(exc)}",
+                reason="unreachable",
             ) from exc
+
+    def _where(self) -> str:
+        """`` at <url>`` for the client's configured URL(s), credentials and query left out."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        try:
+            url = cast(Any, self.client).config().get("url")
+        except Exception:  # a stand-in client without its configuration
+            return ""
+        if not isinstance(url, str) or not url:
+            return ""
+        shown = []
+        for one in url.split(","):
+            parts = urlsplit(one.strip())
+            shown.append(urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", "")))
+        return " at " + ", ".join(shown)
+
+
+def _same_guid(found: object, guid: uuid.UUID) -> bool:
+    try:
+        return isinstance(found, str) and uuid.UUID(found) == guid
+    except ValueError:
+        return False
+
+
+def _relative_to_default_base(name: str) -> str:
+    """A reference name as a ``$ref`` in a schema without ``$id`` resolves it: against
+    ``DEFAULT_BASE_URI`` when relative (``urljoin`` leaves a scheme it does not know alone, so the
+    path is joined under ``file:`` and moved over), as it is when absolute."""
+    from urllib.parse import urljoin, urlsplit
+
+    from syscontract.formats.jsonschema import DEFAULT_BASE_URI
+
+    if urlsplit(name).scheme:
+        return name
+    return DEFAULT_BASE_URI + urljoin("file:///", name)[len("file:///") :]
+
+
+def _short(message: object, limit: int = 300) -> str:
+    """An error text as a message carries it: one line, at most ``limit`` characters (a proxy's HTML
+    error page is not a message)."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
