@@ -5,8 +5,9 @@ Checkout sends ``order`` events to pricing in two environments. staging runs the
 demo shows, with the contracts shipped in this package and an in-process transport:
 
 1. what each environment sends;
-2. a consumer written the usual way (Avro read with its own v3 schema, as every Avro consumer does)
-   pricing a VIP order in prod at the BASIC price, without a word;
+2. a consumer written the usual way (it declares the customer id it knows it needs, and reads the
+   tier with ``.get("customerTier", "BASIC")``) pricing a VIP order in prod at the BASIC price,
+   without a word; ``syscontract lint`` on this module finds that line (``undeclared-fallback``);
 3. the same consumer with ``@requires`` refusing the prod message and dead-lettering it, unchanged;
 4. what telemetry reports (``syscontract.messages``): which writer versions arrive where, and the
    violations;
@@ -16,15 +17,12 @@ demo shows, with the contracts shipped in this package and an in-process transpo
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import fastavro
 
 from syscontract import _config, telemetry
 from syscontract._engine.policy import DeadLetter
@@ -73,6 +71,13 @@ def _total(order: dict[str, Any], tier: str) -> float:
     return round(float(sum(i["qty"] * i["unitPrice"] for i in order["items"])) * PRICE_FACTOR[tier], 2)
 
 
+@requires("order.v3", ["customer.id"], registry=_REGISTRY)
+def pricing_naive(order: Any) -> tuple[str, float]:
+    """pricing as it is usually written: the tier it prices by is read with a fallback, never declared."""
+    tier = order.get("customerTier", "BASIC")
+    return tier, _total(order, tier)
+
+
 _letters: list[DeadLetter] = []  # the demo's dead-letter queue
 
 
@@ -104,22 +109,27 @@ def run(*, output: str = "text", stream: Any = None) -> int:
     stream = stream or sys.stdout
     registry = _REGISTRY
     _config.configure(service="pricing")
-    reader_v3 = registry.get("order.v3").native
     letters = _letters
     letters.clear()
     story = Story()
     before = {tuple(row[:4]): row[4] for row in telemetry.counts()}
     environments = {"staging": checkout_current, "prod": checkout_previous}
     for environment, checkout in environments.items():
+        naive_counted: dict[tuple[Any, ...], int] = {}  # step 4 reports the guarded pricing only
         for order_id, name, tier, items, price in ORDERS:
             message = checkout(order_id, name, tier, items, price)
             sent_as = str(checkout.__syscontract__.ref)  # type: ignore[attr-defined]
             story.sent.append({"environment": environment, "order": order_id, "tier": tier, "writer": sent_as})
-            # the naive consumer: Avro read with its own (reader) schema, the default fills the gap
-            naive = _naive(message.value, registry, reader_v3)
+            # the naive consumer: the tier undeclared, its fallback fills the gap
+            mark = {tuple(row[:4]): row[4] for row in telemetry.counts()}
+            priced_as, naive_total = pricing_naive(Envelope(message.value, message.headers))
+            for row in telemetry.counts():
+                naive_counted[tuple(row[:4])] = (
+                    naive_counted.get(tuple(row[:4]), 0) + row[4] - mark.get(tuple(row[:4]), 0)
+                )
             story.naive.append(
-                {"environment": environment, "order": order_id, "tier": tier, "priced_as": naive["customerTier"],
-                 "total": _total(naive, naive["customerTier"]), "expected": _total(naive, tier)}
+                {"environment": environment, "order": order_id, "tier": tier, "priced_as": priced_as,
+                 "total": naive_total, "expected": _total(_order(order_id, name, items, price), tier)}
             )  # fmt: skip
             kept = len(letters)
             total = pricing(Envelope(message.value, message.headers))
@@ -139,7 +149,7 @@ def run(*, output: str = "text", stream: Any = None) -> int:
             story.guarded.append(entry)
         after = {tuple(row[:4]): row[4] for row in telemetry.counts()}
         for key, count in sorted(after.items(), key=str):
-            delta = count - before.get(key, 0)
+            delta = count - before.get(key, 0) - naive_counted.get(key, 0)
             contract, role, outcome, writer = key[0], key[1], key[2], key[3]
             if delta and role == "consumer" and contract == "order.v3":
                 story.telemetry.append(
@@ -159,13 +169,6 @@ def run(*, output: str = "text", stream: Any = None) -> int:
     else:
         _tell(story, stream, colour=getattr(stream, "isatty", lambda: False)())
     return 0 if held else 1
-
-
-def _naive(raw: bytes, registry: FileRegistry, reader: Any) -> Any:
-    stream = io.BytesIO(raw)
-    stream.seek(5)
-    writer = registry.by_id(int.from_bytes(raw[1:5], "big")).native
-    return fastavro.schemaless_reader(stream, writer, reader)
 
 
 def _manifests(registry: FileRegistry, pricing: Any, environments: dict[str, Any]) -> list[Manifest]:
@@ -197,7 +200,8 @@ def _tell(story: Story, out: Any, *, colour: bool) -> None:
     for sent in story.sent:
         where = f"{sent['environment']:<8} {sent['order']}"
         write(f"   {where}  customer tier {sent['tier']:<6} sent as {sent['writer']}\n")
-    write("\n" + bold("2. Pricing, written the usual way: Avro read with its own order.v3 schema") + "\n")
+    write("\n" + bold("2. Pricing, written the usual way: the tier read with a fallback, never declared") + "\n")
+    write('   @requires("order.v3", ["customer.id"]), then order.get("customerTier", "BASIC")\n')
     for naive in story.naive:
         wrong = naive["priced_as"] != naive["tier"]
         note = red(f"<- priced as {naive['priced_as']}, no error, no alert") if wrong else ""
@@ -230,6 +234,7 @@ def _tell(story: Story, out: Any, *, colour: bool) -> None:
             write(f"          {line}\n")
     write("\n" + bold("What to do next") + "\n")
     write("   - no contract yet? syscontract init order --from samples/*.json writes one from sample messages\n")
+    write("   - find what your handlers read and do not declare: syscontract lint (it finds step 2)\n")
     write("   - declare the fields your handlers depend on: @requires(contract=..., fields=[...])\n")
     write("   - call syscontract.verify() at start-up; roll out with on_violation='observe', then enforce\n")
     write("   - write manifests in your pipeline (syscontract inventory), gate deploys on syscontract\n")

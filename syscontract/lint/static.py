@@ -212,7 +212,7 @@ def parse(path: Path, shown: str) -> ast.Module:
     try:
         return ast.parse(text, filename=shown)
     except SyntaxError as exc:
-        raise refuse(f"line {exc.lineno}: {exc.msg}") from exc
+        raise refuse(f"line {exc.lineno}: {exc.msg}" if exc.lineno else exc.msg) from exc
     except (RecursionError, MemoryError) as exc:
         raise refuse("nested too deeply for the parser") from exc
     except ValueError as exc:  # null bytes

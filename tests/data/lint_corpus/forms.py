@@ -106,7 +106,7 @@ def subscript_or(e: dict[str, Any]) -> str:
 @requires("order.v3", [])
 def conditional_expression(e: dict[str, Any]) -> str:
     # expect: undeclared-fallback channel
-    return str(e["channel"] if "channel" in e else "web")
+    return str(e["channel"] if "channel" in e else "web")  # noqa: SIM401 - the form under test
 
 
 @requires("order.v3", [])
@@ -207,7 +207,7 @@ def get_on_another_dict(e: dict[str, Any]) -> str:
 @requires("order.v3", ["items[].unitPrice"])
 def local_named_like_a_field(e: dict[str, Any]) -> float:
     # expect: none
-    customerTier = "VIP"  # noqa: N806 - the trap is the name
+    customerTier = "VIP"  # the trap is the name
     return PRICES.get(customerTier, 1.0) * e["items"][0]["unitPrice"]
 
 
@@ -215,7 +215,7 @@ def local_named_like_a_field(e: dict[str, Any]) -> float:
 def message_name_rebound(event: dict[str, Any], history: list[dict[str, Any]] = []) -> int:  # noqa: B006
     # expect: none
     seen = 0
-    for event in history:  # noqa: B020 - the trap: `event` is no longer the message
+    for event in history:  # the trap: `event` is no longer the message
         seen += event.get("customerTier", "BASIC") == "VIP"
     return seen
 

@@ -23,7 +23,7 @@ def customer_of(order: dict[str, Any]) -> dict[str, Any]:
     return order["customer"]
 
 
-def quote(customerTier: str = "BASIC", **rest: Any) -> str:  # noqa: N803 - named as the field
+def quote(customerTier: str = "BASIC", **rest: Any) -> str:  # named as the field
     return customerTier
 
 
