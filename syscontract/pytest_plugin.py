@@ -91,6 +91,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{READS_OPTION}={path}: is a directory, not a file")
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise pytest.UsageError(f"{READS_OPTION}={path}: no such directory to write the report in")
+    if config.getoption("numprocesses", None) not in (None, 0):
+        # pytest-xdist: each worker would record its share and the controller, which runs no test,
+        # would write an empty report over theirs
+        raise pytest.UsageError(f"{READS_OPTION} records in one process: run it without -n (pytest-xdist)")
     from syscontract.testing import record_reads
 
     config.stash[_READS] = (record_reads().start(), path)

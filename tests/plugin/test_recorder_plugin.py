@@ -208,3 +208,19 @@ def test_a_path_that_cannot_be_written_is_a_usage_error(pytester: pytest.Pyteste
     assert pytest.ExitCode.USAGE_ERROR == result.ret
     result.stderr.fnmatch_lines([f"*{message}*"])
     assert "Traceback" not in result.stderr.str()
+
+
+def test_recording_refuses_to_run_distributed(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    # pytest-xdist's option under its own dest (xdist itself is not needed to see the refusal; only a
+    # plugin may register the short -n, a conftest may not)
+    pytester.makeconftest(
+        """
+        def pytest_addoption(parser):
+            parser.addoption("--numprocesses", dest="numprocesses", default=None)
+        """
+    )
+    result = pytester.runpytest_subprocess("--syscontract-reads=reads.json", "--numprocesses=2")
+    assert pytest.ExitCode.USAGE_ERROR == result.ret
+    result.stderr.fnmatch_lines(["*--syscontract-reads records in one process: run it without -n (pytest-xdist)*"])
+    assert not (pytester.path / "reads.json").exists()

@@ -109,6 +109,18 @@ def test_producers_declared_in_the_process_are_left_alone(order: dict[str, Any])
     assert ["currency"] == entry(reads, on_order)["read"]
 
 
+def test_the_broker_guards_identity_check_is_left_alone(order: dict[str, Any]) -> None:
+    from syscontract.integrations._messaging import GuardCheck
+
+    guard = GuardCheck("order.v3", ["customer.id"])
+    with record_reads() as reads:
+        checked = guard._check(order)
+        decoded = guard(json.dumps(order).encode(), None)
+    assert checked is order
+    assert (dict, order) == (type(decoded), decoded)
+    assert {"handlers": []} == reads.report()
+
+
 def test_nested_recorders_both_record_and_the_outer_keeps_recording(order: dict[str, Any]) -> None:
     @requires("order.v3", ["customer.id"])
     def on_order(event: dict[str, Any]) -> str:
