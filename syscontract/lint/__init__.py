@@ -111,18 +111,18 @@ def lint(paths: Sequence[str] = (".",), *, contracts: str | None = None, reads: 
     reports: list[HandlerReport] = []
     found = {}
     for module in modules:
-        for handler in discover(module):
-            if handler.role != "consumer":
-                continue
-            known = knowledge(registry, handler.contract, models)
-            try:
+        try:
+            for handler in discover(module):
+                if handler.role != "consumer":
+                    continue
+                known = knowledge(registry, handler.contract, models)
                 analyse(handler, by_name, lambda path, known=known: path in known.structured)  # type: ignore[misc]
-            except RecursionError as exc:
-                raise ContractDeclarationError(
-                    f"{handler.file}: cannot lint: nested too deeply to analyse", reason="bad-source"
-                ) from exc
-            found[handler.name] = handler
-            reports.append(judge(handler, known))
+                found[handler.name] = handler
+                reports.append(judge(handler, known))
+        except RecursionError as exc:  # the parser took it, the analysis of one handler cannot
+            raise ContractDeclarationError(
+                f"{module.file}: cannot lint: nested too deeply to analyse", reason="bad-source"
+            ) from exc
     reports.sort(key=lambda r: (r.file, r.line, r.handler))
     if seen:
         reports = merge(reports, seen, found)
