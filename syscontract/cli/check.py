@@ -11,7 +11,10 @@ Checks, and prints a table of every problem:
 - every ``@requires``/``@produces`` declaration in the MODULEs resolves and every field it names exists;
 - each consumer's critical fields are sent by every version producers may still send: the versions of
   the contract that ``@produces`` declarations in the MODULEs produce, or, when none does, every version
-  not listed as ``retired`` in ``contract.toml``.
+  not listed as ``retired`` in ``contract.toml``;
+- with ``--lint PATH``: the handlers under PATH read no field with a fallback or a reader default that
+  they do not declare (``syscontract lint``'s errors, each a problem; its warnings are left to
+  ``syscontract lint`` itself).
 
 Exit 0 no problem, 1 a problem found, 2 a usage or input error.
 """
@@ -28,6 +31,7 @@ from syscontract.compat import compare
 from syscontract.compat.consumers import REMOVED, SENT
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, ContractError
+from syscontract.lint import lint
 from syscontract.manifest import dumps
 from syscontract.registry import FileRegistry
 from syscontract.system import carried
@@ -65,6 +69,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     command.add_argument(
         "--contracts", default="contracts", metavar="DIR", help="contracts directory (default: ./contracts)"
     )
+    command.add_argument(
+        "--lint",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also lint the handlers in PATH (files or directories, repeatable): an undeclared fallback or "
+        "reader default is a problem",
+    )
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     return command
 
@@ -83,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
                     raise  # the module could not be examined at all: exit 2
                 problems.append(Problem("declaration", module, str(exc)))
     declarations = inventory.declarations()
-    problems = _contracts(registry) + problems + _declarations(registry)
+    problems = _contracts(registry) + problems + _declarations(registry) + _lint(args.lint, args.contracts)
     checked = _checked(names, len(declarations), len(args.modules))
+    if args.lint:
+        checked += f"; linted {', '.join(args.lint)}"
     if args.format == "json":
         body = {
             "problems": [p.to_json() for p in problems],
@@ -98,6 +112,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(f"no problems: {checked}\n")
     return 1 if problems else 0
+
+
+def _lint(paths: list[str], contracts: str) -> list[Problem]:
+    if not paths:
+        return []
+    report = lint(paths, contracts=contracts)
+    return [
+        Problem(f"lint:{f.kind}", handler.handler, f"{f.file}:{f.line}: {f.message}; fix: {handler.suggested}")
+        for handler in report.handlers
+        for f in handler.findings
+        if f.severity == "error"
+    ]
 
 
 def _checked(names: list[str], declarations: int, modules: int) -> str:

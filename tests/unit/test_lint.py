@@ -156,7 +156,7 @@ def test_the_suggested_line_declares_every_field_of_the_shops_handler_when_paste
 # -- naming: what the recorder's report is matched by ----------------------------------------------
 
 
-def test_handlers_are_named_as_python_names_them_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_handlers_are_named_as_python_names_them_at_run_time(tmp_path: Path) -> None:
     package = tmp_path / "svc"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -172,12 +172,12 @@ def test_handlers_are_named_as_python_names_them_at_run_time(tmp_path: Path, mon
         "    def inner(e):\n        return e.get('c', 3)\n"
         "    return inner\n"
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
-    module = importlib.import_module("svc.handlers")
-    runtime = sorted(f"{f.__module__}.{f.__qualname__}" for f in (module.top, module.Consumer.on, module.factory()))
-    assert runtime == sorted(h.handler for h in lint([str(package)]).handlers)
+    names = (
+        "import svc.handlers as m\n"
+        "for f in (m.top, m.Consumer.on, m.factory()): print(f'{f.__module__}.{f.__qualname__}')\n"
+    )  # in its own process: the declarations it makes stay there
+    result = subprocess.run([sys.executable, "-c", names], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert sorted(result.stdout.split()) == sorted(h.handler for h in lint([str(package)]).handlers)
 
 
 # -- what the tests saw (--reads) ------------------------------------------------------------------
@@ -335,3 +335,40 @@ def test_a_generated_fallback_is_found_and_the_suggested_line_declares_it(
     exec(compile(f"{handler.suggested}\ndef h(e): return e\n", "<pasted>", "exec"), namespace)
     pasted = [p.text for p in namespace["h"].__syscontract__.fields]  # type: ignore[attr-defined]
     assert pasted[: len(declared)] == declared and field in pasted
+
+
+# -- in the pipeline ---------------------------------------------------------------------------------
+
+
+def _check(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``syscontract check`` in its own process: it reads the declarations the process has made."""
+    command = [sys.executable, "-m", "syscontract", "check", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_check_with_lint_reports_the_lint_errors_as_problems() -> None:
+    shop = ROOT / "examples" / "shop"
+    contracts = str(shop / "contracts")
+    result = _check("--contracts", contracts, "--lint", str(shop), "--format", "json")
+    assert 1 == result.returncode
+    problems = json.loads(result.stdout)["problems"]
+    assert [("lint:undeclared-fallback", "loyalty.award")] == [(p["kind"], p["where"]) for p in problems]
+    clean = _check("--contracts", contracts, "--lint", str(shop / "entitlements"))
+    assert (0, "") == (clean.returncode, clean.stderr)
+    assert "linted" in clean.stdout
+
+
+def test_check_with_lint_of_a_file_that_does_not_parse_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("def (:\n")
+    result = _check("--contracts", str(ROOT / "examples" / "shop" / "contracts"), "--lint", str(tmp_path / "bad.py"))
+    assert 2 == result.returncode
+    assert "cannot lint" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_pre_commit_hook_runs_syscontract_lint_on_python_files() -> None:
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert ("syscontract-lint", "syscontract lint", "python", ["python"]) == (
+        hook["id"], hook["entry"], hook["language"], hook["types"]
+    )  # fmt: skip
