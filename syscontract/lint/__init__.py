@@ -28,7 +28,10 @@ from syscontract.manifest import dumps
 from ._findings import Finding, HandlerReport, judge, knowledge, load_reads, merge, registry_for
 from .static import CALL_DEPTH, analyse, discover, load_modules, model_defaults
 
-__all__ = ["CALL_DEPTH", "Finding", "HandlerReport", "LintReport", "contracts_dir", "lint"]
+__all__ = ["CALL_DEPTH", "Finding", "HandlerReport", "LintReport", "contracts_dir", "lint", "wrap_call"]
+
+WIDTH = 100
+"""Human output fits in 100 columns."""
 
 
 @dataclass
@@ -64,8 +67,8 @@ class LintReport:
             for finding in handler.findings:
                 place = f"{finding.file}:{finding.line}" if finding.file else "-"
                 out.append(f"  {finding.severity.upper():<8}{finding.kind} {finding.field or '-'}  ({place})")
-                out.extend(textwrap.wrap(finding.message, 96, initial_indent="    ", subsequent_indent="    "))
-            out.append(f"  fix: {handler.suggested}")
+                out.extend(textwrap.wrap(finding.message, WIDTH, initial_indent="    ", subsequent_indent="    "))
+            out.extend(wrap_call(handler.suggested, "  fix: ", WIDTH))
             out.append("")
         counts = {s: sum(1 for f in self.findings if f.severity == s) for s in ("error", "warning", "info")}
         count = len(self.handlers)
@@ -127,3 +130,38 @@ def lint(paths: Sequence[str] = (".",), *, contracts: str | None = None, reads: 
     if seen:
         reports = merge(reports, seen, found)
     return LintReport(reports, len(modules), directory)
+
+
+def wrap_call(text: str, prefix: str, width: int) -> list[str]:
+    """``prefix + text`` (a call, as source) in lines of ``width``, broken after the commas between its
+    arguments or between the items of a list argument, continued under the call's first argument:
+    what is printed pastes as it is."""
+    tokens: list[str] = []
+    depth, quote, start, index = 0, "", 0, 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth in (1, 2) and text[index + 1 : index + 2] == " ":
+            tokens.append(text[start : index + 1])
+            start = index + 2
+            index += 1
+        index += 1
+    tokens.append(text[start:])
+    indent = " " * (len(prefix) + text.find("(") + 1)
+    lines = [prefix + tokens[0]]
+    for token in tokens[1:]:
+        if len(lines[-1]) + 1 + len(token) <= width:
+            lines[-1] += " " + token
+        else:
+            lines.append(indent + token)
+    return lines

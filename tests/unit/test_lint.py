@@ -372,3 +372,20 @@ def test_the_pre_commit_hook_runs_syscontract_lint_on_python_files() -> None:
     assert ("syscontract-lint", "syscontract lint", "python", ["python"]) == (
         hook["id"], hook["entry"], hook["language"], hook["types"]
     )  # fmt: skip
+
+
+def test_text_output_fits_100_columns_and_a_wrapped_fix_pastes_as_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    from syscontract import requires
+
+    main(["lint", str(ROOT / "examples" / "shop")])
+    lines = capsys.readouterr().out.splitlines()
+    assert [] == [line for line in lines if len(line) > 100]
+    start = lines.index("pricing.price (" + str(ROOT / "examples/shop/pricing/pricing.py") + ":32, order.v3)")
+    fix = next(i for i in range(start, len(lines)) if lines[i].startswith("  fix: "))
+    end = next(i for i in range(fix + 1, len(lines)) if not lines[i].startswith("   "))
+    assert end - fix == 2  # wrapped once
+    pasted = "\n".join([lines[fix].removeprefix("  fix: "), *lines[fix + 1 : end]]) + "\ndef price(order): ...\n"
+    namespace: dict[str, object] = {"requires": requires, "dead_letter": print}
+    exec(compile(pasted, "<pasted>", "exec"), namespace)
+    declared = [p.text for p in namespace["price"].__syscontract__.fields]  # type: ignore[attr-defined]
+    assert ["customerTier", "customer.id", "items[].qty", "items[].unitPrice"] == declared
