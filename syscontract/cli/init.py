@@ -7,8 +7,10 @@
     cat new-samples.jsonl | syscontract init order          # next version: v2, and what changed (compat)
 
 Samples are JSON objects: files holding one object, an array of objects, or JSON lines (``--from``), or
-JSON lines on standard input. Fields present in every sample are required; the ``@requires`` line to
-paste lists those every sample sent non-null. On an existing contract, the next version is written when
+JSON lines on standard input, nested at most 100 levels. Fields present in every sample are required;
+the ``@requires`` line to paste lists those every sample sent non-null, each as a Python string that
+names it exactly: a key no field path can name (empty, or holding ``.``, ``[`` or ``]``) is listed
+after the line instead, with why. On an existing contract, the next version is written when
 it may follow the latest one under the contract's compatibility mode (``--force`` writes it anyway).
 Exit 0 written (or nothing changed), 1 the new version would break compatibility, 2 a usage or input
 error.
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     schema = _infer.to_avro(inferred, args.name) if avro else inferred
     ref = ContractRef(args.name, version)
     new = Contract.from_avro(ref, schema) if avro else Contract.from_jsonschema(ref, schema)
-    fields = _infer.critical_candidates(inferred)
+    candidates = _infer.critical_candidates(inferred)
+    fields = candidates.fields
     if previous is not None and previous.fingerprint == _as(previous, schema, avro).fingerprint:
         print(f"{previous.ref}: the samples match it; nothing written")
         return 0
@@ -108,15 +111,51 @@ def run(args: argparse.Namespace) -> int:
     written = [str(target)]
     toml = directory / "contract.toml"
     if not toml.exists():
-        critical = ", ".join(json.dumps(path) for path in fields[:3])
+        critical = ", ".join(_toml_string(path) for path in fields[:3])
         toml.write_text(_TOML.format(name=args.name, critical=critical), encoding="utf-8")
         written.append(str(toml))
     count = len(samples)
     print(f"wrote {' and '.join(written)} from {count} sample{'s' if count != 1 else ''}")
-    print(f"required (in every sample): {', '.join(inferred.get('required', [])) or 'none'}")
+    print(f"required (in every sample): {', '.join(map(_shown, inferred.get('required', []))) or 'none'}")
     print("paste on the handler, keeping the fields it depends on:")
-    print(f"    @requires(contract={json.dumps(str(ref))}, fields={json.dumps(fields)})")
+    print(f"    @requires(contract={_python_string(str(ref))}, fields=[{', '.join(map(_python_string, fields))}])")
+    if candidates.unnamed:
+        print("left out of that line: no field path names these keys (paths join names with '.', '[]' marks arrays)")
+        for chain, why in candidates.unnamed:
+            print(f"    [{', '.join(map(_python_string, chain))}]: {why}")
     return 0
+
+
+def _python_string(text: str) -> str:
+    """``text`` as a double-quoted Python string literal that reads back as exactly ``text``, on one
+    line: printable characters as they are, the rest escaped (JSON's escapes would not do: Python reads
+    JSON's pair ``\\ud83d\\ude00`` as two lone surrogates, not as the one character JSON means)."""
+    return '"' + "".join(_python_char(char) for char in text) + '"'
+
+
+def _python_char(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    return char if char.isprintable() else ascii(char)[1:-1]  # \n, \x00, \u2028, \U000e0001
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string in ASCII (contract.toml's commented ``critical`` line)."""
+    return '"' + "".join(_toml_char(char) for char in text) + '"'
+
+
+def _toml_char(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    if " " <= char <= "~":
+        return char
+    return f"\\u{ord(char):04X}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08X}"
+
+
+def _shown(name: str) -> str:
+    """A key as the ``required`` line shows it: as it is when that cannot be misread, else quoted."""
+    plain = name.isprintable() and name != "" and not any(char in name for char in " ,\"'\\")
+    return name if plain else _python_string(name)
 
 
 def _texts(sources: list[str]) -> list[tuple[str, str]]:
