@@ -22,18 +22,39 @@ demo: $(STAMP)
 services:
 	bash .ci/services
 
+# the servers (a missing one is a line saying which tests skip), the suite, then ruff and mypy whatever
+# the suite said: the run fails when the suite or lint does (or, with CI=true, when a server is missing)
 test: $(STAMP)
-	-bash .ci/services
-	$(BIN)/python -m pytest
-	$(MAKE) lint
+	@bash .ci/services; services=$$?; \
+	$(BIN)/python -m pytest; tests=$$?; \
+	$(MAKE) --no-print-directory lint; lint=$$?; \
+	if [ "$$CI" != true ]; then services=0; fi; \
+	if [ $$tests -ne 0 ] || [ $$lint -ne 0 ] || [ $$services -ne 0 ]; then \
+		echo "make test: failed (pytest exit $$tests, lint exit $$lint, services exit $$services)" >&2; exit 1; \
+	fi
 
+# every check runs, whatever the one before it said; lint fails when any does
 lint: $(STAMP)
-	$(BIN)/ruff check syscontract tests benchmarks examples
-	$(BIN)/ruff format --check syscontract
-	$(BIN)/mypy
+	@status=0; \
+	for check in "ruff check syscontract tests benchmarks examples" "ruff format --check syscontract" mypy; do \
+		echo "$(BIN)/$$check"; $(BIN)/$$check || status=1; \
+	done; \
+	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_requires.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# mutation testing of the engine, on demand (never in CI): mutmut copies the package into mutants/ and
+# runs the engine's promise tests ([tool.mutmut] in pyproject.toml) against every mutant of FILES.
+#   make mutate                                         syscontract/_engine/presence.py
+#   make mutate FILES="syscontract/_engine/checker.py syscontract/_engine/decoder.py"
+# Survivors: .venv/bin/mutmut results; one of them: .venv/bin/mutmut show NAME (docs/mutation.md)
+FILES ?= syscontract/_engine/presence.py
+.PHONY: mutate
+mutate: $(STAMP)
+	test -x $(BIN)/mutmut || $(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
+	rm -rf mutants
+	nice -n 10 $(BIN)/mutmut run --max-children 2 $(foreach f,$(FILES),"$(subst /,.,$(basename $(f))).*")

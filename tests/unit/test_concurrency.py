@@ -6,6 +6,9 @@ there, and a registry replaced while messages flow never exposes half-built stat
 
 Verdicts are computed first, single-threaded, on handlers declared separately, so the concurrent
 run starts from cold caches: first calls, writer plans and checker builds all race.
+
+Threads run through ``threads.run_threads``: daemon threads whose loops watch a ``stop`` event that is
+set whatever happens, so a test that fails or gives up leaves nothing running into the next one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from pydantic import BaseModel
+from threads import NO_HANG, run_threads
 
 import syscontract
 from syscontract import Contract, ContractError, FileRegistry, MemoryRegistry, requires, telemetry
@@ -44,7 +48,6 @@ requires_module = importlib.import_module("syscontract._requires")
 declaration_module = importlib.import_module("syscontract._engine.declaration")
 TASKS = 1_000
 REPLACEMENTS = 400  # registry replacements while messages flow
-NO_HANG = 60.0  # seconds: a join that takes longer than this is a hang, not a slow machine
 
 
 # -- contracts, messages, handlers ------------------------------------------------------------------
@@ -241,26 +244,6 @@ def single_threaded(meters: Meters) -> tuple[list[Verdict], Counter[tuple[str, s
     return verdicts, meters.messages() - before
 
 
-def run_threads(count: int, target: Callable[[int], None]) -> None:
-    start = threading.Barrier(count)
-    failures: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            start.wait()
-            target(number)
-        except BaseException as exc:  # reported by the assertion below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(NO_HANG)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    assert [] == failures
-
-
 def times(counts: Counter[tuple[str, str, str | None]], factor: int) -> Counter[tuple[str, str, str | None]]:
     return Counter({key: value * factor for key, value in counts.items()})
 
@@ -289,16 +272,19 @@ def test_eight_threads_get_the_single_threaded_verdicts_and_exact_counts(meters:
     jobs = work(on_order, on_shop)
     passes = 40
     seen: list[list[tuple[int, Verdict]]] = [[] for _ in range(THREADS)]
+    stop = threading.Event()
 
     def consume(number: int) -> None:
         shuffled = random.Random(number)
         for _ in range(passes):
+            if stop.is_set():
+                return
             order = jobs[:]
             shuffled.shuffle(order)
             seen[number] += [(index, verdict(handler, message)) for index, handler, message in order]
 
     before = meters.messages()
-    run_threads(THREADS, consume)
+    run_threads(THREADS, consume, stop=stop)
 
     wrong = [(index, got) for results in seen for index, got in results if got != expected[index]]
     assert [] == wrong
@@ -315,7 +301,16 @@ def test_eight_threads_leave_the_writer_caches_as_one_thread_would(meters: Meter
         verdict(reference, message)
     checker = on_order.__syscontract__.checker  # type: ignore[attr-defined]
 
-    run_threads(THREADS, lambda number: [verdict(on_order, m) for _ in range(50) for m in messages])
+    stop = threading.Event()
+
+    def consume(number: int) -> None:
+        for _ in range(50):
+            if stop.is_set():
+                return
+            for message in messages:
+                verdict(on_order, message)
+
+    run_threads(THREADS, consume, stop=stop)
 
     assert checker is on_order.__syscontract__.checker  # type: ignore[attr-defined]
     plans = checker.decoder._plans
@@ -352,11 +347,14 @@ def test_eight_threads_rotating_more_writer_ids_than_the_cache_holds_keep_it_bou
             received[event["schemaVersion"]] += 1
 
     wrong: list[tuple[int, Verdict]] = []
+    stop = threading.Event()
 
     def consume(number: int) -> None:
         order = list(ids)
         random.Random(number).shuffle(order)
         for schema_id in order:
+            if stop.is_set():
+                return
             got = verdict(on_order, frames[schema_id])
             want = ("handled", None) if schema_id % 2 == 0 else (
                 "MissingCriticalField", "not-in-writer-schema", TIER, "order.v2", True,
@@ -364,7 +362,7 @@ def test_eight_threads_rotating_more_writer_ids_than_the_cache_holds_keep_it_bou
             if got != want:
                 wrong.append((schema_id, got))
 
-    run_threads(THREADS, consume)
+    run_threads(THREADS, consume, stop=stop)
 
     assert [] == wrong
     assert {3: THREADS * MAX_WRITERS} == dict(received)
@@ -431,6 +429,7 @@ def test_threads_and_tasks_at_once_on_shared_contracts_count_every_message_once(
     passes = 20
     async_passes = TASKS // len(async_jobs)
     wrong: list[tuple[str, int, Verdict]] = []
+    stop = threading.Event()
 
     def consume(number: int) -> None:
         if number == 0:  # one thread runs an event loop with the tasks
@@ -444,13 +443,15 @@ def test_threads_and_tasks_at_once_on_shared_contracts_count_every_message_once(
             wrong.extend(("task", i, v) for i, v in zip(indexes, got, strict=True) if v != expected[i])
             return
         for _ in range(passes):
+            if stop.is_set():
+                return
             for index, handler, message in sync_jobs:
                 got_one = verdict(handler, message)
                 if got_one != expected[index]:
                     wrong.append(("thread", index, got_one))
 
     before = meters.messages()
-    run_threads(THREADS + 1, consume)
+    run_threads(THREADS + 1, consume, stop=stop)
 
     assert [] == wrong
     assert times(one_pass, THREADS * passes + async_passes) == meters.messages() - before
@@ -473,11 +474,14 @@ def test_check_from_eight_threads_with_more_distinct_contracts_than_its_cache_ho
         registry.add(contract)
     syscontract.configure(registry=registry)
     wrong: list[tuple[int, str, Any]] = []
+    stop = threading.Event()
 
     def consume(number: int) -> None:
         order = list(range(count))
         random.Random(number).shuffle(order)
         for i in order:
+            if stop.is_set():
+                return
             target: Any = contracts[i] if (i + number) % 2 else f"many{i}.v1"
             own, other = {f"f{i}": i}, {f"f{(i + 1) % count}": i}
             if syscontract.check(target, own, [f"f{i}"]) is not own:
@@ -497,13 +501,46 @@ def test_check_from_eight_threads_with_more_distinct_contracts_than_its_cache_ho
                 if (error.contract, error.field) != (f"many{i}.v1", f"f{i}"):
                     wrong.append((i, "full", (error.contract, error.field)))
 
-    run_threads(THREADS, consume)
+    run_threads(THREADS, consume, stop=stop)
 
     assert [] == wrong
     assert len(requires_module._checkers) <= requires_module._CHECKERS_MAX
 
 
 # -- the registry replaced while messages flow -------------------------------------------------------
+
+
+class Rounds:
+    """How many times the registry has been replaced, which the threads handling messages follow.
+
+    Each of them handles one pass of its messages per replacement: passes and replacements still
+    overlap (a pass starts as soon as a replacement is made, while the next one is being made), but
+    seven busy threads cannot starve the one replacing the registry, so the test's length follows
+    the replacements, not how the scheduler treats one thread against seven (on a loaded machine, the
+    difference between seconds and minutes)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.count = 0
+        self._changed = threading.Condition()
+
+    def advance(self) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def finish(self) -> None:
+        with self._changed:
+            self.stop.set()
+            self._changed.notify_all()
+
+    def after(self, seen: int) -> int:
+        """Wait until the registry was replaced after replacement ``seen`` (or ``stop`` is set): the
+        replacements made by then."""
+        with self._changed:
+            while self.count <= seen and not self.stop.is_set():
+                self._changed.wait(1.0)  # run_threads may set stop without notifying: seen within 1 s
+            return self.count
 
 
 @pytest.mark.usefixtures("memory", "shop")
@@ -525,46 +562,55 @@ def test_replacing_the_registry_while_messages_flow_never_exposes_half_built_sta
     async_jobs = work(async_order, async_shop)
     declarations = [h.__syscontract__ for h in (on_order, on_shop, async_order, async_shop)]  # type: ignore[attr-defined]
     stop = threading.Event()
+    rounds = Rounds(stop)
     replaced = 0
     wrong: list[tuple[str, int, Verdict]] = []
-    handled = Counter[str]()
+    handled = [0] * THREADS  # one slot per thread: `+= 1` on a shared counter is not atomic
 
     def consume(number: int) -> None:
         nonlocal replaced
         if number == 0:  # replaces the registry, alternately on disk and in memory, with the same contracts
-            for round_ in range(REPLACEMENTS):
-                syscontract.configure(registry=FileRegistry(CONTRACTS) if round_ % 2 else memory_registry())
-                replaced += 1
-            stop.set()
+            try:
+                for round_ in range(REPLACEMENTS):
+                    if stop.is_set():
+                        return
+                    syscontract.configure(registry=FileRegistry(CONTRACTS) if round_ % 2 else memory_registry())
+                    replaced += 1
+                    rounds.advance()
+            finally:
+                rounds.finish()
             return
+        at = 0
         if number == 1:  # an event loop with tasks on the async handlers, until the replacing stops
 
             async def main() -> None:
+                nonlocal at
                 while not stop.is_set():
                     got = await asyncio.gather(*(verdict_async(h, m) for _, h, m in async_jobs * 10))
                     for (index, _, _), one in zip(async_jobs * 10, got, strict=True):
-                        handled["task"] += 1
+                        handled[number] += 1
                         if one != expected[index]:
                             wrong.append(("task", index, one))
+                    at = rounds.after(at)  # nothing else runs on this loop: waiting blocks no task
 
             asyncio.run(main())
             return
         while not stop.is_set():
             for index, handler, message in jobs:
                 one = verdict(handler, message)
-                handled["thread"] += 1
+                handled[number] += 1
                 if one != expected[index]:
                     wrong.append(("thread", index, one))
+            at = rounds.after(at)
 
     before = meters.messages()
-    run_threads(THREADS, consume)
+    run_threads(THREADS, consume, stop=stop)
 
     assert REPLACEMENTS == replaced
     assert ([], 0) == (wrong[:10], len(wrong))
-    assert handled["thread"] > 0 and handled["task"] > 0
+    assert all(count > 0 for count in handled[1:])  # the tasks (1) and every other thread handled messages
     # every message was counted once, whatever the resolution state it met
-    total = handled["thread"] + handled["task"]
-    assert total == sum((meters.messages() - before).values())
+    assert sum(handled) == sum((meters.messages() - before).values())
     # and after the last replacement the handlers work against the current registry
     assert [expected[index] for index, _, _ in jobs] == [verdict(h, m) for _, h, m in jobs]
     assert all(declaration.resolved for declaration in declarations[:2])
@@ -631,3 +677,44 @@ def test_a_file_registry_read_from_sixteen_threads_at_once_loads_each_contract_o
     first = found[0]
     assert all(all(one[label] is first[label] for label in first) for one in found)
     assert first["id 7"] is first["order.v2"] and first["id 8"] is first["guid"] is first["order.v3"]
+
+
+# -- a test that gives up stops what it started -------------------------------------------------------
+
+
+def started_threads() -> list[threading.Thread]:
+    """The threads run_threads started that still run."""
+    return [thread for thread in threading.enumerate() if thread.name.startswith("test-thread-")]
+
+
+def test_threads_still_running_at_the_deadline_are_stopped_and_the_test_fails_saying_so() -> None:
+    stop = threading.Event()
+
+    def spin(number: int) -> None:
+        while not stop.is_set():  # a consumer loop: runs until told to stop
+            pass
+
+    with pytest.raises(AssertionError, match=r"8 of 8 threads still running after 0s; after stop: \[\]"):
+        run_threads(THREADS, spin, stop=stop, timeout=0.2)
+    assert stop.is_set()
+    assert [] == started_threads()  # none left spinning into the next test
+
+
+def test_one_failing_thread_stops_the_others_and_its_error_fails_the_test() -> None:
+    stop = threading.Event()
+
+    def consume(number: int) -> None:
+        if number == 3:
+            raise RuntimeError("thread 3 failed")
+        while not stop.is_set():
+            pass
+
+    with pytest.raises(RuntimeError, match="thread 3 failed"):
+        run_threads(THREADS, consume, stop=stop)  # without the failure setting stop, this would run NO_HANG
+    assert [] == started_threads()
+
+
+def test_the_threads_are_daemons_so_that_a_hang_cannot_keep_pytest_from_exiting() -> None:
+    daemons: list[bool] = []
+    run_threads(2, lambda number: daemons.append(threading.current_thread().daemon))
+    assert [True, True] == daemons

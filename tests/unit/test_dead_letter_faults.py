@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from threads import background, run_threads
 
 import syscontract
 from syscontract import (
@@ -216,23 +217,19 @@ def test_eight_threads_with_a_sink_that_fails_now_and_then_lose_nothing() -> Non
     handler = requires(V3, [TIER], on_violation="dead_letter", dead_letter=sink)(handled.append)
     per_thread = 600
     sent: list[list[Any]] = [[copy.deepcopy(ORDER) if i % 2 else stale() for i in range(per_thread)] for _ in range(8)]
-    start = threading.Barrier(8)
+    stop = threading.Event()
 
     def consume(number: int) -> None:
-        start.wait()
         for message in sent[number]:
+            if stop.is_set():
+                return
             try:
                 handler(message)
             except SinkDown as error:
                 with lock:
                     raised.append(error)
 
-    threads = [threading.Thread(target=consume, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(NO_HANG)
-    assert not any(thread.is_alive() for thread in threads)
+    run_threads(8, consume, stop=stop)
 
     violating = [m for messages in sent for m in messages if "customerTier" not in m["customer"]]
     assert 8 * per_thread == len(handled) + len(lettered) + len(raised)
@@ -262,18 +259,16 @@ def test_a_slow_sink_does_not_hold_up_other_handlers_in_other_threads() -> None:
     fast(frame)
     during = {"dict": 0, "avro": 0}
 
-    def other() -> None:
+    def other(stop: threading.Event) -> None:
         started.wait(NO_HANG)
-        while not finished.is_set():
+        while not (finished.is_set() or stop.is_set()):
             fast(ORDER)
             during["dict"] += 1
             fast(frame)
             during["avro"] += 1
 
-    thread = threading.Thread(target=other)
-    thread.start()
-    slow(stale())
-    thread.join(NO_HANG)
+    with background(other):
+        slow(stale())
 
     assert finished.is_set()
     # a fast-path message costs microseconds: half a second of a blocked fast path would show as a handful
@@ -293,17 +288,15 @@ def test_a_slow_sink_does_not_hold_up_the_same_handlers_fast_path_in_other_threa
     handler(ORDER)
     during = 0
 
-    def other() -> None:
+    def other(stop: threading.Event) -> None:
         nonlocal during
         started.wait(NO_HANG)
-        while not finished.is_set():
+        while not (finished.is_set() or stop.is_set()):
             handler(ORDER)
             during += 1
 
-    thread = threading.Thread(target=other)
-    thread.start()
-    handler(stale())
-    thread.join(NO_HANG)
+    with background(other):
+        handler(stale())
 
     assert during > 1_000
     assert 1 + during == len(handled)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from threads import run_threads
 
 import syscontract
 from syscontract import ContractError
@@ -154,21 +155,18 @@ def test_threads_sharing_one_fresh_check_get_the_precise_verdicts(order: dict[st
     try:
         for _ in range(5):
             check = m.GuardCheck("order.v3", FIELDS)
-            start = threading.Barrier(6)
+            stop = threading.Event()
 
-            def work(offset: int, check: Any = check, start: threading.Barrier = start) -> None:
-                start.wait()
+            def work(offset: int, check: Any = check, stop: threading.Event = stop) -> None:
                 for index in range(200):
+                    if stop.is_set():
+                        return
                     at = (offset + index) % len(bodies)
                     got = verdict(check.run, bodies[at], None)
                     if got != expected[at]:
                         wrong.append((at, got[:3]))
 
-            threads = [threading.Thread(target=work, args=(offset,)) for offset in range(6)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            run_threads(6, work, stop=stop)
     finally:
         sys.setswitchinterval(interval)
     assert [] == wrong

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import StrSubclass, jsonschema_instances, mutated_orders, single_mutations
+from threads import run_threads
 
 from syscontract import (
     Contract,
@@ -509,9 +510,7 @@ def test_a_thread_with_a_small_stack_validates_a_message_at_the_nesting_limit() 
     verdicts: list[bool] = []
     previous = threading.stack_size(256 * 1024)
     try:
-        thread = threading.Thread(target=lambda: verdicts.append(validator.is_valid(message)))
-        thread.start()
-        thread.join()
+        run_threads(1, lambda number: verdicts.append(validator.is_valid(message)), barrier=False)
     finally:
         threading.stack_size(previous)
     assert [True] == verdicts
