@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     command.add_argument(
         "--contracts",
         metavar="DIR",
-        help="contracts directory (default: $SYSCONTRACT_CONTRACTS, a contracts/ in PATH, or ./contracts)",
+        help="contracts directory (default: $SYSCONTRACT_CONTRACTS, else the contracts/ nearest each file)",
     )
     command.add_argument(
         "--reads", metavar="FILE", help="a read recorder report to merge (pytest --syscontract-reads=FILE)"

@@ -24,11 +24,21 @@ from pathlib import Path
 
 from syscontract.errors import ContractDeclarationError
 from syscontract.manifest import dumps
+from syscontract.registry import FileRegistry
 
 from ._findings import Finding, HandlerReport, judge, knowledge, load_reads, merge, registry_for
 from .static import CALL_DEPTH, analyse, discover, load_modules, model_defaults
 
-__all__ = ["CALL_DEPTH", "Finding", "HandlerReport", "LintReport", "contracts_dir", "lint", "wrap_call"]
+__all__ = [
+    "CALL_DEPTH",
+    "Finding",
+    "HandlerReport",
+    "LintReport",
+    "contracts_dir",
+    "contracts_near",
+    "lint",
+    "wrap_call",
+]
 
 WIDTH = 100
 """Human output fits in 100 columns."""
@@ -36,11 +46,11 @@ WIDTH = 100
 
 @dataclass
 class LintReport:
-    """Every handler found, with its findings; ``files`` scanned; ``contracts`` the directory read."""
+    """Every handler found, with its findings; ``files`` scanned; ``contracts`` the directories read."""
 
     handlers: list[HandlerReport]
     files: int
-    contracts: str | None
+    contracts: list[str]
 
     @property
     def findings(self) -> list[Finding]:
@@ -81,8 +91,9 @@ class LintReport:
 
 
 def contracts_dir(paths: Sequence[str], given: str | None) -> str | None:
-    """The contracts directory to read: ``given``, else ``SYSCONTRACT_CONTRACTS``, else a ``contracts``
-    directory in the first PATH that has one, else ``./contracts`` when it exists."""
+    """The contracts directory every handler is judged against: ``given`` (``--contracts``), else
+    ``SYSCONTRACT_CONTRACTS``; None when neither is set, and each file finds its own
+    (:func:`contracts_near`)."""
     if given is not None:
         if not Path(given).is_dir():
             raise ContractDeclarationError(f"--contracts {given}: no such directory", reason="bad-option")
@@ -90,23 +101,32 @@ def contracts_dir(paths: Sequence[str], given: str | None) -> str | None:
     configured = os.environ.get("SYSCONTRACT_CONTRACTS")
     if configured and Path(configured).is_dir():
         return configured
-    for path in paths:
-        candidate = Path(path) / "contracts"
-        if candidate.is_dir():
-            return str(candidate)
+    return None
+
+
+def contracts_near(file: str) -> str | None:
+    """The ``contracts`` directory nearest ``file``: in its directory or one above it, up to the
+    project's root (a directory holding ``pyproject.toml``, ``setup.py`` or ``.git``), else
+    ``./contracts`` when it exists."""
+    folder = Path(file).resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "contracts").is_dir():
+            return str(candidate / "contracts")
+        if any((candidate / marker).exists() for marker in ("pyproject.toml", "setup.py", ".git")):
+            break
     return "contracts" if Path("contracts").is_dir() else None
 
 
 def lint(paths: Sequence[str] = (".",), *, contracts: str | None = None, reads: str | None = None) -> LintReport:
     """Lint the handlers in the ``.py`` files under ``paths``.
 
-    ``contracts``: the contracts directory (see :func:`contracts_dir`); ``reads``: a recorder report
-    to merge. A file or reads report that cannot be read is one :class:`ContractDeclarationError`."""
+    ``contracts``: the contracts directory (default: ``SYSCONTRACT_CONTRACTS``, else the one nearest
+    each file, :func:`contracts_near`); ``reads``: a recorder report to merge. A file or reads report
+    that cannot be read is one :class:`ContractDeclarationError`."""
     seen = load_reads(reads) if reads is not None else []
     modules = load_modules(paths)
     directory = contracts_dir(paths, contracts)
-    registry = registry_for(directory)
-    by_name = {m.name: m for m in modules}
+    registries: dict[str | None, FileRegistry | None] = {}
     models: dict[str, set[str]] = {}
     for module in modules:
         for ref, fields in model_defaults(module).items():
@@ -114,12 +134,15 @@ def lint(paths: Sequence[str] = (".",), *, contracts: str | None = None, reads: 
     reports: list[HandlerReport] = []
     found = {}
     for module in modules:
+        where = directory if directory is not None else contracts_near(module.file)
+        if where not in registries:
+            registries[where] = registry_for(where)
         try:
             for handler in discover(module):
                 if handler.role != "consumer":
                     continue
-                known = knowledge(registry, handler.contract, models)
-                analyse(handler, by_name, lambda path, known=known: path in known.structured)  # type: ignore[misc]
+                known = knowledge(registries[where], handler.contract, models)
+                analyse(handler, modules, lambda path, known=known: path in known.structured)  # type: ignore[misc]
                 found[handler.name] = handler
                 reports.append(judge(handler, known))
         except RecursionError as exc:  # the parser took it, the analysis of one handler cannot
@@ -129,7 +152,8 @@ def lint(paths: Sequence[str] = (".",), *, contracts: str | None = None, reads: 
     reports.sort(key=lambda r: (r.file, r.line, r.handler))
     if seen:
         reports = merge(reports, seen, found)
-    return LintReport(reports, len(modules), directory)
+    used = sorted(w for w, r in registries.items() if w is not None and r is not None)
+    return LintReport(reports, len(modules), used)
 
 
 def wrap_call(text: str, prefix: str, width: int) -> list[str]:

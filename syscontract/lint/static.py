@@ -473,12 +473,12 @@ def join(path: str, key: str) -> str:
 
 
 def analyse(
-    handler: Declared, modules: dict[str, Module], structured: Callable[[str], bool] = lambda path: False
+    handler: Declared, modules: Sequence[Module], structured: Callable[[str], bool] = lambda path: False
 ) -> None:
     """Fill ``handler.reads`` and ``handler.opaque`` from its message parameter."""
     if handler.node is None or handler.message is None:
         return
-    module = modules[handler.module]
+    module = next(m for m in modules if m.file == handler.file)
     walker = _Walker(modules, handler, structured)
     walker.function(module, handler.qualname, handler.node, {handler.message: _Msg("")}, 0)
     for read in handler.reads:
@@ -499,12 +499,14 @@ def _through_fallback(read: Read) -> bool:
 
 
 class _Walker:
-    def __init__(self, modules: dict[str, Module], handler: Declared, structured: Callable[[str], bool]) -> None:
-        self.modules = modules
+    def __init__(self, modules: Sequence[Module], handler: Declared, structured: Callable[[str], bool]) -> None:
+        self.modules: dict[str, list[Module]] = {}
+        for module in modules:
+            self.modules.setdefault(module.name, []).append(module)
         self.handler = handler
         self.structured = structured
         self.stack: list[tuple[int, tuple[str, ...]]] = []
-        self.module: Module = modules[handler.module]
+        self.module: Module = next(m for m in modules if m.file == handler.file)
         self.qualname = handler.qualname
         self.returned: _Msg | None = None
         self.depth = 0
@@ -1011,10 +1013,24 @@ class _Walker:
         target = qualify(func, module) if not isinstance(func, ast.Attribute) or _plain(func) else None
         if target:
             owner, _, name = target.rpartition(".")
-            found = self.modules.get(owner)
+            found = self.imported(owner)
             if found is not None and name in found.functions:
                 return found, name
         return None
+
+    def imported(self, name: str) -> Module | None:
+        """The scanned module ``name`` imports; of two with that name (two ``run.py`` in two
+        example directories), the one nearest the importing file."""
+        candidates = self.modules.get(name, [])
+        if len(candidates) < 2:
+            return candidates[0] if candidates else None
+        here = Path(self.module.file).resolve().parent.parts
+
+        def shared(module: Module) -> int:
+            there = Path(module.file).resolve().parent.parts
+            return next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b), len(there))
+
+        return max(candidates, key=shared)
 
     # - what is noted -
 

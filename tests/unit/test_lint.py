@@ -389,3 +389,23 @@ def test_text_output_fits_100_columns_and_a_wrapped_fix_pastes_as_printed(capsys
     exec(compile(pasted, "<pasted>", "exec"), namespace)
     declared = [p.text for p in namespace["price"].__syscontract__.fields]  # type: ignore[attr-defined]
     assert ["customerTier", "customer.id", "items[].qty", "items[].unitPrice"] == declared
+
+
+def test_two_files_with_one_module_name_are_each_read_with_their_own_helpers_and_contracts(tmp_path: Path) -> None:
+    for name, key in (("a", "x"), ("b", "y")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.py").write_text(
+            "from syscontract import requires\n\n"
+            f"def helper(e):\n    return e.get({key!r}, 1), e['z']\n\n"
+            "@requires('thing.v1', [])\ndef handle(e):\n    return helper(e)\n"
+        )
+    schema = {"type": "record", "name": "Thing", "fields": [{"name": n, "type": "int", "default": 0} for n in "xyz"]}
+    (tmp_path / "a" / "contracts" / "thing").mkdir(parents=True)
+    (tmp_path / "a" / "contracts" / "thing" / "v1.avsc").write_text(json.dumps(schema))
+    (tmp_path / "pyproject.toml").write_text("")  # the project's root: no contracts/ is looked for above it
+    report = lint([str(tmp_path)])
+    found = {Path(h.file).parent.name: sorted((f.kind, f.field) for f in h.findings) for h in report.handlers}
+    assert {
+        "a": [("undeclared-default", "z"), ("undeclared-fallback", "x")],
+        "b": [("undeclared-fallback", "y"), ("undeclared-read", "z"), ("unknown-contract", "")],
+    } == found
