@@ -241,7 +241,7 @@ def judge(handler: Declared, known: Knowledge) -> HandlerReport:
         where = opaque.path or "the message"
         findings.append(
             Finding("warning", "opaque", opaque.path, opaque.file, opaque.line,
-                    f"{where} {opaque.what}: the fields read there are not known")
+                    f"{where}: {opaque.what}; the fields read there are not known")
         )  # fmt: skip
     if not handler.opaque:
         for path in sorted(declared - set(known.critical)):
