@@ -20,6 +20,7 @@ from .static import Declared, Read
 __all__ = ["Finding", "HandlerReport", "Knowledge", "judge", "load_reads", "merge"]
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_FORMATS = {"avro": "Avro", "jsonschema": "JSON Schema", "pydantic": "pydantic", "protobuf": "Protobuf"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Knowledge:
         structured = set()
         for path, found in contract.fields.items():
             if found.has_default:
-                source = "pydantic" if contract.format == "pydantic" else contract.format.replace("avro", "Avro")
+                source = _FORMATS.get(contract.format, contract.format)
                 defaults[path] = f"the {source} default {_shown(found.default)}"
             try:
                 node = contract.walk(parse_path(path))[-1][1]

@@ -409,3 +409,19 @@ def test_two_files_with_one_module_name_are_each_read_with_their_own_helpers_and
         "a": [("undeclared-default", "z"), ("undeclared-fallback", "x")],
         "b": [("undeclared-fallback", "y"), ("undeclared-read", "z"), ("unknown-contract", "")],
     } == found
+
+
+def test_a_json_schema_default_is_a_reader_default_too(tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"tier": {"type": "string", "default": "BASIC"}, "id": {"type": "string"}},
+    }
+    (tmp_path / "contracts" / "account").mkdir(parents=True)
+    (tmp_path / "contracts" / "account" / "v1.schema.json").write_text(json.dumps(schema))
+    (tmp_path / "h.py").write_text(
+        "from syscontract import requires\n\n"
+        "@requires('account.v1', ['id'])\ndef h(e):\n    return e['id'], e['tier']\n"
+    )
+    (finding,) = [f for f in lint([str(tmp_path)]).findings if f.severity == "error"]
+    assert ("undeclared-default", "tier") == (finding.kind, finding.field)
+    assert 'the JSON Schema default "BASIC" fills it' in finding.message
