@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -257,16 +258,26 @@ class Checker:
             failed.payload = _original(message)
             failed.headers = headers
             raise
+        doubt = None
         if model is not None and isinstance(payload, BaseModel) and not isinstance(payload, model):
-            # another model's instance: what it says was set, checked and validated as sent
+            # another model's instance: what it says was set, checked and validated as sent, unless
+            # something in it may have set a field (its fields are not the contract's: any doubt counts)
+            doubt = self._handed_on(payload)
             payload = payload.model_dump(exclude_unset=True, by_alias=True)
         decoded_here = payload is not message
         if model is None and type(payload) is dict and self.fast(payload):
             return payload, writer
-        error = self.diagnose(payload, judged=decoded_here)
+        error = doubt if doubt is not None else self.diagnose(payload, judged=decoded_here)
         received = payload
         if error is None and model is not None and isinstance(payload, Mapping):
             received, error = self._model(payload)
+        elif error is None and model is not None and _is_dataclass_instance(payload):
+            # its critical fields proved sent; the handler of a model contract still receives the model
+            error = FieldTypeError(
+                f"the message is {_kind(payload)}, expected a mapping or a {model.__qualname__}",
+                contract=self.ref,
+                reason="type",
+            )
         elif error is None and self.full is not None and not isinstance(payload, BaseModel):
             try:
                 self.full(payload)
@@ -295,7 +306,92 @@ class Checker:
         except ValidationError as exc:
             return None, self._from_validation(exc)
         _keep_sent(instance, raw, unsent_paths(raw), "", "")
+        for critical in self.critical:
+            error = self._trace(critical, 0, instance, raw, "")
+            if error is not None:
+                return None, error
         return instance, None
+
+    def _handed_on(self, instance: BaseModel) -> ContractViolation | None:
+        """Doubt about another model's instance handed on as what it says was set: a field set by
+        something other than the producer (a validator, a post-init, a dataclass default) anywhere in
+        it makes it unverifiable for the critical fields (its fields are not mapped to the contract's)."""
+        if not self.critical:
+            return None
+        found = _writer_in(instance)
+        if found is None:
+            return None
+        path = self.critical[0].path.text
+        return self._missing(
+            path,
+            "unverifiable",
+            f"the {type(instance).__qualname__} handed on has {found}, so what it says was set is no "
+            "evidence of what was sent; hand the handler the message as received (a dict or bytes)",
+        )
+
+    def _trace(self, critical: Any, index: int, container: Any, raw: Any, walked: str) -> ContractViolation | None:
+        """Step ``index`` of a critical path on what syscontract validated from ``raw``: the value
+        counts as sent only when ``raw`` carries it, not null, under a name that the class pydantic
+        chose at this step (a union's branch, a dataclass) reads it by, and the value is not null.
+        Where ``raw`` holds an object rather than data (an instance inside a dict), that object is
+        judged as an instance handed in."""
+        if not isinstance(raw, Mapping) or raw is container:
+            return self._walk(critical, index, container, walked)
+        path = critical.path.text
+        name, arrays = critical.path.steps[index]
+        here = f"{walked}.{name}" if walked else name
+        if isinstance(container, BaseModel) or _is_dataclass_instance(container):
+            owner: type = type(container)
+            attr, wires = _field_names(owner, name)
+        elif isinstance(container, Mapping):
+            attr, wires = name, critical.names[index]
+        else:
+            return self._type(path, walked, container, "object")
+        where = type(container).__qualname__
+        if attr is None:
+            return self._missing(
+                path, "absent", f"{where}, the class validated at {walked or 'the top'!r}, has no {name!r}"
+            )
+        wire, sent = next(
+            ((wire, found) for wire in wires if (found := _sent_at(raw, wire)) is not _NOTHING), (None, _NOTHING)
+        )
+        if sent is _NOTHING:
+            reads = " or ".join(repr(w if isinstance(w, str) else ".".join(map(str, w))) for w in wires)
+            return self._missing(
+                path, "absent", f"{where}, the class validated at {walked or 'the top'!r}, reads {name!r} as {reads}"
+            )
+        if isinstance(container, Mapping):
+            value = _sent_at(container, wire) if wire is not None else _NOTHING
+            if value is _NOTHING:
+                return self._missing(path, "absent", f"absent from the validated message at {here!r}")
+        else:
+            value = getattr(container, attr)
+            fields_set = getattr(container, "__pydantic_fields_set__", None)
+            if type(fields_set) is _Sent and attr not in fields_set:
+                return self._missing(path, "absent", f"{where}.{attr} was filled, not sent")
+        if sent is None or value is None:
+            return self._missing(path, "null", f"sent as null at {here!r}" if sent is None else f"null at {here!r}")
+        return self._trace_into(critical, index, value, sent, here, arrays)
+
+    def _trace_into(
+        self, critical: Any, index: int, value: Any, sent: Any, here: str, arrays: int
+    ) -> ContractViolation | None:
+        if arrays:
+            if not isinstance(value, (list, tuple)) or not isinstance(sent, (list, tuple)):
+                return self._type(critical.path.text, here, sent, "array")
+            for position, element in enumerate(value):
+                element_sent = sent[position] if position < len(sent) else _NOTHING
+                if element_sent is _NOTHING:
+                    return self._missing(critical.path.text, "absent", f"element {position} of {here!r} was not sent")
+                if element is None or element_sent is None:
+                    return self._missing(critical.path.text, "null", f"element {position} of {here!r} is null")
+                error = self._trace_into(critical, index, element, element_sent, f"{here}[{position}]", arrays - 1)
+                if error is not None:
+                    return error
+            return None
+        if index == len(critical.path.steps) - 1:
+            return None
+        return self._trace(critical, index + 1, value, sent, here)
 
     def _from_validation(self, exc: ValidationError) -> ContractViolation:
         assert self.model is not None
@@ -324,17 +420,20 @@ class Checker:
         own decoder just produced it and has judged the writer's side already."""
         if not self.critical:
             return None  # nothing to walk into: a primitive message (a string key) is fine
-        if not isinstance(payload, (Mapping, BaseModel)):
+        if not isinstance(payload, (Mapping, BaseModel)) and not _is_dataclass_instance(payload):
             return FieldTypeError(
                 f"the message is {_kind(payload)}, expected an object with the contract's fields",
                 contract=self.ref,
                 reason="type",
             )
         source = None if judged else source_of(payload)
+        # a mapping becomes the model, and then each path is traced on it (``_trace``): a step through
+        # a union of models is left to that trace, which knows the branch pydantic chose
+        raw = self.model is not None and isinstance(payload, Mapping)
         for critical in self.critical:
             error = self._from_source(source, critical.path) if source is not None else None
             if error is None:
-                error = self._walk(critical, 0, payload, "")
+                error = self._walk(critical, 0, payload, "", raw)
             if error is not None:
                 return error
         return None
@@ -365,7 +464,9 @@ class Checker:
                     return decoder.unwritten_error(plan, written)
         return None
 
-    def _walk(self, critical: _Critical, index: int, container: Any, walked: str) -> ContractViolation | None:
+    def _walk(
+        self, critical: _Critical, index: int, container: Any, walked: str, raw: bool = False
+    ) -> ContractViolation | None:
         path = critical.path.text
         name, arrays = critical.path.steps[index]
         here = f"{walked}.{name}" if walked else name
@@ -399,6 +500,8 @@ class Checker:
             value = getattr(container, attr)
             typed = False  # pydantic validated the value; its Python type is not the JSON type
         elif isinstance(container, Mapping):
+            if raw and self.model is not None and index in _union_steps(self.model, critical.path):
+                return None  # which name counts depends on the branch pydantic chooses: traced later
             value = next(
                 (found for wire in critical.names[index] if (found := _sent_at(container, wire)) is not _NOTHING),
                 _NOTHING,
@@ -414,28 +517,28 @@ class Checker:
             return self._missing(path, "null", f"sent as null{where}")
         last = index == len(critical.path.steps) - 1
         node = critical.nodes[index]
-        return self._descend(critical, index, value, here, arrays, last, node, typed)
+        return self._descend(critical, index, value, here, arrays, last, node, typed, raw)
 
-    def _walk_dataclass(self, critical: _Critical, index: int, container: Any, here: str) -> ContractViolation | None:
-        """A dataclass on the path records no fields-set: a value equal to the field's default cannot
-        be told from one that was never sent, so it is refused as not sent (fail closed)."""
+    def _walk_dataclass(self, critical: Any, index: int, container: Any, here: str) -> ContractViolation | None:
+        """A dataclass records no fields-set: a field of it proves it was sent only when its
+        constructor had to be given it and nothing else may have written it (``_dataclass_writer``).
+        Otherwise it is ``unverifiable`` whatever it holds: a factory's fresh ``uuid4()`` equals no
+        default, a ``__post_init__`` fill equals none, yet neither was sent. The same rule at the top
+        of a message and nested in one. (Not ``absent``: the value may well have been passed.)"""
         path = critical.path.text
-        fields = {f.name: f for f in dataclasses.fields(container)}
-        name = next((n for n in critical.names[index] if n in fields), None)
-        if name is None:
-            return self._missing(path, "absent", f"{type(container).__qualname__} has no field {here!r}")
-        value = getattr(container, name)
-        spec = fields[name]
-        default = spec.default
-        if default is dataclasses.MISSING and spec.default_factory is not dataclasses.MISSING:
-            default = spec.default_factory()
-        if default is not dataclasses.MISSING and value == default:
+        cls: type = type(container)
+        attr = _field_names(cls, critical.path.steps[index][0])[0]
+        if attr is None:
+            return self._missing(path, "absent", f"{cls.__qualname__} has no field {here!r}")
+        writer = _dataclass_writer(cls, attr)
+        if writer is not None:
             return self._missing(
                 path,
-                "absent",
-                f"{type(container).__qualname__}.{name} holds its default {default!r}, and a dataclass does not "
-                "record whether it was set",
+                "unverifiable",
+                f"{cls.__qualname__} has {writer}, which may give {attr!r} a value nobody sent, and a dataclass "
+                "does not record what was set; hand the handler the message as received (a dict or bytes)",
             )
+        value = getattr(container, attr)
         if value is None:
             return self._missing(path, "null", f"sent as null at {here!r}")
         last = index == len(critical.path.steps) - 1
@@ -443,7 +546,16 @@ class Checker:
         return self._descend(critical, index, value, here, arrays, last, critical.nodes[index], False)
 
     def _descend(
-        self, critical: _Critical, index: int, value: Any, here: str, arrays: int, last: bool, node: Node, typed: bool
+        self,
+        critical: _Critical,
+        index: int,
+        value: Any,
+        here: str,
+        arrays: int,
+        last: bool,
+        node: Node,
+        typed: bool,
+        raw: bool = False,
     ) -> ContractViolation | None:
         if arrays:
             if not isinstance(value, (list, tuple)):
@@ -451,7 +563,9 @@ class Checker:
             for position, element in enumerate(value):
                 if element is None:
                     return self._missing(critical.path.text, "null", f"element {position} of {here!r} is null")
-                error = self._descend(critical, index, element, f"{here}[{position}]", arrays - 1, last, node, typed)
+                error = self._descend(
+                    critical, index, element, f"{here}[{position}]", arrays - 1, last, node, typed, raw
+                )
                 if error is not None:
                     return error
             return None
@@ -459,7 +573,7 @@ class Checker:
             if typed and not node.accepts(value):
                 return self._type(critical.path.text, here, value, node.describe())
             return None
-        return self._walk(critical, index + 1, value, here)
+        return self._walk(critical, index + 1, value, here, raw)
 
     def _missing(self, path: str, reason: str, detail: str) -> MissingCriticalField:
         return MissingCriticalField(
@@ -500,13 +614,21 @@ class _Lazy:
 
 
 @functools.lru_cache(maxsize=4096)  # keyed by model classes and names from code, not from the wire
-def _field_names(model: type[BaseModel], name: str) -> tuple[str | None, tuple[Wire, ...]]:
-    """The attribute of ``model`` that ``name`` (its own name or any of its aliases) denotes, and the
-    wire names it is read from, in pydantic's order; (None, (name,)) when none."""
-    config = model.model_config
+def _field_names(model: type, name: str) -> tuple[str | None, tuple[Wire, ...]]:
+    """The attribute of ``model`` (a pydantic model or a dataclass) that ``name`` (its own name or any
+    of its aliases) denotes, and the wire names pydantic reads it from, in pydantic's order;
+    (None, (name,)) when none."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        config: Mapping[str, Any] = model.model_config
+        fields: Mapping[str, Any] = model.model_fields
+    elif (found := getattr(model, "__pydantic_fields__", None)) is not None:
+        config, fields = getattr(model, "__pydantic_config__", None) or {}, found
+    else:  # a standard dataclass: pydantic reads each field by its own name
+        known = {f.name for f in dataclasses.fields(model)} if dataclasses.is_dataclass(model) else set()
+        return (name, (name,)) if name in known else (None, (name,))
     by_name = bool(config.get("populate_by_name") or config.get("validate_by_name"))
     by_alias = config.get("validate_by_alias", True) is not False
-    for attr, info in model.model_fields.items():
+    for attr, info in fields.items():
         names = (_aliases(info.validation_alias) or ([info.alias] if info.alias else [])) if by_alias else []
         if not names:
             names = [attr]
@@ -559,22 +681,58 @@ def _sent_at(container: Mapping[str, Any], wire: Wire) -> Any:
 
 
 def _model_steps(model: type[BaseModel], path: FieldPath) -> list[tuple[str | None, tuple[Wire, ...]]]:
-    """Each step of ``path`` walked through the model's annotations (optionals and ``list[...]``
-    unwrapped): the attribute it names (None once a step's type is not one model class: unions of
-    models, dicts) and the wire names it may arrive under."""
-    current: Any = model
-    found: list[tuple[str | None, tuple[Wire, ...]]] = []
+    """Each step of ``path`` walked through the model's annotations (optionals, ``Annotated`` and
+    ``list[...]`` unwrapped): the attribute it names (None once a step's type is not one model class:
+    unions of models, dicts) and the wire names it may arrive under. Through a union of models, a
+    step may arrive under any name a branch reads it by: which branch pydantic chose, and so which
+    name counts, is known only on the validated instance (``Checker._trace``)."""
+    return [(attr, wire) for attr, wire, _ in _steps(model, path)]
+
+
+@functools.lru_cache(maxsize=4096)  # keyed by model classes and declared paths
+def _union_steps(model: type[BaseModel], path: FieldPath) -> frozenset[int]:
+    """The steps of ``path`` reached through a union of models: which name they arrive under
+    depends on the branch pydantic chooses."""
+    return frozenset(index for index, (_, _, branches) in enumerate(_steps(model, path)) if branches > 1)
+
+
+def _steps(model: type[BaseModel], path: FieldPath) -> list[tuple[str | None, tuple[Wire, ...], int]]:
+    """``_model_steps``, with the number of model classes each step may be read from."""
+    current: list[type[BaseModel]] = [model]
+    found: list[tuple[str | None, tuple[Wire, ...], int]] = []
     for name, arrays in path.steps:
-        attr, wire = _field_names(current, name) if current is not None else (None, (name,))
-        found.append((attr, wire))
-        if attr is None:
-            current = None
-            continue
-        annotation = _strip_optional(current.model_fields[attr].annotation)
-        for _ in range(arrays):
-            args = typing.get_args(annotation)
-            annotation = _strip_optional(args[0]) if typing.get_origin(annotation) is list and len(args) == 1 else None
-        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        named = [(cls, *_field_names(cls, name)) for cls in current]
+        named = [(cls, attr, wire) for cls, attr, wire in named if attr is not None]
+        if len(current) == 1 and named:
+            found.append((named[0][1], named[0][2], 1))
+        else:
+            wires = tuple(dict.fromkeys(wire for _, _, names in named for wire in names))
+            found.append((None, wires or (name,), len(current)))
+        following: list[type[BaseModel]] = []
+        for cls, attr, _ in named:
+            assert attr is not None
+            following.extend(m for m in _models_of(cls.model_fields[attr].annotation, arrays) if m not in following)
+        current = following
+    return found
+
+
+def _models_of(annotation: Any, arrays: int) -> list[type[BaseModel]]:
+    """The model classes a value of ``annotation`` may be, ``arrays`` lists deep (optionals,
+    unions and ``Annotated`` unwrapped); empty when a level is not a list."""
+    pending = [(annotation, arrays)]
+    found: list[type[BaseModel]] = []
+    while pending:
+        annotation, depth = pending.pop(0)
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is typing.Annotated:
+            pending.append((args[0], depth))
+        elif origin is typing.Union or origin is types.UnionType:
+            pending.extend((arg, depth) for arg in args if arg is not type(None))
+        elif depth and origin is list and len(args) == 1:
+            pending.append((args[0], depth - 1))
+        elif not depth and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found.extend([] if annotation in found else [annotation])
     return found
 
 
@@ -652,19 +810,142 @@ class _Sent(set[str]):
 
 
 @functools.lru_cache(maxsize=4096)  # keyed by model classes and their attribute names
-def _may_set(model: type[BaseModel], attr: str | None) -> str | None:
-    """What in ``model`` may set field ``attr`` (any field, for None) without it being sent: a model
-    validator, ``model_post_init``, or a before/wrap/plain field validator of that field; else None."""
-    decorators = model.__pydantic_decorators__
-    if decorators.model_validators:
+def _may_set(model: type, attr: str | None) -> str | None:
+    """What in ``model`` (a pydantic model or pydantic dataclass) may write field ``attr`` (any field,
+    for None) without the producer having sent that value; else None.
+
+    Read from the core schema pydantic validates with, not from ``__pydantic_decorators__`` alone, so
+    every form counts: model validators, ``model_post_init``/``__post_init__``, a custom
+    ``__init__``, field validators of every mode, ``Annotated[..., BeforeValidator | WrapValidator |
+    PlainValidator | AfterValidator]`` at any depth (inside ``Optional``, ``list``, unions, nested
+    ``Annotated``), and a type's own ``__get_pydantic_core_schema__``. After validators count too: one
+    receives the validated value, a sent null included, and may return a value nobody sent (``None``
+    -> ``"BASIC"``), which ``model_fields_set`` cannot tell from a sent one. Pydantic's own validators
+    of its types (URLs, paths, IP addresses: they convert what was sent, they invent nothing) do not
+    count. A schema this cannot read (not built yet, an unknown shape) counts: fail closed."""
+    decorators = getattr(model, "__pydantic_decorators__", None)
+    if decorators is not None and decorators.model_validators:
         mode = next(iter(decorators.model_validators.values())).info.mode
         return f"a model validator (mode {mode!r})"
-    if model.model_post_init is not BaseModel.model_post_init:
-        return "model_post_init"
-    for found in decorators.field_validators.values():
-        info = found.info
-        if info.mode != "after" and (attr is None or attr in info.fields or "*" in info.fields):
-            return f"a field validator (mode {info.mode!r})"
+    if issubclass(model, BaseModel):
+        if model.model_post_init is not BaseModel.model_post_init:
+            return "model_post_init"
+        if model.__init__ is not BaseModel.__init__:
+            return "a custom __init__"
+    if decorators is not None:
+        for found in decorators.field_validators.values():
+            info = found.info
+            if attr is None or attr in info.fields or "*" in info.fields:
+                return f"a field validator (mode {info.mode!r})"
+    whole, fields, definitions = _core_fields(model)
+    if whole is not None:
+        return whole
+    for name, schema in fields.items():
+        if attr is None or name == attr:
+            found_validator = _validator_in(schema, definitions)
+            if found_validator is not None:
+                return f"{found_validator} on {name!r}"
+    return None
+
+
+_VALIDATORS = ("function-before", "function-wrap", "function-plain", "function-after")
+_NOT_SCHEMA = frozenset({"metadata", "serialization", "cls", "function", "ref", "config", "cls_name"})
+
+
+def _core_fields(owner: type) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+    """From the core schema of ``owner`` (a model or a pydantic dataclass): what wraps all its fields
+    (a validator of the whole class, a custom ``__init__``, a post-init), each field's schema by
+    attribute, and the schema's definitions (``definition-ref`` targets)."""
+    definitions: dict[str, Any] = {}
+    try:
+        node: Any = owner.__pydantic_core_schema__  # type: ignore[attr-defined]
+        for _ in range(64):  # the way down to the fields is short; a longer one is not understood
+            kind = node.get("type")
+            if kind == "definitions":
+                definitions.update({found["ref"]: found for found in node["definitions"]})
+                node = node["schema"]
+            elif kind == "definition-ref":
+                node = definitions[node["schema_ref"]]
+            elif kind in _VALIDATORS:
+                return f"a {kind.removeprefix('function-')} validator of the whole {owner.__qualname__}", {}, {}
+            elif kind in ("model", "dataclass") and node.get("cls") is owner:
+                if node.get("custom_init"):
+                    return "a custom __init__", {}, {}
+                if node.get("post_init"):
+                    return "a post-init hook", {}, {}
+                node = node["schema"]
+            elif kind == "model-fields":
+                return None, {name: field["schema"] for name, field in node["fields"].items()}, definitions
+            elif kind == "dataclass-args":
+                return None, {field["name"]: field["schema"] for field in node["fields"]}, definitions
+            else:
+                break
+    except (AttributeError, KeyError, TypeError) as exc:  # a mock schema (not built yet) raises too
+        return f"a core schema syscontract cannot read ({type(exc).__name__})", {}, {}
+    return "a core schema syscontract cannot read", {}, {}
+
+
+def _validator_in(schema: Any, definitions: Mapping[str, Any]) -> str | None:
+    """The first validator function in a field's core schema that is not pydantic's own, or None.
+    Other models and dataclasses are not entered: each is judged on its own class where a path
+    reaches it (a validator wrapping one is found: it belongs to this field)."""
+    pending = [schema]
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (list, tuple)):
+            pending.extend(node)
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        kind = node.get("type")
+        if kind in _VALIDATORS and not _pydantic_own(node["function"]["function"]):
+            return f"a {kind.removeprefix('function-')} validator"
+        if kind in ("model", "dataclass"):
+            continue
+        if kind == "definition-ref":
+            ref = node["schema_ref"]
+            if ref not in seen:
+                seen.add(ref)
+                if ref not in definitions:
+                    return "a schema syscontract cannot read"
+                pending.append(definitions[ref])
+            continue
+        pending.extend(value for key, value in node.items() if key not in _NOT_SCHEMA)
+    return None
+
+
+def _pydantic_own(function: Any) -> bool:
+    """Whether ``function`` is pydantic's own validator of one of its types, or a class of the
+    standard library (``IPv4Address``): they convert a value that was sent and invent none."""
+    module = getattr(function, "__module__", None) or ""
+    if module == "pydantic" or module.startswith(("pydantic.", "pydantic_core")):
+        return True
+    return isinstance(function, type) and module.partition(".")[0] in sys.stdlib_module_names
+
+
+def _dataclass_writer(cls: type, attr: str) -> str | None:
+    """What in dataclass ``cls`` may give field ``attr`` a value nobody passed: a default, a default
+    factory, ``__post_init__`` (it may write any field), an ``__init__`` of its own, a field the
+    constructor does not take, or (a pydantic dataclass) a validator; else None. A dataclass records
+    no fields-set, so a value it holds proves it was sent only when the constructor had to be given
+    it and nothing else may have written it."""
+    spec = next((f for f in dataclasses.fields(cls) if f.name == attr), None)
+    if spec is None:
+        return "no such field"
+    if spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING:
+        return f"a default for {attr!r}"
+    info = getattr(cls, "__pydantic_fields__", {}).get(attr)
+    if info is not None and not info.is_required():
+        return f"a default for {attr!r}"
+    if not spec.init:
+        return f"{attr!r} outside its constructor"
+    if hasattr(cls, "__post_init__"):
+        return "__post_init__"
+    if not cls.__dataclass_params__.init:  # type: ignore[attr-defined]
+        return "an __init__ of its own"
+    if hasattr(cls, "__pydantic_fields__"):
+        return _may_set(cls, attr)
     return None
 
 
@@ -681,6 +962,37 @@ def _models_in(model: type[BaseModel]) -> list[type[BaseModel]]:
         else:
             pending.extend(typing.get_args(annotation))
     return found
+
+
+def _writer_in(instance: Any) -> str | None:
+    """Something in ``instance`` (models, dataclasses, lists, dicts, walked without recursion) that
+    may have set a field nobody sent: a field in a model's fields-set that a validator may set (unless
+    syscontract cut that fields-set to what was sent), a dataclass field with a writer. Else None."""
+    pending = [instance]
+    seen: set[int] = set()
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, BaseModel):
+            fields_set = value.__pydantic_fields_set__
+            for attr in fields_set:
+                setter = _may_set(type(value), attr) if type(fields_set) is not _Sent else None
+                if setter is not None:
+                    return f"{setter} in {type(value).__qualname__}"
+                pending.append(value.__dict__.get(attr))
+        elif _is_dataclass_instance(value):
+            for spec in dataclasses.fields(value):
+                writer = _dataclass_writer(type(value), spec.name)
+                if writer is not None:
+                    return f"{writer} in {type(value).__qualname__}"
+                pending.append(getattr(value, spec.name, None))
+        elif isinstance(value, Mapping):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+    return None
 
 
 def _is_dataclass_instance(value: Any) -> bool:

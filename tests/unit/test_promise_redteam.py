@@ -444,10 +444,9 @@ def test_door_a_nested_pydantic_dataclass_instance_gets_another_verdict_than_its
     as_dict = verdict(guarded, content)
     as_instance = verdict(guarded, WithDataclass.model_validate(content))
     assert ("ok" if sent_tier else ("MissingCriticalField", "absent", "customer.tier")) == as_dict
-    if sent_tier or as_instance == "ok":
-        assert as_dict == as_instance  # a dataclass cannot say what was set: refuse at declaration instead
-    else:
-        assert ("MissingCriticalField", "absent", "customer.tier") == as_instance
+    # issue 21: a dataclass records no fields-set; 'tier' has a default, so an instance cannot prove
+    # it was sent, whatever it holds
+    assert ("MissingCriticalField", "unverifiable", "customer.tier") == as_instance
 
 
 # -- pydantic: a model validated by name only -----------------------------------------------------------
