@@ -454,7 +454,7 @@ class _Msg:
 
     path: str
     read: Read | None = None
-    name: str | None = None  # the local name it was tested through, for "assigned when absent"
+    shadowed: frozenset[str] = frozenset()  # {**e, "k": v}: keys the code put over the message's own
 
 
 @dataclass(frozen=True)
@@ -832,13 +832,18 @@ class _Walker:
                     self.expr(operand, env)
             return None
         if isinstance(node, ast.Dict):
-            merged: _Value = None
-            for key, item in zip(node.keys, node.values, strict=True):
+            merged: _Msg | None = None
+            for index, (key, item) in enumerate(zip(node.keys, node.values, strict=True)):
                 result = self.expr(item, env)
                 if key is None and isinstance(result, _Msg):
-                    merged = _Msg(result.path, result.read)
+                    underneath = index > 0 and merged is None  # {**DEFAULTS, **e}: defaults under the message
+                    where = self.module.file, node.lineno, ast.unparse(node)[:80]
+                    merged = _Msg(result.path, Read(result.path, "fallback", *where) if underneath else result.read)
                 elif key is not None:
                     self.expr(key, env)
+                    literal = self.key(key)
+                    if merged is not None and literal is not None:
+                        merged = _Msg(merged.path, merged.read, merged.shadowed | {literal})
             return merged
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             inner = dict(env)
@@ -892,7 +897,9 @@ class _Walker:
             node = self.module.constants[node.id]
         return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
-    def step(self, base: _Msg, key: str, how: str, node: ast.AST) -> _Msg:
+    def step(self, base: _Msg, key: str, how: str, node: ast.AST) -> _Msg | None:
+        if key in base.shadowed:
+            return None  # {**e, "k": v}["k"] is the code's own value
         if base.read is not None and base.read.how == "soft":
             base.read.how = "direct"  # e.get("a")["b"]: a missing "a" fails loudly
         path = join(base.path, key)
@@ -1009,6 +1016,10 @@ class _Walker:
         ):
             qualname = f"{module.methods[self.qualname]}.{func.attr}"
             if qualname in module.functions:
+                return module, qualname
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            qualname = f"{func.value.id}.{func.attr}"  # Tiers.of(e): a static or class method of the module
+            if qualname in module.functions and qualname in module.methods:
                 return module, qualname
         target = qualify(func, module) if not isinstance(func, ast.Attribute) or _plain(func) else None
         if target:

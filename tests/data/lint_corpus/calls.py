@@ -74,3 +74,24 @@ class Pricing:
     def static_handler(e: dict[str, Any]) -> str:
         # expect: none
         return str(e["customer"]["id"])
+
+
+class Tiers:
+    @staticmethod
+    def of(order: dict[str, Any]) -> str:
+        return str(order.get("customerTier", "BASIC"))
+
+
+@requires("order.v3", [])
+def static_method_of_a_class(e: dict[str, Any]) -> str:
+    # expect: undeclared-fallback customerTier
+    return Tiers.of(e)
+
+
+@requires("order.v3", [])
+def keys_from_a_loop(e: dict[str, Any]) -> list[str]:
+    # the keys are literals, but only at run time in `key`: missed, reported as opaque
+    # expect: undeclared-fallback currency
+    # expect: undeclared-fallback channel
+    # expect: opaque -
+    return [str(e.get(key, "")) for key in ("currency", "channel")]

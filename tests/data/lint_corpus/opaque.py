@@ -73,3 +73,16 @@ def customer_forwarded(e: dict[str, Any]) -> str:
     # expect: opaque customer
     # expect: undeclared-read customer
     return json.dumps(e["customer"])
+
+
+@requires("order.v3", [])
+def merged_over_a_literal_default(e: dict[str, Any]) -> str:
+    # expect: undeclared-fallback channel
+    return str({"channel": "web", **e}["channel"])
+
+
+@requires("order.v3", [])
+def overridden_by_the_code(e: dict[str, Any]) -> str:
+    # the code puts its own currency over the message's: the message's is never read
+    # expect: none
+    return str({**e, "currency": "EUR"}["currency"])
