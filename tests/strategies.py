@@ -770,7 +770,19 @@ def avro_cases(draw: st.DrawFn, max_slots: int = 3) -> AvroCase:
 # JSON Schema and pydantic contracts of the same shape, and raw messages (what the producer sent)
 
 JSON_SLOT_KINDS = ("required", "default", "nullable", "enum", "factory", "nested", "array", "alias")
+# pydantic only (issue 21): a union of two models whose second branch reads ``x`` under the alias
+# ``xa`` and defaults it (plain, and discriminated by ``kind``); a field behind an ``Annotated``
+# validator of each kind that fills a null; a nested dataclass whose ``x`` a default, a default
+# factory or ``__post_init__`` fills
+VALIDATOR_KINDS = ("validated-before", "validated-wrap", "validated-plain", "validated-after")
+DATACLASS_KINDS = ("dataclass-default", "dataclass-factory", "dataclass-post-init")
+UNION_KINDS = ("union", "union-tagged")
+PYDANTIC_SLOT_KINDS = JSON_SLOT_KINDS + UNION_KINDS + VALIDATOR_KINDS + DATACLASS_KINDS
 MISSING = ABSENT
+
+
+def _fill(value: Any) -> Any:
+    return FILLED if value is None else value
 
 
 def _json_value(kind: str) -> st.SearchStrategy[Any]:
@@ -789,6 +801,16 @@ def _json_value(kind: str) -> st.SearchStrategy[Any]:
     if kind == "array":
         item = st.one_of(st.just({}), st.fixed_dictionaries({"x": st.none() | _WORDS}))
         return st.one_of(st.just(ABSENT), st.none(), st.lists(item, max_size=3))
+    if kind in UNION_KINDS:
+        branch = st.fixed_dictionaries(
+            {}, optional={"x": st.none() | _WORDS, "xa": st.none() | _WORDS, "req": _WORDS,
+                          "kind": st.sampled_from(["p", "c", "z"])},
+        )  # fmt: skip
+        return st.one_of(st.just(ABSENT), st.none(), branch)
+    if kind in VALIDATOR_KINDS:
+        return st.one_of(st.just(ABSENT), st.none(), _WORDS)
+    if kind in DATACLASS_KINDS:
+        return st.one_of(st.just(ABSENT), st.just({}), st.fixed_dictionaries({"x": st.none() | _WORDS}))
     raise ValueError(kind)
 
 
@@ -799,10 +821,21 @@ class JsonCase:
         self.kinds = kinds
         self.critical = critical
         self.message = message
+        self._model: Any = None
 
     @staticmethod
     def path(kind: str, n: str) -> str:
+        if kind in UNION_KINDS or kind in DATACLASS_KINDS:
+            return f"{n}.x"
         return {"nested": f"{n}.x", "array": f"{n}[].x"}.get(kind, n)
+
+    def writes_for_itself(self) -> bool:
+        """Whether code of the model may write a critical field (a validator, a dataclass default or
+        ``__post_init__``): an instance of it that syscontract did not validate proves nothing."""
+        return any(
+            kind in VALIDATOR_KINDS + DATACLASS_KINDS and JsonCase.path(kind, f"f{index}") in self.critical
+            for index, kind in enumerate(self.kinds)
+        )
 
     def __repr__(self) -> str:
         return f"JsonCase(kinds={self.kinds}, critical={self.critical}, message={self.message!r})"
@@ -834,10 +867,31 @@ class JsonCase:
                 "properties": properties, "required": required}  # fmt: skip
 
     def model(self) -> Any:
-        from typing import Literal, Optional
+        """The pydantic model of this shape (built once per case)."""
+        if self._model is None:
+            self._model = self._build_model()
+        return self._model
 
-        from pydantic import BaseModel, Field, create_model
+    def _build_model(self) -> Any:
+        import dataclasses
+        from typing import Annotated, Literal, Optional, Union
 
+        from pydantic import (
+            AfterValidator,
+            BaseModel,
+            BeforeValidator,
+            Field,
+            PlainValidator,
+            WrapValidator,
+            create_model,
+        )
+
+        validators = {
+            "validated-before": BeforeValidator(_fill),
+            "validated-wrap": WrapValidator(lambda v, handler: FILLED if v is None else handler(v)),
+            "validated-plain": PlainValidator(_fill, json_schema_input_type=Optional[str]),  # noqa: UP045
+            "validated-after": AfterValidator(_fill),
+        }
         fields: dict[str, Any] = {}
         for index, kind in enumerate(self.kinds):
             n = f"f{index}"
@@ -857,18 +911,83 @@ class JsonCase:
             elif kind == "array":
                 item = create_model(f"Item{n}", x=(Optional[str], None), __base__=BaseModel)  # noqa: UP045
                 fields[n] = (list[item], Field(default_factory=list))  # type: ignore[valid-type]
+            elif kind in UNION_KINDS:
+                person = create_model(f"P{n}", kind=(Literal["p"], "p"), x=(str, ...), req=(str, ...))
+                company = create_model(f"C{n}", kind=(Literal["c"], "c"), x=(str, Field(FILLED, alias="xa")))
+                union: Any = Union[person, company]  # noqa: UP007 - built at run time
+                if kind == "union-tagged":
+                    union = Annotated[union, Field(discriminator="kind")]
+                fields[n] = (Optional[union], None)  # noqa: UP045
+            elif kind in VALIDATOR_KINDS:
+                fields[n] = (Annotated[Optional[str], validators[kind]], None)  # noqa: UP045
+            elif kind in DATACLASS_KINDS:
+                if kind == "dataclass-factory":
+                    spec: Any = ("x", str, dataclasses.field(default_factory=lambda: FILLED))
+                else:
+                    spec = ("x", Optional[str], dataclasses.field(default=None))  # noqa: UP045
+                namespace = {"__post_init__": _fill_x} if kind == "dataclass-post-init" else {}
+                made = dataclasses.make_dataclass(f"D{n}", [spec], namespace=namespace)
+                fields[n] = (Optional[made], None)  # noqa: UP045
             else:  # alias: the attribute has another name than the wire
                 fields[f"attr_{n}"] = (str, Field(FILLED, alias=n))
         return create_model("Generated", **fields)
 
+    def _branch_name(self, message: Any, index: int) -> str:
+        """The key the union branch pydantic chooses for ``message`` reads ``x`` by ("x" or "xa");
+        "x" when the model refuses the message (presence on the raw key decides then)."""
+        from pydantic import ValidationError
+
+        try:
+            chosen = getattr(self.model().model_validate(message), f"f{index}")
+        except ValidationError:
+            return "x"
+        return "xa" if type(chosen).__name__.startswith("C") else "x"
+
+    def _wire(self, message: Any, path: str) -> tuple[Any, str]:
+        """``message`` and ``path`` with a union's ``x`` step named as the chosen branch reads it."""
+        for index, kind in enumerate(self.kinds):
+            n = f"f{index}"
+            if kind in UNION_KINDS and path == f"{n}.x" and isinstance(message.get(n), dict):
+                return message, f"{n}.{self._branch_name(message, index)}"
+        return message, path
+
+    def written(self, message: Any) -> dict[str, list[Any]]:
+        """What the producer wrote at each critical path, read by the name the model reads it by."""
+        found = {}
+        for path in self.critical:
+            raw, wire = self._wire(message, path)
+            found[path] = _raw_leaves(raw, wire)
+        return found
+
     def presence(self, message: Any) -> set[tuple[str, str]]:
-        """(path, reason) for every critical path not sent in the raw ``message``."""
+        """(path, reason) for every critical path not sent in the raw ``message``: through a union,
+        not sent under the name the branch pydantic chooses reads it by."""
         found = set()
         for path in self.critical:
-            reason = _raw_presence(message, path)
+            raw, wire = self._wire(message, path)
+            reason = _raw_presence(raw, wire)
             if reason is not None:
                 found.add((path, reason))
         return found
+
+
+def _fill_x(self: Any) -> None:
+    self.x = _fill(self.x)
+
+
+def _raw_leaves(message: Any, path: str) -> list[Any]:
+    current = [message]
+    for part in path.split("."):
+        name, arrays = part.replace("[]", ""), part.count("[]")
+        following: list[Any] = []
+        for container in current:
+            if not isinstance(container, dict) or name not in container:
+                following.append(NOT_WRITTEN)
+                continue
+            found = container[name]
+            following.extend(found if arrays and isinstance(found, list) else [found])
+        current = following
+    return current
 
 
 def _raw_presence(message: Any, path: str) -> str | None:
@@ -895,10 +1014,11 @@ def _raw_presence(message: Any, path: str) -> str | None:
 
 
 @st.composite
-def json_cases(draw: st.DrawFn, max_slots: int = 3) -> JsonCase:
+def json_cases(draw: st.DrawFn, max_slots: int = 3, kinds: tuple[str, ...] = JSON_SLOT_KINDS) -> JsonCase:
     """A contract shape of 1 to ``max_slots`` fields, a non-empty set of critical paths, and a raw
-    message whose fields may be absent, null, of the wrong type or a symbol outside the enum."""
-    kinds = draw(st.lists(st.sampled_from(JSON_SLOT_KINDS), min_size=1, max_size=max_slots))
+    message whose fields may be absent, null, of the wrong type or a symbol outside the enum.
+    ``kinds``: the slot kinds to draw from (``PYDANTIC_SLOT_KINDS`` for pydantic contracts)."""
+    kinds = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=max_slots))
     chosen = draw(st.lists(st.booleans(), min_size=len(kinds), max_size=len(kinds)).filter(any))
     message: dict[str, Any] = {}
     for index, kind in enumerate(kinds):
@@ -918,6 +1038,7 @@ _JSON_LEAF_OK = {
     "factory": lambda v: isinstance(v, list) and all(isinstance(e, str) for e in v),
     "nested": lambda v: isinstance(v, str),
     "array": lambda v: isinstance(v, str),
+    **{kind: (lambda v: isinstance(v, str)) for kind in UNION_KINDS + VALIDATOR_KINDS + DATACLASS_KINDS},
 }
 
 
@@ -929,6 +1050,8 @@ def json_type_failures(case: JsonCase, message: Any) -> set[tuple[str, str]]:
         path = JsonCase.path(kind, f"f{index}")
         if path not in case.critical or _raw_presence(message, path) is not None:
             continue
+        if kind in UNION_KINDS + VALIDATOR_KINDS + DATACLASS_KINDS:
+            continue  # their values are strings or null: never of the wrong type
         value = message[f"f{index}"]
         leaves = [value["x"]] if kind == "nested" else [e["x"] for e in value] if kind == "array" else [value]
         if not all(_JSON_LEAF_OK[kind](leaf) for leaf in leaves):
