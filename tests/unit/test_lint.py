@@ -431,3 +431,27 @@ def test_a_json_schema_default_is_a_reader_default_too(tmp_path: Path) -> None:
     (finding,) = [f for f in lint([str(tmp_path)]).findings if f.severity == "error"]
     assert ("undeclared-default", "tier") == (finding.kind, finding.field)
     assert 'the JSON Schema default "BASIC" fills it' in finding.message
+
+
+def test_the_recorders_report_of_the_shops_handler_merges_by_its_name(tmp_path: Path) -> None:
+    shop = ROOT / "examples" / "shop"
+    record = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(shop / 'pricing')!r}, {str(shop)!r}]\n"
+        "import shop, loyalty\n"
+        "from syscontract.testing import record_reads\n"
+        "shop.setup('pricing')\n"
+        "order = {'orderId': 'o', 'customer': {'id': 'c', 'name': 'n'}, 'currency': 'EUR',\n"
+        "         'items': [{'sku': 's', 'qty': 1, 'unitPrice': 2.0}]}\n"
+        "with record_reads() as reads:\n"
+        "    loyalty.award(order)\n"
+        f"reads.write({str(tmp_path / 'reads.json')!r})\n"
+    )  # in its own process: the handler it declares stays there
+    subprocess.run([sys.executable, "-c", record], check=True, capture_output=True)
+    recorded = json.loads((tmp_path / "reads.json").read_text())["handlers"]
+    assert [("loyalty.award", ["customerTier"])] == [(h["handler"], h["read_with_fallback"]) for h in recorded]
+    report = lint([str(shop / "pricing" / "loyalty.py")], reads=str(tmp_path / "reads.json"))
+    assert ["loyalty.award"] == [h.handler for h in report.handlers]  # one handler: the names matched
+    (error,) = [f for f in report.findings if f.severity == "error"]
+    assert ("undeclared-fallback", "customerTier") == (error.kind, error.field)
+    assert error.message.endswith("; seen in tests too")
