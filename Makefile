@@ -48,9 +48,10 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # mutation testing of the engine, on demand (never in CI): mutmut copies the package into mutants/ and
-# runs the engine's promise tests ([tool.mutmut] in pyproject.toml) against every mutant of FILES.
+# runs the engine's promise tests ([tool.mutmut] in pyproject.toml) against every mutant of FILES
+# (each must be in [tool.mutmut] only_mutate too).
 #   make mutate                                         syscontract/_engine/presence.py
-#   make mutate FILES="syscontract/_engine/checker.py syscontract/_engine/decoder.py"
+#   make mutate FILES="syscontract/_engine/presence.py syscontract/_engine/decoder.py"
 # Survivors: .venv/bin/mutmut results; one of them: .venv/bin/mutmut show NAME (docs/mutation.md)
 FILES ?= syscontract/_engine/presence.py
 .PHONY: mutate
