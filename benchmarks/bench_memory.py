@@ -88,7 +88,7 @@ def checks(count: int) -> bool:
     import itertools
     import random
 
-    from syscontract._engine._compile import live_sources
+    from syscontract._codegen import live_sources
 
     requires_module = importlib.import_module("syscontract._requires")
     names = [f"f{i:02d}" for i in range(24)]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -29,7 +28,7 @@ from pydantic import BaseModel
 
 from syscontract import inventory, telemetry
 from syscontract._config import as_registry
-from syscontract._engine.checker import Checker, unsent_paths
+from syscontract._engine.checker import Checker
 from syscontract._engine.declaration import declared_contract
 from syscontract._engine.policy import log_violation
 from syscontract.contract import Contract, ContractRef
@@ -38,7 +37,6 @@ from syscontract.errors import (
     ContractDeclarationError,
     ContractError,
     ContractViolation,
-    MissingCriticalField,
     RegistryError,
 )
 from syscontract.registry import Registry
@@ -126,7 +124,6 @@ class Production:
             if not isinstance(payload, (dict, BaseModel)):
                 payload = dict(payload)  # any other mapping; anything else is refused below
             data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
-            _no_relayed_defaults(resolved.contract, payload)
             resolved.validate(data)
             resolved.checker.run(payload)  # the contract's critical fields, set for real
         except (ContractViolation, TypeError, ValueError) as exc:
@@ -140,25 +137,6 @@ class Production:
         if self.format is None:
             return payload
         return encode(resolved.contract, payload, format=self.format, registry=self.registry)
-
-
-def _no_relayed_defaults(contract: Contract, payload: Any) -> None:
-    """A payload another check resolved from an older writer may hold reader defaults: sending one as
-    a value of a field this contract requires would pass the default on as sent. Refused."""
-    unsent = unsent_paths(payload)
-    if not unsent:
-        return
-    required = {path for path, found in contract.fields.items() if found.required}
-    for path in sorted(unsent):
-        general = re.sub(r"\[\d+\]", "[]", path)
-        if general in required:
-            raise MissingCriticalField(
-                f"field {general!r} was not sent by the writer this payload was read from (it holds the reader's "
-                "default): a producer must not send it on as a value",
-                contract=str(contract.ref),
-                field=general,
-                reason="defaulted",
-            )
 
 
 def _not_a_payload(production: Production, payload: Any, exc: Exception) -> ContractViolation:

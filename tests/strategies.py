@@ -728,6 +728,31 @@ def avro_slot(kind: str, n: str, critical: bool) -> Slot:
     raise ValueError(kind)
 
 
+def _leaf_has_default(slot: Slot) -> bool:
+    """Whether a reader's field along ``slot``'s path has a default of its own (what the writer did
+    not send is taken out at the highest field it lacks, which the reader may then leave out)."""
+    field: Any = slot.reader_field
+    if "default" in field:
+        return True
+    for name in slot.path.replace("[]", "").split(".")[1:]:
+        pending, records = [field["type"]], []
+        while pending:
+            schema = pending.pop()
+            if isinstance(schema, list):
+                pending.extend(schema)
+            elif isinstance(schema, dict) and schema.get("type") == "array":
+                pending.append(schema["items"])
+            elif isinstance(schema, dict) and schema.get("type") == "record":
+                records.append(schema)
+        found = [f for record in records for f in record["fields"] if f["name"] == name or name in f.get("aliases", ())]
+        if not found:
+            return False
+        field = found[0]
+        if "default" in field:
+            return True
+    return False
+
+
 class AvroCase:
     """A writer schema, a reader schema, the consumer's critical paths, one writer datum, and the
     oracle's verdict on it: ``failures`` ((path, reason) pairs: not sent) and ``written``."""
@@ -747,6 +772,14 @@ class AvroCase:
         judged = {slot.path: slot.judge(value) for slot, value in zip(slots, values, strict=True)}
         self.written = {path: judged[path] for path in critical}
         self.failures = {(path, w.reason) for path, w in self.written.items() if w.reason is not None}
+        # validate="full" validates the whole message: a field this writer did not send (or sent as a
+        # value the reader holds only through a default) is absent from what is handed on, and refused
+        # when the reader's field has no default of its own
+        self.full_refused = bool(self.failures) or any(
+            judged[slot.path].reason not in (None, "null") and not _leaf_has_default(slot)
+            for slot in slots
+            if slot.path not in critical
+        )
 
     def __repr__(self) -> str:
         kinds = [slot.kind for slot in self.slots]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import sys
 import types
 import typing
@@ -25,9 +24,8 @@ from pydantic import AliasChoices, AliasPath, BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
 from syscontract import wire
-from syscontract._engine._compile import BUILTINS, MESSAGE, compile_function
-from syscontract._engine.decoder import Decoder, source_of
-from syscontract._engine.presence import MISSING, PER_MESSAGE
+from syscontract._engine.decoder import Decoder, drop
+from syscontract._engine.fastpath import NO, Builder, Critical, Description, Trie
 from syscontract._types import Node
 from syscontract.contract import Contract, FieldPath, parse_path
 from syscontract.errors import (
@@ -37,30 +35,14 @@ from syscontract.errors import (
     FieldTypeError,
     MissingCriticalField,
 )
-from syscontract.wire import avro
 
-__all__ = ["Checker", "Doubt", "unsent_paths"]
+__all__ = ["Checker", "Doubt"]
 
 _BYTES_LIKE = (bytes, bytearray, memoryview, str)
 
 
 class Doubt(Exception):
     """Raised inside generated fast checks: not necessarily wrong, ask the precise check."""
-
-
-_Trie = dict[tuple[str, int], "_Trie"]  # (attr, array depth) -> children; every leaf is tested for None
-
-
-class _Critical:
-    """One critical path, resolved against the contract once. ``names``: the wire names each step
-    may arrive under (a pydantic field's alias choices), in the order pydantic tries them."""
-
-    __slots__ = ("names", "nodes", "path")
-
-    def __init__(self, contract: Contract, path: FieldPath, names: tuple[tuple[Wire, ...], ...]) -> None:
-        self.path = path
-        self.names = names
-        self.nodes: list[Node] = [node for _, node in contract.walk(path)]
 
 
 class Checker:
@@ -80,10 +62,8 @@ class Checker:
         named = [_wire_names(self.model, p) for p in paths]
         unique = {p.text: (p, names) for p, names in named}
         self.fields: tuple[str, ...] = tuple(unique)
-        self.critical = [_Critical(contract, p, names) for p, names in unique.values()]
+        self.critical = [Critical(p, [node for _, node in contract.walk(p)], names) for p, names in unique.values()]
         self.decoder = Decoder(contract, [p for p, _ in unique.values()], registry if registry is not None else _Lazy())
-        self.namespace: dict[str, Any] = {"_sc_D": Doubt, **BUILTINS}
-        self._names = itertools.count()
         # validate="full": the whole message too, after the critical fields (an instance of the
         # contract's own model is whole already: pydantic validated it)
         self.full: Any = None
@@ -91,85 +71,32 @@ class Checker:
             from syscontract.validation import compile_validator
 
             self.full = compile_validator(contract)
-        # with a model contract every decoded form becomes the model (presence first, on what was
-        # sent): no dict is handed on as it is, so there are no fast dict checks
-        self.dict_lines = self._dict_lines() if self.model is None else []
-        self.model_lines = self._model_lines() if self.model is not None else None
-        self.fast: Callable[[Any], bool] = self._compile_fast(self.dict_lines)
-        self.fast_model: Callable[[Any], bool] | None = None
-        if self.model_lines is not None:
-            self.fast_model = self._compile_fast(self.model_lines)
-
-    def _compile_fast(self, lines: list[str]) -> Callable[[Any], bool]:
-        body = "\n".join("        " + line for line in lines) or "        pass"
-        source = (
-            f"def fast({MESSAGE}):\n    try:\n{body}\n"
-            "    except _sc_Exception:\n        return False\n    return True\n"
+        # every fast path, here and in the generated wrappers, is written by one builder from this
+        self.description = Description(
+            ref=self.ref,
+            critical=tuple(self.critical),
+            model=self.model,
+            model_trie=self._model_trie() if self.model is not None else None,
+            full=self.full.is_valid if self.full is not None else None,
+            # with a model contract every decoded form becomes the model (presence first, on what was
+            # sent): no dict is handed on as it is, so bytes are not decoded inline
+            avro=contract.format == "avro" and self.model is None,
+            fast_avro=self.decoder.fast_avro,
         )
-        return compile_function(source, "fast", dict(self.namespace), f"check {self.ref}")  # type: ignore[no-any-return]
+        self.namespace: dict[str, Any] = {"_sc_D": Doubt}
+        self.builder = Builder(self.description, self.namespace)
+        label = f"check {self.ref}"
+        self.fast: Callable[[Any], bool] = self.builder.predicate(label, self.builder.dict_checks)
+        self.quick: Callable[[Any, Any], Any] = self.builder.quick(label)
 
-    # -- code generation (cold path) ------------------------------------------------------------
-
-    def _name(self, prefix: str, value: Any = None) -> str:
-        # every generated name starts with _sc_, so it cannot shadow a handler's parameter
-        name = f"_sc_{prefix}{next(self._names)}"
-        if value is not None:
-            self.namespace[name] = value
-        return name
-
-    def _dict_lines(self) -> list[str]:
-        lines: list[str] = []
-        for critical in self.critical:
-            self._emit_dict(critical, 0, MESSAGE, 0, lines)
-        if self.full is not None:
-            lines.append(f"if not {self._name('valid', self.full.is_valid)}({MESSAGE}): raise _sc_D")
-        return lines
-
-    def _emit_dict(self, critical: _Critical, index: int, container: str, depth: int, lines: list[str]) -> None:
-        name, arrays = critical.path.steps[index]
-        pad = "    " * depth
-        value = self._name("v")
-        lines.append(f"{pad}{value} = {container}[{name!r}]")
-        for _ in range(arrays):
-            lines.append(f"{pad}if _sc_type({value}) is not _sc_list: raise _sc_D")
-            element = self._name("e")
-            lines.append(f"{pad}for {element} in {value}:")
-            depth += 1
-            pad = "    " * depth
-            value = element
-        if index == len(critical.path.steps) - 1:
-            lines.extend(pad + line for line in self._type_test(value, critical.nodes[index]))
-        else:
-            lines.append(f"{pad}if _sc_type({value}) is not _sc_dict: raise _sc_D")
-            self._emit_dict(critical, index + 1, value, depth, lines)
-
-    def _type_test(self, value: str, node: Node) -> list[str]:
-        plan = node.fast_plan()
-        if plan is None:
-            accepts = self._name("accepts", node.accepts)
-            return [f"if {value} is None or not {accepts}({value}): raise _sc_D"]
-        classes, symbols = plan
-        lines = []
-        if classes is None:
-            lines.append(f"if {value} is None: raise _sc_D")
-        elif len(classes) == 1:
-            lines.append(f"if _sc_type({value}) is not {self._name('c', next(iter(classes)))}: raise _sc_D")
-        else:
-            lines.append(f"if _sc_type({value}) not in {self._name('s', frozenset(classes))}: raise _sc_D")
-        if symbols is not None:
-            lines.append(f"if {value} not in {self._name('symbols', symbols)}: raise _sc_D")
-        return lines
-
-    def _model_lines(self) -> list[str] | None:
-        """Checks for an instance of the contract's own model: presence in ``model_fields_set`` and
-        not None (pydantic validated the types). None when a path cannot be mapped statically.
-
-        Paths are grouped by the object they read from, so each model instance costs one subset test
-        of its fields-set and one ``__dict__`` read, whatever the number of fields."""
+    def _model_trie(self) -> Trie | None:
+        """The model attributes the critical paths read, for the fast test of an instance of the
+        contract's own model: presence in ``model_fields_set`` and not None (pydantic validated the
+        types). None when a path cannot be mapped statically, or a validator may set a field."""
         assert self.model is not None
         if any(_may_set(cls, None) for cls in _models_in(self.model)):
             return None  # instances of a model whose validators may set fields go to the precise path
-        trie: _Trie = {}
+        trie: Trie = {}
         for critical in self.critical:
             attrs = _model_attributes(self.model, critical.path)
             if attrs is None:
@@ -177,41 +104,7 @@ class Checker:
             level = trie
             for index, attr in enumerate(attrs):
                 level = level.setdefault((attr, critical.path.steps[index][1]), {})
-        lines: list[str] = []
-        self._emit_model(trie, MESSAGE, 0, lines)
-        return lines
-
-    def _emit_model(self, trie: _Trie, container: str, depth: int, lines: list[str]) -> None:
-        # Attribute reads on a model instance are dictionary reads; read as few as possible: one
-        # subset test of the fields-set, one ``__dict__`` read, then each critical value tested for
-        # None in one expression (None is refused whatever the annotation: model_construct,
-        # model_copy and assignment bypass validation), and only the values walked into kept.
-        # (An itemgetter and ``None in`` costs twice as much: ``in`` compares every value with ==.)
-        pad = "    " * depth
-        required = self._name("fields", frozenset(attr for attr, _ in trie))
-        lines.append(f"{pad}if not {required} <= {container}.__pydantic_fields_set__: raise _sc_D")
-        values = self._name("d")
-        lines.append(f"{pad}{values} = {container}.__dict__")
-        plain = [attr for (attr, arrays), children in trie.items() if not arrays and not children]
-        if plain:
-            tests = " or ".join(f"{values}[{attr!r}] is None" for attr in plain)
-            lines.append(f"{pad}if {tests}: raise _sc_D")
-        for (attr, arrays), children in trie.items():
-            if not arrays and not children:
-                continue
-            inner = depth
-            value = self._name("v")
-            lines.append(f"{pad}{value} = {values}[{attr!r}]")
-            for _ in range(arrays):
-                lines.append(f"{'    ' * inner}if _sc_type({value}) is not _sc_list: raise _sc_D")
-                element = self._name("e")
-                lines.append(f"{'    ' * inner}for {element} in {value}:")
-                inner += 1
-                value = element
-            if not children:
-                lines.append(f"{'    ' * inner}if {value} is None: raise _sc_D")
-            else:  # None has no fields-set: the child's subset test refuses it (AttributeError: doubt)
-                self._emit_model(children, value, inner, lines)
+        return trie
 
     # -- precise path ---------------------------------------------------------------------------
 
@@ -228,16 +121,16 @@ class Checker:
         One way through: decode (with the writer's schema), presence of the critical fields on what
         was written, then what the handler receives (the contract's model, validated; or the whole
         message validated with ``validate="full"``)."""
+        quick = self.quick(message, headers)
+        if quick is not NO:
+            return quick  # type: ignore[no-any-return]
+        return self.precise(message, headers)
+
+    def precise(self, message: Any, headers: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
+        """:meth:`run_detailed` without its fast paths: what every fast path is held to."""
         model = self.model
-        if model is None and type(message) is dict and self.fast(message):
-            return message, None
-        if self.fast_model is not None and type(message) is model and self.fast_model(message):
-            return message, None
-        if model is None and type(message) is bytes:
-            known = self.decoder.fast_confluent(message)
-            if known is not None and isinstance(known[0], dict) and (known[2] or self.fast(known[0])):
-                return known[0], known[1]
         writer = None
+        plan = None
         payload = message
         try:
             if isinstance(message, _BYTES_LIKE):
@@ -264,10 +157,9 @@ class Checker:
             # something in it may have set a field (its fields are not the contract's: any doubt counts)
             doubt = self._handed_on(payload)
             payload = payload.model_dump(exclude_unset=True, by_alias=True)
-        decoded_here = payload is not message
         if model is None and type(payload) is dict and self.fast(payload):
             return payload, writer
-        error = doubt if doubt is not None else self.diagnose(payload, judged=decoded_here)
+        error = doubt if doubt is not None else self.diagnose(payload)
         received = payload
         if error is None and model is not None and isinstance(payload, Mapping):
             received, error = self._model(payload)
@@ -283,6 +175,12 @@ class Checker:
                 self.full(payload)
             except ContractViolation as found:
                 error = found
+                if plan is not None and not plan.exact and found.reason == "absent":
+                    # what resolution would have filled from a default was taken out: say so
+                    found.detail += (
+                        f" (read from the writer {plan.label}, which did not send it, or sent a value this contract "
+                        "holds only through a default, such as an enum symbol it lacks: no default is used)"
+                    )
         elif error is None and self.full is not None and type(payload) is not model:
             try:
                 self.full(payload.model_dump(mode="json", by_alias=True))
@@ -291,7 +189,7 @@ class Checker:
         if error is not None:
             error.payload = _original(message)
             error.headers = headers
-            error.decoded = _as_sent(payload)
+            error.decoded = _as_sent(payload, error)
             error.writer = error.writer or writer
             raise error
         return received, writer
@@ -305,7 +203,7 @@ class Checker:
             instance = self.model.model_validate(raw)
         except ValidationError as exc:
             return None, self._from_validation(exc)
-        _keep_sent(instance, raw, unsent_paths(raw), "", "")
+        _keep_sent(instance, raw, "")
         for critical in self.critical:
             error = self._trace(critical, 0, instance, raw, "")
             if error is not None:
@@ -412,12 +310,11 @@ class Checker:
             reason="type",
         )
 
-    def diagnose(self, payload: Any, *, judged: bool = False) -> ContractViolation | None:
-        """The first violation in ``payload`` (a mapping or a pydantic model), or None.
+    def diagnose(self, payload: Any) -> ContractViolation | None:
+        """The first violation in ``payload`` (a mapping, a pydantic model or a dataclass), or None.
 
-        A payload an earlier check resolved from another writer's Avro is judged on what that writer
-        wrote (its source), never on the defaults resolution put in it; ``judged``: this checker's
-        own decoder just produced it and has judged the writer's side already."""
+        A payload the decoder resolved from another writer's Avro holds only what that writer wrote
+        (:func:`~syscontract._engine.decoder.written_only`), so it is judged like any mapping."""
         if not self.critical:
             return None  # nothing to walk into: a primitive message (a string key) is fine
         if not isinstance(payload, (Mapping, BaseModel)) and not _is_dataclass_instance(payload):
@@ -426,59 +323,21 @@ class Checker:
                 contract=self.ref,
                 reason="type",
             )
-        source = None if judged else source_of(payload)
         # a mapping becomes the model, and then each path is traced on it (``_trace``): a step through
         # a union of models is left to that trace, which knows the branch pydantic chose
         raw = self.model is not None and isinstance(payload, Mapping)
         for critical in self.critical:
-            error = self._from_source(source, critical.path) if source is not None else None
-            if error is None:
-                error = self._walk(critical, 0, payload, "", raw)
+            error = self._walk(critical, 0, payload, "", raw)
             if error is not None:
                 return error
         return None
 
-    def _from_source(self, source: Any, path: FieldPath) -> ContractViolation | None:
-        plan = source.plan
-        if plan.pair is None:
-            return None
-        status = plan.pair.status(path)
-        if status == MISSING:
-            has_default, default = plan.pair.reader_default(path)
-            used = f"; the reader default {default!r} was not used" if has_default else ""
-            return MissingCriticalField(
-                f"critical field {path.text!r} was not sent (writer schema {plan.label} has no such field{used})",
-                contract=self.ref,
-                field=path.text,
-                reason="not-in-writer-schema",
-                writer=plan.label,
-            )
-        if status == PER_MESSAGE:
-            decoder = self.decoder
-            try:
-                datum = source.writer_datum()
-            except ContractError as exc:  # pragma: no cover - the bytes decoded once already
-                return ContractViolation(str(exc), contract=self.ref, field=path.text, reason="bad-source")
-            for written in plan.pair.written(path, datum):
-                if written.kind != "sent":
-                    return decoder.unwritten_error(plan, written)
-        return None
-
     def _walk(
-        self, critical: _Critical, index: int, container: Any, walked: str, raw: bool = False
+        self, critical: Critical, index: int, container: Any, walked: str, raw: bool = False
     ) -> ContractViolation | None:
         path = critical.path.text
         name, arrays = critical.path.steps[index]
         here = f"{walked}.{name}" if walked else name
-        if index and (source := source_of(container)) is not None:
-            # a resolved payload nested in this message: judged on what its writer wrote
-            rest = FieldPath(
-                ".".join(n + "[]" * a for n, a in critical.path.steps[index:]), critical.path.steps[index:]
-            )
-            error = self._from_source(source, rest)
-            if error is not None:
-                error.field = path
-                return error
         if _is_dataclass_instance(container):
             return self._walk_dataclass(critical, index, container, here)
         if isinstance(container, BaseModel):
@@ -547,7 +406,7 @@ class Checker:
 
     def _descend(
         self,
-        critical: _Critical,
+        critical: Critical,
         index: int,
         value: Any,
         here: str,
@@ -755,10 +614,10 @@ def _attribute(model: type[BaseModel], name: str) -> str | None:
     return _field_names(model, name)[0]
 
 
-def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str) -> None:
+def _keep_sent(instance: Any, raw: Any, here: str) -> None:
     """Cut ``model_fields_set`` of ``instance`` (validated from ``raw``) to the fields ``raw`` really
-    carried: not injected by a validator, not a null a validator replaced, not a path in ``unsent``
-    (concrete, ``items[2].sku``, or for every element, ``items[].sku``). Nested models too."""
+    carried: not injected by a validator, not a null a validator replaced. Nested models too. (What
+    the decoder resolved from Avro holds no reader default to cut: it holds only what was written.)"""
     if not isinstance(instance, BaseModel) or not isinstance(raw, Mapping):
         return
     model = type(instance)
@@ -770,37 +629,20 @@ def _keep_sent(instance: Any, raw: Any, unsent: set[str], here: str, shape: str)
         )
         if wire is None:
             continue  # set by a validator, or by model_post_init: never sent
-        key = wire if isinstance(wire, str) else ".".join(str(step) for step in wire)
-        concrete = f"{here}.{key}" if here else key
-        general = f"{shape}.{key}" if shape else key
         value = instance.__dict__.get(attr)
-        if concrete in unsent or general in unsent or (sent is None and value is not None):
-            continue
+        if sent is None and value is not None:
+            continue  # a null a validator replaced
         kept.add(attr)
+        key = wire if isinstance(wire, str) else ".".join(str(step) for step in wire)
+        where = f"{here}.{key}" if here else key
         if isinstance(value, BaseModel):
-            _keep_sent(value, sent, unsent, concrete, general)
+            _keep_sent(value, sent, where)
         elif isinstance(value, list) and isinstance(sent, list):
             for position, (item, item_sent) in enumerate(zip(value, sent, strict=False)):
-                _keep_sent(item, item_sent, unsent, f"{concrete}[{position}]", f"{general}[]")
+                _keep_sent(item, item_sent, f"{where}[{position}]")
     # marked: these fields-set are what was sent (a later check may trust them whatever validators
     # the model has)
     object.__setattr__(instance, "__pydantic_fields_set__", _Sent(kept))
-
-
-def unsent_paths(payload: Any) -> set[str]:
-    """The paths of a resolved payload whose values the writer did not send (reader defaults, enum
-    default symbols, union branches without them): every element (``items[].sku``) or one
-    (``items[2].sku``). Empty for anything that is not a resolved payload."""
-    source = source_of(payload)
-    if source is None:
-        return set()
-    plan = source.plan
-    unsent = {path.text for path in plan.unsent}
-    if plan.hazards and plan.pair is not None:
-        datum = source.writer_datum()
-        for path in plan.hazards:
-            unsent.update(w.where for w in plan.pair.written(path, datum) if w.kind != "sent")
-    return unsent
 
 
 class _Sent(set[str]):
@@ -1006,19 +848,31 @@ def _original(message: Any) -> Any:
     return message.value if type(message) is wire.Envelope else message
 
 
-def _as_sent(payload: Any) -> Any:
+def _as_sent(payload: Any, error: ContractError) -> Any:
     """What a violating message sent, for the handler under ``observe``: a model instance as the dict
-    of the fields that were set, a resolved payload read again with its writer's schema alone, so no
-    default reaches the handler."""
+    of the fields that were set, and nothing a validator, a factory or ``__post_init__`` may have
+    written in place of the field found unverifiable (the decoder's payloads hold only what their
+    writer wrote already), so no default reaches the handler."""
     if isinstance(payload, BaseModel):
-        return payload.model_dump(exclude_unset=True, by_alias=True)  # the fields set, none defaulted
-    source = source_of(payload)
-    if source is None:
+        payload = payload.model_dump(exclude_unset=True, by_alias=True)  # the fields set, none defaulted
+    if error.reason != "unverifiable" or not error.field:
         return payload
-    try:
-        return avro.decode(source.data, source.offset, source.plan.writer_schema)
-    except ContractError:  # pragma: no cover - the bytes decoded once already
-        return None
+    sent = _plain(payload)
+    drop(sent, parse_path(error.field).steps, 0)
+    return sent
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain dicts and lists (a model as the fields set, a dataclass as its fields), a copy."""
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(exclude_unset=True, by_alias=True))
+    if _is_dataclass_instance(value):
+        return {spec.name: _plain(getattr(value, spec.name)) for spec in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _loc_path(loc: Sequence[int | str]) -> str:

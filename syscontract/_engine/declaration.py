@@ -16,31 +16,21 @@ that calls the handler or configures syscontract, never on an exporter's collect
 from __future__ import annotations
 
 import inspect
-import io
 import threading
 from collections.abc import Callable
 from typing import Any
 
-import fastavro
-
 from syscontract import telemetry, wire
+from syscontract._codegen import MESSAGE, Code, compile_function
 from syscontract._config import settings
-from syscontract._engine._compile import MESSAGE, compile_function
 from syscontract._engine.checker import Checker
-from syscontract._engine.decoder import MAX_MESSAGE_BYTES, resolved
+from syscontract._engine.fastpath import FRAMING_HEADERS
 from syscontract._engine.policy import Policy
 from syscontract.contract import Contract, ContractRef, FieldPath
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
 from syscontract.registry import Registry, lookup
-from syscontract.wire import confluent
-from syscontract.wire import json as json_wire
 
 __all__ = ["FRAMING_HEADERS", "Declaration", "declared_contract"]
-
-FRAMING_HEADERS = (wire.CONTRACT_HEADER, confluent.VALUE_HEADER)
-"""The headers the decoder reads a message value's writer from (``syscontract-encoding`` is read only
-next to ``syscontract-contract``). A message whose headers carry none of them is read by its prefix
-alone, as bytes without headers are."""
 
 
 def declared_contract(contract: ContractRef | Contract, registry: Registry | None, handler: str) -> Contract:
@@ -339,63 +329,19 @@ class _Wrapper:
 
     def _source(self, checker: Checker | None) -> str:
         is_async = self.declaration.is_async
-        define = "async def" if is_async else "def"
         wait = "await " if is_async else ""
-        call = f"{wait}_sc_h({self.call})"
-        head = f"{define} {self.name}({self.params}):\n"
-        if checker is None:
-            return head + f"    _sc_resolve()\n    return {wait}_sc_self({self.call})\n"
-        slow_call = self._replace_message(self.call, "_sc_x")
-        lines = [f"    {MESSAGE} = {self.message}"]
-        slow = f"    return {wait}_sc_slow({self.message}, lambda _sc_x: _sc_h({slow_call}))"
-        if self.declaration.reporter.child:
-            # a child span per message: the precise path opens it around the check and the handler
-            return head + "\n".join([*lines, slow]) + "\n"
-        # a model contract turns every dict into the model on the precise path (presence first)
-        branches = [("_sc_dict", checker.dict_lines)] if checker.model is None else []
-        if checker.model_lines is not None:
-            # a model contract mostly sees instances of its model: test that class first
-            branches.insert(0, ("_sc_model", checker.model_lines))
-        for index, (cls, checks) in enumerate(branches):
-            lines.append(f"    {'if' if index == 0 else 'elif'} _sc_type({MESSAGE}) is {cls}:")
-            lines.append("        try:")
-            lines.extend("            " + line for line in checks or ["pass"])
-            lines.append("        except _sc_Exception:")
-            lines.append("            pass")
-            lines.append("        else:")
-            lines.extend("            " + line for line in self._success(call, None))
-        if checker.model is None and checker.contract.format == "avro":
-            # Confluent-framed Avro from a writer already known to need only decoding: decode inline
-            # (the writer table is filled by the precise path the first time a writer is seen)
-            decoded_call = f"{wait}_sc_h({self._replace_message(self.call, MESSAGE)})"
-            lines.append(f"    elif _sc_type({MESSAGE}) is _sc_bytes:")
-            lines.extend("        " + line for line in self._inline_avro(checker, self.message, decoded_call))
-        lines.append(slow)
-        return head + "\n".join(lines) + "\n"
-
-    def _inline_avro(self, checker: Checker, raw: str, call: str) -> list[str]:
-        """Confluent-framed Avro (the bytes in ``raw``) from a writer already planned to need one
-        decode: decoded inline, wrapped as ``Resolved`` when its writer is not the reader, checked,
-        then ``call``. The writer table is filled by the precise path the first time a writer is seen."""
-        lines = [
-            f"_sc_e = _sc_fastavro.get({raw}[:5])",
-            "if _sc_e is not None:",
-            "    try:",
-            f"        _sc_s = _sc_BytesIO({raw})",
-            "        _sc_s.seek(5)",
-            f"        {MESSAGE} = _sc_read(_sc_s, _sc_e[0], _sc_e[1])",
-            f"        if _sc_s.tell() != _sc_len({raw}) or _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
-            # _sc_e[4]: the writer is not the reader: what was resolved remembers its bytes
-            f"        if _sc_e[4] is not None: {MESSAGE} = _sc_wrap({MESSAGE}, _sc_e[4], {raw})",
-        ]
-        if checker.dict_lines:
-            # _sc_e[3]: this writer's schema is the contract's and sends every critical field
-            # non-null, so what Avro decoded already passes the checks
-            lines.append("        if not _sc_e[3]:")
-            lines.extend("            " + line for line in checker.dict_lines)
-        lines += ["    except _sc_Exception:", "        pass", "    else:"]
-        lines.extend("        " + line for line in self._success(call, "_sc_e[2]"))
-        return lines
+        code = Code()
+        with code.block(f"{'async def' if is_async else 'def'} {self.name}({self.params}):"):
+            if checker is None:
+                code("_sc_resolve()", f"return {wait}_sc_self({self.call})")
+                return code.text()
+            if not self.declaration.reporter.child:
+                # (a child span per message: the precise path opens it around the check and the handler)
+                call = f"{wait}_sc_h({self._replace_message(self.call, MESSAGE)})"
+                checker.builder.dispatch(code, self.message, lambda c, writer: c(*self._success(call, writer)))
+            slow_call = self._replace_message(self.call, "_sc_x")
+            code(f"return {wait}_sc_slow({self.message}, lambda _sc_x: _sc_h({slow_call}))")
+        return code.text()
 
     def _success(self, call: str, writer: str | None) -> list[str]:
         """A passing message: telemetry (nothing unless something may listen, see
@@ -427,16 +373,10 @@ class _Wrapper:
         The function object users hold stays the same; only its code and namespace change."""
         namespace = self.namespace
         namespace["_sc_n"] = self.declaration.reporter.ok_counter
+        source = self._source(checker)
         if checker is not None:
-            namespace.update(checker.namespace)
-            namespace["_sc_model"] = checker.model
-            namespace["_sc_fastavro"] = checker.decoder.fast_avro
-            namespace["_sc_BytesIO"] = io.BytesIO
-            namespace["_sc_read"] = fastavro.schemaless_reader
-            namespace["_sc_wrap"] = resolved
-        self.function.__code__ = compile_function(
-            self._source(checker), self.name, dict(namespace), self.label
-        ).__code__
+            namespace.update(checker.namespace)  # after writing: the builder binds what the code reads
+        self.function.__code__ = compile_function(source, self.name, dict(namespace), self.label).__code__
         self.installed = (checker, self._plan())
 
     def _plan(self) -> tuple[bool, tuple[bool, bool, bool]]:
@@ -451,20 +391,6 @@ class _Wrapper:
 
 def _same(payload: Any) -> Any:
     return payload
-
-
-def _pairs_unframed(framing: tuple[Any, ...]) -> Callable[[list[Any]], bool]:
-    """For raw headers that are a list of ``(name, value)`` pairs (Kafka's): whether every entry is
-    such a pair with a text name, and none names a writer. Anything else is the precise path's."""
-    names = frozenset(framing)
-
-    def unframed(raw: list[Any]) -> bool:
-        for pair in raw:
-            if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or pair[0] in names:
-                return False
-        return True
-
-    return unframed
 
 
 class _WireCheck(_Wrapper):
@@ -487,9 +413,6 @@ class _WireCheck(_Wrapper):
             "_sc_same": _same,
             "_sc_headers": headers or _same,
             "_sc_Envelope": wire.Envelope,
-            "_sc_scan": json_wire.SCAN,
-            "_sc_unframed": _pairs_unframed(framing),
-            "_sc_MAX": MAX_MESSAGE_BYTES,
         }
         self.params = self.call = "_sc_value, _sc_raw"
         self.name = "check"
@@ -499,31 +422,17 @@ class _WireCheck(_Wrapper):
         self.installed = (None, self._plan())
 
     def _source(self, checker: Checker | None) -> str:
-        head = f"def check({self.params}):\n"
-        if checker is None:
-            return head + "    _sc_resolve()\n    return _sc_self(_sc_value, _sc_raw)\n"
-        slow = "    return _sc_slow(_sc_Envelope(_sc_value, _sc_headers(_sc_raw)), _sc_same)"
-        if self.declaration.reporter.child or checker.model is not None:
-            # a child span per message, or a model to build: the precise path does it all
-            return head + slow + "\n"
-        unnamed = " and ".join(
-            ["_sc_type(_sc_raw) is _sc_dict", *(f"{name!r} not in _sc_raw" for name in self.framing)]
-        )
-        lines = [
-            f"    if _sc_type(_sc_value) is _sc_bytes and (_sc_raw is None or ({unnamed})"
-            " or (_sc_type(_sc_raw) is _sc_list and _sc_unframed(_sc_raw))):",
-            # JSON of an object: not Confluent (0x00, 0x01), not single-object (0xC3), no BOM (0xEF)
-            "        if _sc_value[:1] == b'{' and _sc_len(_sc_value) <= _sc_MAX:",
-            "            try:",
-            "                _sc_text = _sc_value.decode('utf-8')",
-            f"                {MESSAGE}, _sc_end = _sc_scan(_sc_text, 0)",
-            f"                if _sc_end != _sc_len(_sc_text) or _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
-        ]
-        lines.extend("                " + line for line in checker.dict_lines)
-        lines += ["            except _sc_Exception:", "                pass", "            else:"]
-        lines.extend("                " + line for line in self._success(MESSAGE, None))
-        if checker.contract.format == "avro":
-            lines.append("        else:")
-            lines.extend("            " + line for line in self._inline_avro(checker, "_sc_value", MESSAGE))
-        lines.append(slow)
-        return head + "\n".join(lines) + "\n"
+        code = Code()
+        with code.block(f"def check({self.params}):"):
+            if checker is None:
+                code("_sc_resolve()", "return _sc_self(_sc_value, _sc_raw)")
+                return code.text()
+            if not self.declaration.reporter.child:
+                # (a child span per message: the precise path does it all; so it does for a model contract,
+                # whose every form becomes the model: the builder writes no bytes form for it)
+                builder = checker.builder
+                unframed = builder.unframed("_sc_raw", self.framing)
+                success = lambda c, writer: c(*self._success(MESSAGE, writer))  # noqa: E731
+                builder.dispatch(code, "_sc_value", success, unframed=unframed, forms=("bytes",))
+            code("return _sc_slow(_sc_Envelope(_sc_value, _sc_headers(_sc_raw)), _sc_same)")
+        return code.text()

@@ -14,15 +14,12 @@ cost is a dictionary lookup. The per-writer plans are keyed by data from the wir
 
 from __future__ import annotations
 
-import io
 import threading
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import fastavro
 
 from syscontract import wire
 from syscontract._engine.presence import MISSING, PER_MESSAGE, AvroPair, Written
@@ -43,12 +40,12 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_WRITERS",
     "Decoder",
-    "Resolved",
     "Source",
     "WriterPlan",
+    "drop",
     "forget_writers",
     "resolved",
-    "source_of",
+    "written_only",
 ]
 
 MAX_WRITERS = 1024
@@ -79,34 +76,10 @@ class WriterPlan:
     hazards: tuple[FieldPath, ...] = ()  # reader paths some messages of this writer do not send
 
 
-class Resolved(dict):  # type: ignore[type-arg]
-    """A payload Avro resolution read from a writer schema other than the reader's.
-
-    It may hold reader defaults (for fields the checks that produced it did not require), so it
-    remembers the bytes it came from: a later check decides presence on what the writer wrote, never
-    on this dict. A copy (``dict(payload)``) is a plain dict and forgets that."""
-
-    __slots__ = ("_sc_source",)
-    _sc_source: Source
-
-    def _keep(self, value: dict[Any, Any]) -> Resolved:
-        return _wrap(value, self._sc_source)
-
-    def copy(self) -> Resolved:
-        return self._keep(dict(self))
-
-    def __or__(self, other: Any) -> Any:
-        merged = dict.__or__(self, other)
-        return merged if merged is NotImplemented else self._keep(merged)
-
-    def __ror__(self, other: Any) -> Any:
-        merged = dict.__ror__(self, other)
-        return merged if merged is NotImplemented else self._keep(merged)
-
-
 @dataclass(slots=True)
 class Source:
-    """Where a :class:`Resolved` payload came from."""
+    """The bytes a payload was resolved from, and its writer's plan: the writer's own datum is read
+    from them once, when a path must be judged on what the writer wrote."""
 
     plan: WriterPlan
     data: bytes
@@ -119,20 +92,62 @@ class Source:
         return self.written
 
 
-def resolved(payload: dict[str, Any], plan: WriterPlan, data: bytes, offset: int = 5) -> Resolved:
-    """``payload`` resolved from ``data`` by ``plan``'s writer, as a :class:`Resolved` that remembers it."""
-    return _wrap(payload, Source(plan, data, offset))
+def resolved(payload: dict[str, Any], plan: WriterPlan, data: bytes, offset: int = 5) -> dict[str, Any]:
+    """``payload`` resolved from ``data`` by ``plan``'s writer, without what that writer did not write
+    (:func:`written_only`)."""
+    return written_only(payload, Source(plan, data, offset))
 
 
-def _wrap(payload: dict[str, Any], source: Source) -> Resolved:
-    wrapped = Resolved(payload)
-    wrapped._sc_source = source
-    return wrapped
+def written_only(payload: dict[str, Any], source: Source) -> dict[str, Any]:
+    """``payload``, resolved from ``source``'s writer into the reader's schema, without what that
+    writer did not write: a reader field it lacks (filled by the reader's default) is removed, and so
+    is a field whose symbol the reader's enum lacks (its default symbol stood in) or that a union
+    branch without it left to the default. What the decoder hands on therefore holds only values the
+    producer wrote, whatever is done with it later: a part taken out of it, a copy, a view, JSON
+    written from it and checked again downstream all show the field as absent, never as a default."""
+    plan = source.plan
+    for path in plan.unsent:  # no message of this writer sends these
+        drop(payload, path.steps, 0)
+    if plan.hazards and plan.pair is not None:  # some messages do not: the writer's own datum says which
+        datum = source.writer_datum()
+        for path in plan.hazards:
+            for written in plan.pair.written(path, datum):
+                if written.kind != "sent" and written.kind != "null":
+                    drop(payload, _concrete(written.where), 0)
+    return payload
 
 
-def source_of(payload: Any) -> Source | None:
-    """The :class:`Source` of a :class:`Resolved` payload, else None."""
-    return getattr(payload, "_sc_source", None) if type(payload) is Resolved else None
+def _concrete(where: str) -> list[tuple[str, list[int]]]:
+    """``items[2].sku`` as ``[("items", [2]), ("sku", [])]`` (Avro names hold no dots or brackets)."""
+    steps = []
+    for part in where.split("."):
+        name, _, rest = part.partition("[")
+        steps.append((name, [int(i) for i in ("[" + rest).strip("[]").split("][")] if rest else []))
+    return steps
+
+
+def drop(container: Any, steps: Sequence[tuple[str, Any]], index: int) -> None:
+    """Remove the field ``steps`` leads to: ``(name, arrays)`` steps walk every element of ``arrays``
+    nested lists, ``(name, [positions])`` steps one element each. What is not there is left alone."""
+    if not isinstance(container, dict):
+        return
+    name, arrays = steps[index]
+    if index == len(steps) - 1 and not arrays:
+        container.pop(name, None)
+        return
+    if name not in container:
+        return
+    values = [container[name]]
+    for level in range(arrays if isinstance(arrays, int) else len(arrays)):
+        if isinstance(arrays, int):
+            values = [item for value in values if isinstance(value, list) for item in value]
+        else:
+            position = arrays[level]
+            values = [value[position] for value in values if isinstance(value, list) and position < len(value)]
+    if index == len(steps) - 1:
+        return  # a path ending in an array: its elements are not fields
+    for value in values:
+        drop(value, steps, index + 1)
 
 
 class Decoder:
@@ -257,7 +272,7 @@ class Decoder:
             if error is not None:
                 raise self._with_writer_datum(error, plan, data, offset)
         if not plan.exact and type(payload) is dict:
-            return _wrap(payload, source)  # the writer datum read per message stays with it
+            return written_only(payload, source)
         return payload
 
     def _unwritten(self, paths: Iterable[FieldPath], source: Source) -> MissingCriticalField | None:
@@ -330,25 +345,6 @@ class Decoder:
         return error
 
     # -- plans (once per writer) ---------------------------------------------------------------
-
-    def fast_confluent(self, data: bytes) -> tuple[Any, str, bool] | None:
-        """Decode a Confluent-framed message from a writer already known to need nothing but
-        decoding; None when that is not so or anything is unusual (the full path then decides).
-        The flag says the decoded payload passes the critical-field checks by construction."""
-        entry = self.fast_avro.get(data[:5])
-        if entry is None or len(data) > MAX_MESSAGE_BYTES:
-            return None
-        stream = io.BytesIO(data)
-        stream.seek(5)
-        try:
-            payload = fastavro.schemaless_reader(stream, entry[0], entry[1])
-        except Exception:
-            return None
-        if stream.tell() != len(data):
-            return None
-        if entry[4] is not None and type(payload) is dict:
-            payload = resolved(payload, entry[4], data)
-        return payload, entry[2], entry[3]
 
     def _plan(self, key: tuple[str, object]) -> WriterPlan:
         plan = self._plans.get(key)

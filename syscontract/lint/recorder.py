@@ -78,10 +78,7 @@ Reads are recorded while the handler runs (until its coroutine finishes, for an 
 view kept after that, or returned to the test, still works and records nothing. Each call has its own
 views, so handlers on several threads or tasks at once record into the same recorders safely.
 Guards of the broker integrations declare an identity function, not the user's handler: they are
-left alone. The engine's ``Resolved`` payload (Avro read through a reader schema other than the
-writer's) is handed on as it is, and reads of it are not recorded: the engine recognises it by its
-exact class (``_engine.decoder.source_of``), so a view of it, handed on to another check, would be
-judged on the reader defaults it holds instead of on what its writer sent.
+left alone.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from syscontract._engine._compile import compile_source, keep_while
+from syscontract._codegen import Code, compile_source, keep_while
 from syscontract.validation._runtime import RUNTIME, segment
 
 __all__ = ["GATE", "OK", "WALK", "Context", "Function", "Module", "Path"]
@@ -94,21 +94,22 @@ class Function:
         self.module = module
         self.name = name
         self.mode = mode
-        self.lines: list[tuple[int, str]] = []
+        self.body = Code()  # the statements inside the function's try (or its body, for walk)
         self._vars = itertools.count(1)
 
     def var(self, prefix: str = "x") -> str:
         return f"{prefix}{next(self._vars)}"
 
     def add(self, depth: int, text: str) -> None:
-        self.lines.append((depth, text))
+        """``text`` at ``depth`` (1: the function's outermost statements)."""
+        self.body.at(depth - 1, text)
 
     def mark(self) -> int:
-        return len(self.lines)
+        return len(self.body.lines)
 
     def close(self, mark: int, depth: int) -> None:
         """End a block opened just before ``mark``: Python needs at least one statement in it."""
-        if len(self.lines) == mark:
+        if len(self.body.lines) == mark:
             self.add(depth, "pass")
 
     def fail(self, depth: int, path: Path, reason: str, value: str, arg: str = "None") -> None:
@@ -129,21 +130,21 @@ class Function:
 
     def source(self) -> str:
         params = "x0, _sc_p, _sc_o" if self.mode == WALK else "x0"
-        head = [f"def {self.name}({params}):"]
-        if self.mode == GATE:
-            head.append("    _sc_m = x0")  # the message as it arrived, for the report
-        end = {OK: "return True", GATE: "return None", WALK: "return None"}[self.mode]
-        if self.mode != WALK:
-            # a missing required key fails the message; so does a message nested deeper than Python recurses
-            failed = "return False" if self.mode == OK else "return _sc_report(_sc_m)"
-            body = ["    try:"] + ["        " + "    " * (d - 1) + t for d, t in self.lines]
-            if not self.lines:
-                body.append("        pass")
-            body.append("    except (KeyError, RecursionError):")
-            body.append(f"        {failed}")
-        else:
-            body = ["    " + "    " * (d - 1) + t for d, t in self.lines]
-        return "\n".join([*head, *body, f"    {end}", ""])
+        code = Code()
+        with code.block(f"def {self.name}({params}):"):
+            if self.mode == GATE:
+                code("_sc_m = x0")  # the message as it arrived, for the report
+            if self.mode == WALK:
+                code.nest(self.body)
+                code("return None")
+            else:
+                # a missing required key fails the message; so does a message nested deeper than Python recurses
+                with code.block("try:"):
+                    code.nest(self.body)
+                with code.block("except (KeyError, RecursionError):"):
+                    code("return False" if self.mode == OK else "return _sc_report(_sc_m)")
+                code("return True" if self.mode == OK else "return None")
+        return code.text()
 
 
 class Module:

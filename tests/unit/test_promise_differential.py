@@ -368,7 +368,12 @@ def test_avro_pairs_never_hand_a_value_the_writer_did_not_write(case: AvroCase) 
 
     allowed = {("MissingCriticalField", path, reason) for path, reason in case.failures}
     written = {path: w.leaves for path, w in case.written.items()}
-    judge(runs, bool(case.failures), allowed, written, messages.__getitem__)
+    full = {key: outcomes for key, outcomes in runs.items() if key[1].endswith("-full")}
+    rest = {key: outcomes for key, outcomes in runs.items() if key not in full}
+    judge(rest, bool(case.failures), allowed, written, messages.__getitem__)
+    # the whole message validated: also refused when a non-critical field without a default of its own
+    # was not sent, or only through a default (nothing resolution filled is handed on or validated)
+    judge(full, case.full_refused, allowed if case.failures else None, written, messages.__getitem__)
 
 
 # -- JSON Schema and pydantic contracts: every form of the same content ------------------------------

@@ -455,7 +455,7 @@ def test_generated_code_is_visible_in_tracebacks(order: dict[str, Any]) -> None:
 
     filename = on_order.__code__.co_filename
     assert filename.startswith("<syscontract @requires")
-    assert "_sc_h(event)" in "".join(linecache.getlines(filename))
+    assert "_sc_h(_sc_m)" in "".join(linecache.getlines(filename))
 
 
 def test_hostile_field_names_cannot_inject_code(order: dict[str, Any]) -> None:
@@ -549,7 +549,7 @@ def test_checks_evicted_from_the_cache_release_their_generated_source() -> None:
     import importlib
     import itertools
 
-    from syscontract._engine._compile import live_sources
+    from syscontract._codegen import live_sources
 
     requires_module = importlib.import_module("syscontract._requires")
     names = [f"f{i}" for i in range(12)]

@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
+from threads import run_threads
 
 import syscontract
 from syscontract import (
@@ -401,7 +402,7 @@ def test_a_meter_provider_adds_one_counting_step_and_no_span_work(meters: Meters
     handler(order)
 
     source = source_of(handler)
-    assert "            _sc_next(_sc_n)\n            return _sc_h(event)\n" in source
+    assert "            _sc_next(_sc_n)\n            return _sc_h(_sc_m)\n" in source
     assert "_sc_mark" not in source
 
 
@@ -409,7 +410,7 @@ def test_a_tracer_provider_adds_the_span_mark(traces: Traces, order: dict[str, A
     handler = requires("order.v3", [TIER])(lambda event: None)
     handler(order)
 
-    assert "            _sc_mark()\n            return _sc_h(event)\n" in source_of(handler)
+    assert "            _sc_mark()\n            return _sc_h(_sc_m)\n" in source_of(handler)
 
 
 def test_no_recording_span_means_nothing_is_built(traces: Traces, order: dict[str, Any]) -> None:
@@ -442,9 +443,7 @@ def test_a_collection_never_regenerates_a_handler_on_the_exporters_thread(
     traces = Traces()
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: traces.provider)
     code = handler.__code__
-    collector = threading.Thread(target=meters.collect)  # as a periodic reader's thread would
-    collector.start()
-    collector.join()
+    run_threads(1, lambda number: meters.collect(), barrier=False)  # as a periodic reader's thread would
     assert code is handler.__code__  # the collection only took note
     traces.consume(handler, order)
     assert {} == dict(traces.consumer().attributes or {})  # the fast path does not look at providers
@@ -477,20 +476,17 @@ def test_eight_threads_on_one_handler_lose_no_count(meters: Meters, order: dict[
     stale = v2_shaped(order)
     observed = requires("order.v3", [TIER], on_violation="observe")(lambda event: None)
     calls, violations = 20_000, 500
-    start = threading.Barrier(8)
+    stop = threading.Event()
 
-    def hammer() -> None:
-        start.wait()
+    def hammer(number: int) -> None:
         for _ in range(calls):
+            if stop.is_set():
+                return
             handler(order)
         for _ in range(violations):
             observed(stale)
 
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(8, hammer, stop=stop)
 
     assert {messages_key("ok"): 8 * calls, messages_key("violation"): 8 * violations} == meters.messages()
 

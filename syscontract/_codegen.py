@@ -1,4 +1,8 @@
-"""Compiling generated code: one helper for every code generator in syscontract.
+"""Generated code: one builder and one compiler for every code generator in syscontract.
+
+:class:`Code` writes Python source a person can read: statements at the current indentation, blocks
+opened with ``with code.block("if ...:"):`` (an empty block gets its ``pass``), other code nested at
+the current indentation. The engine's fast paths and the validators are written with it.
 
 Generated source is registered with :mod:`linecache` under a file name unique among the live
 compiled functions, so tracebacks and debuggers show it, and the entry is released when the compiled
@@ -15,9 +19,20 @@ from __future__ import annotations
 import itertools
 import linecache
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["BUILTINS", "MESSAGE", "compile_function", "compile_source", "keep_while", "live_sources", "release"]
+__all__ = [
+    "BUILTINS",
+    "MESSAGE",
+    "Code",
+    "compile_function",
+    "compile_source",
+    "keep_while",
+    "live_sources",
+    "release",
+]
 
 MESSAGE = "_sc_m"
 """The variable generated checks read the message from."""
@@ -25,6 +40,49 @@ MESSAGE = "_sc_m"
 BUILTINS: dict[str, Any] = {f"_sc_{b.__name__}": b for b in (type, dict, list, len, bytes, Exception)}
 """The builtins generated code uses, under names no handler parameter can shadow (a parameter may
 well be called ``type`` or ``bytes``)."""
+
+INDENT = "    "
+
+
+class Code:
+    """Python source under construction, one statement a line, indentation kept by the builder."""
+
+    __slots__ = ("depth", "lines")
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def __call__(self, *statements: str) -> Code:
+        """Add ``statements`` at the current indentation."""
+        self.lines.extend(INDENT * self.depth + statement for statement in statements)
+        return self
+
+    def at(self, depth: int, statement: str) -> None:
+        """Add ``statement`` ``depth`` levels below the current indentation."""
+        self.lines.append(INDENT * (self.depth + depth) + statement)
+
+    @contextmanager
+    def block(self, head: str) -> Iterator[Code]:
+        """``head`` (``if ...:``, ``try:``, ``for ...:``) and the statements added inside the ``with``,
+        one level deeper; ``pass`` when none were."""
+        self(head)
+        self.depth += 1
+        mark = len(self.lines)
+        try:
+            yield self
+        finally:
+            if len(self.lines) == mark:
+                self("pass")
+            self.depth -= 1
+
+    def nest(self, other: Code) -> None:
+        """Add ``other``'s statements at the current indentation."""
+        self.lines.extend(INDENT * self.depth + line for line in other.lines)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
 
 _counter = itertools.count()
 _free: list[int] = []  # numbers of collected code, to use again
