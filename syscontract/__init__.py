@@ -29,8 +29,8 @@ from syscontract.errors import (
     MissingDependencyError,
     RegistryError,
 )
-from syscontract.formats.pydantic import contract
 from syscontract.registry import FileRegistry, MemoryRegistry, Registry
+from syscontract.registry.code import contract
 
 __all__ = [
     "Contract",

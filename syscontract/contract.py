@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -130,6 +130,12 @@ class Field:
     doc: str | None = None
 
 
+PARSERS: dict[str, Callable[..., Contract]] = {}
+"""Each schema language's ``parse(ref, schema, **options)``, by format name. The modules of
+:mod:`syscontract.formats` add themselves when imported (the package imports them all), so that this
+module, which every format builds on, imports none of them."""
+
+
 class Contract:
     """One version of a contract, parsed into the normalized view.
 
@@ -184,9 +190,7 @@ class Contract:
     @classmethod
     def from_avro(cls, ref: ContractRef | str, schema: Mapping[str, Any] | str | list[Any], **options: Any) -> Contract:
         """A contract from an Avro schema (a parsed JSON value or its text)."""
-        from syscontract.formats import avro
-
-        return avro.parse(ContractRef.parse(ref), schema, **options)
+        return PARSERS["avro"](ContractRef.parse(ref), schema, **options)
 
     @classmethod
     def from_jsonschema(
@@ -197,16 +201,12 @@ class Contract:
         URI; nothing else is retrieved), ``base_uri``, ``assert_format`` (None: as the draft says).
         jsonschema-rs checks the schema and resolves its references now: a schema it refuses raises
         :class:`ContractDeclarationError`."""
-        from syscontract.formats import jsonschema
-
-        return jsonschema.parse(ContractRef.parse(ref), schema, **options)
+        return PARSERS["jsonschema"](ContractRef.parse(ref), schema, **options)
 
     @classmethod
     def from_model(cls, ref: ContractRef | str, model: type[BaseModel], **options: Any) -> Contract:
         """A contract from a pydantic v2 model class."""
-        from syscontract.formats import pydantic
-
-        return pydantic.parse(ContractRef.parse(ref), model, **options)
+        return PARSERS["pydantic"](ContractRef.parse(ref), model, **options)
 
     @property
     def fingerprint(self) -> str:

@@ -7,17 +7,15 @@ field paths are the names on the wire. The model stays the source of truth: vend
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, RootModel
 
 from syscontract.contract import Contract, ContractRef
-from syscontract.errors import ContractDeclarationError, RegistryError
+from syscontract.errors import ContractDeclarationError
 from syscontract.formats import jsonschema
-from syscontract.registry import CODE
 
-__all__ = ["contract", "parse"]
+__all__ = ["parse"]
 
 
 def parse(ref: ContractRef, model: type[BaseModel], **options: Any) -> Contract:
@@ -53,45 +51,3 @@ def parse(ref: ContractRef, model: type[BaseModel], **options: Any) -> Contract:
         model=model,
         **options,
     )
-
-
-M = TypeVar("M", bound=type[BaseModel])
-
-
-def contract(
-    ref: str | ContractRef,
-    *,
-    critical: Iterable[str] = (),
-    compatibility: str | None = None,
-    owner: str | None = None,
-) -> Callable[[M], M]:
-    """Register a pydantic model as contract ``ref``; returns the class unchanged.
-
-    ::
-
-        @syscontract.contract("order.v3", critical=["customerTier"])
-        class Order(BaseModel): ...
-
-    The contract is found by every ``@requires("order.v3")`` in the process, whatever registry is
-    configured. Its ``Contract`` is available as ``Order.__syscontract_contract__``.
-    """
-    parsed = ContractRef.parse(ref)
-
-    def register(model: M) -> M:
-        built = parse(parsed, model, critical=critical, compatibility=compatibility, owner=owner)
-        existing = CODE.find(parsed)
-        replace = (
-            existing is not None
-            and existing.model is not None
-            and (existing.model.__module__, existing.model.__qualname__) == (model.__module__, model.__qualname__)
-        )
-        try:
-            CODE.add(built, replace=replace)
-        except RegistryError as exc:
-            raise ContractDeclarationError(
-                f"{model.__qualname__} cannot be registered: {exc.detail}", contract=str(parsed), reason="duplicate"
-            ) from exc
-        model.__syscontract_contract__ = built  # type: ignore[attr-defined]
-        return model
-
-    return register

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from syscontract.contract import Contract, ContractRef
+from syscontract.registry.code import CODE
 from syscontract.registry.files import FileRegistry
 from syscontract.registry.memory import MemoryRegistry
 
@@ -26,10 +27,6 @@ class Registry(Protocol):
     def versions(self, name: str) -> list[int]: ...
 
     def names(self) -> list[str]: ...
-
-
-CODE = MemoryRegistry()
-"""Contracts registered in code (``@syscontract.contract``); found whatever registry is configured."""
 
 
 def lookup(ref: ContractRef, registry: Registry) -> Contract:

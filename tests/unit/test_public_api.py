@@ -114,29 +114,89 @@ def test_every_public_error_class_lives_in_the_errors_module() -> None:
                 assert "syscontract.errors" == value.__module__, value
 
 
-def test_imports_point_down_the_package_map() -> None:
-    # front ends and integrations use the engine; the engine uses registry, wire, formats and contract;
-    # nothing below imports upward (telemetry learns about declarations by being told)
+ARCHITECTURE = Path(__file__).parents[2] / "docs" / "architecture.md"
+
+
+def _package_map() -> list[tuple[list[str], list[str]]]:
+    """docs/architecture.md's table of packages: each row's units (``cli/`` -> ``cli``, ``_config.py``
+    -> ``_config``) and the units its "depends on" column names."""
+    import re
+
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    table = text[text.index("| where | what | depends on |") :].split("\n\n")[0].splitlines()[2:]
+    rows = []
+    for line in table:
+        where, _, depends = (cell.strip() for cell in line.strip("|").split("|"))
+        units = [name.rstrip("/").removesuffix(".py") for name in re.findall(r"`([^`]+)`", where)]
+        rows.append((units, [name.removesuffix(".py") for name in re.findall(r"`([^`]+)`", depends)]))
+    return rows
+
+
+def _imports(file: Path) -> set[str]:
+    """The syscontract units ``file`` imports (function-level imports included; TYPE_CHECKING not)."""
     import ast
 
+    tree = ast.parse(file.read_text(encoding="utf-8"))
+    typing_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module == "syscontract":
+            modules = [f"syscontract.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        else:
+            continue
+        found.update(m.split(".")[1] for m in modules if m.startswith("syscontract.") and len(m.split(".")) > 1)
+    return found
+
+
+def test_imports_point_down_the_package_map() -> None:
+    # docs/architecture.md's table is the map: a unit imports what its row names and what those rows
+    # name in turn (the last row anywhere), nothing above it and nothing in a circle
     package = Path(syscontract.__file__).parent
-    above = {
-        "_engine": ("syscontract._requires", "syscontract._produces", "syscontract.integrations", "syscontract.cli",
-                    "syscontract.testing", "syscontract.demo", "syscontract.system", "syscontract.manifest"),
-        "registry": ("syscontract._engine", "syscontract._requires", "syscontract.telemetry", "syscontract.inventory"),
-        "wire": ("syscontract._engine", "syscontract.registry", "syscontract._requires", "syscontract.telemetry"),
-        "telemetry.py": ("syscontract._engine", "syscontract._requires", "syscontract._produces"),
-        "inventory.py": ("syscontract._engine", "syscontract._requires", "syscontract._produces"),
-    }  # fmt: skip
+    rows = _package_map()
+    row_of = {unit: index for index, (units, _) in enumerate(rows) for unit in units}
+    units = {path.relative_to(package).parts[0].removesuffix(".py") for path in package.rglob("*.py")}
+    assert [] == sorted(units - set(row_of)), "packages missing from docs/architecture.md's table"
+    assert [] == sorted(set(row_of) - units), "the table names packages that do not exist"
+    anywhere = set(rows[-1][0])
+    below: dict[int, set[str]] = {}
+    for index in reversed(range(len(rows))):
+        reach = set(rows[index][0])
+        for name in rows[index][1]:
+            assert name in row_of, f"row {rows[index][0]} depends on {name!r}, which is not in the table"
+            assert row_of[name] > index or name in rows[index][0], f"{rows[index][0]} depends upward on {name!r}"
+            reach |= below.get(row_of[name], {name})
+        below[index] = reach
     found = []
-    for where, forbidden in above.items():
-        files = [package / where] if where.endswith(".py") else sorted((package / where).rglob("*.py"))
-        for file in files:
-            for node in ast.walk(ast.parse(file.read_text())):
-                upward = isinstance(node, ast.ImportFrom) and (node.module or "").startswith(forbidden)
-                if upward and not _only_for_typing(file, node):
-                    found.append(f"{file.relative_to(package)} imports {node.module}")
+    graph: dict[str, set[str]] = {}
+    for file in sorted(package.rglob("*.py")):
+        unit = file.relative_to(package).parts[0].removesuffix(".py")
+        imported = _imports(file) - {unit}
+        graph.setdefault(unit, set()).update(imported)
+        allowed = below[row_of[unit]] | anywhere
+        if row_of[unit] == 0:
+            continue  # the public surface and __main__ may import everything below
+        found += [f"{file.relative_to(package)} imports {name}" for name in sorted(imported - allowed)]
     assert [] == found
+    # no circle between units, function-level imports included
+    for start in graph:
+        seen, pending = set(), list(graph[start])
+        while pending:
+            unit = pending.pop()
+            assert unit != start, f"{start} imports itself back through {sorted(seen)}"
+            if unit not in seen:
+                seen.add(unit)
+                pending.extend(graph.get(unit, ()))
 
 
 def _only_for_typing(file: Path, node: object) -> bool:
