@@ -1,0 +1,240 @@
+"""Issue 21, red team (round 21): the one-builder fast paths, the union trace and ``written_only``.
+
+Attacks on the engine after ``92f7ada``/``87734dd``. A test marked ``xfail(strict=True, reason="red
+team: ...")`` records a finding (a value the producer never wrote reaches the caller, two forms or
+entry points disagree, a fast path accepts what ``Checker.precise`` refuses); it passes once fixed,
+and then strictness makes it fail so that the mark is removed. ``test_holds_*``: attacks that hold.
+
+Bytes are built as producers build them (``tests/producers.py``: fastavro from the producer's own
+schema JSON). Every test uses contract names of its own, so no cached checker is shared.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from producers import avro_body, confluent
+from pydantic import BaseModel
+
+import syscontract
+from syscontract import Contract, ContractError, MemoryRegistry, requires
+from syscontract._engine.checker import Checker
+from syscontract.integrations._messaging import GuardCheck
+
+WRITER_ID, READER_ID = 1, 2
+
+
+def record(name: str, fields: list[dict[str, Any]], namespace: str = "rt21") -> dict[str, Any]:
+    return {"type": "record", "name": name, "namespace": namespace, "fields": fields}
+
+
+def pair(name: str, writer: dict[str, Any], reader: dict[str, Any]) -> MemoryRegistry:
+    """Writer ``name.v1`` (schema id 1) and reader ``name.v2`` (id 2), configured process-wide."""
+    registry = MemoryRegistry()
+    registry.add(Contract.from_avro(f"{name}.v1", writer), schema_id=WRITER_ID)
+    registry.add(Contract.from_avro(f"{name}.v2", reader), schema_id=READER_ID)
+    syscontract.configure(registry=registry)
+    return registry
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """What a caller sees: ("ok", value), or (error class, reason, field)."""
+    try:
+        return ("ok", call())
+    except ContractError as error:
+        return (type(error).__name__, error.reason, error.field)
+
+
+def entry_points(contract: Any, fields: list[str]) -> dict[str, Callable[[Any], Any]]:
+    """Every entry point for one declaration, each taking the message alone."""
+    handler = requires(contract, fields)(lambda event: event)
+    guard = GuardCheck(contract, fields)
+    return {
+        "check": lambda message: syscontract.check(contract, message, fields),
+        "requires": handler,
+        "guard": lambda message: guard.run(message, None),
+    }
+
+
+def has_value(value: Any, target: Any) -> bool:
+    """Whether ``target`` appears anywhere in ``value`` (dicts and lists walked)."""
+    if value == target and type(value) is type(target):
+        return True
+    if isinstance(value, dict):
+        return any(has_value(v, target) for v in value.values())
+    if isinstance(value, list):
+        return any(has_value(v, target) for v in value)
+    return False
+
+
+# -- written_only: reader defaults where Contract.fields does not reach ---------------------------------
+#
+# decoder.Decoder._make_plan strips the reader paths listed by Contract.fields; that list does not enter
+# map values, expands a recursive record once, and stops at four array levels. Resolution fills reader
+# defaults below those too, and they reach every caller.
+
+DEFAULTED = {"name": "note", "type": "string", "default": "READER-DEFAULT"}
+
+
+def _array(node: Any, depth: int) -> Any:
+    for _ in range(depth):
+        node = {"type": "array", "items": node}
+    return node
+
+
+WRITTEN_ONLY_CASES = {
+    "map of records": (
+        record("T", [{"name": "id", "type": "string"},
+                     {"name": "m", "type": {"type": "map", "values": record("V", [{"name": "a", "type": "int"}])}}]),
+        record("T", [{"name": "id", "type": "string"},
+                     {"name": "m", "type": {"type": "map", "values": record("V", [{"name": "a", "type": "int"},
+                                                                                  DEFAULTED])}}]),
+        {"id": "o-1", "m": {"k": {"a": 1}}},
+    ),
+    "recursive record, second level": (
+        record("N", [{"name": "id", "type": "string"}, {"name": "next", "type": ["null", "N"], "default": None}]),
+        record("N", [{"name": "id", "type": "string"}, DEFAULTED,
+                     {"name": "next", "type": ["null", "N"], "default": None}]),
+        {"id": "o-1", "next": {"id": "o-2", "next": None}},
+    ),
+    "arrays five deep": (
+        record("T", [{"name": "id", "type": "string"},
+                     {"name": "a", "type": _array(record("E", [{"name": "x", "type": "int"}]), 5)}]),
+        record("T", [{"name": "id", "type": "string"},
+                     {"name": "a", "type": _array(record("E", [{"name": "x", "type": "int"}, DEFAULTED]), 5)}]),
+        {"id": "o-1", "a": [[[[[{"x": 1}]]]]]},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: written_only leaves reader defaults inside map values, recursion past one level, "
+    "and arrays deeper than four (decoder._make_plan reads Contract.fields, which stops there)",
+)
+@pytest.mark.parametrize("case", list(WRITTEN_ONLY_CASES))
+def test_written_only_misses_defaults_below_what_contract_fields_lists(case: str) -> None:
+    writer, reader, datum = WRITTEN_ONLY_CASES[case]
+    name = "wo" + str(list(WRITTEN_ONLY_CASES).index(case))
+    pair(name, writer, reader)
+    message = confluent(WRITER_ID, avro_body(writer, datum))
+    for label, entry in entry_points(f"{name}.v2", ["id"]).items():
+        for _ in range(2):  # the first call plans the writer, the second meets it planned
+            found = outcome(lambda: entry(message))
+            assert found[0] == "ok", (label, found)
+            assert not has_value(found[1], "READER-DEFAULT"), (label, found[1])
+
+
+def test_holds_written_only_strips_a_non_critical_sibling_of_a_critical_field() -> None:
+    """A critical path and a non-critical one under the same record: the critical one passes, the
+    reader default of the other is removed on every entry point, planned or not."""
+    writer = record("T", [{"name": "c", "type": record("C", [{"name": "id", "type": "string"}])}])
+    reader = record("T", [{"name": "c", "type": record("C", [{"name": "id", "type": "string"}, DEFAULTED])}])
+    pair("sib", writer, reader)
+    message = confluent(WRITER_ID, avro_body(writer, {"c": {"id": "c-1"}}))
+    for label, entry in entry_points("sib.v2", ["c.id"]).items():
+        for _ in range(2):
+            assert outcome(lambda: entry(message)) == ("ok", {"c": {"id": "c-1"}}), label
+
+
+# -- the inline Avro path: "the writer is the reader" by fingerprint ---------------------------------------
+#
+# decoder.Decoder._sound calls a writer sound (its messages skip the dict checks on the inline path) when
+# its Parsing Canonical Form fingerprint equals the reader's. That form drops logicalType: a writer whose
+# field is a date (fastavro decodes a datetime.date) has the fingerprint of a reader whose field is an int.
+# The precise path checks the decoded dict and refuses it; once the writer is planned, the inline path
+# hands it on.
+
+LOGICAL_CASES = {
+    "date as int": ({"type": "int", "logicalType": "date"}, "int", datetime.date(2024, 1, 2)),
+    "timestamp-millis as long": (
+        {"type": "long", "logicalType": "timestamp-millis"},
+        "long",
+        datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc),
+    ),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: the inline Avro path skips the field checks for a writer whose canonical fingerprint "
+    "equals the reader's, though logicalType differs; precise refuses the same bytes (decoder.Decoder._sound)",
+)
+@pytest.mark.parametrize("case", list(LOGICAL_CASES))
+def test_inline_avro_accepts_a_logical_type_precise_refuses(case: str) -> None:
+    written, read, value = LOGICAL_CASES[case]
+    name = "lt" + str(list(LOGICAL_CASES).index(case))
+    writer = record("T", [{"name": "f", "type": written}])
+    reader = record("T", [{"name": "f", "type": read}])
+    registry = pair(name, writer, reader)
+    message = confluent(WRITER_ID, avro_body(writer, {"f": value}))
+    precise = Checker(registry.get(syscontract.ContractRef(name, 2)), ["f"], registry)
+    expected = outcome(lambda: precise.precise(message, None)[0])
+    assert expected[0] == "FieldTypeError"  # the contract's int is not a date
+    for label, entry in entry_points(f"{name}.v2", ["f"]).items():
+        verdicts = [outcome(lambda: entry(message)) for _ in range(3)]
+        assert verdicts == [expected] * 3, (label, verdicts)
+
+
+# -- the model fast path: nested instances are not of the classes the trie was judged on -----------------
+#
+# Checker._model_trie judges the classes named by the contract model's annotations (_models_in); the
+# generated model_checks (fastpath.Builder.model_checks/_model_elements) then trust the fields-set of
+# whatever instance sits at a nested attribute. Pydantic keeps an instance of a subclass as it is, so a
+# subclass whose model_post_init writes the critical field passes the fast path; precise finds the
+# post-init and refuses it as unverifiable.
+
+
+class _Customer(BaseModel):
+    tier: str = "BASIC"
+
+
+class _FilledCustomer(_Customer):
+    def model_post_init(self, context: Any, /) -> None:
+        if "tier" not in self.model_fields_set:
+            self.tier = "VIP"  # nobody sent it: assignment puts it in the fields-set
+
+
+class _Order(BaseModel):
+    id: str
+    customer: _Customer
+
+
+class _Item(BaseModel):
+    sku: str
+    qty: int = 0
+
+
+class _FilledItem(_Item):
+    def model_post_init(self, context: Any, /) -> None:
+        if "qty" not in self.model_fields_set:
+            self.qty = 5
+
+
+class _Cart(BaseModel):
+    id: str
+    items: list[_Item]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: the model fast path trusts the fields-set of a nested subclass instance whose "
+    "model_post_init wrote the critical field; precise refuses it (fastpath.Builder.model_checks)",
+)
+@pytest.mark.parametrize("shape", ["nested model", "list of models"])
+def test_model_fast_path_trusts_a_nested_subclass_with_post_init(shape: str) -> None:
+    if shape == "nested model":
+        contract = Contract.from_model("rt21nested.v1", _Order)
+        fields, message = ["customer.tier"], _Order(id="o-1", customer=_FilledCustomer())
+    else:
+        contract = Contract.from_model("rt21list.v1", _Cart)
+        fields, message = ["items[].qty"], _Cart(id="o-1", items=[_FilledItem(sku="a")])
+    expected = outcome(lambda: Checker(contract, fields).precise(message, None)[0])
+    assert expected == ("MissingCriticalField", "unverifiable", fields[0])
+    handler = requires(contract, fields)(lambda event: event)
+    for label, entry in {"check": lambda m: syscontract.check(contract, m, fields), "requires": handler}.items():
+        verdicts = [outcome(lambda: entry(message)) for _ in range(2)]
+        assert verdicts == [expected] * 2, (label, verdicts)
