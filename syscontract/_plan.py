@@ -333,7 +333,9 @@ class _Search:
         hints: list[str] = []
         for finding in findings:
             consumer, producer = finding.consumer, finding.producer
-            if producer is None or (finding.field is None and finding.kind != "unreadable"):
+            if finding.kind == "not-judged":
+                hint = f"{_reason(finding)}: no order can be shown safe until it can"
+            elif producer is None or (finding.field is None and finding.kind != "unreadable"):
                 hint = (
                     f"{consumer} would consume {finding.contract} with no producer in {self.environment}: keep "
                     f"its producer, or release {consumer} without it first"
@@ -376,6 +378,9 @@ def _key(finding: Finding) -> tuple[str, ...]:
 
 
 def _reason(finding: Finding) -> str:
+    if finding.kind == "not-judged":  # what cannot be judged blocks an order as an error does (the gates' rule)
+        return (f"whether {finding.consumer}'s {finding.contract} can read {finding.producer}'s {finding.produced} "
+                "cannot be judged")  # fmt: skip
     if finding.kind == "unreadable":
         return f"{finding.consumer}'s {finding.contract} cannot read {finding.producer}'s {finding.produced}"
     if finding.kind == "no-producer" or finding.field is None:

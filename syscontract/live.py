@@ -32,8 +32,14 @@ at the window's start, exactly; a series born inside the window (a process start
 writer) counts from zero; across a counter reset (a restart on the same address) Prometheus's
 ``increase()`` estimate is used. So a burst counted before the first scrape is not lost.
 
-**Failing closed.** Unreachable, an error answer, a partial answer (warnings), or no data at all for an
-environment that was asked about: :class:`~syscontract.errors.PrometheusError`, never an empty report.
+**Failing closed.** Unreachable, an error answer, a non-2xx answer (whatever its body says), a partial
+answer (warnings), a malformed one, a sample that is not a finite, non-negative count, or no data at all
+for an environment that was asked about: :class:`~syscontract.errors.PrometheusError` (exit 2), never an
+empty report. A fractional count is rounded up: traffic is never read as none.
+
+**The gates' rule.** Exit 0 only when every input was read and judged: what cannot be judged is an
+error finding, never left out (``no-producer``, ``not-judged``, ``unattributed``); ``external`` (the
+CLI's ``--external``) is the one opt-out, for contracts produced outside what reports to Prometheus.
 
 The HTTP client is urllib3 (extra ``live``), imported when a :class:`Prometheus` is made.
 """
@@ -58,7 +64,7 @@ from syscontract.compat import can_read
 from syscontract.compat.consumers import DEFAULTED, NULLABLE, OPTIONAL, REMOVED, SENT
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, ContractError, MissingDependencyError, PrometheusError
-from syscontract.manifest import Manifest
+from syscontract.manifest import Manifest, ManifestError
 from syscontract.system import Finding, carried
 
 __all__ = [
@@ -235,12 +241,15 @@ def _reason(exc: BaseException) -> str:
 
 
 def _vector(url: str, status: int, headers: Any, data: bytes) -> list[tuple[dict[str, str], float]]:
+    """The rows of a query API answer, or :class:`PrometheusError`: only a 2xx answer whose JSON says
+    ``success``, without warnings, holding an instant vector of well-formed, finite samples is data."""
     try:
         body = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
+    location = headers.get("Location") if 300 <= status < 400 else None
+    where = f" (redirected to {location})" if location else ""
     if not isinstance(body, dict) or body.get("status") not in ("success", "error"):
-        where = f" (redirected to {headers.get('Location')})" if 300 <= status < 400 else ""
         raise PrometheusError(
             f"Prometheus at {url} answered HTTP {status}{where}, not with its query API's JSON: is this the "
             "right URL, and are the credentials right?",
@@ -258,9 +267,23 @@ def _vector(url: str, status: int, headers: Any, data: bytes) -> list[tuple[dict
             f"Prometheus at {url} answered HTTP {status}: {body.get('errorType', 'error')}: {error}{hint}",
             reason="error-answer",
         )
-    if body.get("warnings"):
+    if not 200 <= status < 300:
+        # the query API answers success with 200 only: a proxy's or cache's page that happens to be JSON
         raise PrometheusError(
-            f"Prometheus at {url} answered with warnings, so the data may be incomplete: {'; '.join(body['warnings'])}",
+            f"Prometheus at {url} answered HTTP {status}{where} with a body that says success: only a 2xx answer "
+            "is data (is something in front of Prometheus answering for it?)",
+            reason="bad-answer",
+        )
+    warnings = body.get("warnings")
+    if warnings is not None and (not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings)):
+        raise PrometheusError(
+            f"Prometheus at {url} answered with warnings that are not a list of strings ({_excerpt(warnings)}), "
+            "so the data may be incomplete",
+            reason="bad-answer",
+        )
+    if warnings:
+        raise PrometheusError(
+            f"Prometheus at {url} answered with warnings, so the data may be incomplete: {'; '.join(warnings)}",
             reason="partial-answer",
         )
     result = body.get("data", {})
@@ -272,14 +295,38 @@ def _vector(url: str, status: int, headers: Any, data: bytes) -> list[tuple[dict
         raise PrometheusError(f"Prometheus at {url} did not answer with an instant vector", reason="bad-answer")
     rows = []
     for item in result["result"]:
+        metric = item.get("metric") if isinstance(item, dict) else None
+        point = item.get("value") if isinstance(item, dict) else None
+        if (
+            not isinstance(metric, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in metric.items())
+            or not isinstance(point, list)
+            or len(point) != 2
+            or not isinstance(point[1], str)
+        ):
+            raise PrometheusError(
+                f"Prometheus at {url} answered a malformed sample: {_excerpt(item)}", reason="bad-answer"
+            )
         try:
-            labels = {str(k): str(v) for k, v in item["metric"].items()}
-            value = float(item["value"][1])
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise PrometheusError(f"Prometheus at {url} answered a malformed sample: {item!r:.200}") from exc
-        if math.isfinite(value):
-            rows.append((labels, value))
+            value = float(point[1])
+        except ValueError as exc:
+            raise PrometheusError(
+                f"Prometheus at {url} answered a sample whose value is not a number: {_excerpt(item)}",
+                reason="bad-answer",
+            ) from exc
+        if not math.isfinite(value):
+            raise PrometheusError(
+                f"Prometheus at {url} answered a sample whose value is {point[1]}, not a finite count: "
+                f"{_excerpt(metric)}",
+                reason="bad-answer",
+            )
+        rows.append((dict(metric), value))
     return rows
+
+
+def _excerpt(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 # -- the queries -------------------------------------------------------------------------------------
@@ -308,11 +355,13 @@ def _attributed(metric: str, per_series: Callable[[str], str], environments: Seq
 
 def _exact_count(selector: str, window: str) -> str:
     """A counter's growth over the window, per series, without extrapolation: last minus first; a
-    series born inside the window counts from zero; a series that was reset falls back to increase()."""
+    series born inside the window counts from zero; a series that was reset (within the window, or
+    between its start and the first sample in it, which makes last minus first negative) falls back
+    to increase()."""
     last = f"last_over_time({selector}[{window}])"
     start = f"{selector} offset {window}"
     reset = f"resets({selector}[{window}]) > 0"
-    return f"((({last} - {start}) or ({last} unless {start})) unless {reset}\n  or increase({selector}[{window}]))"
+    return f"((({last} - {start} >= 0) or ({last} unless {start})) unless {reset}\n  or increase({selector}[{window}]))"
 
 
 def queries(window: str = "1h", environments: Sequence[str] = ()) -> dict[str, str]:
@@ -409,12 +458,12 @@ def observe(
                 labels.get(CONTRACT, ""),
                 labels.get(HANDLER, ""),
                 fields,
-                round(value),
+                _count(prometheus.url, value, labels, "number of processes"),
             )
         )
     flows = []
     for labels, value in prometheus.query(expressions["messages"], when):
-        count = max(0, round(value))
+        count = _count(prometheus.url, value, labels, "message count")
         if count:
             flows.append(
                 Flow(
@@ -427,7 +476,10 @@ def observe(
                     count,
                 )
             )
-    unattributed = sum(round(value) for _, value in prometheus.query(expressions["unattributed"], when))
+    unattributed = sum(
+        _count(prometheus.url, value, labels, "number of series")
+        for labels, value in prometheus.query(expressions["unattributed"], when)
+    )
     seen = {d.environment for d in declared} | {f.environment for f in flows}
     missing = [e for e in asked if e not in seen]
     if missing or not seen:
@@ -448,6 +500,18 @@ def observe(
         unattributed,
         prometheus.queries - before,
     )
+
+
+def _count(url: str, value: float, labels: Mapping[str, str], what: str) -> int:
+    """A count Prometheus answered, as a whole number: any part of a message is a message (0.4 is
+    traffic, never none); a negative count is not an answer to trust."""
+    if value < 0:
+        raise PrometheusError(
+            f"Prometheus at {url} answered a negative {what} ({value:g}) for {_excerpt(dict(labels))}: a count "
+            "cannot be negative",
+            reason="bad-answer",
+        )
+    return math.ceil(value)
 
 
 def _declared_key(d: Declared) -> tuple[str, ...]:
@@ -507,13 +571,22 @@ class LiveReport:
 ContractSource = Callable[[ContractRef], Contract | None]
 
 
-def drift(snapshot: Snapshot, *, contracts: Any = None, manifests: Sequence[Manifest] = ()) -> LiveReport:
+def drift(
+    snapshot: Snapshot, *, contracts: Any = None, manifests: Sequence[Manifest] = (), external: Iterable[str] = ()
+) -> LiveReport:
     """The matrix and findings for ``snapshot``.
 
     ``contracts`` (a registry with ``get(ref)``, e.g. ``FileRegistry``, or a mapping of references to
     contracts) and the manifests' own contracts let each consumer's critical fields be looked up in
     every writer version it received or that a producer there declares, as file-based drift does. With
-    ``manifests``, each manifest is compared with what its service declared and received."""
+    ``manifests``, each manifest is compared with what its service declared and received.
+
+    The gates' rule: what cannot be judged is an error, never left out. A consumer no declared
+    producer feeds (``no-producer``), a writer version (or the consumer's own version) whose contract
+    is not at hand (``not-judged``), series nobody can attribute (``unattributed``). ``external`` names
+    contracts produced outside what reports to Prometheus (a partner's system, as ``--external``):
+    for those, ``no-producer``, ``not-judged`` and ``writer-not-in-manifests`` are warnings."""
+    outside = frozenset(_name(text) for text in external)
     lookup = _lookup(contracts, manifests)
     report = LiveReport(snapshot, contracts_known=contracts is not None or bool(manifests))
     by_environment: dict[str, tuple[list[Declared], list[Flow]]] = defaultdict(lambda: ([], []))
@@ -524,26 +597,32 @@ def drift(snapshot: Snapshot, *, contracts: Any = None, manifests: Sequence[Mani
     for environment in sorted(by_environment):
         declared, flows = by_environment[environment]
         report.matrix[environment] = _matrix(declared, flows)
-        report.findings += _environment(environment, declared, flows, lookup, snapshot.window)
+        report.findings += _environment(environment, declared, flows, lookup, snapshot.window, outside)
     if manifests:
-        report.findings += _against_manifests(snapshot, by_environment, manifests)
+        report.findings += _against_manifests(snapshot, by_environment, manifests, outside)
     if snapshot.unattributed:
         report.findings.append(
             LiveFinding(
                 environment="",
-                severity="warning",
+                severity="error",
                 kind="unattributed",
                 consumer="",
                 handler="",
                 contract="",
                 message=f"{snapshot.unattributed} {DECLARATIONS_METRIC} series have no {SERVICE} label and no "
-                "target_info for their job and instance: their service and environment are unknown, so they are "
-                "left out (see docs/live.md, attribution)",
+                "target_info for their job and instance: their service and environment are unknown, so what they "
+                "declare cannot be judged (see docs/live.md, attribution)",
                 evidence={"series": snapshot.unattributed},
             )
         )
     report.findings.sort(key=_finding_key)
     return report
+
+
+def _name(text: str) -> str:
+    """A contract's name from ``partner.order`` or ``partner.order.v2``."""
+    ref = _ref(text)
+    return ref.name if ref is not None else text
 
 
 def _finding_key(f: Finding) -> tuple[Any, ...]:
@@ -561,16 +640,21 @@ def _lookup(contracts: Any, manifests: Sequence[Manifest]) -> ContractSource:
             return known[ref]
         if contracts is None:
             return None
-        try:
-            if isinstance(contracts, Mapping):
-                found = contracts.get(ref)
-                return found if isinstance(found, Contract) else None
+        if isinstance(contracts, Mapping):
             found = contracts.get(ref)
-        except ContractError:
-            return None
+            return found if isinstance(found, Contract) else None
+        try:
+            found = contracts.get(ref)
+        except ContractError as exc:
+            if getattr(exc, "reason", None) in _NOT_FOUND:
+                return None
+            raise  # a contract that is there but cannot be read: an input error (exit 2), never "unknown"
         return found if isinstance(found, Contract) else None
 
     return lookup
+
+
+_NOT_FOUND = frozenset({"unknown-contract", "unknown-schema"})
 
 
 def _ref(text: str | None) -> ContractRef | None:
@@ -620,9 +704,19 @@ def _sorted_value(value: Any) -> Any:
     return _sorted(value) if isinstance(value, dict) else value
 
 
+_ROLES = ("consumer", "producer")
+_OUTCOMES = (telemetry.OK, telemetry.VIOLATION, telemetry.DECODE_ERROR)
+
+
 def _environment(
-    environment: str, declared: list[Declared], flows: list[Flow], lookup: ContractSource, window: str
+    environment: str,
+    declared: list[Declared],
+    flows: list[Flow],
+    lookup: ContractSource,
+    window: str,
+    external: frozenset[str] = frozenset(),
 ) -> list[LiveFinding]:
+    found: list[LiveFinding] = _unknown_labels(environment, declared, flows)
     producers: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # name -> ref -> services
     for d in declared:
         ref = _ref(d.contract)
@@ -634,37 +728,69 @@ def _environment(
         if f.role == "consumer":
             outcomes = received[(f.service, f.contract)][f.writer]
             outcomes[f.outcome] = outcomes.get(f.outcome, 0) + f.count
-    found: list[LiveFinding] = []
     explained: set[tuple[str, str, str | None]] = set()
     for d in declared:
         if d.role != "consumer":
             continue
-        ref = _ref(d.contract)
         base = {"environment": environment, "consumer": d.service, "handler": d.handler, "contract": d.contract}
-        flow = received.get((d.service, d.contract), {})
-        writers = set(producers[ref.name]) if ref else set()
-        writers |= {w for w in flow if w is not None}
-        if not writers and not flow:
+        ref = _ref(d.contract)
+        if ref is None:
             found.append(
                 LiveFinding(
-                    severity="warning",
-                    kind="no-producer",
-                    message=f"{environment}: {d.service} consumes {d.contract}, but in the last {window} no service "
-                    f"in {environment} declared a producer of {ref.name if ref else d.contract} and {d.service} "
-                    "received no message of it",
+                    severity="error",
+                    kind="not-judged",
+                    message=f"{environment}: {d.service} declares a consumer of {d.contract!r} in {d.handler}, which "
+                    "is not a contract reference (such as order.v3): what it requires cannot be judged",
                     evidence={"instances": d.instances},
                     **base,
                 )
             )
             continue
-        reader = lookup(ref) if ref else None
-        for writer_text in sorted(writers):
+        outside = ref.name in external
+        flow = received.get((d.service, d.contract), {})
+        declared_writers = producers.get(ref.name, {})
+        if not declared_writers:
+            got = sum(sum(outcomes.values()) for outcomes in flow.values())
+            it_got = (
+                f" (it received {_n(got, 'message')} of it)" if got else f" and {d.service} received no message of it"
+            )
+            found.append(
+                LiveFinding(
+                    severity="warning" if outside else "error",
+                    kind="no-producer",
+                    message=f"{environment}: {d.service} consumes {d.contract}, but in the last {window} no service "
+                    f"in {environment} declared a producer of {ref.name}{it_got}"
+                    + (
+                        " (produced outside what reports to Prometheus: --external)"
+                        if outside
+                        else f", so nothing confirms what it receives (a producer that does not report to "
+                        f"Prometheus: --external {ref.name})"
+                    ),
+                    evidence={"instances": d.instances, "messages": got},
+                    **base,
+                )
+            )
+        reader = lookup(ref)
+        for writer_text in sorted({*declared_writers, *(w for w in flow if w is not None)}):
             writer_ref = _ref(writer_text)
-            writer = lookup(writer_ref) if writer_ref else None
-            if writer is None:
-                continue
             makers = producers[writer_ref.name].get(writer_text, []) if writer_ref else []
             counts = flow.get(writer_text, {})
+            other_version = writer_ref != ref
+            needs_writer = bool(d.fields) or other_version
+            writer = lookup(writer_ref) if writer_ref is not None and needs_writer else None
+            missing = [] if writer_ref is not None else [writer_text]
+            if writer_ref is not None and needs_writer and writer is None:
+                missing.append(writer_text)
+            if other_version and reader is None:
+                missing.append(str(ref))
+            if missing:
+                found.append(
+                    _not_judged(environment, d, writer_text, makers, counts, window, base, missing,
+                                outside or (writer_ref is not None and writer_ref.name in external))
+                )  # fmt: skip
+                continue
+            if writer is None:
+                continue  # the consumer's own version, and no field to look up: nothing to judge
             new = _fields(environment, d, writer, makers, counts, window, base)
             if reader is not None and reader.format == writer.format and reader.fingerprint != writer.fingerprint:
                 new += _unreadable(environment, d, reader, writer, makers, counts, window, base)
@@ -710,6 +836,83 @@ def _environment(
     return found
 
 
+def _unknown_labels(environment: str, declared: list[Declared], flows: list[Flow]) -> list[LiveFinding]:
+    """Series whose role or outcome this syscontract does not know: what they say cannot be judged."""
+    found = []
+    for d in declared:
+        if d.role not in _ROLES:
+            found.append(
+                LiveFinding(
+                    severity="error",
+                    kind="not-judged",
+                    message=f"{environment}: {d.service} declared {d.contract} in {d.handler} with role {d.role!r}, "
+                    "which is neither consumer nor producer: it cannot be judged",
+                    evidence={"role": d.role, "instances": d.instances},
+                    environment=environment,
+                    consumer=d.service,
+                    handler=d.handler,
+                    contract=d.contract,
+                )
+            )
+    for f in flows:
+        if f.role not in _ROLES or f.outcome not in _OUTCOMES:
+            found.append(
+                LiveFinding(
+                    severity="error",
+                    kind="not-judged",
+                    produced=f.writer,
+                    message=f"{environment}: {f.service} counted {_n(f.count, 'message')} of {f.contract} with role "
+                    f"{f.role!r} and outcome {f.outcome!r}, which this syscontract does not know: they cannot be "
+                    "judged",
+                    evidence={"role": f.role, "outcome": f.outcome, "messages": f.count},
+                    environment=environment,
+                    consumer=f.service,
+                    handler="",
+                    contract=f.contract,
+                )
+            )
+    return found
+
+
+def _not_judged(
+    environment: str,
+    d: Declared,
+    writer: str,
+    makers: list[str],
+    counts: Mapping[str, int],
+    window: str,
+    base: dict[str, str],
+    missing: list[str],
+    external: bool,
+) -> LiveFinding:
+    """A consumer against a writer version when a contract it takes is not at hand (or not a reference)."""
+    subject = f"{d.service} requires {d.contract} {', '.join(d.fields)}" if d.fields else (
+        f"{d.service} consumes {d.contract}")  # fmt: skip
+    who = f"{', '.join(makers)} in {environment} produces {writer}" if makers else f"it receives {writer}"
+    questions = []
+    if d.fields:
+        questions.append(f"{writer} sends {', '.join(d.fields)}")
+    if _ref(writer) != _ref(d.contract):
+        questions.append(f"{d.contract} can read {writer}")
+    unknown = [m for m in missing if _ref(m) is not None]
+    if len(unknown) < len(missing):
+        why = f"{writer!r} is not a contract reference (such as order.v3)"
+    else:
+        are = "is" if len(unknown) == 1 else "are"
+        why = f"{' and '.join(unknown)} {are} in neither --contracts nor a manifest given"
+    said, evidence = _evidence(writer, counts, window, d.service)
+    return LiveFinding(
+        severity="warning" if external else "error",
+        kind="not-judged",
+        producer=", ".join(makers) or None,
+        produced=writer,
+        message=f"{environment}: {subject}; {who}, but {why}, so whether {' and whether '.join(questions)} cannot be "
+        f"judged{' (produced outside: --external)' if external else ''}.{said}",
+        evidence={**evidence, "unknown": list(missing)},
+        **base,
+    )
+
+
 def _producers(
     environment: str, flows: list[Flow], handlers: Mapping[tuple[str, str, str], set[str]], window: str
 ) -> list[LiveFinding]:
@@ -746,16 +949,16 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def _evidence(writer: Contract, counts: Mapping[str, int], window: str, consumer: str) -> tuple[str, dict[str, Any]]:
+def _evidence(writer: str, counts: Mapping[str, int], window: str, consumer: str) -> tuple[str, dict[str, Any]]:
     total = sum(counts.values())
     violations = counts.get(telemetry.VIOLATION, 0)
     if not total:
-        return f" {consumer} received no message written with {writer.ref} in the last {window}.", {
-            "writer": str(writer.ref), "messages": 0, "violations": 0}  # fmt: skip
+        return f" {consumer} received no message written with {writer} in the last {window}.", {
+            "writer": writer, "messages": 0, "violations": 0}  # fmt: skip
     return (
-        f" In the last {window} {consumer} received {_n(total, 'message')} written with {writer.ref}: "
+        f" In the last {window} {consumer} received {_n(total, 'message')} written with {writer}: "
         f"{_n(violations, 'violation')}.",
-        {"writer": str(writer.ref), "messages": total, "violations": violations},
+        {"writer": writer, "messages": total, "violations": violations},
     )
 
 
@@ -769,16 +972,28 @@ def _fields(
     base: dict[str, str],
 ) -> list[LiveFinding]:
     found = []
+    who = f"{', '.join(makers)} in {environment} produces {writer.ref}" if makers else f"it receives {writer.ref}"
+    said, evidence = _evidence(str(writer.ref), counts, window, d.service)
     for path in d.fields:
         try:
             now = carried(writer, path)
-        except ContractError:
+        except ContractError as exc:
+            found.append(
+                LiveFinding(
+                    severity="error",
+                    kind="not-judged",
+                    field=path,
+                    producer=", ".join(makers) or None,
+                    produced=str(writer.ref),
+                    message=f"{environment}: {d.service} requires {d.contract} {path}; {who}, in which {path} "
+                    f"cannot be looked up: {exc}.{said}",
+                    evidence=evidence,
+                    **base,
+                )
+            )
             continue
         if now == SENT:
             continue
-        who = f"{', '.join(makers)} in {environment} produces {writer.ref}" if makers else (
-            f"it receives {writer.ref}")  # fmt: skip
-        said, evidence = _evidence(writer, counts, window, d.service)
         found.append(
             LiveFinding(
                 severity="error",
@@ -805,13 +1020,24 @@ def _unreadable(
     window: str,
     base: dict[str, str],
 ) -> list[LiveFinding]:
+    said, evidence = _evidence(str(writer.ref), counts, window, d.service)
+    source = f"produced by {', '.join(makers)}" if makers else "received"
     try:
         if can_read(reader, writer):
             return []
-    except ContractError:
-        return []
-    said, evidence = _evidence(writer, counts, window, d.service)
-    source = f"produced by {', '.join(makers)}" if makers else "received"
+    except ContractError as exc:
+        return [
+            LiveFinding(
+                severity="error",
+                kind="not-judged",
+                producer=", ".join(makers) or None,
+                produced=str(writer.ref),
+                message=f"{environment}: whether {d.service}'s {d.contract} can read {writer.ref} {source} cannot be "
+                f"judged: {exc}.{said}",
+                evidence=evidence,
+                **base,
+            )
+        ]
     return [
         LiveFinding(
             severity="error",
@@ -833,12 +1059,19 @@ def _against_manifests(
     snapshot: Snapshot,
     by_environment: Mapping[str, tuple[list[Declared], list[Flow]]],
     manifests: Sequence[Manifest],
+    external: frozenset[str] = frozenset(),
 ) -> list[LiveFinding]:
     """Each manifest against what its service declared and received, in the environments the
     manifests cover (and that were asked about, when some were)."""
     covered: dict[str, dict[str, Manifest]] = defaultdict(dict)
-    for manifest in manifests:
+    for manifest in sorted(manifests, key=lambda m: m.source):
         if not snapshot.environments or manifest.environment in snapshot.environments:
+            other = covered[manifest.environment].get(manifest.service)
+            if other is not None:
+                raise ManifestError(
+                    f"two manifests of {manifest.service} in {manifest.environment}: {other.source} and "
+                    f"{manifest.source}"
+                )
             covered[manifest.environment][manifest.service] = manifest
     missing = sorted(e for e in covered if e not in by_environment)
     if missing:
@@ -853,9 +1086,10 @@ def _against_manifests(
     for environment, services in sorted(covered.items()):
         declared, flows = by_environment[environment]
         listed_producers = {str(e.contract) for m in services.values() for e in m.declarations if e.role == "producer"}
-        live: dict[str, dict[tuple[str, str, str], Declared]] = defaultdict(dict)
+        # a declaration may run with two sets of fields at once (a rollout half done): each is compared
+        live: dict[str, dict[tuple[str, str, str], list[Declared]]] = defaultdict(lambda: defaultdict(list))
         for d in declared:
-            live[d.service][(d.role, d.contract, d.handler)] = d
+            live[d.service][(d.role, d.contract, d.handler)].append(d)
         produced: dict[tuple[str, str], int] = defaultdict(int)
         for f in flows:
             if f.role == "producer" and f.outcome == telemetry.OK:
@@ -884,7 +1118,7 @@ def _against_manifests(
                         )
                     )
                     continue
-                live_one = observed[key]
+                running = observed[key]
                 sent = produced.get((service, contract), 0)
                 what = f" and produced {_n(sent, 'message')} of it" if role == "producer" and sent else ""
                 if key not in listed:
@@ -895,14 +1129,16 @@ def _against_manifests(
                             kind="not-in-manifest",
                             message=f"{environment}: {service} declared {role} {contract} in {handler} in the last "
                             f"{window}{what}, but {where}",
-                            evidence={"instances": live_one.instances, "produced": sent},
+                            evidence={"instances": sum(d.instances for d in running), "produced": sent},
                             **base,
                         )
                     )
                     continue
                 if own is not None and role == "consumer":
                     wanted = set(own.critical(listed[key]))
-                    if wanted != set(live_one.fields):
+                    for live_one in running:
+                        if wanted == set(live_one.fields):
+                            continue
                         found.append(
                             LiveFinding(
                                 severity="error",
@@ -917,14 +1153,15 @@ def _against_manifests(
         for f in flows:
             if f.role != "consumer" or f.writer is None or f.writer in listed_producers or f.service not in services:
                 continue
+            outside = _name(f.writer) in external or _name(f.contract) in external
             found.append(
                 LiveFinding(
-                    severity="error",
+                    severity="warning" if outside else "error",
                     kind="writer-not-in-manifests",
                     produced=f.writer,
                     message=f"{environment}: {f.service} received {_n(f.count, 'message')} ({f.outcome}) of "
                     f"{f.contract} written with {f.writer} in the last {window}, but no manifest in {environment} "
-                    f"produces {f.writer}",
+                    f"produces {f.writer}" + (" (produced outside the manifests: --external)" if outside else ""),
                     evidence={"writer": f.writer, "outcome": f.outcome, "messages": f.count},
                     environment=environment,
                     consumer=f.service,

@@ -24,7 +24,10 @@ Format (version 1, described by ``docs/manifest.schema.json``)::
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +37,19 @@ from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, ManifestError
 
-__all__ = ["FORMAT", "MAX_MANIFEST_BYTES", "Entry", "Manifest", "ManifestError", "build", "dumps", "load", "load_all"]
+__all__ = [
+    "FORMAT",
+    "MAX_MANIFEST_BYTES",
+    "Entry",
+    "Manifest",
+    "ManifestError",
+    "build",
+    "dumps",
+    "load",
+    "load_all",
+    "looks_like_manifest",
+    "manifest_files",
+]
 
 FORMAT = "syscontract/1"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
@@ -129,19 +144,97 @@ def load(path: str | Path) -> Manifest:
 
 
 def load_all(paths: Iterable[str | Path]) -> list[Manifest]:
-    """Manifests from files and directories (every ``*.json`` below a directory). A directory that holds
-    none is a :class:`ManifestError`: a gate must not judge an environment it cannot see."""
+    """Manifests from files and directories (every manifest below a directory: see :func:`manifest_files`).
+    A directory that holds none is a :class:`ManifestError`: a gate must not judge an environment it cannot
+    see. A file reached twice (given twice, or through a link) is read once."""
     found: list[Manifest] = []
+    seen: set[tuple[int, int]] = set()
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files = sorted(path.rglob("*.json"))
+            files = manifest_files(path)
             if not files:
                 raise ManifestError(f"{path}: no manifest (*.json) in this directory")
-            found += [load(p) for p in files]
         else:
-            found.append(load(path))
+            files = [path]
+        for file in files:
+            identity = _identity(file)
+            if identity is not None and identity in seen:
+                continue
+            if identity is not None:
+                seen.add(identity)
+            found.append(load(file))
     return found
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # load() says why it cannot be read
+    return info.st_dev, info.st_ino
+
+
+def looks_like_manifest(name: str) -> bool:
+    """Whether an entry of a manifest directory is taken for a manifest: its name ends in ``.json``, in
+    any case (``pricing.json``, ``pricing.JSON``). ``syscontract inventory`` writes manifests so; any other
+    name (``README.md``, ``CODEOWNERS``, ``.gitkeep``) is something else that lives beside them."""
+    return name.lower().endswith(".json")
+
+
+def manifest_files(directory: str | Path) -> list[Path]:
+    """Every manifest below ``directory``, in a stable order (by path, directories followed in name order).
+
+    Symbolic links are followed, to files and to directories; each directory is read once, so a link
+    back up the tree is no loop. Nothing that may hold a manifest is skipped in silence: an entry
+    that looks like a manifest (:func:`looks_like_manifest`) but is not a regular file (a dangling link,
+    a link loop, a fifo), an entry whose kind cannot be told at all (a dangling link, whatever its
+    name: it may have pointed at a directory of manifests), and a directory that cannot be listed are
+    each a :class:`ManifestError` naming the path. The one thing passed over is what is known not to
+    be a manifest: an entry that is not a directory and whose name does not look like one."""
+    root = Path(directory)
+    found: list[Path] = []
+    visited: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        here = stack.pop()
+        try:
+            info = here.stat()
+        except OSError as exc:
+            raise ManifestError(f"{here}: cannot read this directory: {_why(exc)}") from exc
+        if (info.st_dev, info.st_ino) in visited:
+            continue  # reached again through a link: already read
+        visited.add((info.st_dev, info.st_ino))
+        try:
+            with os.scandir(here) as listing:
+                names = sorted(entry.name for entry in listing)
+        except OSError as exc:
+            raise ManifestError(f"{here}: cannot list this directory: {_why(exc)}") from exc
+        below = []
+        for name in names:
+            path = here / name
+            try:
+                mode = path.stat().st_mode  # follows links
+            except OSError as exc:
+                what = "looks like a manifest, but cannot be read" if looks_like_manifest(name) else (
+                    "cannot tell what this is (it may be a directory of manifests)")  # fmt: skip
+                raise ManifestError(f"{path}: {what}: {_why(exc)}") from exc
+            if stat.S_ISDIR(mode):
+                below.append(path)
+            elif looks_like_manifest(name):
+                if not stat.S_ISREG(mode):
+                    raise ManifestError(f"{path}: looks like a manifest, but is not a regular file")
+                found.append(path)
+        stack.extend(reversed(below))
+    return sorted(found, key=lambda p: p.relative_to(root).parts)
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "a dangling symbolic link" if os.path.islink(exc.filename or "") else "no such file or directory"
+    return exc.strerror or str(exc)
 
 
 def parse(data: Any, where: str = "<manifest>") -> Manifest:

@@ -254,8 +254,19 @@ def _against(
     if reader.format == writer.format and reader.fingerprint != writer.fingerprint:
         try:
             readable = can_read(reader, writer)
-        except ContractError:  # pragma: no cover - both parsed already
-            readable = True
+        except ContractError as exc:  # both parsed already; still, what cannot be compared is not "readable"
+            found.append(
+                Finding(
+                    severity="error",
+                    kind="not-judged",
+                    producer=producer,
+                    produced=str(writer.ref),
+                    message=f"{environment}: whether {manifest.service}'s {ref} can read {writer.ref} produced by "
+                    f"{producer} cannot be judged: {exc}",
+                    **base,
+                )
+            )
+            return found
         if not readable:
             found.append(
                 Finding(

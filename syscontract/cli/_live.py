@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     timeout = live.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     with live.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
         snapshot = live.observe(prometheus, "1h" if args.window is None else args.window, args.environment)
-    report = live.drift(snapshot, contracts=contracts, manifests=manifests)
+    report = live.drift(snapshot, contracts=contracts, manifests=manifests, external=args.external)
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n")
     else:
@@ -75,7 +75,7 @@ def render(report: live.LiveReport) -> str:
     snapshot = report.snapshot
     heading = f"live: {snapshot.url}, the last {snapshot.window}"
     if not report.contracts_known:
-        heading += " (no contracts or manifests given: findings from violations only)"
+        heading += " (no --contracts or manifests given: no writer's fields can be looked up)"
     rows = []
     for environment, contracts in report.matrix.items():
         for name, roles in contracts.items():

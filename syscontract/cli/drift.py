@@ -6,8 +6,11 @@
 
 Prints the environment x contract matrix (who produces and who consumes which version) and every
 finding: a consumer whose critical field a producer of that contract in the same environment does not
-send (or may leave out, null or defaulted), or a version it cannot read. Exit 0 no error finding, 1 at
-least one, 2 a usage or input error (a malformed manifest: one line naming the file).
+send (or may leave out, null or defaulted), or a version it cannot read. Exit 0 only when every input
+was read and judged with no error finding; 1 at least one error finding (what cannot be judged is one:
+``no-producer``, ``not-judged``); 2 an input that cannot be read (a malformed manifest, a manifest-like
+file in a directory that cannot be read: one line naming the file) or a usage error. ``--external`` is
+the one opt-out (see docs/cli.md, the gates' rule).
 """
 
 from __future__ import annotations
@@ -40,14 +43,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def add_external(command: argparse.ArgumentParser) -> None:
-    """``--external CONTRACT``: the opt-in for consumers of a contract no manifest produces."""
+    """``--external CONTRACT``: the one opt-out of the gates' rule (drift, live drift, can-deploy, plan)."""
     command.add_argument(
         "--external",
         action="append",
         default=[],
         metavar="CONTRACT",
-        help="a contract produced outside these manifests (a partner's system): a consumer of it without an "
-        "inventoried producer is a warning, not an error (repeatable)",
+        help="a contract produced outside what the gate can see (a partner's system): its consumers without a "
+        "producer there, and (live) writer versions of it whose schema is not at hand, are accepted as not judged "
+        "(a warning, not an error); what the gate can judge still is (repeatable)",
     )
 
 

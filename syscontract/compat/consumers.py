@@ -106,7 +106,9 @@ def status(contract: Contract, path: str, *, as_writer: bool = False) -> str:
 
     ``as_writer``: what messages written with ``contract`` carry. An Avro datum always carries every
     field of its writer schema, so an Avro writer's default is still a value on the wire (what the
-    producer puts there is ``@produces``'s business)."""
+    producer puts there is ``@produces``'s business). In JSON Schema ``default`` is an annotation only:
+    nobody fills it in, so a ``required`` property is sent whether or not it has one, and a property
+    that is not required may be left out (``defaulted`` when it has a default, ``optional`` when not)."""
     try:
         steps = contract.walk(parse_path(path))
     except ContractError:
@@ -117,6 +119,8 @@ def status(contract: Contract, path: str, *, as_writer: bool = False) -> str:
             here = NULLABLE
         elif as_writer and contract.format == "avro":
             here = SENT
+        elif prop.required and contract.format == "jsonschema":
+            here = SENT  # JSON Schema's ``default`` is an annotation: it fills nothing, and a required key is sent
         elif prop.has_default:
             here = DEFAULTED
         elif not prop.required:

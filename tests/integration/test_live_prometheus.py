@@ -156,10 +156,17 @@ ERROR  prod  customerTier  prod: pricing requires order.v3 customerTier; checkou
     )
 
 
-def test_without_contracts_the_violations_are_the_finding(system: System, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_contracts_nothing_is_judged_and_the_violations_are_counted(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = drift(capsys, "--prometheus", system.url, "--format", "json")
     body = json.loads(out)
     assert 1 == code
+    # the gates' rule (issue 21, finding 8): without the writers' contracts no consumer can be judged, in
+    # staging either, so each is an error, never "no findings"
+    assert [("prod", "not-judged", "order.v2"), ("staging", "not-judged", "order.v3")] == [
+        (f["environment"], f["kind"], f["produced"]) for f in body["findings"] if f["kind"] != "violations"
+    ]
     assert [
         {
             "environment": "prod",
@@ -175,7 +182,7 @@ def test_without_contracts_the_violations_are_the_finding(system: System, capsys
             "12 violations.",
             "evidence": {"writer": "order.v2", "messages": 12, "violations": 12},
         }
-    ] == body["findings"]
+    ] == [f for f in body["findings"] if f["kind"] == "violations"]
     assert {"order.v2": {"violation": SENT}} == body["matrix"]["prod"]["order"]["received"]["pricing"]
     assert {"order.v3": {"ok": SENT}} == body["matrix"]["staging"]["order"]["received"]["pricing"]
     assert {"checkout": {"v2": SENT}} == body["matrix"]["prod"]["order"]["produced"]
@@ -230,7 +237,8 @@ def test_a_manifest_that_is_not_what_runs_is_a_finding(
     found = {(f["kind"], f["consumer"], f["contract"], f["handler"]): f for f in json.loads(out)["findings"]}
     assert 1 == code
     assert {
-        ("violations", "pricing", "order.v3", "pricing.price"),  # order.v2 is in no manifest given: no schema
+        ("violations", "pricing", "order.v3", "pricing.price"),  # order.v2 is in no manifest given: no schema,
+        ("not-judged", "pricing", "order.v3", "pricing.price"),  # so whether it sends customerTier is not judged
         ("not-observed", "checkout", "order.v3", "checkout.order_placed"),
         ("not-in-manifest", "checkout", "order.v2", "checkout_legacy.order_placed"),
         ("writer-not-in-manifests", "pricing", "order.v3", ""),

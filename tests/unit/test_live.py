@@ -268,7 +268,8 @@ def test_a_ca_bundle_makes_a_private_ca_trusted(
     tls_server: FakePrometheus, certificate: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tls_server.answer = canned(declarations=vector((PRICING, 1)))
-    code, out, err = drift(capsys, "--prometheus", tls_server.url, "--ca-bundle", str(certificate[0]))
+    code, out, err = drift(capsys, "--prometheus", tls_server.url, "--ca-bundle", str(certificate[0]),
+                           "--external", "order")  # fmt: skip
     assert (0, "") == (code, err)
     assert f"live: {tls_server.url}, the last 1h" in out
 
@@ -306,7 +307,10 @@ def test_a_declared_stale_producer_is_found_before_any_message_flows() -> None:
 
 def test_received_writers_are_checked_even_without_a_declared_producer() -> None:
     flows = [Flow("prod", "pricing", "consumer", "order.v3", "violation", "order.v2", 40)]
-    (finding,) = live.drift(snapshot([PRICE], flows), contracts=FileRegistry(CONTRACTS)).findings
+    report = live.drift(snapshot([PRICE], flows), contracts=FileRegistry(CONTRACTS))
+    # no producer declared: an error of its own (finding 9), and what was received is judged as well
+    assert [("field-not-sent", "error", "customer.customerTier"), ("no-producer", "error", None)] == kinds(report)
+    finding = report.findings[0]
     assert ("field-not-sent", None, "order.v2") == (finding.kind, finding.producer, finding.produced)
     assert {
         "writer": "order.v2",
@@ -317,16 +321,22 @@ def test_received_writers_are_checked_even_without_a_declared_producer() -> None
 
 
 def test_a_writer_that_sends_every_critical_field_is_no_finding_whatever_its_format() -> None:
+    checkout = Declared("prod", "checkout", "producer", "order.v4", "checkout.place", (), 1)
     flows = [
         Flow("prod", "pricing", "consumer", "order.v3", "ok", "order.v4", 10)
     ]  # JSON Schema, customerTier required
-    assert [] == live.drift(snapshot([PRICE], flows), contracts=FileRegistry(CONTRACTS)).findings
+    assert [] == live.drift(snapshot([PRICE, checkout], flows), contracts=FileRegistry(CONTRACTS)).findings
 
 
-def test_a_consumer_with_no_producer_and_no_traffic_is_a_warning() -> None:
+def test_finding9_a_consumer_with_no_producer_is_an_error_as_in_file_drift_unless_external() -> None:
     report = live.drift(snapshot([PRICE]))
-    assert [("no-producer", "warning", None)] == kinds(report)
-    assert 0 == len(report.errors)
+    assert [("no-producer", "error", None)] == kinds(report)
+    assert "nothing confirms what it receives (a producer that does not report to Prometheus: --external order)" in (
+        report.findings[0].message
+    )
+    outside = live.drift(snapshot([PRICE]), external=["order"])
+    assert [("no-producer", "warning", None)] == kinds(outside)
+    assert [] == outside.errors
 
 
 def test_undecodable_messages_are_a_warning_with_counts() -> None:
@@ -334,14 +344,17 @@ def test_undecodable_messages_are_a_warning_with_counts() -> None:
         Flow("prod", "pricing", "consumer", "order.v3", "decode_error", None, 3),
         Flow("prod", "pricing", "consumer", "order.v3", "ok", None, 97),
     ]
-    (finding,) = live.drift(snapshot([PRICE], flows)).findings
+    (finding,) = [f for f in live.drift(snapshot([PRICE], flows)).findings if f.kind == "decode-errors"]
     assert ("decode-errors", "warning") == (finding.kind, finding.severity)
     assert "could not decode 3 messages of 100 for order.v3 whose writer the wire did not name" in finding.message
 
 
-def test_series_nobody_can_attribute_are_a_warning() -> None:
-    report = live.drift(snapshot([PRICE, CHECKOUT_V2], unattributed=4))
-    assert ("unattributed", "warning") in {(f.kind, f.severity) for f in report.findings}
+def test_finding9_series_nobody_can_attribute_are_an_error() -> None:
+    report = live.drift(snapshot([PRICE, CHECKOUT_V2], unattributed=4), contracts=FileRegistry(CONTRACTS))
+    assert ("unattributed", "error") in {(f.kind, f.severity) for f in report.findings}
+    # --external is about producers outside what is seen, not about series nobody can place
+    report = live.drift(snapshot([PRICE, CHECKOUT_V2], unattributed=4), external=["order"])
+    assert ("unattributed", "error") in {(f.kind, f.severity) for f in report.findings}
 
 
 def test_findings_are_sorted_whatever_order_prometheus_answers_in() -> None:
@@ -351,9 +364,8 @@ def test_findings_are_sorted_whatever_order_prometheus_answers_in() -> None:
     forward = live.drift(snapshot(declared, flows)).to_json()
     backward = live.drift(snapshot(declared[::-1], flows[::-1])).to_json()
     assert json.dumps(forward) == json.dumps(backward)
-    assert [("prod", "violations"), ("staging", "violations")] == [
-        (f["environment"], f["kind"]) for f in forward["findings"]
-    ]
+    assert [("prod", "not-judged"), ("prod", "violations"), ("staging", "no-producer"),
+            ("staging", "violations")] == [(f["environment"], f["kind"]) for f in forward["findings"]]  # fmt: skip
 
 
 def test_a_manifest_that_lists_other_fields_is_a_finding() -> None:
