@@ -101,8 +101,9 @@ def resolved(payload: dict[str, Any], plan: WriterPlan, data: bytes, offset: int
 def written_only(payload: dict[str, Any], source: Source) -> dict[str, Any]:
     """``payload``, resolved from ``source``'s writer into the reader's schema, without what that
     writer did not write: a reader field it lacks (filled by the reader's default) is removed, and so
-    is a field whose symbol the reader's enum lacks (its default symbol stood in) or that a union
-    branch without it left to the default. What the decoder hands on therefore holds only values the
+    is a field whose symbol the reader's enum lacks (its default symbol stood in), that a union
+    branch without it left to the default, or whose value resolution took from another writer field
+    (an alias clash). What the decoder hands on therefore holds only values the
     producer wrote, whatever is done with it later: a part taken out of it, a copy, a view, JSON
     written from it and checked again downstream all show the field as absent, never as a default."""
     plan = source.plan
@@ -112,7 +113,9 @@ def written_only(payload: dict[str, Any], source: Source) -> dict[str, Any]:
         datum = source.writer_datum()
         for path in plan.hazards:
             for written in plan.pair.written(path, datum):
-                if written.kind != "sent" and written.kind != "null":
+                if written.kind == "null":
+                    continue  # the writer wrote null: so does the payload
+                if written.kind != "sent" or not _same_deep(_at(payload, written.where), written.value):
                     drop(payload, _concrete(written.where), 0)
     return payload
 

@@ -26,14 +26,16 @@ calls it ran (nothing is printed).
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import io
 import json
 import logging
 import os
 import struct
-from collections import Counter
+from collections import ChainMap, Counter
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import fastavro
@@ -374,6 +376,40 @@ def test_avro_pairs_never_hand_a_value_the_writer_did_not_write(case: AvroCase) 
     # the whole message validated: also refused when a non-critical field without a default of its own
     # was not sent, or only through a default (nothing resolution filled is handed on or validated)
     judge(full, case.full_refused, allowed if case.failures else None, written, messages.__getitem__)
+    taken_apart(messages, case.critical, bool(case.failures), written)
+
+
+TAKEN_APART: dict[str, Callable[[Any], Any]] = {
+    "itself": lambda payload: payload,
+    "unpacked": lambda payload: {**payload},
+    "deepcopy": copy.deepcopy,
+    "MappingProxyType": MappingProxyType,
+    "ChainMap": ChainMap,
+    "json": lambda payload: json.dumps(payload, default=str).encode(),
+    "in a list": lambda payload: [payload][0],
+}
+
+
+def taken_apart(messages: Mapping[str, Any], critical: list[str], refused: bool, written: Any) -> None:
+    """Issue 21, finding 4: what an entry point returns for a declaration that requires nothing,
+    taken apart (a copy, a view, its JSON) and checked again with the case's critical fields, gets
+    the verdict the message gets: refused exactly when the writer did not send a critical field, and
+    never accepted with a value the writer did not write."""
+    for form, message in messages.items():
+        try:
+            payload = syscontract.check("diff.v2", message)
+        except syscontract.ContractViolation:
+            continue  # the writer cannot be read as this contract at all: nothing is handed on
+        for how, take in TAKEN_APART.items():
+            where = f"check() on {form}, then {how}"
+            try:
+                again = syscontract.check("diff.v2", take(payload), critical)
+            except syscontract.MissingCriticalField:
+                assert refused, f"{where}: refused a message the writer sent whole"
+                continue
+            assert not refused, f"{where}: accepted what the writer did not send"
+            if isinstance(again, Mapping):
+                assert_nothing_filled(dict(again), written, accepted=True)
 
 
 # -- JSON Schema and pydantic contracts: every form of the same content ------------------------------
