@@ -475,3 +475,40 @@ def test_holds_observe_and_dead_letter_hand_on_only_what_was_written() -> None:
     for _ in range(2):
         observed(message)
     assert received == [{"id": "a"}, {"id": "a"}]  # the writer's datum: no 'BASIC'
+
+
+# -- holds: a union branch without the field, and a schema id re-mapped after it was planned ---------------
+
+
+def test_holds_a_union_branch_whose_reader_record_defaults_the_critical_field() -> None:
+    first = record("A", [{"name": "x", "type": "string"}])
+    other_w = record("B", [{"name": "y", "type": "string"}])
+    other_r = record("B", [{"name": "y", "type": "string"}, {"name": "x", "type": "string", "default": "DEF"}])
+    writer = record("T", [{"name": "u", "type": [first, other_w]}])
+    reader = record("T", [{"name": "u", "type": [first, other_r]}])
+    pair("ub", writer, reader)
+    sent = confluent(WRITER_ID, avro_body(writer, {"u": {"x": "X"}}))
+    other = confluent(WRITER_ID, avro_body(writer, {"u": ("rt21.B", {"y": "Y"})}))
+    for label, entry in entry_points("ub.v2", ["u.x"]).items():
+        for _ in range(2):
+            assert outcome(entry, sent) == ("ok", {"u": {"x": "X"}}), label
+            assert outcome(entry, other) == ("MissingCriticalField", "absent", "u.x"), label
+    for _ in range(2):  # not critical: handed on without the default
+        assert outcome(syscontract.check, "ub.v2", other, []) == ("ok", {"u": {"y": "Y"}})
+
+
+def test_holds_a_planned_writer_forgotten_when_its_schema_id_is_re_mapped() -> None:
+    writer = record("T", [{"name": "id", "type": "string"}])
+    reader = record("T", [{"name": "id", "type": "string"}, {"name": "tier", "type": "string", "default": "BASIC"}])
+    registry = pair("remap", writer, reader)
+    handler = requires("remap.v2", ["id"])(lambda event: event)
+    stale = confluent(WRITER_ID, avro_body(writer, {"id": "a"}))
+    for _ in range(2):  # planned, then read inline: the reader default removed
+        assert outcome(handler, stale) == ("ok", {"id": "a"})
+        assert outcome(syscontract.check, "remap.v2", stale, ["id"]) == ("ok", {"id": "a"})
+    newer = record("T", [{"name": "id", "type": "string"}, {"name": "tier", "type": "string"}])
+    registry.add(Contract.from_avro("remap.v3", newer), schema_id=WRITER_ID, replace=True)
+    fresh = confluent(WRITER_ID, avro_body(newer, {"id": "a", "tier": "VIP"}))
+    for _ in range(2):
+        assert outcome(handler, fresh) == ("ok", {"id": "a", "tier": "VIP"})
+        assert outcome(syscontract.check, "remap.v2", fresh, ["id", "tier"]) == ("ok", {"id": "a", "tier": "VIP"})
