@@ -101,9 +101,17 @@ class Checker:
             attrs = _model_attributes(self.model, critical.path)
             if attrs is None:
                 return None
-            level = trie
+            level, owner = trie, self.model
             for index, attr in enumerate(attrs):
-                level = level.setdefault((attr, critical.path.steps[index][1]), {})
+                arrays = critical.path.steps[index][1]
+                # the exact class a value walked into must have: an instance of a subclass may set
+                # fields its fields-set does not show (model_post_init, validators of its own)
+                inner = _models_of(owner.model_fields[attr].annotation, arrays) if index < len(attrs) - 1 else []
+                if index < len(attrs) - 1 and len(inner) != 1:
+                    return None
+                cls = inner[0] if inner else None
+                level = level.setdefault((attr, arrays, cls), {})
+                owner = cls  # type: ignore[assignment]
         return trie
 
     # -- precise path ---------------------------------------------------------------------------
@@ -264,6 +272,17 @@ class Checker:
                 return self._missing(path, "absent", f"absent from the validated message at {here!r}")
         else:
             value = getattr(container, attr)
+            writer = _dataclass_rewriter(type(container), attr) if _is_dataclass_instance(container) else None
+            last = index == len(critical.path.steps) - 1 and not arrays
+            if writer is not None and not (last and _as_sent_scalar(value, sent)):
+                # the value was sent, but the dataclass may not hold it as it was sent: its default, or
+                # what __post_init__ or a validator wrote, may stand in the field (a leaf still equal
+                # to what was sent is that value; anything else cannot be told apart)
+                return self._missing(
+                    path,
+                    "unverifiable",
+                    f"{where} has {writer}, so its {attr!r} may not be the value sent at {here!r}",
+                )
             fields_set = getattr(container, "__pydantic_fields_set__", None)
             if type(fields_set) is _Sent and attr not in fields_set:
                 return self._missing(path, "absent", f"{where}.{attr} was filled, not sent")
@@ -487,11 +506,17 @@ def _field_names(model: type, name: str) -> tuple[str | None, tuple[Wire, ...]]:
         return (name, (name,)) if name in known else (None, (name,))
     by_name = bool(config.get("populate_by_name") or config.get("validate_by_name"))
     by_alias = config.get("validate_by_alias", True) is not False
-    for attr, info in fields.items():
-        names = (_aliases(info.validation_alias) or ([info.alias] if info.alias else [])) if by_alias else []
+    aliases = {
+        attr: (_aliases(info.validation_alias) or ([info.alias] if info.alias else [])) if by_alias else []
+        for attr, info in fields.items()
+    }
+    for attr in fields:
+        names = list(aliases[attr])
         if not names:
             names = [attr]
-        elif by_name:
+        elif by_name and not any(attr in theirs for other, theirs in aliases.items() if other != attr):
+            # by name too, unless the name is another field's alias: a key the producer wrote for that
+            # field (pydantic reads it for both) is no evidence that this one was sent
             names.append(attr)
         if name == attr or name in names:
             return attr, tuple(dict.fromkeys(names))
@@ -781,6 +806,28 @@ def _dataclass_writer(cls: type, attr: str) -> str | None:
     if info is not None and not info.is_required():
         return f"a default for {attr!r}"
     if not spec.init:
+        return f"{attr!r} outside its constructor"
+    if hasattr(cls, "__post_init__"):
+        return "__post_init__"
+    if not cls.__dataclass_params__.init:  # type: ignore[attr-defined]
+        return "an __init__ of its own"
+    if hasattr(cls, "__pydantic_fields__"):
+        return _may_set(cls, attr)
+    return None
+
+
+def _as_sent_scalar(value: Any, sent: Any) -> bool:
+    """Whether ``value`` is the JSON scalar ``sent``, unchanged (the same type and value)."""
+    return type(value) is type(sent) and isinstance(sent, (str, int, float, bool)) and value == sent
+
+
+def _dataclass_rewriter(cls: type, attr: str) -> str | None:
+    """What in dataclass ``cls``, built by syscontract's validation from what was sent, may put in
+    field ``attr`` another value than the one sent: a field its constructor does not take (its
+    default stays), ``__post_init__``, an ``__init__`` of its own, or (a pydantic dataclass) a
+    validator that may set it. A default does not count here: the key was sent, so it was given."""
+    spec = next((f for f in dataclasses.fields(cls) if f.name == attr), None)
+    if spec is None or not spec.init:
         return f"{attr!r} outside its constructor"
     if hasattr(cls, "__post_init__"):
         return "__post_init__"

@@ -74,6 +74,7 @@ class WriterPlan:
     exact: bool = True  # resolution can fill nothing: the resolved datum is what was written
     unsent: tuple[FieldPath, ...] = ()  # reader paths no message of this writer sends (defaults fill them)
     hazards: tuple[FieldPath, ...] = ()  # reader paths some messages of this writer do not send
+    deep: bool = False  # reader records the contract's paths do not reach: strip per message, structurally
 
 
 @dataclass(slots=True)
@@ -107,6 +108,9 @@ def written_only(payload: dict[str, Any], source: Source) -> dict[str, Any]:
     producer wrote, whatever is done with it later: a part taken out of it, a copy, a view, JSON
     written from it and checked again downstream all show the field as absent, never as a default."""
     plan = source.plan
+    if plan.deep and plan.pair is not None:  # records below maps, recursion, deep arrays: no path reaches them
+        plan.pair.strip(payload, source.writer_datum())
+        return payload
     for path in plan.unsent:  # no message of this writer sends these
         drop(payload, path.steps, 0)
     if plan.hazards and plan.pair is not None:  # some messages do not: the writer's own datum says which
@@ -118,6 +122,16 @@ def written_only(payload: dict[str, Any], source: Source) -> dict[str, Any]:
                 if written.kind != "sent" or not _same_deep(_at(payload, written.where), written.value):
                     drop(payload, _concrete(written.where), 0)
     return payload
+
+
+def _size(raw: bytes | bytearray | memoryview | str) -> int:
+    """The message's size in bytes: a memoryview counts its bytes, not its items (a view cast to
+    8-byte items is an eighth as long); text counts its UTF-8 bytes once it could exceed the bound."""
+    if isinstance(raw, memoryview):
+        return raw.nbytes
+    if isinstance(raw, str) and len(raw) > MAX_MESSAGE_BYTES // 4:
+        return len(raw.encode("utf-8", "surrogatepass"))
+    return len(raw)
 
 
 def _concrete(where: str) -> list[tuple[str, list[int]]]:
@@ -184,9 +198,10 @@ class Decoder:
         """The decoded payload (a dict or other JSON value; never a model: the checker validates
         after presence) and the writer's plan (None for plain JSON). Raises :class:`DecodeError`,
         :class:`RegistryError` or a :class:`ContractViolation`."""
-        if len(raw) > MAX_MESSAGE_BYTES:
+        size = _size(raw)
+        if size > MAX_MESSAGE_BYTES:
             raise DecodeError(
-                f"message of {len(raw)} bytes is larger than the {MAX_MESSAGE_BYTES} accepted",
+                f"message of {size} bytes is larger than the {MAX_MESSAGE_BYTES} accepted",
                 contract=self.ref,
                 reason="too-large",
                 payload=raw,
@@ -373,9 +388,15 @@ class Decoder:
     def _sound(self, plan: WriterPlan) -> bool:
         """Whether every message this writer sends passes the critical-field checks once decoded:
         the writer's schema is the reader's (no resolution), and along every critical path no field
-        or array element may be null. Avro decoding then yields exactly the contract's types."""
+        or array element may be null. Avro decoding then yields exactly the contract's types.
+
+        The fingerprint (of the parsing canonical form) leaves out logical types: a writer's ``date``
+        on the reader's plain ``int`` has the reader's fingerprint and decodes into ``datetime.date``,
+        so only a schema equal to the reader's in every attribute is sound."""
         if plan.reader_schema is not None or self.reader.avro_fingerprint != plan.writer.avro_fingerprint:
             return False  # resolved, or read for a contract of another format: check what was decoded
+        if plan.writer.schema != self.reader.schema:
+            return False  # the same canonical form, other logical types (or only other docs): check
         try:
             for path in self.critical:
                 for prop, node in plan.writer.walk(path):
@@ -413,6 +434,7 @@ class Decoder:
                 missing.append((path.text, filled))
             elif status == PER_MESSAGE:
                 per_message.append(path)
+        enumerable = pair.enumerable()
         unsent: list[FieldPath] = []
         hazards: list[FieldPath] = []
         for text in self.reader.fields:
@@ -435,9 +457,10 @@ class Decoder:
             scan,
             pair,
             tuple(per_message),
-            exact=not unsent and not hazards,
+            exact=not unsent and not hazards and enumerable,
             unsent=tuple(unsent),
             hazards=tuple(hazards),
+            deep=not enumerable,
         )
 
     def _writer(self, kind: str, value: object) -> Contract:

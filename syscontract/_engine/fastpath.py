@@ -46,8 +46,9 @@ FRAMING_HEADERS = (wire.CONTRACT_HEADER, confluent.VALUE_HEADER)
 next to ``syscontract-contract``). A message whose headers carry none of them is read by its prefix
 alone, as bytes without headers are."""
 
-Trie = dict[tuple[str, int], "Trie"]
-"""(model attribute, array depth) -> the attributes read below it; every leaf is tested for None."""
+Trie = dict[tuple[str, int, type | None], "Trie"]
+"""(model attribute, array depth, the exact model class of its values when they are walked into) ->
+the attributes read below it; every leaf is tested for None."""
 
 
 class Critical:
@@ -182,26 +183,27 @@ class Builder:
         test of the fields-set, one ``__dict__`` read, then each critical value tested for None in one
         expression (None is refused whatever the annotation: ``model_construct``, ``model_copy`` and
         assignment bypass validation), and only the values walked into kept."""
-        required = self.name("fields", frozenset(attr for attr, _ in trie))
+        required = self.name("fields", frozenset(attr for attr, _, _ in trie))
         code(f"if not {required} <= {container}.__pydantic_fields_set__: raise _sc_D")
         values = self.name("d")
         code(f"{values} = {container}.__dict__")
-        plain = [attr for (attr, arrays), children in trie.items() if not arrays and not children]
+        plain = [attr for (attr, arrays, _), children in trie.items() if not arrays and not children]
         if plain:
             code(f"if {' or '.join(f'{values}[{attr!r}] is None' for attr in plain)}: raise _sc_D")
-        for (attr, arrays), children in trie.items():
+        for (attr, arrays, cls), children in trie.items():
             if arrays or children:
                 value = self.name("v")
                 code(f"{value} = {values}[{attr!r}]")
-                self._model_elements(code, children, value, arrays)
+                self._model_elements(code, children, value, arrays, cls)
 
-    def _model_elements(self, code: Code, children: Trie, value: str, arrays: int) -> None:
+    def _model_elements(self, code: Code, children: Trie, value: str, arrays: int, cls: type | None) -> None:
         if arrays:
             code(f"if _sc_type({value}) is not _sc_list: raise _sc_D")
             element = self.name("e")
             with code.block(f"for {element} in {value}:"):
-                self._model_elements(code, children, element, arrays - 1)
-        elif children:  # None has no fields-set: the child's subset test refuses it (AttributeError: doubt)
+                self._model_elements(code, children, element, arrays - 1, cls)
+        elif children:  # the annotated class exactly (None, a subclass: doubt), then its fields
+            code(f"if _sc_type({value}) is not {self.name('model', cls)}: raise _sc_D")
             self.model_checks(code, children, value)
         else:
             code(f"if {value} is None: raise _sc_D")

@@ -212,6 +212,89 @@ class AvroPair:
             return False, None
         return True, entry["default"]
 
+    def enumerable(self) -> bool:
+        """Whether the contract's field paths reach every field of every reader record: no record
+        below a map's values, inside a record of its own name (recursion) or below more than four
+        nested arrays (:meth:`Contract.fields` goes no further). Where they do not, what resolution
+        filled is found per message by :meth:`strip`, not by paths."""
+        pending: list[tuple[Any, int, bool, frozenset[str]]] = [(self.reader, 0, False, frozenset())]
+        while pending:
+            schema, arrays, mapped, seen = pending.pop()
+            for branch in _branches(schema, self.reader_table):
+                kind = _kind(branch)
+                if kind in _RECORDS:
+                    name = str(branch.get("name"))
+                    if mapped or arrays > 4 or name in seen:
+                        return False
+                    pending.extend((f["type"], 0, False, seen | {name}) for f in branch.get("fields", []))
+                elif kind == "array":
+                    pending.append((branch["items"], arrays + 1, mapped, seen))
+                elif kind == "map":
+                    pending.append((branch["values"], arrays, True, seen))
+        return True
+
+    def strip(self, resolved: Any, datum: Any) -> None:
+        """Remove from ``resolved`` (this writer's datum resolved into the reader's schema) every
+        record field whose value is not what the writer wrote there (``datum``, read with the writer's
+        schema and its record names): a field the writer lacks, an enum symbol the reader lacks, a
+        value taken through an alias from elsewhere, at any depth, through maps and recursion. A
+        value inside an array or a map that is not the written one takes its whole field with it."""
+        self._kept(resolved, datum, _branches(self.writer, self.writer_table),
+                   _branches(self.reader, self.reader_table))  # fmt: skip
+
+    def _kept(self, got: Any, datum: Any, w_types: list[Any], r_types: list[Any]) -> bool:
+        """Strip inside ``got``; whether what remains of it is what ``datum`` holds."""
+        if _is_branch(datum):
+            name, datum = datum
+            w_types = [
+                t for t in w_types if _short(str(t.get("name", "") if isinstance(t, dict) else "")) == _short(name)
+            ]
+        if datum is None or got is None:
+            return datum is None and got is None
+        records = _records(w_types)
+        if isinstance(datum, dict) and records:
+            reader_record = _reader_record_for(records[0], r_types) if len(records) == 1 else None
+            if reader_record is None or not isinstance(got, dict):
+                return False
+            for field in reader_record.get("fields", []):
+                key = field["name"]
+                if key not in got:
+                    continue
+                source, _ = _writer_field(reader_record, key, records[0])
+                if (
+                    source is None
+                    or source["name"] not in datum
+                    or not self._kept(
+                        got[key],
+                        datum[source["name"]],
+                        _branches(source["type"], self.writer_table),
+                        _branches(field["type"], self.reader_table),
+                    )
+                ):
+                    del got[key]
+            return True
+        for container, items in (("array", "items"), ("map", "values")):
+            if not any(_kind(t) == container for t in w_types):
+                continue
+            w_inner = [b for t in w_types if _kind(t) == container for b in _branches(t[items], self.writer_table)]
+            r_inner = [b for t in r_types if _kind(t) == container for b in _branches(t[items], self.reader_table)]
+            if container == "array" and isinstance(datum, list) and isinstance(got, list) and len(got) == len(datum):
+                pairs = list(zip(got, datum, strict=True))
+            elif (
+                container == "map" and isinstance(datum, dict) and isinstance(got, dict) and got.keys() == datum.keys()
+            ):
+                pairs = [(got[key], datum[key]) for key in datum]
+            else:
+                return False
+            kept = True
+            for inner_got, inner_datum in pairs:  # every element stripped, whatever the others hold
+                kept = self._kept(inner_got, inner_datum, w_inner, r_inner) and kept
+            return kept
+        if isinstance(datum, str) and any(_kind(t) == "enum" for t in w_types):
+            symbols = {s for t in r_types if _kind(t) == "enum" for s in t.get("symbols", ())}
+            return datum in symbols and got == datum
+        return _equal(got, datum)
+
     # -- per message, on the writer's own datum (decoded with ``return_record_name=True``) ---------
 
     def written(self, path: FieldPath, datum: Any) -> Iterator[Written]:
@@ -302,6 +385,18 @@ class AvroPair:
                     return record, datum
             return None, datum
         return (records[0], datum) if len(records) == 1 else (None, datum)
+
+
+def _equal(got: Any, written: Any) -> bool:
+    """Whether a resolved value is the written one (Avro promotions: int to long, float or double;
+    string to bytes and back)."""
+    if isinstance(written, bool) or isinstance(got, bool):
+        return type(got) is type(written) and got == written
+    if isinstance(written, str) and isinstance(got, bytes):
+        return got == written.encode()
+    if isinstance(written, bytes) and isinstance(got, str):
+        return got.encode() == written
+    return bool(got == written)
 
 
 def _is_branch(value: Any) -> bool:

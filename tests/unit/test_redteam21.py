@@ -1,9 +1,9 @@
 """Issue 21, red team (round 21): the one-builder fast paths, the union trace and ``written_only``.
 
-Attacks on the engine after ``92f7ada``/``87734dd``. A test marked ``xfail(strict=True, reason="red
-team: ...")`` records a finding (a value the producer never wrote reaches the caller, two forms or
-entry points disagree, a fast path accepts what ``Checker.precise`` refuses); it passes once fixed,
-and then strictness makes it fail so that the mark is removed. ``test_holds_*``: attacks that hold.
+Attacks on the engine after ``92f7ada``/``87734dd``: each door found was first recorded here as a
+strict xfail (a value the producer never wrote reaching the caller, two forms or entry points
+disagreeing, a fast path accepting what ``Checker.precise`` refuses), then closed at its cause; the
+tests stay as regression tests. ``test_holds_*``: attacks that held from the start.
 
 Bytes are built as producers build them (``tests/producers.py``: fastavro from the producer's own
 schema JSON). Every test uses contract names of its own, so no cached checker is shared.
@@ -113,11 +113,6 @@ WRITTEN_ONLY_CASES = {
 }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: written_only leaves reader defaults inside map values, recursion past one level, "
-    "and arrays deeper than four (decoder._make_plan reads Contract.fields, which stops there)",
-)
 @pytest.mark.parametrize("case", list(WRITTEN_ONLY_CASES))
 def test_written_only_misses_defaults_below_what_contract_fields_lists(case: str) -> None:
     writer, reader, datum = WRITTEN_ONLY_CASES[case]
@@ -161,11 +156,6 @@ LOGICAL_CASES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: the inline Avro path skips the field checks for a writer whose canonical fingerprint "
-    "equals the reader's, though logicalType differs; precise refuses the same bytes (decoder.Decoder._sound)",
-)
 @pytest.mark.parametrize("case", list(LOGICAL_CASES))
 def test_inline_avro_accepts_a_logical_type_precise_refuses(case: str) -> None:
     written, read, value = LOGICAL_CASES[case]
@@ -222,11 +212,6 @@ class _Cart(BaseModel):
     items: list[_Item]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: the model fast path trusts the fields-set of a nested subclass instance whose "
-    "model_post_init wrote the critical field; precise refuses it (fastpath.Builder.model_checks)",
-)
 @pytest.mark.parametrize("shape", ["nested model", "list of models"])
 def test_model_fast_path_trusts_a_nested_subclass_with_post_init(shape: str) -> None:
     if shape == "nested model":
@@ -271,11 +256,6 @@ class _WithPlainLine(BaseModel):
     line: _PlainLine
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: a dataclass field(init=False) reads as sent from the raw dict, and the handler gets its "
-    "default 'BASIC' for the 'VIP' the producer sent (checker.Checker._trace skips _dataclass_writer)",
-)
 @pytest.mark.parametrize("model", [_WithPydanticLine, _WithPlainLine], ids=["pydantic dataclass", "dataclass"])
 def test_dataclass_init_false_hands_on_its_default(model: type[BaseModel]) -> None:
     contract = Contract.from_model(f"rt21dc{model.__name__.lower()}.v1", model)
@@ -301,11 +281,6 @@ class _Colliding(BaseModel):
     tier: str = Field("BASIC", alias="t2")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: a key that is one field's alias and another's attribute name passes both as sent "
-    "(checker._field_names adds the attribute name under populate_by_name whatever alias owns it)",
-)
 def test_one_key_is_alias_of_one_field_and_name_of_another() -> None:
     contract = Contract.from_model("rt21collide.v1", _Colliding)
     assert set(contract.fields) == {"tier", "t2"}
@@ -379,11 +354,6 @@ def test_holds_unions_of_models_traced_on_the_chosen_branch(
 # -- the size bound: one bound for every form --------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: a memoryview of wide items passes the size bound, which counts len() items, not bytes "
-    "(decoder.Decoder.decode: len(raw) > MAX_MESSAGE_BYTES)",
-)
 def test_a_memoryview_cast_to_wide_items_slips_past_the_size_bound() -> None:
     from syscontract._engine.decoder import MAX_MESSAGE_BYTES
 
