@@ -182,7 +182,8 @@ class Decoder:
         self.fast_avro: dict[bytes, tuple[Any, Any, str, bool, WriterPlan | None]] = {}
         self._lock = threading.Lock()
         self._generation = 0  # bumped by forget(): a plan built across a forget() is not kept
-        _live.add(self)
+        with _live_lock:
+            _live.add(self)
 
     def forget(self) -> None:
         """A registry re-mapped a writer key: forget every plan (in place: generated code holds
@@ -578,11 +579,17 @@ def _enum_default(reader_types: Any) -> tuple[bool, Any]:
 
 
 _live: weakref.WeakSet[Decoder] = weakref.WeakSet()
+_live_lock = threading.Lock()
+"""Held to add to ``_live`` and to copy it: a decoder built on another thread while the set is copied
+changed its size under the copy (``RuntimeError: Set changed size during iteration``, raised by
+``configure()`` on a loaded machine while handlers resolved their contracts)."""
 
 
 def forget_writers() -> None:
     """A registry re-mapped a writer key: every decoder forgets its writer plans."""
-    for decoder in list(_live):
+    with _live_lock:
+        decoders = list(_live)
+    for decoder in decoders:
         decoder.forget()
 
 
