@@ -382,7 +382,7 @@ class Decoder:
                         del self.fast_avro[next(iter(self.fast_avro))]
                     prefix = b"\x00" + value.to_bytes(4, "big")
                     sound = self._sound(plan)
-                    wrap = None if plan.exact else plan  # resolution may fill: the payload remembers its bytes
+                    wrap = None if plan.exact else plan  # resolution may fill: what it filled is taken out
                     self.fast_avro[prefix] = (plan.writer_schema, plan.reader_schema, plan.label, sound, wrap)
         return plan
 
@@ -410,7 +410,7 @@ class Decoder:
     def _only_decoding(self, plan: WriterPlan) -> bool:
         """Whether messages from this writer need nothing but decoding (one decode, resolving when the
         writer is not the reader) before the field checks: no critical path is missing from its
-        schema or decided per message. A resolved payload is wrapped so it remembers its bytes."""
+        schema or decided per message. What resolution fills is taken out of the payload (written_only)."""
         return (
             plan.kind == "avro" and not plan.missing and not plan.per_message and not plan.scan and self.model is None
         )
