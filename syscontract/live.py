@@ -1022,34 +1022,26 @@ def _unreadable(
 ) -> list[LiveFinding]:
     said, evidence = _evidence(str(writer.ref), counts, window, d.service)
     source = f"produced by {', '.join(makers)}" if makers else "received"
+
+    def error(kind: str, message: str) -> list[LiveFinding]:
+        producer = ", ".join(makers) or None
+        return [LiveFinding(severity="error", kind=kind, producer=producer, produced=str(writer.ref),
+                            message=message, evidence=evidence, **base)]  # fmt: skip
+
     try:
         if can_read(reader, writer):
             return []
     except ContractError as exc:
-        return [
-            LiveFinding(
-                severity="error",
-                kind="not-judged",
-                producer=", ".join(makers) or None,
-                produced=str(writer.ref),
-                message=f"{environment}: whether {d.service}'s {d.contract} can read {writer.ref} {source} cannot be "
-                f"judged: {exc}.{said}",
-                evidence=evidence,
-                **base,
-            )
-        ]
-    return [
-        LiveFinding(
-            severity="error",
-            kind="unreadable",
-            producer=", ".join(makers) or None,
-            produced=str(writer.ref),
-            message=f"{environment}: {d.service} reads {d.contract}, which cannot read {writer.ref} {source} "
-            f"(see syscontract compat {writer.ref} {d.contract}).{said}",
-            evidence=evidence,
-            **base,
+        return error(
+            "not-judged",
+            f"{environment}: whether {d.service}'s {d.contract} can read {writer.ref} {source} cannot be "
+            f"judged: {exc}.{said}",
         )
-    ]
+    return error(
+        "unreadable",
+        f"{environment}: {d.service} reads {d.contract}, which cannot read {writer.ref} {source} "
+        f"(see syscontract compat {writer.ref} {d.contract}).{said}",
+    )
 
 
 # -- declared (manifests) versus observed ---------------------------------------------------------------

@@ -255,28 +255,14 @@ def _against(
         try:
             readable = can_read(reader, writer)
         except ContractError as exc:  # both parsed already; still, what cannot be compared is not "readable"
-            found.append(
-                Finding(
-                    severity="error",
-                    kind="not-judged",
-                    producer=producer,
-                    produced=str(writer.ref),
-                    message=f"{environment}: whether {manifest.service}'s {ref} can read {writer.ref} produced by "
-                    f"{producer} cannot be judged: {exc}",
-                    **base,
-                )
-            )
-            return found
-        if not readable:
-            found.append(
-                Finding(
-                    severity="error",
-                    kind="unreadable",
-                    producer=producer,
-                    produced=str(writer.ref),
-                    message=f"{environment}: {manifest.service} reads {ref}, which cannot read {writer.ref} "
-                    f"produced by {producer} (see syscontract compat {writer.ref} {ref})",
-                    **base,
-                )
-            )
+            kind = "not-judged"
+            message = f"whether {manifest.service}'s {ref} can read {writer.ref} produced by {producer} cannot be "
+            message += f"judged: {exc}"
+        else:
+            kind = "unreadable"
+            message = f"{manifest.service} reads {ref}, which cannot read {writer.ref} produced by {producer} "
+            message += f"(see syscontract compat {writer.ref} {ref})"
+        if kind == "not-judged" or not readable:
+            found.append(Finding(severity="error", kind=kind, producer=producer, produced=str(writer.ref),
+                                 message=f"{environment}: {message}", **base))  # fmt: skip
     return found

@@ -805,15 +805,7 @@ def _dataclass_writer(cls: type, attr: str) -> str | None:
     info = getattr(cls, "__pydantic_fields__", {}).get(attr)
     if info is not None and not info.is_required():
         return f"a default for {attr!r}"
-    if not spec.init:
-        return f"{attr!r} outside its constructor"
-    if hasattr(cls, "__post_init__"):
-        return "__post_init__"
-    if not cls.__dataclass_params__.init:  # type: ignore[attr-defined]
-        return "an __init__ of its own"
-    if hasattr(cls, "__pydantic_fields__"):
-        return _may_set(cls, attr)
-    return None
+    return _dataclass_rewriter(cls, attr)
 
 
 def _as_sent_scalar(value: Any, sent: Any) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syscontract import wire
-from syscontract._engine.presence import MISSING, PER_MESSAGE, AvroPair, Written
+from syscontract._engine.presence import MISSING, PER_MESSAGE, AvroPair, Written, equal
 from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
 from syscontract.errors import (
     ContractDeclarationError,
@@ -556,19 +556,7 @@ def _same_deep(got: Any, written: Any) -> bool:
         return isinstance(got, list) and len(got) == len(written) and all(map(_same_deep, got, written))
     if isinstance(written, dict):
         return isinstance(got, dict) and all(_same_deep(got[k], v) for k, v in written.items() if k in got)
-    return _same(got, written)
-
-
-def _same(got: Any, written: Any) -> bool:
-    """Whether a resolved value is the written one (Avro promotions: int to long, float or double;
-    string to bytes and back)."""
-    if isinstance(written, bool) or isinstance(got, bool):
-        return type(got) is type(written) and got == written
-    if isinstance(written, str) and isinstance(got, bytes):
-        return got == written.encode()
-    if isinstance(written, bytes) and isinstance(got, str):
-        return got.encode() == written
-    return bool(got == written)
+    return equal(got, written)
 
 
 def _enum_default(reader_types: Any) -> tuple[bool, Any]:

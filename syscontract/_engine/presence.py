@@ -30,7 +30,7 @@ from typing import Any
 from syscontract.contract import FieldPath
 from syscontract.formats.avro import named_types
 
-__all__ = ["DIRECT", "MISSING", "PER_MESSAGE", "AvroPair", "Written"]
+__all__ = ["DIRECT", "MISSING", "PER_MESSAGE", "AvroPair", "Written", "equal"]
 
 MISSING = "missing"
 DIRECT = "direct"
@@ -293,7 +293,7 @@ class AvroPair:
         if isinstance(datum, str) and any(_kind(t) == "enum" for t in w_types):
             symbols = {s for t in r_types if _kind(t) == "enum" for s in t.get("symbols", ())}
             return datum in symbols and got == datum
-        return _equal(got, datum)
+        return equal(got, datum)
 
     # -- per message, on the writer's own datum (decoded with ``return_record_name=True``) ---------
 
@@ -387,7 +387,7 @@ class AvroPair:
         return (records[0], datum) if len(records) == 1 else (None, datum)
 
 
-def _equal(got: Any, written: Any) -> bool:
+def equal(got: Any, written: Any) -> bool:
     """Whether a resolved value is the written one (Avro promotions: int to long, float or double;
     string to bytes and back)."""
     if isinstance(written, bool) or isinstance(got, bool):

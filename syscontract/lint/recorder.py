@@ -337,7 +337,27 @@ def _child(path: str, key: Any) -> str:
 # -- dict views ---------------------------------------------------------------------------------------
 
 
-class _DictView:
+class _AsOriginal:
+    """What a view is to ``copy`` and ``pickle``: its original (a copy, a deep copy, a pickle of the
+    message itself, never of the view)."""
+
+    __slots__ = ()
+    _sc_original: Any
+
+    def __copy__(self) -> Any:
+        return copy.copy(self._sc_original)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return copy.deepcopy(self._sc_original, memo)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return _reduce(self._sc_original, protocol)
+
+    def __reduce__(self) -> Any:
+        return _reduce(self._sc_original, 0)
+
+
+class _DictView(_AsOriginal):
     """The recording methods of a dict view (a mixin, so that the storage is the dict base's)."""
 
     __slots__ = ()
@@ -440,18 +460,6 @@ class _DictView:
     def copy(self) -> Any:
         return self._sc_original.copy()
 
-    def __copy__(self) -> Any:
-        return copy.copy(self._sc_original)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        return copy.deepcopy(self._sc_original, memo)
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        return _reduce(self._sc_original, protocol)
-
-    def __reduce__(self) -> Any:
-        return _reduce(self._sc_original, 0)
-
 
 class RecordingDict(_DictView, dict):  # type: ignore[type-arg]
     """A view of a dict message (or of a dict inside one) that records the keys read."""
@@ -466,7 +474,7 @@ class RecordingDict(_DictView, dict):  # type: ignore[type-arg]
 # -- list views ---------------------------------------------------------------------------------------
 
 
-class RecordingList(list):  # type: ignore[type-arg]
+class RecordingList(_AsOriginal, list):  # type: ignore[type-arg]
     """A view of a list inside a message: its elements are read at ``path[]``."""
 
     __slots__ = _SLOTS
@@ -565,18 +573,6 @@ class RecordingList(list):  # type: ignore[type-arg]
 
     def copy(self) -> list[Any]:
         return self._sc_original.copy()
-
-    def __copy__(self) -> Any:
-        return copy.copy(self._sc_original)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        return copy.deepcopy(self._sc_original, memo)
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        return _reduce(self._sc_original, protocol)
-
-    def __reduce__(self) -> Any:
-        return _reduce(self._sc_original, 0)
 
 
 def _reduce(original: Any, protocol: Any = None) -> Any:
