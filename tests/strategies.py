@@ -30,6 +30,100 @@ json_values = st.recursive(
     max_leaves=6,
 )
 
+
+# -- JSON text as the wire carries it (the fast decoder's differential test) ----------------------
+#
+# Values a 64-bit decoder or a lax one may read differently from Python's json, written in the ways
+# producers write them, then mutated where decoders are known to part: numbers past 64 bits, '1e400',
+# '-0', '1.0' against '1', duplicate keys, escaped NUL and lone surrogates, raw control characters,
+# white space, a byte order mark, trailing data, bytes that are not UTF-8, deep nesting.
+
+_EDGE_INTEGERS = st.one_of(
+    st.integers(),
+    st.integers(2**63 - 3, 2**64 + 3),
+    st.integers(-(2**63) - 3, -(2**63) + 3),
+    st.integers(10**18, 10**30),
+)
+_wire_scalars = st.one_of(
+    st.none(), st.booleans(), _EDGE_INTEGERS, st.floats(), st.text(max_size=6), st.sampled_from(["\ud800", "\x00"])
+)
+wire_values = st.recursive(
+    _wire_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+_FRAGMENTS = [
+    b"1e400",
+    b"-1e400",
+    b"-0",
+    b"-0.0",
+    b"1.0",
+    b"1",
+    b"NaN",
+    b"Infinity",
+    b'"\\u0000"',
+    b'"\\ud800"',
+    b'"\\udc00\\ud800"',
+    b" ",
+    b"\t",
+    b"\n",
+    b"\x00",
+    b"\x0c",
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xed\xa0\x80",
+    b'"a":1,',
+    b",",
+    b"}",
+    b"]",
+    b"12345678901234567890123",
+    b"18446744073709551616",
+    b"9223372036854775807",
+    b"-9223372036854775809",
+    b"0.1000000000000000055511151231257827",
+    b"2.2250738585072011e-308",
+    b"1E5",
+]
+
+
+def _dumps(value: Any, style: str) -> bytes:
+    import json
+
+    if style == "ascii":
+        text = json.dumps(value)
+    elif style == "indent":
+        text = json.dumps(value, indent=1, ensure_ascii=False) + "\n"
+    else:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def json_wire_bodies(draw: st.DrawFn) -> bytes:
+    """JSON bodies, mostly objects, written and then perhaps mutated where decoders part."""
+    value = draw(st.one_of(st.dictionaries(st.text(max_size=4), wire_values, max_size=4), wire_values))
+    body = _dumps(value, draw(st.sampled_from(["ascii", "indent", "compact"])))
+    for _ in range(draw(st.integers(0, 2))):
+        kind = draw(st.sampled_from(["insert", "replace", "duplicate", "deep", "wrap"]))
+        at = draw(st.integers(0, len(body)))
+        if kind == "insert":
+            body = body[:at] + draw(st.sampled_from(_FRAGMENTS)) + body[at:]
+        elif kind == "replace":
+            end = draw(st.integers(at, min(len(body), at + 4)))
+            body = body[:at] + draw(st.sampled_from(_FRAGMENTS)) + body[end:]
+        elif kind == "duplicate" and body[:1] == b"{" and len(body) > 2:
+            key = _dumps(draw(st.text(max_size=2)), "compact")
+            body = b"{" + key + b":" + _dumps(draw(wire_values), "compact") + b"," + key + b":" + body[1:]
+        elif kind == "deep":
+            depth = draw(st.sampled_from([990, 999, 1000, 1001, 1023, 1024, 1025]))
+            body = b'{"d":' + b"[" * depth + b"]" * depth + b"}"
+        elif kind == "wrap":
+            body = b'{"w":' + body + b"}"
+    return body
+
+
 ABSENT = object()
 
 # where a mutation may land in the reference order event, as key paths ("*" = a random item)

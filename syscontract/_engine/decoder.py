@@ -45,6 +45,7 @@ __all__ = [
     "drop",
     "forget_writers",
     "resolved",
+    "size",
     "written_only",
 ]
 
@@ -124,7 +125,7 @@ def written_only(payload: dict[str, Any], source: Source) -> dict[str, Any]:
     return payload
 
 
-def _size(raw: bytes | bytearray | memoryview | str) -> int:
+def size(raw: bytes | bytearray | memoryview | str) -> int:
     """The message's size in bytes: a memoryview counts its bytes, not its items (a view cast to
     8-byte items is an eighth as long); text counts its UTF-8 bytes once it could exceed the bound."""
     if isinstance(raw, memoryview):
@@ -199,10 +200,10 @@ class Decoder:
         """The decoded payload (a dict or other JSON value; never a model: the checker validates
         after presence) and the writer's plan (None for plain JSON). Raises :class:`DecodeError`,
         :class:`RegistryError` or a :class:`ContractViolation`."""
-        size = _size(raw)
-        if size > MAX_MESSAGE_BYTES:
+        length = size(raw)
+        if length > MAX_MESSAGE_BYTES:
             raise DecodeError(
-                f"message of {size} bytes is larger than the {MAX_MESSAGE_BYTES} accepted",
+                f"message of {length} bytes is larger than the {MAX_MESSAGE_BYTES} accepted",
                 contract=self.ref,
                 reason="too-large",
                 payload=raw,

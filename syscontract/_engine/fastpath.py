@@ -31,7 +31,7 @@ import fastavro
 
 from syscontract import wire
 from syscontract._codegen import BUILTINS, MESSAGE, Code, compile_function
-from syscontract._engine.decoder import MAX_MESSAGE_BYTES, resolved
+from syscontract._engine.decoder import MAX_MESSAGE_BYTES, resolved, size
 from syscontract.wire import confluent
 from syscontract.wire import json as json_wire
 
@@ -99,8 +99,13 @@ class Builder:
                 "_sc_BytesIO": io.BytesIO,
                 "_sc_read": fastavro.schemaless_reader,
                 "_sc_written": resolved,
-                "_sc_scan": json_wire.SCAN,
+                "_sc_loads": json_wire.decode_fast,
+                "_sc_WIRE": _WIRE,
+                "_sc_OPEN": _OPEN,
+                "_sc_memoryview": memoryview,
+                "_sc_size": size,
                 "_sc_MAX": description.max_bytes,
+                "_sc_SHORT": description.max_bytes // 4,
             }
         )
 
@@ -209,13 +214,13 @@ class Builder:
             code(f"if {value} is None: raise _sc_D")
 
     def json_body(self, code: Code, raw: str) -> None:
-        """JSON bytes of an object in ``raw`` (the caller has seen ``{`` first: no byte order mark, no
-        leading space) into ``_sc_m`` with the decoder's own scanner, then the dict checks. What the
-        scanner does not read to the end, or reads as anything but a dict, is a doubt."""
+        """JSON of an object in ``raw`` (bytes, bytearray, memoryview or str; the caller has seen ``{``
+        first) into ``_sc_m`` with the fast decoder (:func:`syscontract.wire.json.decode_fast`, which
+        refuses what it may read differently from the precise path's decoder), then the dict checks.
+        What it refuses, or reads as anything but a dict, is a doubt."""
         code(
-            f"_sc_text = {raw}.decode('utf-8')",
-            f"{MESSAGE}, _sc_end = _sc_scan(_sc_text, 0)",
-            f"if _sc_end != _sc_len(_sc_text) or _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
+            f"{MESSAGE} = _sc_loads({raw})",
+            f"if _sc_type({MESSAGE}) is not _sc_dict: raise _sc_D",
         )
         self.dict_checks(code)
 
@@ -263,8 +268,12 @@ class Builder:
         if "dict" in forms and self.takes_dicts:
             branches.append((f"_sc_type({MESSAGE}) is _sc_dict", lambda c: self._tried(c, None, success)))
         if "bytes" in forms and self.takes_dicts:
-            # bytes are bounded once, here, for every form read from them
-            bounded = f"_sc_type({MESSAGE}) is _sc_bytes and _sc_len({MESSAGE}) <= _sc_MAX"
+            # bytes, bytearray, memoryview and str are bounded once, here, for every form read from
+            # them, by the decoder's own rule (decoder.size) wherever a length alone cannot tell
+            bounded = (
+                f"_sc_type({MESSAGE}) in _sc_WIRE and (_sc_type({MESSAGE}) is not _sc_memoryview and "
+                f"_sc_len({MESSAGE}) <= _sc_SHORT or _sc_size({MESSAGE}) <= _sc_MAX)"
+            )
             test = f"{bounded} and ({unframed})" if unframed else bounded
             branches.append((test, lambda c: self._bytes(c, success)))
         if not branches:
@@ -287,8 +296,9 @@ class Builder:
 
     def _bytes(self, code: Code, success: Callable[[Code, str | None], object]) -> None:
         raw = "_sc_body"
-        code(f"{raw} = {MESSAGE}")
-        with code.block(f"if {raw}[:1] == b'{{':"):  # not Confluent (0x00, 0x01), single-object (0xC3), a BOM
+        # a view is read as the bytes it holds, as the decoder reads it (whatever its shape or format)
+        code(f"{raw} = {MESSAGE}.tobytes() if _sc_type({MESSAGE}) is _sc_memoryview else {MESSAGE}")
+        with code.block(f"if {raw}[:1] in _sc_OPEN:"):  # not Confluent (0x00, 0x01), single-object (0xC3), a BOM
             with code.block("try:"):
                 self.json_body(code, raw)
             with code.block("except _sc_Exception:"):
@@ -297,7 +307,7 @@ class Builder:
                 success(code, None)
         if not self.description.avro:
             return
-        with code.block("else:"):
+        with code.block(f"elif _sc_type({raw}) is _sc_bytes:"):  # Avro is read inline from bytes only
             code(f"_sc_e = _sc_fastavro.get({raw}[:5])")
             with code.block("if _sc_e is not None:"):
                 with code.block("try:"):
@@ -344,6 +354,11 @@ class Builder:
         body("return _sc_NO")
         return self.function("quick", "_sc_value, _sc_raw", body, label)  # type: ignore[no-any-return]
 
+
+_WIRE = frozenset({bytes, bytearray, memoryview, str})
+"""The forms a message's bytes may come in (read as the decoder reads them)."""
+_OPEN = (b"{", "{")
+"""How a JSON object read inline starts (a memoryview's first item compares equal to ``b"{"``)."""
 
 NO = object()
 """What :meth:`Builder.quick`'s function returns when no fast path took the message."""

@@ -11,6 +11,7 @@ second meets it planned (the inline Avro path).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -22,7 +23,7 @@ import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import mutated_orders
+from strategies import json_wire_bodies, mutated_orders
 
 import syscontract
 from syscontract import ContractError, FileRegistry, requires
@@ -30,6 +31,7 @@ from syscontract._engine.checker import Checker
 from syscontract._engine.decoder import MAX_MESSAGE_BYTES
 from syscontract.integrations import _messaging as m
 from syscontract.wire import CONTRACT_HEADER, ENCODING_HEADER, Envelope, confluent
+from syscontract.wire import json as json_wire
 
 DATA = Path(__file__).parent.parent / "data"
 ORDER = json.loads((DATA / "order_event.json").read_text())
@@ -60,15 +62,33 @@ def _stale(order: dict[str, Any]) -> dict[str, Any]:
     return older
 
 
+TEXT_FORMS: dict[str, Callable[[str], Any]] = {
+    "json str": str,
+    "json bytearray": lambda text: bytearray(text.encode("utf-8", "surrogatepass")),
+    "json memoryview": lambda text: memoryview(text.encode("utf-8", "surrogatepass")),
+    "json memoryview of words": lambda text: _words(text.encode("utf-8", "surrogatepass")),
+}
+
+
+def _words(data: bytes) -> memoryview:
+    """A view of 8-byte items (its len() is an eighth of its bytes), padded with JSON white space."""
+    return memoryview(data.ljust(-(-len(data) // 8) * 8)).cast("Q")
+
+
+FORMS = ["dict", "json", "json, spaced", "confluent v3", "confluent v2", "bare v3", *TEXT_FORMS]
+
+
 @st.composite
 def bodies(draw: st.DrawFn) -> bytes | dict[str, Any]:
     """A message in one of the forms an entry point meets."""
     order = draw(mutated_orders(ORDER))
-    form = draw(st.sampled_from(["dict", "json", "json, spaced", "confluent v3", "confluent v2", "bare v3"]))
+    form = draw(st.sampled_from(FORMS))
     if form == "dict":
         return order
     if form == "json":
         return json.dumps(order).encode()
+    if form in TEXT_FORMS:
+        return TEXT_FORMS[form](json.dumps(order, ensure_ascii=draw(st.booleans())))
     if form == "json, spaced":
         return json.dumps(order, indent=1).encode() + b"\n"
     version = 2 if form == "confluent v2" else 3
@@ -123,7 +143,7 @@ def test_check_takes_the_precise_verdict_in_every_form(message: Any, headers: An
 @settings(max_examples=250, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(message=bodies(), headers=HEADERS)
 def test_the_wire_check_takes_the_precise_verdict_in_every_form(message: Any, headers: Any) -> None:
-    if not isinstance(message, bytes):
+    if isinstance(message, dict):
         message = json.dumps(message).encode()
     expected = precise(Envelope(message, headers), None)
     check = m.GuardCheck("order.v3", FIELDS)
@@ -218,6 +238,96 @@ def test_every_entry_point_uses_the_one_builder() -> None:
         "".join(linecache.getlines(checker.quick.__code__.co_filename)),
     ]
     for source in sources:
-        assert "_sc_len(_sc_m) <= _sc_MAX" in source
+        assert "_sc_size(_sc_m) <= _sc_MAX" in source
         assert "_sc_e = _sc_fastavro.get(_sc_body[:5])" in source
-        assert "_sc_m, _sc_end = _sc_scan(_sc_text, 0)" in source
+        assert "_sc_m = _sc_loads(_sc_body)" in source
+
+
+# -- the fast JSON decoder against the precise one ------------------------------------------------
+#
+# The inline path reads JSON with orjson (syscontract.wire.json.decode_fast); the precise path with
+# the standard library (decode). The one rule: whenever the fast decoder returns a value, decode()
+# returns the same one, type for type; anything else goes to decode().
+
+
+def same_value(fast: Any, precise: Any) -> bool:
+    """Type-exact equality, dict key order included (-0.0 is not 0.0, 1.0 is not 1); without
+    recursion, for values nested as deep as the decoders go."""
+    pending = [(fast, precise)]
+    while pending:
+        a, b = pending.pop()
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, dict):
+            if list(a) != list(b):
+                return False
+            pending.extend((a[k], b[k]) for k in a)
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                return False
+            pending.extend(zip(a, b, strict=True))
+        elif repr(a) != repr(b):  # floats by repr: -0.0 and nan
+            return False
+    return True
+
+
+def decoded(decode: Callable[[Any], Any], data: Any) -> tuple[bool, Any]:
+    try:
+        return True, decode(data)
+    except (ValueError, syscontract.DecodeError):
+        return False, None
+
+
+def _forms(body: bytes) -> list[Any]:
+    forms: list[Any] = [body, bytearray(body), memoryview(body)]
+    with contextlib.suppress(UnicodeDecodeError):
+        forms.append(body.decode("utf-8", "surrogatepass"))  # text with lone surrogates too
+    return forms
+
+
+def _fast_agrees(body: bytes) -> None:
+    for data in _forms(body):
+        accepted, fast = decoded(json_wire.decode_fast, data)
+        if accepted:
+            ok, precise = decoded(json_wire.decode, bytes(data) if isinstance(data, memoryview) else data)
+            assert ok, f"the fast decoder read {data!r}, which the precise path refuses"
+            assert same_value(fast, precise), f"{data!r}: {fast!r} != {precise!r}"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(body=json_wire_bodies())
+def test_the_fast_decoder_returns_only_the_precise_value(body: bytes) -> None:
+    _fast_agrees(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a":18446744073709551616}',
+        b'{"a":-9223372036854775809}',
+        b'{"a":1e400}',
+        b'{"a":NaN}',
+        b'{"a":"\\ud800"}',
+        b'{"a":1,"b":2,"a":3}',
+        b"\xef\xbb\xbf{}",
+        b'{"d":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        b'{"d":' + b"[" * 1024 + b"]" * 1024 + b"}",
+    ],
+)
+def test_the_fast_decoder_on_where_decoders_part(body: bytes) -> None:
+    _fast_agrees(body)
+
+
+def test_the_differential_test_catches_a_dropped_big_int_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the mutation: no fallback for 19 digits in a row (orjson reads 2**64 as a float)
+    monkeypatch.setattr(json_wire, "_LONG", 10**6)
+    with pytest.raises(AssertionError, match="!="):
+        test_the_fast_decoder_returns_only_the_precise_value()
+
+
+def test_the_differential_test_catches_a_dropped_depth_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the mutation: orjson reads 1000 to 1024 levels, which the precise path refuses as too-deep
+    # (outside Hypothesis, which raises the recursion limit while a test runs)
+    monkeypatch.setattr(json_wire, "_ORJSON_DEPTH", 0)
+    with pytest.raises(AssertionError, match="refuses"):
+        _fast_agrees(b'{"d":' + b"[" * 1000 + b"]" * 1000 + b"}")
