@@ -72,11 +72,13 @@ class Checker:
 
             self.full = compile_validator(contract)
         # every fast path, here and in the generated wrappers, is written by one builder from this
+        model_trie = self._model_trie() if self.model is not None else None
         self.description = Description(
             ref=self.ref,
             critical=tuple(self.critical),
             model=self.model,
-            model_trie=self._model_trie() if self.model is not None else None,
+            model_trie=model_trie,
+            json_model=model_trie is not None and _json_validatable(self.model),
             full=self.full.is_valid if self.full is not None else None,
             # with a model contract every decoded form becomes the model (presence first, on what was
             # sent): no dict is handed on as it is, so bytes are not decoded inline
@@ -674,6 +676,37 @@ class _Sent(set[str]):
     """The fields-set of a model the engine validated from what was sent, cut to what was sent."""
 
     __slots__ = ()
+
+
+_JSON_PLAIN = frozenset(
+    {"model", "model-fields", "model-field", "str", "int", "float", "bool", "literal", "list", "nullable",
+     "default", "none", "any", "dict", "definitions", "definition-ref"}
+)  # fmt: skip
+"""pydantic-core schema kinds whose strict JSON validation takes a JSON value only as its own type and
+builds the value lax validation builds from the stdlib decoder's (anything else: dates, decimals,
+enums, unions, functions, types with a JSON schema of their own, is validated on the precise path)."""
+
+
+def _json_validatable(model: Any) -> bool:
+    """Whether JSON bodies may be validated into ``model`` by pydantic's JSON parser (strict) with the
+    precise path's verdict and value: its core schema, at every depth, holds only :data:`_JSON_PLAIN`
+    kinds, nothing strict of its own (JSON and Python modes differ under strict), no custom
+    ``__init__``, root model or post-init."""
+    pending: list[Any] = [model.__pydantic_core_schema__]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            kind = node.get("type")
+            if isinstance(kind, str) and kind not in _JSON_PLAIN:
+                return False
+            if node.get("strict") is True or node.get("custom_init") or node.get("root_model"):
+                return False
+            if node.get("post_init"):
+                return False
+            pending.extend(value for key, value in node.items() if key not in ("metadata", "cls", "ref"))
+    return True
 
 
 @functools.lru_cache(maxsize=4096)  # keyed by model classes and their attribute names

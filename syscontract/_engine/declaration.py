@@ -428,8 +428,9 @@ class _WireCheck(_Wrapper):
                 code("_sc_resolve()", "return _sc_self(_sc_value, _sc_raw)")
                 return code.text()
             if not self.declaration.reporter.child:
-                # (a child span per message: the precise path does it all; so it does for a model contract,
-                # whose every form becomes the model: the builder writes no bytes form for it)
+                # (a child span per message: the precise path does it all; so it does for a model contract
+                # whose model pydantic's JSON parser may not build as the precise path does: the builder
+                # writes no bytes form for it)
                 builder = checker.builder
                 unframed = builder.unframed("_sc_raw", self.framing)
                 success = lambda c, writer: c(*self._success(MESSAGE, writer))  # noqa: E731

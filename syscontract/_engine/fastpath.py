@@ -68,7 +68,10 @@ class Description:
     """What one declaration checks on every message, resolved once.
 
     ``model_trie`` is None when instances of ``model`` cannot be judged by their fields-set alone (a
-    validator may set a field, a path crosses a union): they go to the precise path. ``avro``: the
+    validator may set a field, a path crosses a union): they go to the precise path. ``json_model``:
+    instances are judged by their fields-set, and the model is built of types whose strict JSON
+    validation takes each value as the precise path would (decided once, by the checker), so JSON
+    bodies are validated into the model in one pass and judged as instances. ``avro``: the
     contract is Avro and the handler receives dicts, so Confluent-framed Avro from a writer the
     decoder has planned to need nothing but decoding is decoded inline."""
 
@@ -80,6 +83,7 @@ class Description:
     avro: bool
     fast_avro: Mapping[bytes, tuple[Any, ...]]  # the decoder's table of planned writers, read in place
     max_bytes: int = MAX_MESSAGE_BYTES
+    json_model: bool = False  # JSON bodies are validated into ``model`` by pydantic's JSON parser
 
 
 class Builder:
@@ -95,6 +99,7 @@ class Builder:
         namespace.update(
             {
                 "_sc_model": description.model,
+                "_sc_validate": json_wire.model_reader(description.model) if description.json_model else None,
                 "_sc_fastavro": description.fast_avro,
                 "_sc_BytesIO": io.BytesIO,
                 "_sc_read": fastavro.schemaless_reader,
@@ -224,6 +229,16 @@ class Builder:
         )
         self.dict_checks(code)
 
+    def json_model_body(self, code: Code, raw: str) -> None:
+        """JSON of an object in ``raw`` validated into the contract's model by pydantic's own JSON
+        parser (:func:`syscontract.wire.json.model_reader`: strict, refusing what it may read
+        differently), then judged as an instance is: the critical fields set and not None. The
+        fields-set pydantic records is what the JSON contained (no validator of the model may set a
+        field: ``model_trie`` says so)."""
+        assert self.description.model_trie is not None
+        code(f"{MESSAGE} = _sc_validate({raw})")
+        self.model_checks(code, self.description.model_trie)
+
     def avro_body(self, code: Code, raw: str) -> None:
         """Confluent-framed Avro in ``raw`` from a writer the decoder planned to need one decode
         (``_sc_e``: its entry in the decoder's table, looked up by the caller) into ``_sc_m``, without
@@ -267,7 +282,7 @@ class Builder:
             branches.append((f"_sc_type({MESSAGE}) is _sc_model", lambda c: self._tried(c, trie, success)))
         if "dict" in forms and self.takes_dicts:
             branches.append((f"_sc_type({MESSAGE}) is _sc_dict", lambda c: self._tried(c, None, success)))
-        if "bytes" in forms and self.takes_dicts:
+        if "bytes" in forms and (self.takes_dicts or description.json_model):
             # bytes, bytearray, memoryview and str are bounded once, here, for every form read from
             # them, by the decoder's own rule (decoder.size) wherever a length alone cannot tell
             bounded = (
@@ -300,7 +315,10 @@ class Builder:
         code(f"{raw} = {MESSAGE}.tobytes() if _sc_type({MESSAGE}) is _sc_memoryview else {MESSAGE}")
         with code.block(f"if {raw}[:1] in _sc_OPEN:"):  # not Confluent (0x00, 0x01), single-object (0xC3), a BOM
             with code.block("try:"):
-                self.json_body(code, raw)
+                if self.takes_dicts:
+                    self.json_body(code, raw)
+                else:
+                    self.json_model_body(code, raw)
             with code.block("except _sc_Exception:"):
                 code("pass")
             with code.block("else:"):

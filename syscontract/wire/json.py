@@ -12,13 +12,14 @@ import json
 import re
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
 
 from syscontract.errors import DecodeError
 
-__all__ = ["BOM", "decode", "decode_fast", "detect", "encode", "has_bom"]
+__all__ = ["BOM", "decode", "decode_fast", "detect", "encode", "has_bom", "model_reader"]
 
 
 def detect(data: bytes | str) -> bool:
@@ -109,6 +110,28 @@ def decode_fast(data: bytes | bytearray | memoryview | str) -> Any:
     if _doubtful(data):
         raise ValueError("decode() decides")
     return orjson.loads(data)
+
+
+def model_reader(model: Any) -> Callable[[bytes | bytearray | str], Any]:
+    """``read(data)``: an instance of the pydantic ``model`` validated by pydantic-core's own JSON
+    parser in strict mode, or an exception where that may differ from validating :func:`decode`'s
+    value (what the precise path does). pydantic's parser reads NaN and Infinity, which :func:`decode`
+    refuses: a body holding either word is the precise path's. Strict mode takes each JSON value only
+    as its own type (no ``"5"`` for an int), so a critical field's value has the JSON type it was sent
+    with; what strict mode refuses and lax mode takes is the precise path's too. Escaped lone
+    surrogates, a byte order mark, trailing data and deep nesting are refused by pydantic's parser;
+    duplicate keys are read last-wins by both (the differential test holds it to that)."""
+    validate = model.__pydantic_validator__.validate_json
+
+    def read(data: bytes | bytearray | str) -> Any:
+        if isinstance(data, str):
+            if "NaN" in data or "Infinity" in data:
+                raise ValueError("decode() decides")
+        elif b"NaN" in data or b"Infinity" in data:
+            raise ValueError("decode() decides")
+        return validate(data, strict=True)
+
+    return read
 
 
 # -- JSON nested deeper than the caller's stack leaves room for -----------------------------------

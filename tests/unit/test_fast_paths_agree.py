@@ -15,6 +15,7 @@ import contextlib
 import copy
 import io
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import json_wire_bodies, mutated_orders
+from pydantic import BaseModel
+from strategies import PYDANTIC_SLOT_KINDS, JsonCase, json_cases, json_wire_bodies, mutated_orders
 
 import syscontract
-from syscontract import ContractError, FileRegistry, requires
+from syscontract import Contract, ContractError, FileRegistry, MemoryRegistry, requires
 from syscontract._engine.checker import Checker
 from syscontract._engine.decoder import MAX_MESSAGE_BYTES
 from syscontract.integrations import _messaging as m
@@ -331,3 +333,88 @@ def test_the_differential_test_catches_a_dropped_depth_guard(monkeypatch: pytest
     monkeypatch.setattr(json_wire, "_ORJSON_DEPTH", 0)
     with pytest.raises(AssertionError, match="refuses"):
         _fast_agrees(b'{"d":' + b"[" * 1000 + b"]" * 1000 + b"}")
+
+
+# -- pydantic contracts from JSON: pydantic's own parser against the precise path -----------------
+#
+# A JSON body for a pydantic contract whose model qualifies (Description.json_model) is validated by
+# pydantic-core's JSON parser and judged as an instance; the precise path decodes with the stdlib,
+# checks presence on what was sent, then validates. Same verdict; on success an equal instance with
+# the same fields-set at every level.
+
+
+def fields_sets(value: Any) -> Any:
+    """The fields-set of every model in ``value``, as plain data."""
+    if isinstance(value, BaseModel):
+        return (
+            type(value).__name__,
+            sorted(value.model_fields_set),
+            {k: fields_sets(v) for k, v in value.__dict__.items()},
+        )
+    if isinstance(value, list):
+        return [fields_sets(v) for v in value]
+    return None
+
+
+def model_verdict(run: Callable[[], Any]) -> tuple[Any, ...]:
+    try:
+        payload = run()
+    except ContractError as error:
+        return (type(error).__name__, error.field, error.reason, error.writer)
+    return ("ok", type(payload), payload, fields_sets(payload))
+
+
+def _model_forms(body: bytes) -> list[Any]:
+    return [body, bytearray(body), memoryview(body), *([body.decode()] if body.isascii() else [])]
+
+
+def _hold_model_contract(model: type[BaseModel], critical: list[str], body: bytes) -> bool:
+    """Every form of ``body`` through check(), @requires and the wire check against the precise
+    path; returns whether the model qualified for the JSON path."""
+    contract = Contract.from_model(f"pfast{next(_PFAST)}.v1", model)
+    checker = Checker(contract, critical)
+    registry = MemoryRegistry([contract])
+    handler = requires(str(contract.ref), critical, registry=registry)(lambda event: event)
+    for data in _model_forms(body):
+        expected = model_verdict(lambda data=data: checker.precise(data, None)[0])
+        assert expected == model_verdict(lambda data=data: checker.run_detailed(data, None)[0]), data
+        assert expected == model_verdict(lambda data=data: handler(data)), data
+    return checker.description.json_model
+
+
+_PFAST = iter(range(10**9))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=json_cases(kinds=PYDANTIC_SLOT_KINDS))
+def test_pydantic_contracts_from_json_take_the_precise_verdict_and_instance(case: JsonCase) -> None:
+    body = json.dumps(case.message).encode()
+    if _hold_model_contract(case.model(), list(case.critical), body):
+        STATS_JSON_MODEL["qualified"] += 1
+
+
+STATS_JSON_MODEL: Counter[str] = Counter()
+
+
+class Loose(BaseModel):
+    anything: Any = None
+    number: float | None = None
+    count: int = 0
+    name: str = ""
+    flags: list[bool] = []
+    table: dict[str, Any] = {}
+
+
+class Holder(BaseModel):
+    key: str
+    loose: Loose
+    more: list[Loose] = []
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=json_wire_bodies(), where=st.sampled_from(["anything", "number", "count", "name", "flags", "table"]))
+def test_pydantic_json_parser_reads_what_the_precise_path_reads(value: bytes, where: str) -> None:
+    # the wire's hard cases (big ints, 1e400, NaN, duplicate keys, lone surrogates, bad UTF-8, deep
+    # nesting, trailing data) inside a model that qualifies, at a critical field and beside it
+    body = b'{"key":"k","loose":{"' + where.encode() + b'":' + value + b'},"more":[{"anything":' + value + b"}]}"
+    assert _hold_model_contract(Holder, ["key", "loose"], body)
