@@ -418,3 +418,42 @@ def test_pydantic_json_parser_reads_what_the_precise_path_reads(value: bytes, wh
     # nesting, trailing data) inside a model that qualifies, at a critical field and beside it
     body = b'{"key":"k","loose":{"' + where.encode() + b'":' + value + b'},"more":[{"anything":' + value + b"}]}"
     assert _hold_model_contract(Holder, ["key", "loose"], body)
+
+
+class Typed(BaseModel):
+    x: int
+    flag: bool = False
+    ratio: float = 0.0
+
+
+WHERE_LAX_AND_STRICT_PART = [
+    b'{"x":"5","flag":false,"ratio":0.5}',
+    b'{"x":5.0,"flag":false,"ratio":0.5}',
+    b'{"x":true,"flag":false,"ratio":0.5}',
+    b'{"x":5,"flag":"true","ratio":0.5}',
+    b'{"x":5,"flag":1,"ratio":0.5}',
+    b'{"x":5,"flag":false,"ratio":"1.5"}',
+    b'{"x":5,"flag":false,"ratio":1}',
+    b'{"x":"a","flag":false,"ratio":0.5,"x":5}',
+    b'{"x":5,"flag":false,"ratio":0.5,"x":"a"}',
+    b'{"x":5,"flag":false,"ratio":NaN}',
+    b'{"x":5,"flag":false,"ratio":1e400}',
+    b'{"x":18446744073709551616,"flag":false,"ratio":18446744073709551616}',
+]
+
+
+@pytest.mark.parametrize("body", WHERE_LAX_AND_STRICT_PART)
+def test_a_pydantic_json_body_gets_the_precise_verdict_where_lax_and_strict_part(body: bytes) -> None:
+    assert _hold_model_contract(Typed, ["x", "flag", "ratio"], body)
+
+
+def test_the_differential_test_catches_a_lax_pydantic_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the mutation: validating the body in lax mode takes "5" for a critical integer, which the
+    # precise path refuses (the type of a critical field is checked on what was sent)
+    def lax(model: Any) -> Callable[[Any], Any]:
+        return lambda data: model.__pydantic_validator__.validate_json(data)
+
+    monkeypatch.setattr(json_wire, "model_reader", lax)
+    with pytest.raises(AssertionError):
+        for body in WHERE_LAX_AND_STRICT_PART:
+            _hold_model_contract(Typed, ["x", "flag", "ratio"], body)
