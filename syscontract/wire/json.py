@@ -121,10 +121,12 @@ def model_reader(model: Any) -> Callable[[bytes | bytearray | str], Any]:
     validate = model.__pydantic_validator__.validate_json
 
     def read(data: bytes | bytearray | str) -> Any:
+        # a one-character search first: most events hold no 'N' (the three-letter search alone cost
+        # twice as much on the reference event)
         if isinstance(data, str):
-            if "NaN" in data or "Infinity" in data:
+            if ("N" in data and "NaN" in data) or ("I" in data and "Infinity" in data):
                 raise ValueError("decode() decides")
-        elif b"NaN" in data or b"Infinity" in data:
+        elif (b"N" in data and b"NaN" in data) or (b"I" in data and b"Infinity" in data):
             raise ValueError("decode() decides")
         return validate(data, strict=True)
 
