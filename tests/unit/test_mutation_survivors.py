@@ -328,3 +328,205 @@ def test_a_message_whose_schema_id_header_has_trailing_bytes_is_refused(
         "order.v3", ["customer.customerTier"], body, {k: v.decode() for k, v in headers.items()}
     )
     assert ([], ["term"]) == (received, msg.settled)
+
+
+# -- decoder.py and fastpath.py under mutmut (docs/mutation.md): the fast Avro path of a resolved writer --
+#
+# A fast path that raises falls through to the precise path, which gives the same verdict: a mutant
+# that breaks the fast path outright changes no verdict, only which path took the message. These pin
+# that a planned writer's messages are taken by the fast path, and what it hands on.
+
+DEEP_WRITER = record(
+    "Order",
+    [
+        {"name": "orderId", "type": "string"},
+        {"name": "extras", "type": {"type": "map", "values": record("Extra", [{"name": "a", "type": "string"}])}},
+    ],
+)
+DEEP_READER = record(
+    "Order",
+    [
+        {"name": "orderId", "type": "string"},
+        {
+            "name": "extras",
+            "type": {
+                "type": "map",
+                "values": record(
+                    "Extra", [{"name": "a", "type": "string"}, {"name": "b", "type": "string", "default": "B"}]
+                ),
+            },
+        },
+        {"name": "region", "type": "string", "default": "EU"},
+    ],
+)
+
+
+def test_a_planned_resolved_writer_takes_the_fast_path_without_the_readers_defaults() -> None:
+    # records below a map: resolution fills 'b' in every value and 'region', which the writer never
+    # wrote; the fast path reads the writer's own datum (after the 5-byte prefix) to strip them
+    from syscontract._engine.checker import Checker
+    from syscontract._engine.fastpath import NO
+
+    writer = Contract.from_avro("deep.v1", DEEP_WRITER)
+    reader = Contract.from_avro("deep.v2", DEEP_READER)
+    registry = memory((writer, WRITER_ID), (reader, READER_ID))
+    checker = Checker(reader, ["orderId"], registry)
+    datum = {"orderId": "o", "extras": {"x": {"a": "1"}, "y": {"a": "2"}}}
+    message = confluent(WRITER_ID, avro_body(writer.schema, datum))
+    assert (datum, "deep.v1") == checker.run_detailed(message)  # the precise path plans the writer
+    assert (datum, "deep.v1") == checker.quick(message, None)  # then the fast path takes its messages
+    assert NO is not checker.quick(message, None)
+
+
+FLAT = record("Order", [{"name": "orderId", "type": "string"}, {"name": "n", "type": ["null", "int"], "default": None}])
+
+
+@pytest.fixture
+def flat() -> Any:
+    """A checker of ``flat.v1`` (Avro, ``orderId`` critical) whose writer ``flat.v1`` is planned."""
+    from syscontract._engine.checker import Checker
+
+    contract = Contract.from_avro("flat.v1", FLAT)
+    checker = Checker(contract, ["orderId"], memory((contract, READER_ID)))
+    checker.run(confluent(READER_ID, avro_body(FLAT, {"orderId": "p", "n": None})))
+    return checker
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [None, {}, {"traceparent": "00-x"}, [], [("traceparent", b"00-x")], [("a", b"1"), ("b", b"2")]],
+    ids=["none", "empty-dict", "dict", "empty-list", "pair", "pairs"],
+)
+def test_every_form_of_a_passing_message_takes_the_fast_path(flat: Any, headers: Any) -> None:
+    datum = {"orderId": "o", "n": 3}
+    avro = confluent(READER_ID, avro_body(FLAT, datum))
+    assert (datum, None) == flat.quick(dict(datum), headers)
+    assert (datum, None) == flat.quick(json.dumps(datum).encode(), headers)
+    assert (datum, "flat.v1") == flat.quick(avro, headers)
+    assert (datum, "flat.v1") == flat.quick(avro, headers)  # and again, from the table
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {CONTRACT_HEADER: "flat.v1"},
+        {confluent_wire.VALUE_HEADER: "\x00\x00\x00\x00\x02"},
+        [(CONTRACT_HEADER, b"flat.v1")],
+        [("traceparent", b"00-x"), (confluent_wire.VALUE_HEADER, b"\x00\x00\x00\x00\x02")],
+        [("traceparent", b"00-x", b"extra")],
+        [[CONTRACT_HEADER, b"flat.v1"]],
+        [(b"traceparent", b"00-x")],
+        ("traceparent", b"00-x"),
+    ],
+    ids=["dict-contract", "dict-schema-id", "pair-contract", "pair-schema-id", "triple", "list", "bytes-name", "tuple"],
+)
+def test_bytes_whose_headers_may_name_a_writer_take_the_precise_path(flat: Any, headers: Any) -> None:
+    from syscontract._engine.fastpath import NO
+
+    datum = {"orderId": "o", "n": 3}
+    assert NO is flat.quick(confluent(READER_ID, avro_body(FLAT, datum)), headers)
+    assert NO is flat.quick(json.dumps(datum).encode(), headers)
+    assert (datum, None) == flat.quick(dict(datum), headers)  # a dict has no writer to name
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"orderId": "o", "n": 3}{}',
+        b'{"n": 3}',
+        b'{"orderId": null}',
+        b'{"orderId": 7}',
+        b"[]",
+        b" {}",
+    ],
+)
+def test_json_bytes_the_fast_path_cannot_vouch_for_take_the_precise_path(flat: Any, body: bytes) -> None:
+    from syscontract._engine.fastpath import NO
+
+    assert NO is flat.quick(body, None)
+
+
+def test_avro_bytes_the_fast_path_cannot_vouch_for_take_the_precise_path(flat: Any) -> None:
+    from syscontract._engine.fastpath import NO
+
+    body = avro_body(FLAT, {"orderId": "o", "n": 3})
+    assert NO is flat.quick(confluent(READER_ID, body) + b"\x00", None)  # trailing bytes
+    assert NO is flat.quick(confluent(READER_ID, body)[:-1], None)  # cut short
+    assert NO is flat.quick(confluent(WRITER_ID, body), None)  # a writer not planned
+    assert NO is flat.quick(b"\x01" + confluent(READER_ID, body)[1:], None)  # another magic byte
+
+
+def test_a_planned_writer_that_may_send_a_critical_field_as_null_is_checked_on_the_fast_path(flat: Any) -> None:
+    # the writer is the reader, but 'n' is ["null", "int"]: decoding alone does not vouch for it
+    from syscontract._engine.checker import Checker
+    from syscontract._engine.fastpath import NO
+
+    checker = Checker(flat.contract, ["orderId", "n"], memory((flat.contract, READER_ID)))
+    sent = confluent(READER_ID, avro_body(FLAT, {"orderId": "o", "n": 3}))
+    null = confluent(READER_ID, avro_body(FLAT, {"orderId": "o", "n": None}))
+    assert {"orderId": "o", "n": 3} == checker.run(sent)
+    assert ({"orderId": "o", "n": 3}, "flat.v1") == checker.quick(sent, None)
+    assert NO is checker.quick(null, None)
+    with pytest.raises(MissingCriticalField) as caught:
+        checker.run(null)
+    assert ("n", "null") == (caught.value.field, caught.value.reason)
+
+
+def test_a_planned_writer_whose_array_may_hold_null_elements_is_checked_on_the_fast_path() -> None:
+    # the array itself is never null, its elements may be: either one accepting null is a doubt
+    tagged = record("Tagged", [{"name": "tags", "type": {"type": "array", "items": ["null", "string"]}}])
+    contract = Contract.from_avro("tagged.v1", tagged)
+    memory((contract, READER_ID))
+    handler = Handler()
+    guarded = requires("tagged.v1", ["tags[]"])(handler)
+    assert "handled" == guarded(confluent(READER_ID, avro_body(tagged, {"tags": ["a"]})))  # plans the writer
+    for _ in range(3):
+        with pytest.raises(MissingCriticalField) as caught:
+            guarded(confluent(READER_ID, avro_body(tagged, {"tags": ["a", None]})))
+        assert "null" == caught.value.reason
+    assert [{"tags": ["a"]}] == [dict(event) for event in handler.received]
+
+
+def test_a_field_some_array_elements_do_not_write_is_dropped_from_those_elements_only() -> None:
+    # the writer's items are a union of a line with a sku and a line without; the reader's second
+    # record has a sku with a default: resolution fills it in those elements, which the writer never wrote
+    def lines(b_fields: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "name": "items",
+            "type": {
+                "type": "array",
+                "items": [
+                    record("Line", [{"name": "sku", "type": ["null", "string"]}]),
+                    record("Gift", [{"name": "note", "type": "string"}, *b_fields]),
+                ],
+            },
+        }
+
+    writer = record("Order", [{"name": "orderId", "type": "string"}, lines([])])
+    reader = record(
+        "Order", [{"name": "orderId", "type": "string"}, lines([{"name": "sku", "type": "string", "default": "X"}])]
+    )
+    memory((Contract.from_avro("gifts.v1", writer), WRITER_ID), (Contract.from_avro("gifts.v2", reader), READER_ID))
+    handler = Handler()
+    guarded = requires("gifts.v2", ["orderId"])(handler)
+    # a sku the writer wrote as null stays null, and the elements after it are judged too
+    items = [{"note": "n0"}, {"sku": "s1"}, {"sku": None}, {"note": "n3"}, {"sku": "s4"}]
+    datum = {"orderId": "o", "items": items}
+    for _ in range(3):
+        assert "handled" == guarded(confluent(WRITER_ID, avro_body(writer, datum)))
+    assert [datum] * 3 == [json.loads(json.dumps(dict(event))) for event in handler.received]
+
+
+def test_a_resolved_writer_that_may_send_a_critical_field_as_null_is_checked_on_the_fast_path() -> None:
+    # the writer is not the reader: what resolution hands on is checked like any dict
+    reader_schema = record("Order", [*FLAT["fields"], {"name": "region", "type": "string", "default": "EU"}])
+    writer, reader = Contract.from_avro("flat.v1", FLAT), Contract.from_avro("flat.v2", reader_schema)
+    memory((writer, WRITER_ID), (reader, READER_ID))
+    handler = Handler()
+    guarded = requires("flat.v2", ["orderId", "n"])(handler)
+    assert "handled" == guarded(confluent(WRITER_ID, avro_body(FLAT, {"orderId": "o", "n": 3})))  # plans it
+    for _ in range(3):
+        with pytest.raises(MissingCriticalField) as caught:
+            guarded(confluent(WRITER_ID, avro_body(FLAT, {"orderId": "o", "n": None})))
+        assert ("n", "null") == (caught.value.field, caught.value.reason)
+    assert [{"orderId": "o", "n": 3}] == [dict(event) for event in handler.received]
