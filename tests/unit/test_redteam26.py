@@ -173,6 +173,33 @@ def test_an_extra_named_like_an_aliased_field_leaves_the_fields_set_alone() -> N
     assert_agrees(contract, ["seen"], b'{"code":5,"seen":1}')
 
 
+class Holder(BaseModel):
+    inner: Open
+    items: list[Open] = []
+    zeros: list[Literal[0]] = []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "red team: the same two doors below the top: an extra named like an aliased field of a model in a "
+        "list, and a critical list of Literal[0] sent false (fast path ok, precise path absent / type)"
+    ),
+)
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("inner.Code", b'{"inner":{"code":5}}'),
+        ("items[].Code", b'{"inner":{},"items":[{"code":5}]}'),
+        ("zeros[]", b'{"inner":{},"zeros":[false]}'),
+    ],
+)
+def test_the_doors_below_the_top(field: str, body: bytes) -> None:
+    contract = model(Holder)
+    assert qualifies(contract, [field])
+    assert_agrees(contract, [field], body)
+
+
 class Loose(BaseModel):
     anything: Any = None
     seen: int = 0
