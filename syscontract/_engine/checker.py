@@ -679,12 +679,14 @@ class _Sent(set[str]):
 
 
 _JSON_PLAIN = frozenset(
-    {"model", "model-fields", "model-field", "str", "int", "float", "bool", "literal", "list", "nullable",
+    {"model", "model-fields", "model-field", "str", "int", "float", "bool", "list", "nullable",
      "default", "none", "any", "dict", "definitions", "definition-ref"}
 )  # fmt: skip
 """pydantic-core schema kinds whose strict JSON validation takes a JSON value only as its own type and
 builds the value lax validation builds from the stdlib decoder's (anything else: dates, decimals,
-enums, unions, functions, types with a JSON schema of their own, is validated on the precise path)."""
+enums, unions, functions, types with a JSON schema of their own, is validated on the precise path).
+Not ``literal``: pydantic's strict JSON check of ``Literal[1]`` takes ``true`` (and ``Literal[True]``
+takes ``1``), where the precise path refuses the wrong JSON type."""
 
 
 def _json_validatable(model: Any) -> bool:
@@ -703,6 +705,8 @@ def _json_validatable(model: Any) -> bool:
                 return False
             if node.get("strict") is True or node.get("custom_init") or node.get("root_model"):
                 return False
+            if "allow" in (node.get("extra_behavior"), node.get("extra_fields_behavior")):
+                return False  # an extra key is put in the fields-set: one named like an aliased field reads as it
             if node.get("post_init"):
                 return False
             pending.extend(value for key, value in node.items() if key not in ("metadata", "cls", "ref"))

@@ -14,6 +14,7 @@ cost is a dictionary lookup. The per-writer plans are keyed by data from the wir
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 import weakref
@@ -127,9 +128,14 @@ def written_only(payload: dict[str, Any], source: Source) -> dict[str, Any]:
 
 def size(raw: bytes | bytearray | memoryview | str) -> int:
     """The message's size in bytes: a memoryview counts its bytes, not its items (a view cast to
-    8-byte items is an eighth as long); text counts its UTF-8 bytes once it could exceed the bound."""
+    8-byte items is an eighth as long); text counts its UTF-8 bytes once it could exceed the bound.
+    A memoryview already released has no size: ``sys.maxsize``, so that no fast path reads it and the
+    decoder says why."""
     if isinstance(raw, memoryview):
-        return raw.nbytes
+        try:
+            return raw.nbytes
+        except ValueError:  # released
+            return sys.maxsize
     if isinstance(raw, str) and len(raw) > MAX_MESSAGE_BYTES // 4:
         return len(raw.encode("utf-8", "surrogatepass"))
     return len(raw)
@@ -201,6 +207,13 @@ class Decoder:
         after presence) and the writer's plan (None for plain JSON). Raises :class:`DecodeError`,
         :class:`RegistryError` or a :class:`ContractViolation`."""
         length = size(raw)
+        if length == sys.maxsize and isinstance(raw, memoryview):
+            raise DecodeError(
+                "the message is a memoryview that was released: its bytes can no longer be read",
+                contract=self.ref,
+                reason="unreadable",
+                payload=raw,
+            )
         if length > MAX_MESSAGE_BYTES:
             raise DecodeError(
                 f"message of {length} bytes is larger than the {MAX_MESSAGE_BYTES} accepted",

@@ -87,12 +87,16 @@ _LONG: Final = 19
 _ORJSON_DEPTH: Final = 1024
 
 
-def _doubtful(data: bytes | bytearray) -> bool:
-    """Whether orjson may read ``data`` differently from :func:`decode` though it reads it."""
+def _doubtful(data: bytes | bytearray, depth: int | None = None) -> bool:
+    """Whether a fast reader whose own nesting limit is ``depth`` may read ``data`` differently from
+    :func:`decode` though it reads it: 19 digits in a row (an integer past 64 bits; for pydantic's
+    reader, one past a float's range too), or as many brackets as the recursion limit, where that
+    limit is within the reader's own."""
     if b"0" * _LONG in data.translate(_ZEROS):
         return True
     limit = sys.getrecursionlimit()
-    return limit <= _ORJSON_DEPTH and data.count(b"{") + data.count(b"[") >= limit
+    reads = _ORJSON_DEPTH if depth is None else depth
+    return limit <= reads and data.count(b"{") + data.count(b"[") >= limit
 
 
 def decode_fast(data: bytes | bytearray | memoryview | str) -> Any:
@@ -121,12 +125,16 @@ def model_reader(model: Any) -> Callable[[bytes | bytearray | str], Any]:
     validate = model.__pydantic_validator__.validate_json
 
     def read(data: bytes | bytearray | str) -> Any:
+        if isinstance(data, str):
+            data = data.encode("utf-8")  # text that is not UTF-8 raises: a ValueError, decode() decides
         # a one-character search first: most events hold no 'N' (the three-letter search alone cost
         # twice as much on the reference event)
-        if isinstance(data, str):
-            if ("N" in data and "NaN" in data) or ("I" in data and "Infinity" in data):
-                raise ValueError("decode() decides")
-        elif (b"N" in data and b"NaN" in data) or (b"I" in data and b"Infinity" in data):
+        if (b"N" in data and b"NaN" in data) or (b"I" in data and b"Infinity" in data):
+            raise ValueError("decode() decides")
+        # an integer past a float's range (pydantic makes it inf for a float field; decode() keeps the
+        # int, which the model refuses) and nesting at the recursion limit (decode() refuses it as
+        # too deep, where pydantic's parser reads up to its own limit, about 250 levels)
+        if _doubtful(data, sys.maxsize):
             raise ValueError("decode() decides")
         return validate(data, strict=True)
 

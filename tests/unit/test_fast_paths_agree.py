@@ -457,3 +457,14 @@ def test_the_differential_test_catches_a_lax_pydantic_read(monkeypatch: pytest.M
     with pytest.raises(AssertionError):
         for body in WHERE_LAX_AND_STRICT_PART:
             _hold_model_contract(Typed, ["x", "flag", "ratio"], body)
+
+
+def test_a_released_memoryview_is_a_decode_error_on_every_entry_point() -> None:
+    # its size cannot be read: no fast path takes it, and the decoder says why (was: a bare ValueError)
+    view = memoryview(json.dumps(ORDER).encode())
+    view.release()
+    handler = requires("order.v3", FIELDS)(lambda event: event)
+    expected = ("DecodeError", None, "unreadable", None)
+    assert expected == verdict(lambda: handler(view))
+    assert expected == verdict(lambda: syscontract.check("order.v3", view, FIELDS))
+    assert expected == verdict(lambda: m.GuardCheck("order.v3", FIELDS).run(view, None))

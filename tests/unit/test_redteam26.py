@@ -6,7 +6,9 @@ The promise held here: for a body as bytes, bytearray, memoryview or str, ``chec
 ``Checker.precise`` gives: the same error (class, field, reason) or the same value (type-exact at every
 depth; for models ``==``, ``model_fields_set`` and the extras at every depth).
 
-Attacks that broke the promise stay as strict xfails naming the cause; ``test_holds_*`` are attacks
+Attacks that broke the promise were strict xfails naming the cause until closed (a float past its
+range and nesting at the recursion limit go to the precise path; a model with a Literal or
+extra='allow' does not take pydantic's JSON path); ``test_holds_*`` are attacks
 that held (a representative set). Every test uses contract names of its own.
 """
 
@@ -105,15 +107,6 @@ class Ratio(BaseModel):
     ratio: float = 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team: an integer literal past the float range (2e308 written out) for a float field: "
-        "pydantic's strict JSON parser reads it as inf and the fast path accepts; the precise path "
-        "decodes a Python int that lax validation cannot make a float (FieldTypeError). model_reader "
-        "guards NaN/Infinity only, not integers too large for a float"
-    ),
-)
 def test_float_field_from_an_integer_past_the_float_range() -> None:
     contract = model(Ratio)
     assert qualifies(contract, ["ratio"])
@@ -125,18 +118,10 @@ class Flagged(BaseModel):
     yes: Literal[True] = True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team: a critical Literal[1] sent true (or Literal[True] sent 1): strict JSON validation "
-        "takes it (the literal's value), the precise path's type check on what was sent refuses it "
-        "(FieldTypeError). _JSON_PLAIN admits 'literal', whose strict JSON check matches bool and int"
-    ),
-)
 @pytest.mark.parametrize(("field", "body"), [("one", b'{"one":true}'), ("yes", b'{"yes":1}')])
 def test_a_critical_literal_sent_as_the_other_of_bool_and_int(field: str, body: bytes) -> None:
     contract = model(Flagged)
-    assert qualifies(contract, [field])
+    assert not qualifies(contract, [field])  # closed: a Literal takes the precise path
     assert_agrees(contract, [field], body)
 
 
@@ -146,28 +131,12 @@ class Open(BaseModel):
     seen: int = 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team: extra='allow' and a field with an alias: a key with the field's Python name is an "
-        "extra, and pydantic puts extras in model_fields_set, so the fast path's fields-set test takes "
-        "the never-sent field (its default 0) as sent; the precise path says absent "
-        "(fastpath.Builder.model_checks trusts __pydantic_fields_set__ of a JSON-built instance)"
-    ),
-)
 def test_an_extra_named_like_an_aliased_field_is_not_that_field() -> None:
     contract = model(Open)
-    assert qualifies(contract, ["Code"])
+    assert not qualifies(contract, ["Code"])  # closed: extra='allow' takes the precise path
     assert_agrees(contract, ["Code"], b'{"code":5}')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team: the same extra beside a critical field that was sent: the verdicts agree but the "
-        "fast path's instance has 'code' in model_fields_set, the precise path's (_keep_sent) not"
-    ),
-)
 def test_an_extra_named_like_an_aliased_field_leaves_the_fields_set_alone() -> None:
     contract = model(Open)
     assert_agrees(contract, ["seen"], b'{"code":5,"seen":1}')
@@ -179,13 +148,6 @@ class Holder(BaseModel):
     zeros: list[Literal[0]] = []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team: the same two doors below the top: an extra named like an aliased field of a model in a "
-        "list, and a critical list of Literal[0] sent false (fast path ok, precise path absent / type)"
-    ),
-)
 @pytest.mark.parametrize(
     ("field", "body"),
     [
@@ -196,7 +158,8 @@ class Holder(BaseModel):
 )
 def test_the_doors_below_the_top(field: str, body: bytes) -> None:
     contract = model(Holder)
-    assert qualifies(contract, [field])
+    # closed: a model with a Literal or extra='allow' takes the precise path for JSON bodies
+    assert not qualifies(contract, [field])
     assert_agrees(contract, [field], body)
 
 
@@ -205,15 +168,6 @@ class Loose(BaseModel):
     seen: int = 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "red team: with sys.getrecursionlimit() at 200, a body nesting 201 levels: the precise path "
-        "refuses it as too-deep (wire.json._decode_deep), pydantic's JSON parser reads it (its own "
-        "limit is about 250) and the fast path accepts. model_reader has no depth guard like "
-        "decode_fast's (_doubtful counts brackets against the recursion limit)"
-    ),
-)
 def test_nesting_past_the_recursion_limit_within_pydantics_own() -> None:
     contract = model(Loose)
     assert qualifies(contract, ["seen"])
