@@ -347,17 +347,29 @@ class Checker:
         # a mapping becomes the model, and then each path is traced on it (``_trace``): a step through
         # a union of models is left to that trace, which knows the branch pydantic chose
         raw = self.model is not None and isinstance(payload, Mapping)
-        for critical in self.critical:
-            error = self._walk(critical, 0, payload, "", raw)
-            if error is not None:
-                return error
+        # an instance is judged in the two passes a mapping gets (up to each path's first union step,
+        # then, the model built, all of it), so that every form names the same first field
+        passes = (True, False) if not raw and self.model is not None and isinstance(payload, BaseModel) else (raw,)
+        for before_unions in passes:
+            for critical in self.critical:
+                error = self._walk(critical, 0, payload, "", raw, before_unions)
+                if error is not None:
+                    return error
         return None
 
     def _walk(
-        self, critical: Critical, index: int, container: Any, walked: str, raw: bool = False
+        self,
+        critical: Critical,
+        index: int,
+        container: Any,
+        walked: str,
+        raw: bool = False,
+        before_unions: bool = False,
     ) -> ContractViolation | None:
         path = critical.path.text
         name, arrays = critical.path.steps[index]
+        if before_unions and not raw and self.model is not None and index in _union_steps(self.model, critical.path):
+            return None  # the first pass stops where the branch decides; the second walks on
         here = f"{walked}.{name}" if walked else name
         if _is_dataclass_instance(container):
             return self._walk_dataclass(critical, index, container, here)
@@ -397,7 +409,7 @@ class Checker:
             return self._missing(path, "null", f"sent as null{where}")
         last = index == len(critical.path.steps) - 1
         node = critical.nodes[index]
-        return self._descend(critical, index, value, here, arrays, last, node, typed, raw)
+        return self._descend(critical, index, value, here, arrays, last, node, typed, raw, before_unions)
 
     def _walk_dataclass(self, critical: Any, index: int, container: Any, here: str) -> ContractViolation | None:
         """A dataclass records no fields-set: a field of it proves it was sent only when its
@@ -436,6 +448,7 @@ class Checker:
         node: Node,
         typed: bool,
         raw: bool = False,
+        before_unions: bool = False,
     ) -> ContractViolation | None:
         if arrays:
             if not isinstance(value, (list, tuple)):
@@ -444,7 +457,7 @@ class Checker:
                 if element is None:
                     return self._missing(critical.path.text, "null", f"element {position} of {here!r} is null")
                 error = self._descend(
-                    critical, index, element, f"{here}[{position}]", arrays - 1, last, node, typed, raw
+                    critical, index, element, f"{here}[{position}]", arrays - 1, last, node, typed, raw, before_unions
                 )
                 if error is not None:
                     return error
@@ -453,7 +466,7 @@ class Checker:
             if typed and not node.accepts(value):
                 return self._type(critical.path.text, here, value, node.describe())
             return None
-        return self._walk(critical, index + 1, value, here, raw)
+        return self._walk(critical, index + 1, value, here, raw, before_unions)
 
     def _missing(self, path: str, reason: str, detail: str) -> MissingCriticalField:
         return MissingCriticalField(
@@ -685,8 +698,8 @@ _JSON_PLAIN = frozenset(
 """pydantic-core schema kinds whose strict JSON validation takes a JSON value only as its own type and
 builds the value lax validation builds from the stdlib decoder's (anything else: dates, decimals,
 enums, unions, functions, types with a JSON schema of their own, is validated on the precise path).
-Not ``literal``: pydantic's strict JSON check of ``Literal[1]`` takes ``true`` (and ``Literal[True]``
-takes ``1``), where the precise path refuses the wrong JSON type."""
+A ``literal`` only of strings: pydantic's strict JSON check of ``Literal[1]`` takes ``true`` (and
+``Literal[True]`` takes ``1``), where the precise path refuses the wrong JSON type."""
 
 
 def _json_validatable(model: Any) -> bool:
@@ -701,7 +714,9 @@ def _json_validatable(model: Any) -> bool:
             pending.extend(node)
         elif isinstance(node, dict):
             kind = node.get("type")
-            if isinstance(kind, str) and kind not in _JSON_PLAIN:
+            if kind == "literal" and all(type(value) is str for value in node.get("expected", ())):
+                pass  # strings only: strict JSON takes a string only as itself
+            elif isinstance(kind, str) and kind not in _JSON_PLAIN:
                 return False
             if node.get("strict") is True or node.get("custom_init") or node.get("root_model"):
                 return False
