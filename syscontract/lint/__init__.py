@@ -68,15 +68,19 @@ class LintReport:
         """The report for a person: each handler, its findings, the declaration that fixes them."""
         out: list[str] = []
         for handler in self.handlers:
-            where = f"{handler.file}:{handler.line}" if handler.file else "seen in tests only"
+            where = f"{shown(handler.file)}:{handler.line}" if handler.file else "seen in tests only"
             head = f"{handler.handler} ({where}, {handler.contract or 'contract not literal'})"
             if not handler.findings:
                 out.append(f"{head}: ok")
                 continue
             out.append(head)
             for finding in handler.findings:
-                place = f"{finding.file}:{finding.line}" if finding.file else "-"
-                out.append(f"  {finding.severity.upper():<8}{finding.kind} {finding.field or '-'}  ({place})")
+                place = f"({shown(finding.file)}:{finding.line})" if finding.file else "(-)"
+                line = f"  {finding.severity.upper():<8}{finding.kind} {finding.field or '-'}"
+                if len(line) + 2 + len(place) <= WIDTH:
+                    out.append(f"{line}  {place}")
+                else:  # a long path: the location on a line of its own
+                    out.extend([line, f"    {place}"])
                 out.extend(textwrap.wrap(finding.message, WIDTH, initial_indent="    ", subsequent_indent="    "))
             out.extend(wrap_call(handler.suggested, "  fix: ", WIDTH))
             out.append("")
@@ -88,6 +92,18 @@ class LintReport:
             f"{summary}"
         )
         return "\n".join(out) + "\n"
+
+
+def shown(file: str) -> str:
+    """``file`` as a person reads it: relative to the working directory when it lies under it (as
+    linters print paths), else as it is."""
+    if not os.path.isabs(file):
+        return file
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:  # another drive
+        return file
+    return file if relative.startswith(os.pardir) else relative
 
 
 def contracts_dir(paths: Sequence[str], given: str | None) -> str | None:

@@ -380,13 +380,16 @@ def test_the_pre_commit_hook_runs_syscontract_lint_on_python_files() -> None:
     )  # fmt: skip
 
 
-def test_text_output_fits_100_columns_and_a_wrapped_fix_pastes_as_printed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_output_fits_100_columns_and_a_wrapped_fix_pastes_as_printed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from syscontract import requires
 
+    monkeypatch.chdir(ROOT)  # paths print relative to the working directory, however deep the clone is
     main(["lint", str(ROOT / "examples" / "shop")])
     lines = capsys.readouterr().out.splitlines()
     assert [] == [line for line in lines if len(line) > 100]
-    start = lines.index("pricing.price (" + str(ROOT / "examples/shop/pricing/pricing.py") + ":32, order.v3)")
+    start = lines.index("pricing.price (examples/shop/pricing/pricing.py:32, order.v3)")
     fix = next(i for i in range(start, len(lines)) if lines[i].startswith("  fix: "))
     end = next(i for i in range(fix + 1, len(lines)) if not lines[i].startswith("   "))
     assert end - fix == 2  # wrapped once
@@ -395,6 +398,31 @@ def test_text_output_fits_100_columns_and_a_wrapped_fix_pastes_as_printed(capsys
     exec(compile(pasted, "<pasted>", "exec"), namespace)
     declared = [p.text for p in namespace["price"].__syscontract__.fields]  # type: ignore[attr-defined]
     assert ["customerTier", "customer.id", "items[].qty", "items[].unitPrice"] == declared
+
+
+def test_a_location_too_long_for_its_finding_line_goes_on_a_line_of_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path.joinpath(*["a-rather-long-directory-name"] * 3)
+    deep.mkdir(parents=True)
+    (deep / "h.py").write_text(
+        "from syscontract import requires\n\n"
+        "@requires(contract='order.v3', fields=['orderId'])\n"
+        "def price(order):\n"
+        "    return order.get('customerTier', 'BASIC')\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the file is not under it: its absolute path is printed
+    main(["lint", str(deep)])
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index("  ERROR   undeclared-fallback customerTier")
+    assert f"    ({deep / 'h.py'}:5)" == lines[at + 1]
+    monkeypatch.chdir(deep.parent)  # under it: relative, and on the finding's line
+    main(["lint", str(deep)])
+    lines = capsys.readouterr().out.splitlines()
+    relative = Path("a-rather-long-directory-name", "h.py")
+    assert f"  ERROR   undeclared-fallback customerTier  ({relative}:5)" in lines
 
 
 def test_two_files_with_one_module_name_are_each_read_with_their_own_helpers_and_contracts(tmp_path: Path) -> None:
