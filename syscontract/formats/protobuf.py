@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +34,16 @@ from syscontract.errors import ContractDeclarationError, MissingDependencyError
 if TYPE_CHECKING:
     from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-__all__ = ["PRESENCE_POLICIES", "ProtoSchema", "compile_proto", "parse", "runtime"]
+__all__ = ["PRESENCE_POLICIES", "ROOT_MESSAGE", "ProtoSchema", "compile_proto", "parse", "runtime"]
 
 PRESENCE_POLICIES = frozenset({"explicit", "zero-is-unsent"})
 """How a critical field without presence (a plain proto3 scalar, string, bytes or enum) is judged:
 ``explicit`` (the default) refuses such a declaration, since a zero that was sent and a field that
 was never written are the same bytes; ``zero-is-unsent`` counts its zero value as not sent."""
+
+ROOT_MESSAGE = "<root>"
+"""``message=ROOT_MESSAGE``: the file's one top-level message that no other message of the file uses
+as a field's type (a Schema Registry's schema names no message: its framing does, per message)."""
 
 _SCALARS: dict[int, frozenset[str]] = {}  # FieldDescriptor.TYPE_* -> kinds, filled on first use
 _WIDE = frozenset({3, 4, 6, 16, 18})  # int64, uint64, fixed64, sfixed64, sint64: strings in proto3 JSON
@@ -139,7 +143,7 @@ def parse(
     ref: ContractRef,
     schema: Any,
     *,
-    message: str | None = None,
+    message: str | Sequence[int] | None = None,
     references: Iterable[Any] = (),
     presence: str = "explicit",
     **options: Any,
@@ -149,7 +153,8 @@ def parse(
     ``schema``: a generated message class; a ``FileDescriptorSet`` (its bytes, or the message); a
     serialized ``FileDescriptorProto`` in base64 text (a Schema Registry's ``format=serialized``),
     whose imports are in ``references`` (the same kinds, any order). ``message``: the message's full
-    or short name, required when the last file defines several top-level messages. ``presence``: one
+    or short name, required when the file defines several top-level messages (or its message-index
+    path, ``(0,)``: the first, as Confluent's framing says). ``presence``: one
     of :data:`PRESENCE_POLICIES`."""
     runtime()
     if presence not in PRESENCE_POLICIES:
@@ -174,7 +179,7 @@ def parse(
         raise ContractDeclarationError(
             f"invalid protobuf schema: {type(exc).__name__}: {exc}", contract=str(ref), reason="bad-schema"
         ) from exc
-    if message is not None and message not in (proto.full_name, proto.descriptor.name):
+    if isinstance(message, str) and message != ROOT_MESSAGE and message not in (proto.full_name, proto.descriptor.name):
         raise ContractDeclarationError(
             f"the message {message!r} was asked for, but the class is {proto.full_name}",
             contract=str(ref),
@@ -259,7 +264,7 @@ def _file_protos(ref: ContractRef, schema: Any) -> list[Any]:
     )
 
 
-def _from_files(ref: ContractRef, files: list[Any], message: str | None, presence: str) -> ProtoSchema:
+def _from_files(ref: ContractRef, files: list[Any], message: str | Sequence[int] | None, presence: str) -> ProtoSchema:
     from google.protobuf import descriptor_pool
     from google.protobuf.message_factory import GetMessageClass
 
@@ -277,6 +282,8 @@ def _from_files(ref: ContractRef, files: list[Any], message: str | None, presenc
                 f"protobuf imports form a cycle: {' -> '.join((*chain, name))}", contract=str(ref), reason="bad-schema"
             )
         file = by_name.get(name)
+        if file is None and name.startswith("google/protobuf/"):
+            file = by_name[name] = _well_known(name)  # left out of references by Confluent's serializers
         if file is None:
             raise ContractDeclarationError(
                 f"the descriptor set lacks {name!r}, which {chain[-1]!r} imports (build it with --include_imports)",
@@ -297,7 +304,38 @@ def _from_files(ref: ContractRef, files: list[Any], message: str | None, presenc
     pool = descriptor_pool.DescriptorPool()
     for file in ordered:
         pool.Add(file)
-    if message is not None:
+    if message is not None and not isinstance(message, str):  # a message-index path, as Confluent's framing
+        own_file = tops[0] if tops else ordered[-1]
+        top = pool.FindFileByName(own_file.name)
+        candidates: Any = list(top.message_types_by_name.values())
+        descriptor = None
+        for index in message:
+            if not 0 <= index < len(candidates):
+                raise ContractDeclarationError(
+                    f"no message at index {list(message)} in {own_file.name!r}", contract=str(ref), reason="bad-schema"
+                )
+            descriptor = candidates[index]
+            candidates = descriptor.nested_types
+        if descriptor is None:
+            raise ContractDeclarationError("an empty message index", contract=str(ref), reason="bad-schema")
+        own = own_file.name
+    elif message == ROOT_MESSAGE:
+        own_file = tops[0] if tops else ordered[-1]
+        prefix = f"{own_file.package}." if own_file.package else ""
+        used = {
+            field.type_name.lstrip(".") for m in own_file.message_type for field in _all_fields(m) if field.type_name
+        }
+        roots = [m.name for m in own_file.message_type if prefix + m.name not in used]
+        if len(roots) != 1:
+            raise ContractDeclarationError(
+                f"{own_file.name!r} has {len(roots)} top-level messages no other message uses "
+                f"({', '.join(roots) or 'none'}): name the contract's message",
+                contract=str(ref),
+                reason="bad-schema",
+            )
+        descriptor = pool.FindMessageTypeByName(prefix + roots[0])
+        own = own_file.name
+    elif message is not None:
         wanted = message
         if "." not in message:
             matches = [
@@ -341,6 +379,24 @@ def _from_files(ref: ContractRef, files: list[Any], message: str | None, presenc
     # the contract's own file last, each file after what it imports
     chain = [f for f in ordered if f.name != own] + [by_name[own]]
     return ProtoSchema(descriptor, GetMessageClass(descriptor), chain, presence)
+
+
+def _all_fields(message: Any) -> Iterator[Any]:
+    yield from message.field
+    for nested in message.nested_type:
+        yield from _all_fields(nested)
+
+
+def _well_known(name: str) -> Any:
+    from google.protobuf import descriptor_pb2, descriptor_pool
+
+    try:
+        found = descriptor_pool.Default().FindFileByName(name)
+    except KeyError:
+        return None
+    proto = descriptor_pb2.FileDescriptorProto()
+    found.CopyToProto(proto)
+    return proto
 
 
 def _canonical(proto: ProtoSchema) -> dict[str, Any]:

@@ -14,6 +14,7 @@ Schema ids never change, so what is fetched is kept (bounded).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
@@ -282,6 +283,11 @@ class ConfluentRegistry:
                 return Contract.from_avro(ref, text, references=self._avro_references(schema))
             if kind == "JSON":
                 return Contract.from_jsonschema(ref, text, references=self._json_references(schema))
+            if kind == "PROTOBUF":  # base64 FileDescriptorProto; a message's framing picks its own message
+                from syscontract.formats.protobuf import ROOT_MESSAGE
+
+                references = self._protobuf_references(schema)
+                return Contract.from_protobuf(ref, text, references=references, message=ROOT_MESSAGE)
         except ContractDeclarationError as exc:
             raise RegistryError(
                 f"the registry's schema cannot be used: {exc.detail}", contract=str(ref), reason="bad-schema"
@@ -337,6 +343,42 @@ class ConfluentRegistry:
 
         visit(list(schema.references or []), 0)
         return texts
+
+    def _protobuf_references(self, schema: Schema) -> list[Any]:
+        """The files a protobuf schema imports (serialized ``FileDescriptorProto`` s), their own imports
+        included, each named as the importing file names it (the reference's ``name``)."""
+        from google.protobuf import descriptor_pb2
+
+        files: list[Any] = []
+        seen: set[tuple[str | None, int | None]] = set()
+
+        def visit(references: list[Any], depth: int) -> None:
+            for reference in references:
+                key = (reference.subject, reference.version)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if depth > 32 or len(seen) > 1000:
+                    raise RegistryError("schema references nest too deep or are too many", reason="bad-schema")
+                if reference.subject is None or reference.version is None:
+                    raise RegistryError("a schema reference without subject or version", reason="bad-schema")
+                registered = self._referenced(reference.subject, reference.version)
+                visit(list(registered.schema.references or []), depth + 1)
+                try:
+                    file = descriptor_pb2.FileDescriptorProto.FromString(
+                        base64.b64decode(registered.schema.schema_str or "", validate=True)
+                    )
+                except Exception as exc:  # binascii.Error, DecodeError: not a serialized descriptor
+                    raise RegistryError(
+                        f"the referenced schema {reference.subject} v{reference.version} is not a serialized "
+                        f"FileDescriptorProto: {exc}",
+                        reason="bad-schema",
+                    ) from exc
+                file.name = reference.name or file.name
+                files.append(file)
+
+        visit(list(schema.references or []), 0)
+        return files
 
     def _referenced(self, subject: str, version: int) -> RegisteredSchema:
         """A referenced schema: by the subject and version the reference names (a subject, never a
