@@ -148,7 +148,7 @@ class ProtoCheck:
                 )
             enum = field.enum_type
             closed = bool(enum is not None and enum.is_closed)
-            numbers = frozenset(enum.values_by_number) if enum is not None and not closed else None
+            numbers = frozenset(v.number for v in enum.values) if enum is not None and not closed else None
             steps.append(Step(field.name, name, field.number, field, arrays, presence, numbers, closed))
             if not last:
                 descriptor = field.message_type
