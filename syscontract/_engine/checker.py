@@ -85,6 +85,8 @@ class Checker:
             # sent): no dict is handed on as it is, so bytes are not decoded inline
             avro=contract.format == "avro" and self.model is None,
             fast_avro=self.decoder.fast_avro,
+            fast_proto=self.decoder.fast_proto if self.proto is not None else None,
+            proto_paths=self.proto.fast_paths() if self.proto is not None else (),
         )
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
         self.builder = Builder(self.description, self.namespace)

@@ -195,6 +195,10 @@ class Decoder:
         # protobuf: the critical paths resolved to field numbers (a declaration on a field without
         # presence is refused here, at declaration)
         self.proto = _proto_check(reader, critical)
+        # protobuf: Confluent prefix (magic byte 0 and the 4-byte id) -> (end of the message-index array,
+        # its bytes, the reader class's FromString, label), for writers whose messages lack nothing by
+        # schema: the hot path reads this table directly
+        self.fast_proto: dict[bytes, tuple[int, bytes, Any, str]] = {}
         with _live_lock:
             _live.add(self)
 
@@ -205,6 +209,7 @@ class Decoder:
             self._generation += 1
             self._plans.clear()
             self.fast_avro.clear()
+            self.fast_proto.clear()
 
     def decode(
         self, raw: bytes | bytearray | memoryview | str, headers: Headers = None, *, key: bool = False
@@ -452,6 +457,17 @@ class Decoder:
                     del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
                 kind, value = key
+                if kind == "confluent" and type(value) is int and plan.kind == "protobuf" and not plan.gaps:
+                    assert self.proto is not None  # a protobuf writer planned for a protobuf reader
+                    while len(self.fast_proto) >= MAX_WRITERS:
+                        del self.fast_proto[next(iter(self.fast_proto))]
+                    indexes = protobuf_wire.encode_indexes(plan.proto.indexes)
+                    self.fast_proto[b"\x00" + value.to_bytes(4, "big")] = (
+                        5 + len(indexes),
+                        indexes,
+                        self.proto.message_class.FromString,
+                        plan.label,
+                    )
                 if kind == "confluent" and type(value) is int and self._only_decoding(plan):
                     while len(self.fast_avro) >= MAX_WRITERS:
                         del self.fast_avro[next(iter(self.fast_avro))]

@@ -27,6 +27,7 @@ the writer declares with an incompatible wire type is :class:`FieldTypeError` fo
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,24 @@ class ProtoCheck:
         from google.protobuf.message import Message
 
         self.base: type[Any] = Message
+
+    def fast_paths(self) -> tuple[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None, ...]:
+        """Each critical path as straight-line steps for the generated fast path: ``(attribute,
+        presence, zero value, open enum's numbers)``; None for a path no straight line judges (one
+        through a list, or a field whose name is not a plain attribute)."""
+        found: list[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None] = []
+        for steps in self.steps:
+            plain = all(
+                step.name.isidentifier() and not keyword.iskeyword(step.name) and not step.name.startswith("_")
+                for step in steps
+            )
+            through_list = any(step.presence == "repeated" for step in steps[:-1])
+            found.append(
+                None
+                if through_list or not plain
+                else tuple((s.name, s.presence, s.field.default_value, s.enum_numbers) for s in steps)
+            )
+        return tuple(found)
 
     def adopt(self, message: Any) -> tuple[Any, ContractViolation | None]:
         """A message of another class (the producer's own generated class, another version) as the

@@ -321,3 +321,50 @@ def test_requires_hands_a_message_and_dead_letters_keep_the_bytes(memory: Memory
     assert [V3.GOLD] == seen
     assert [stale] == [letter.payload for letter in letters]
     assert "not-in-writer-schema" == letters[0].error.reason
+
+
+# -- the fast path agrees with the precise one ---------------------------------------------------------
+
+AGREE = [
+    V3.Order(customer_tier=V3.GOLD, order_id="o", customer=V3.Customer(id="c"), items=[V3.Item(sku="s")]),
+    V3.Order(customer_tier=V3.BASIC, order_id="", customer=V3.Customer(id=""), items=[V3.Item()]),  # zeros, sent
+    V3.Order(order_id="o", customer=V3.Customer(id="c")),  # no tier, no items
+    V3.Order(customer_tier=V3.GOLD, customer=V3.Customer(id="c")),  # no order id
+    V3.Order(customer_tier=V3.GOLD, order_id="o"),  # no customer
+    V3.Order(customer_tier=V3.GOLD, order_id="o", customer=V3.Customer()),  # customer without id
+    V4.Order(customer_tier=V4.PLATINUM, order_id="o", customer=V4.Customer(id="c")),  # a number v3 lacks
+]
+
+
+@pytest.mark.parametrize("message", AGREE, ids=range(len(AGREE)))
+@pytest.mark.parametrize("fields", [["customerTier", "orderId", "customer.id"], ["items"], ["items[].sku"]])
+def test_the_inline_path_takes_only_what_the_precise_path_accepts(
+    memory: MemoryRegistry, message: Any, fields: list[str]
+) -> None:
+    from syscontract._engine.checker import Checker
+    from syscontract._engine.fastpath import NO
+
+    checker = Checker(memory.get("order.v3"), fields, memory)
+    data = framed("order.v3", V3.Order.FromString(message.SerializeToString()))
+    try:
+        expected: Any = checker.precise(data)[0]  # plans the writer, so the inline path may take it
+    except syscontract.ContractViolation as exc:
+        expected = type(exc)
+    quick = checker.quick(data, None)
+    if quick is not NO:
+        assert (expected, "order.v3") == quick  # taken inline: the precise path accepts it, the same message
+    elif fields != ["items[].sku"]:
+        assert isinstance(expected, type)  # left to the precise path only when it refuses (or a list path)
+
+
+def test_the_inline_path_takes_a_planned_writer(memory: MemoryRegistry) -> None:
+    from syscontract._engine.checker import Checker
+    from syscontract._engine.fastpath import NO
+
+    checker = Checker(memory.get("order.v3"), ["customerTier"], memory)
+    data = framed("order.v3", V3.Order(customer_tier=V3.VIP))
+    assert NO is checker.quick(data, None)  # the writer is not planned yet
+    checker.precise(data)
+    received, writer = checker.quick(data, None)
+    assert (V3.VIP, "order.v3") == (received.customer_tier, writer)
+    assert NO is checker.quick(framed("order.v2", V2.Order()), None)  # a writer with gaps: never inline
