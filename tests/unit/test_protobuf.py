@@ -368,3 +368,38 @@ def test_the_inline_path_takes_a_planned_writer(memory: MemoryRegistry) -> None:
     received, writer = checker.quick(data, None)
     assert (V3.VIP, "order.v3") == (received.customer_tier, writer)
     assert NO is checker.quick(framed("order.v2", V2.Order()), None)  # a writer with gaps: never inline
+
+
+# -- the other entry points ----------------------------------------------------------------------------
+
+
+def test_produces_checks_and_frames_a_protobuf_message(memory: MemoryRegistry) -> None:
+    from syscontract import produces
+
+    memory.add(Contract.from_protobuf("order.v3", V3.Order).with_critical(["customerTier"]), replace=True, schema_id=3)
+
+    @produces(contract="order.v3", format="confluent")
+    def order_message(tier: int | None) -> Any:
+        return V3.Order(order_id="o") if tier is None else V3.Order(order_id="o", customer_tier=tier)
+
+    encoded = order_message(V3.GOLD)
+    assert V3.GOLD == check("order.v3", encoded.value, ["customerTier"]).customer_tier
+    with pytest.raises(MissingCriticalField):
+        order_message(None)
+
+
+def test_full_validation_takes_a_dict_in_the_json_mapping(memory: MemoryRegistry) -> None:
+    assert {"customerTier": "GOLD"} == check("order.v3", {"customerTier": "GOLD"}, ["customerTier"], validate="full")
+    with pytest.raises(FieldTypeError):
+        check("order.v3", {"customerTier": "GOLD", "nope": 1}, ["customerTier"], validate="full")
+
+
+def test_the_kafka_deserializer_reads_framed_protobuf(memory: MemoryRegistry) -> None:
+    pytest.importorskip("confluent_kafka")
+    from syscontract.integrations.kafka import Deserializer
+
+    deserializer = Deserializer("order.v3", ["customerTier"], registry=memory)
+    assert V3.VIP == deserializer(framed("order.v3", V3.Order(customer_tier=V3.VIP))).customer_tier
+    assert V3.VIP == deserializer(framed("order.v3", V3.Order(customer_tier=V3.VIP))).customer_tier  # inline now
+    with pytest.raises(MissingCriticalField):
+        deserializer(framed("order.v2", V2.Order()))
