@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from syscontract._types import ARRAY, BOOLEAN, BYTES, INTEGER, NUMBER, OBJECT, STRING, Node, Prop, Shape
+from syscontract._types import ARRAY, BOOLEAN, BYTES, INTEGER, NUMBER, OBJECT, STRING, AnyOf, Node, Prop, Shape
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, MissingDependencyError
 
@@ -466,7 +466,10 @@ class _Walker:
         if field.enum_type is not None:
             enum = field.enum_type
             return Shape(frozenset({STRING}), name=enum.name, enum=tuple(v.name for v in enum.values))
-        return Shape(_kinds(field.type))
+        kinds = _kinds(field.type)
+        if STRING in kinds and len(kinds) > 1:  # a number first, its JSON string form second (a union)
+            return AnyOf([Shape(kinds - {STRING}), Shape(frozenset({STRING}))])
+        return Shape(kinds)
 
 
 def _is_map(field: FieldDescriptor) -> bool:
