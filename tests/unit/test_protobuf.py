@@ -403,3 +403,11 @@ def test_the_kafka_deserializer_reads_framed_protobuf(memory: MemoryRegistry) ->
     assert V3.VIP == deserializer(framed("order.v3", V3.Order(customer_tier=V3.VIP))).customer_tier  # inline now
     with pytest.raises(MissingCriticalField):
         deserializer(framed("order.v2", V2.Order()))
+
+
+def test_a_message_of_a_class_made_at_run_time_is_judged_not_crashed_on() -> None:
+    contract = Contract.from_protobuf("order.v3", protos.descriptor_set("acme/order/v3"), message="Order")
+    assert type(contract.native.message_class()).__module__ is None  # protobuf's message factory sets none
+    registry = MemoryRegistry([contract])
+    with pytest.raises(MissingCriticalField):
+        check("order.v3", contract.native.message_class(), ["customerTier"], registry=registry)
