@@ -122,3 +122,16 @@ def test_the_consumer_aware_check_flags_a_field_that_loses_presence() -> None:
     assert not plain.native.descriptor.fields_by_name["customer_tier"].has_presence
     problems = compare(plain, V3, "BACKWARD", consumers=[Consumer("pricing", ["customerTier"])]).problems
     assert [("CONSUMER_FIELD_DEFAULTED", "customerTier")] == [(p.kind, p.field) for p in problems]
+
+
+def test_the_cli_compares_binpb_files_of_a_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from syscontract.cli import main
+
+    order = tmp_path / "contracts" / "order"
+    order.mkdir(parents=True)
+    for version in (2, 3):
+        (order / f"v{version}.binpb").write_bytes(protos.descriptor_set(f"acme/order/v{version}"))
+    (order / "contract.toml").write_text('message = "Order"\n')
+    assert 0 == main(["compat", str(order / "v2.binpb"), str(order / "v3.binpb"), "--mode", "FULL"])
+    assert 1 == main(["compat", str(order / "v3.binpb"), str(order / "v2.binpb"), "--mode", "BACKWARD"])
+    assert "FIELD_NO_DELETE_UNLESS_NUMB" in capsys.readouterr().out
