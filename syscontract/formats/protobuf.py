@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,7 +151,8 @@ def parse(
     """Parse a protobuf message type into a :class:`Contract`.
 
     ``schema``: a generated message class; a ``FileDescriptorSet`` (its bytes, or the message); a
-    serialized ``FileDescriptorProto`` in base64 text (a Schema Registry's ``format=serialized``),
+    protobuf contract's own ``schema`` (the message's name and its files as JSON, as a manifest
+    carries it); a serialized ``FileDescriptorProto`` in base64 text (a Schema Registry's ``format=serialized``),
     whose imports are in ``references`` (the same kinds, any order). ``message``: the message's full
     or short name, required when the file defines several top-level messages (or its message-index
     path, ``(0,)``: the first, as Confluent's framing says). ``presence``: one
@@ -168,6 +169,11 @@ def parse(
     try:
         if isinstance(schema, type) and issubclass(schema, Message):
             proto = _from_class(schema, presence)
+        elif isinstance(schema, Mapping) and "files" in schema and "message" in schema:  # Contract.schema
+            files = [_file_from_json(entry) for entry in schema["files"]]
+            message = message or schema["message"]
+            presence = schema.get("presence", presence) if presence == "explicit" else presence
+            proto = _from_files(ref, files, message, presence)
         else:
             files = _file_protos(ref, schema)
             for reference in references:
@@ -213,6 +219,12 @@ def _closure(file: Any) -> list[Any]:
 
     visit(file)
     return ordered
+
+
+def _file_from_json(entry: Any) -> Any:
+    from google.protobuf import descriptor_pb2, json_format
+
+    return json_format.ParseDict(entry, descriptor_pb2.FileDescriptorProto())
 
 
 def _file_protos(ref: ContractRef, schema: Any) -> list[Any]:

@@ -135,3 +135,19 @@ def test_the_cli_compares_binpb_files_of_a_registry(tmp_path: Path, capsys: pyte
     assert 0 == main(["compat", str(order / "v2.binpb"), str(order / "v3.binpb"), "--mode", "FULL"])
     assert 1 == main(["compat", str(order / "v3.binpb"), str(order / "v2.binpb"), "--mode", "BACKWARD"])
     assert "FIELD_NO_DELETE_UNLESS_NUMB" in capsys.readouterr().out
+
+
+def test_manifests_carry_protobuf_contracts_and_drift_finds_the_incident() -> None:
+    from syscontract.manifest import Entry, Manifest, parse
+    from syscontract.system import drift
+
+    def service(name: str, role: str, contract: Contract, fields: tuple[str, ...] = ()) -> Manifest:
+        entry = Entry(role, contract.ref, f"{name}.handlers.on_order", fields)
+        written = Manifest(name, "prod", (entry,), {contract.ref: contract})
+        return parse(json.loads(json.dumps(written.to_json())), f"{name}.json")  # through the file format
+
+    checkout, pricing = service("checkout", "producer", V2), service("pricing", "consumer", V3, ("customerTier",))
+    assert V3.fingerprint == pricing.contracts[V3.ref].fingerprint
+    assert "protobuf" == pricing.contracts[V3.ref].format
+    (finding,) = drift([checkout, pricing]).errors
+    assert ("field-not-sent", "customerTier", "order.v2") == (finding.kind, finding.field, finding.produced)
