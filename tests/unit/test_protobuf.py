@@ -411,3 +411,14 @@ def test_a_message_of_a_class_made_at_run_time_is_judged_not_crashed_on() -> Non
     registry = MemoryRegistry([contract])
     with pytest.raises(MissingCriticalField):
         check("order.v3", contract.native.message_class(), ["customerTier"], registry=registry)
+
+
+def test_a_cloudevent_carrying_framed_protobuf_is_checked(memory: MemoryRegistry) -> None:
+    from syscontract.integrations.cloudevents import CloudEventCheck
+
+    guard = CloudEventCheck("order.v3", ["customerTier"], registry=memory)
+    headers = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/checkout", "ce-type": "order.placed"}
+    assert V3.GOLD == guard(framed("order.v3", V3.Order(customer_tier=V3.GOLD)), headers).customer_tier
+    with pytest.raises(MissingCriticalField) as raised:
+        guard(framed("order.v2", V2.Order()), headers)
+    assert "not-in-writer-schema" == raised.value.reason
