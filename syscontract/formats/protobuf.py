@@ -530,7 +530,10 @@ def compile_proto(path: str | os.PathLike[str], root: str | os.PathLike[str]) ->
             f"--descriptor_set_out={target}",
             str(relative),
         ]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=base, timeout=120, check=False)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, cwd=base, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ContractDeclarationError(f"protoc cannot compile {relative}: {exc}", reason="bad-schema") from exc
         if done.returncode != 0 or not target.exists():
             message = (done.stderr or done.stdout).strip() or f"protoc exited with {done.returncode}"
             raise ContractDeclarationError(f"protoc cannot compile {relative}: {message}", reason="bad-schema")
