@@ -291,9 +291,9 @@ class Builder:
                         code(f"if not {self.name('enum', numbers)}.issuperset({here}): raise _sc_D")
                     else:
                         code(f"if {here} not in {self.name('enum', numbers)}: raise _sc_D")
-                if index < len(steps) - 1:
-                    code(f"_sc_v{index} = {here}")
-                    value = f"_sc_v{index}"
+                if index < len(steps) - 1:  # a local of its own prefix: never a bound constant's name
+                    code(f"_sc_pb{index} = {here}")
+                    value = f"_sc_pb{index}"
 
     # -- one dispatch over the forms, for every entry point -------------------------------------
 
