@@ -509,6 +509,8 @@ class _Writer:
         for finding in self.findings:
             number = self.cells.numbers[id(finding)]
             where = " · ".join(_e(x) for x in (finding.environment, finding.kind, finding.field) if x)
+            if finding.handler:
+                where += f" · handler {_e(finding.handler)}"
             item = [f'<li id="finding-{number}" class="{_e(finding.severity)}">',
                     f'<span class="sev">{_e(finding.severity)}</span><span class="mono">{where}</span>',
                     f"<div>{_e(finding.message)}</div>"]  # fmt: skip
