@@ -524,7 +524,7 @@ class _Writer:
         return "\n".join(out)
 
 
-_BOX_W, _BOX_H, _PITCH, _GAP, _NAME = 200, 40, 54, 170, 24
+_BOX_W, _BOX_H, _PITCH, _GAP, _NAME = 200, 40, 54, 170, 21
 _EDGE = {"error": "#c62828", "warning": "#8a5a00", "ok": "#7a8594"}
 MAX_DRAWN = 60
 """Environments with more arrows than this are left to the grid (a drawing that size is not read at a glance)."""
@@ -603,7 +603,7 @@ def _flow(index: int, environment: str, cells: _Cells) -> str:
         if label:
             mark = "✖" if state == "error" else "!"
             out.append(f'<text class="edge-label" x="{middle}" y="{(y1 + y2) // 2 - 6}" text-anchor="middle" '
-                       f'font-weight="700" fill="{_EDGE[state]}">{_e(mark)} {_e(_clip(label, 22))}</text>')  # fmt: skip
+                       f'font-weight="700" fill="{_EDGE[state]}">{_e(mark)} {_e(_clip(label, 18))}</text>')  # fmt: skip
     out.append("</svg></figure>")
     return "".join(out)
 

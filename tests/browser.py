@@ -106,7 +106,8 @@ class Chromium:
             raise RuntimeError(f"chromium printed no DevTools address; its stderr: {''.join(self._stderr)[-2000:]}")
         from websockets.sync.client import connect
 
-        self._socket = connect(self._url, max_size=None, open_timeout=DEADLINE)
+        self._stack = contextlib.ExitStack()
+        self._socket = self._stack.enter_context(connect(self._url, max_size=None, open_timeout=DEADLINE))
         self._next = 0
         self._events: list[dict[str, Any]] = []
 
@@ -120,7 +121,7 @@ class Chromium:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._socket.close()
+            self._stack.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -128,6 +129,9 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._reader.join(DEADLINE)  # stderr ends with the process
+        if self.process.stderr is not None:
+            self.process.stderr.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
