@@ -167,7 +167,7 @@ def run(*, output: str = "text", stream: Any = None, html: str | Path | None = N
                 )  # fmt: skip
                 received = flows.setdefault(environment, {}).setdefault("received", {}).setdefault("pricing", {})
                 received.setdefault(writer or "unknown", {})[outcome] = delta
-            elif delta and role == "producer" and contract.startswith("order.") and outcome == "ok":
+            elif delta and role == "producer" and contract and contract.startswith("order.") and outcome == "ok":
                 produced = flows.setdefault(environment, {}).setdefault("produced", {}).setdefault("checkout", {})
                 version = contract.rpartition(".")[2]
                 produced[version] = produced.get(version, 0) + delta
@@ -231,8 +231,6 @@ def _tell(story: Story, out: Any, *, colour: bool) -> None:
     def red(text: str) -> str:
         return f"\033[31m{text}\033[0m" if colour else text
 
-    red_text = red
-
     def green(text: str) -> str:
         return f"\033[32m{text}\033[0m" if colour else text
 
@@ -278,8 +276,8 @@ def _tell(story: Story, out: Any, *, colour: bool) -> None:
     write("\n" + bold("6. The system as a picture: syscontract report") + "\n")
     picture = story.report
     write(f"   wrote {picture['path']}\n")
-    red = ", ".join(f"{service} in {environment}" for environment, service in picture["red"])
-    write("   open it in a browser: " + red_text(f"in red, {red}") + "\n")
+    cells = ", ".join(f"{service} in {environment}" for environment, service in picture["red"])
+    write("   open it in a browser: " + red(f"in red, {cells}") + "\n")
     write(f"   with the plan that fixes prod: {'; '.join(picture['plan'])}\n")
     write("\n" + bold("What to do next") + "\n")
     write("   - no contract yet? syscontract init order --from samples/*.json writes one from sample messages\n")
