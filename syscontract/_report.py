@@ -78,6 +78,7 @@ def page(
     cells = _Cells(manifests, live, plan)
     for finding in merged:
         cells.add(finding)
+    cells.rank()
     body = _Writer(cells, merged, live, plan)
     text = body.document(title)
     return Page(text, tuple(cells.environments), tuple(cells.services), tuple(merged), plan)
@@ -173,6 +174,13 @@ class _Cells:
                     sent = self.grid[environment, service].sent
                     for version, count in versions.items():
                         sent[f"{name}.{version}"] = sent.get(f"{name}.{version}", 0) + int(count)
+
+    def rank(self) -> None:
+        """Services with an error somewhere first, then those with a warning, then the rest; by name within."""
+        worst: dict[str, int] = {}
+        for (_, service), cell in self.grid.items():
+            worst[service] = min(worst.get(service, 2), {"error": 0, "warning": 1}.get(cell.state, 2))
+        self.services = sorted(self.services, key=lambda s: (worst.get(s, 2), s))
 
     def add(self, finding: Finding) -> None:
         number = len(self.numbers) + 1
@@ -375,7 +383,11 @@ class _Writer:
 
     def grid(self) -> str:
         environments, services = self.cells.environments, self.cells.services
-        out = ['<section id="system">', "<h2>Environments \N{MULTIPLICATION SIGN} services</h2>"]
+        out = [
+            '<section id="system">',
+            "<h2>Environments \N{MULTIPLICATION SIGN} services</h2>",
+            '<p class="source">Services with an error first, then those with a warning, then the rest.</p>',
+        ]
         if not services:
             out += ["<p>No service declares anything.</p>", "</section>"]
             return "\n".join(out)
@@ -527,7 +539,8 @@ class _Writer:
 _BOX_W, _BOX_H, _PITCH, _GAP, _NAME = 200, 40, 54, 170, 21
 _EDGE = {"error": "#c62828", "warning": "#8a5a00", "ok": "#7a8594"}
 MAX_DRAWN = 60
-"""Environments with more arrows than this are left to the grid (a drawing that size is not read at a glance)."""
+"""An environment with more arrows than this is drawn with only those that carry a finding, if they are no
+more than this; else it is left to the grid (a drawing that size is not read at a glance)."""
 
 
 def _clip(text: str, size: int = _NAME) -> str:
@@ -549,25 +562,35 @@ def _flow(index: int, environment: str, cells: _Cells) -> str:
             producers[service] = sorted(made, key=_ref_key)
         if used:
             consumers[service] = sorted(used, key=_ref_key)
+    making: dict[str, set[str]] = defaultdict(set)  # contract name -> its producers
+    for producer, versions in producers.items():
+        for ref in versions:
+            making[_ref_key(ref)[0]].add(producer)
     edges = []
     for consumer, wanted in consumers.items():
-        names = {_ref_key(ref)[0] for ref in wanted}
-        for producer, versions in producers.items():
-            if not names & {_ref_key(ref)[0] for ref in versions}:
-                continue
+        for producer in sorted(set().union(*(making.get(_ref_key(ref)[0], set()) for ref in wanted))):
             concerning = [f for _, f, side in here[consumer].problems if side == "consumer" and f.producer == producer]
             severities = {f.severity for f in concerning}
             state = "error" if "error" in severities else "warning" if "warning" in severities else "ok"
             label = ", ".join(sorted({f.field or f.kind for f in concerning}))
             edges.append((producer, consumer, state, label))
-    if not edges or len(edges) > MAX_DRAWN:
+    caption = environment
+    if len(edges) > MAX_DRAWN:  # too many to read: the arrows with a finding, if they are few enough
+        drawn = [edge for edge in edges if edge[2] != "ok"]
+        if not drawn or len(drawn) > MAX_DRAWN:
+            return ""
+        caption += f": the {len(drawn)} of {len(edges):,} arrows with a finding"
+        producers = {s: v for s, v in producers.items() if any(s == e[0] for e in drawn)}
+        consumers = {s: v for s, v in consumers.items() if any(s == e[1] for e in drawn)}
+        edges = drawn
+    if not edges:
         return ""
     left = {s: i for i, s in enumerate(producers)}
     right = {s: i for i, s in enumerate(consumers)}
     rows = max(len(left), len(right))
     width, height = 2 * _BOX_W + _GAP + 20, rows * _PITCH + 40
     x_right = 10 + _BOX_W + _GAP
-    out = [f'<figure class="flow" data-environment="{_e(environment)}"><figcaption>{_e(environment)}</figcaption>',
+    out = [f'<figure class="flow" data-environment="{_e(environment)}"><figcaption>{_e(caption)}</figcaption>',
            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{_e(f"what flows in {environment}")}">', "<defs>"]  # fmt: skip
     for state, colour in _EDGE.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import shutil
 import threading
 import urllib.parse
@@ -136,6 +137,8 @@ def test_the_incident_is_red_on_the_consumer_and_on_the_producer(incident: Path)
     assert ["edge ok", "edge error", "edge ok", "edge ok"] == edges  # prod's (red drawn last, on top), staging's
     assert ["✖ customerTier"] == Chips(result.html, "edge-label").found
     assert (1, 0) == (result.errors, result.warnings)
+    assert ("checkout", "pricing", "entitlements") == result.services  # those in error first
+    assert ["checkout", "pricing", "entitlements"] == re.findall(r'<th scope="row">([^<]*)</th>', result.html)
 
 
 def test_a_system_without_findings_is_green(tmp_path: Path) -> None:
@@ -364,3 +367,38 @@ def test_live_options_need_prometheus(capsys: pytest.CaptureFixture[str], tmp_pa
                        str(tmp_path / "r.html"))  # fmt: skip
     assert 2 == code
     assert "--contracts only apply with --prometheus URL" in err
+
+
+def pairs(count: int, broken: set[int]) -> list[Manifest]:
+    """``count`` producer/consumer pairs in prod, each on its own contract; the consumers of ``broken`` pairs
+    require a field their producer does not send."""
+    found = []
+    for index in range(count):
+        for role in ("producer", "consumer"):
+            sends = role == "consumer" or index not in broken
+            schema = {"type": "object", "properties": {"id": {"type": "string"}, "tier": {"type": "string"}},
+                      "required": ["id", "tier"] if sends else ["id"]}  # fmt: skip
+            found.append(parse({
+                "manifest": "syscontract/1", "service": f"{role}-{index:03d}", "environment": "prod",
+                "declarations": [{"role": role, "contract": f"topic{index}.v1", "handler": "h",
+                                  "fields": ["tier"] if role == "consumer" else []}],
+                "contracts": {f"topic{index}.v1": {"format": "jsonschema", "schema": schema}},
+            }))  # fmt: skip
+    return found
+
+
+def test_a_crowded_environment_is_drawn_with_only_its_arrows_with_a_finding() -> None:
+    manifests = pairs(70, broken={3, 41})
+    text = page(manifests, drift(manifests).findings).html
+    assert ["prod: the 2 of 70 arrows with a finding"] == re.findall(r"<figcaption>([^<]*)</figcaption>", text)
+    assert ["edge error", "edge error"] == re.findall(r'<path class="(edge [a-z]+)"', text)
+    assert ["consumer-003", "consumer-041", "producer-003", "producer-041"] == sorted(
+        re.findall(r'<g class="node error"><title>([^:]*):', text)
+    )
+
+
+def test_a_crowded_environment_without_findings_is_left_to_the_grid() -> None:
+    manifests = pairs(70, broken=set())
+    text = page(manifests, drift(manifests).findings).html
+    assert "<figure" not in text
+    assert 140 == len(re.findall(r'<th scope="row">', text))
