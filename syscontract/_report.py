@@ -137,7 +137,6 @@ class _Cell:
 class _Cells:
     def __init__(self, manifests: Sequence[Manifest], live: Live | None, plan: Plan | None) -> None:
         self.grid: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
-        self.system: list[tuple[int, Finding]] = []  # findings of no one cell
         self.numbers: dict[int, int] = {}
         for manifest in manifests:
             cell = self.grid[manifest.environment, manifest.service]
@@ -185,21 +184,17 @@ class _Cells:
     def add(self, finding: Finding) -> None:
         number = len(self.numbers) + 1
         self.numbers[id(finding)] = number
-        placed = False
         if finding.environment and finding.consumer:
             cell = self.grid[finding.environment, finding.consumer]
             cell.problems.append((number, finding, "consumer"))
             if finding.field:
                 cell.bad_fields.add((finding.contract, finding.field))
-            placed = True
         if finding.environment and finding.producer and finding.producer != finding.consumer:
             cell = self.grid[finding.environment, finding.producer]
             cell.problems.append((number, finding, "producer"))
             if finding.produced:
                 cell.bad_versions.add(finding.produced)
-            placed = True
-        if not placed:
-            self.system.append((number, finding))
+        # a finding of no one cell (live series nobody can attribute) is in the banner and the list only
 
 
 # -- the words on a cell ------------------------------------------------------------------------------
@@ -349,13 +344,17 @@ class _Writer:
         return "\n".join(parts)
 
     def verdict(self, title: str, errors: int, warnings: int) -> str:
-        state = "error" if errors else "warning" if warnings else "ok"
+        plan = self.plan
+        unsafe = plan is not None and not plan.safe
+        state = "error" if errors or unsafe else "warning" if warnings else "ok"
         if errors:
             heading = f"✖ {_count(errors, 'error')}" + (f", {_count(warnings, 'warning')}" if warnings else "")
         elif warnings:
             heading = f"! {_count(warnings, 'warning')}, no error"
         else:
             heading = "✓ no findings: every consumer gets every field it requires"
+        if plan is not None and not plan.safe:
+            heading = ("✖ " if not errors else heading + "; ") + f"no safe order to deploy into {plan.environment}"
         out = [f'<header class="verdict {state}" id="verdict" data-state="{state}">',
                f"<h1>{_e(title)}: {_e(heading)}</h1>"]  # fmt: skip
         for finding in [f for f in self.findings if f.severity == "error"][:3]:

@@ -249,7 +249,10 @@ def test_no_safe_order_is_exit_1_and_says_so_on_the_page(tmp_path: Path, capsys:
         code,
         out,
     )
-    assert "Plan for staging: no safe order" in target.read_text()
+    text = target.read_text()
+    assert "Plan for staging: no safe order" in text
+    assert '<header class="verdict error" id="verdict" data-state="error">' in text
+    assert "<h1>syscontract report: ✖ no safe order to deploy into staging</h1>" in text
 
 
 def test_html_dash_writes_the_page_to_standard_output(incident: Path, capsys: pytest.CaptureFixture[str]) -> None:
