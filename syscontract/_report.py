@@ -1,12 +1,13 @@
 """``syscontract report``: the system as a picture, one self-contained HTML page.
 
-The page is a grid, environments across and services down. Each cell says what that service
-produces and consumes there (contract versions, and the critical fields a consumer depends on),
-what live traffic showed when it was read (messages received by writer version, violations), and
-the findings that concern it: a cell whose consumer loses a field, or whose producer writes the
-version that loses it, is red, with the field and the version marked red in it. A banner on top
-counts the errors; the findings follow in full, with their evidence; the plan, when one was asked
-for, is a row of numbered steps.
+The page is a grid, environments across and services down, under a drawing per environment of
+what flows where (producers to consumers, a red dashed arrow labelled with the field a consumer
+loses). Each cell says what that service produces and consumes there (contract versions, and the
+critical fields a consumer depends on), what live traffic showed when it was read (messages
+received by writer version, violations), and the findings that concern it: a cell whose consumer
+loses a field, or whose producer writes the version that loses it, is red, with the field and the
+version marked red in it. A banner on top counts the errors; the findings follow in full, with
+their evidence; the plan, when one was asked for, is a row of numbered steps.
 
 The page stands alone: inline CSS, no script, no image, no font, nothing fetched (its
 Content-Security-Policy says so, so a browser refuses anything else). Every string that came from
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syscontract._plan import Plan
+from syscontract._plan import Plan, Step
 from syscontract.manifest import Manifest
 from syscontract.system import Finding
 
@@ -120,7 +121,7 @@ class _Cell:
     problems: list[tuple[int, Finding, str]] = field(default_factory=list)  # (finding number, finding, side)
     bad_fields: set[tuple[str, str]] = field(default_factory=set)  # (contract, field) a finding concerns
     bad_versions: set[str] = field(default_factory=set)  # versions it produces that a finding concerns
-    step: Any = None  # the plan's step for it
+    step: Step | None = None  # the plan's step for it
 
     @property
     def state(self) -> str:
@@ -175,11 +176,13 @@ class _Cells:
                         sent[f"{name}.{version}"] = sent.get(f"{name}.{version}", 0) + int(count)
 
     def rank(self) -> None:
-        """Services with an error somewhere first, then those with a warning, then the rest; by name within."""
+        """The columns and rows, once every finding is in its cells: environments by name; services with an
+        error somewhere first, then those with a warning, then the rest, by name within."""
         worst: dict[str, int] = {}
         for (_, service), cell in self.grid.items():
-            worst[service] = min(worst.get(service, 2), {"error": 0, "warning": 1}.get(cell.state, 2))
-        self.services = sorted(self.services, key=lambda s: (worst.get(s, 2), s))
+            worst[service] = min(worst.get(service, 2), _SEVERITY.get(cell.state, 2))
+        self.environments = sorted({e for e, _ in self.grid} | set(self.environments))
+        self.services = sorted(worst, key=lambda s: (worst[s], s))
 
     def add(self, finding: Finding) -> None:
         number = len(self.numbers) + 1
