@@ -152,13 +152,19 @@ class Chromium:
                 return result
             self._events.append(reply)
 
-    def wait(self, method: str, session: str) -> dict[str, Any]:
-        """The first event ``method`` of ``session`` (one already received counts)."""
+    def wait(self, method: str, session: str, after: int = 0, url: str | None = None) -> int:
+        """The index of the first event ``method`` of ``session`` received after the first ``after`` events
+        (one already received counts), for the frame showing ``url`` when given."""
         deadline = time.monotonic() + DEADLINE
+        seen = after
         while True:
-            for event in self._events:
+            for index in range(seen, len(self._events)):
+                event = self._events[index]
                 if event.get("method") == method and event.get("sessionId") == session:
-                    return event
+                    frame = event.get("params", {}).get("frame", {})
+                    if url is None or (frame.get("url") == url and not frame.get("parentId")):
+                        return index
+            seen = len(self._events)
             self._events.append(self._receive(deadline, method))
 
     def events(self, session: str) -> list[dict[str, Any]]:
@@ -184,10 +190,12 @@ class Chromium:
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)  # fmt: skip
         url = page.resolve().as_uri()
+        before = len(self._events)  # about:blank's own load may be among them: wait for this page's
         navigation = self.send("Page.navigate", {"url": url}, session)
         if navigation.get("errorText"):
             raise RuntimeError(f"chromium could not open {url}: {navigation['errorText']}")
-        self.wait("Page.loadEventFired", session)
+        committed = self.wait("Page.frameNavigated", session, before, url)
+        self.wait("Page.loadEventFired", session, committed)
         # a round trip after the load event: whatever the page logged while loading has arrived by now
         self.send("Runtime.evaluate", {"expression": "1"}, session)
         return Loaded(self, session, url)
