@@ -191,6 +191,9 @@ def test_strings_from_manifests_are_text_never_markup() -> None:
     for hostile_text in (FIELD, HOSTILE_ENVIRONMENT, HOSTILE_PRODUCER, HOSTILE_CONSUMER, HOSTILE_HANDLER):
         assert hostile_text in text  # shown, as text
     assert {(HOSTILE_ENVIRONMENT, HOSTILE_CONSUMER), (HOSTILE_ENVIRONMENT, HOSTILE_PRODUCER)} == set(markup.cells)
+    ids = [a["id"] for _, a in markup.elements if "id" in a]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(-[0-9a-z]+)*", i) for i in ids)  # numbers and our own words, never a name
 
 
 def test_the_same_inputs_give_the_same_bytes_in_any_order(incident: Path) -> None:
