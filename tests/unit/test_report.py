@@ -408,3 +408,11 @@ def test_a_crowded_environment_without_findings_is_left_to_the_grid() -> None:
     text = page(manifests, drift(manifests).findings).html
     assert "<figure" not in text
     assert 140 == len(re.findall(r'<th scope="row">', text))
+
+
+def test_a_consumer_with_no_producer_is_red_and_amber_when_external(incident: Path) -> None:
+    pricing = [m for m in load_all([incident]) if m.service == "pricing" and m.environment == "prod"]
+    for external, expected in (((), "error"), (("order",), "warning")):
+        text = page(pricing, drift(pricing, external=external).findings).html
+        assert expected == Markup(text).cells["prod", "pricing"]["state"]
+        assert "consumes order.v3: nothing here produces it" in Markup(text).cell_text("prod", "pricing")
