@@ -60,7 +60,8 @@ def main() -> None:
     options.add_argument("--repeats", type=int, default=3)
     args = options.parse_args()
     header = ("services", "envs", "drift s", "page s", "page/drift", "page MB", "errors")
-    print(" ".join(f"{name:>{width}}" for name, width in zip(header, (8, 4, 8, 8, 10, 8, 6))) + "  same bytes")
+    widths = (8, 4, 8, 8, 10, 8, 6)
+    print(" ".join(f"{name:>{width}}" for name, width in zip(header, widths, strict=True)) + "  same bytes")
     for count in args.services:
         manifests = system(count, args.environments)
         seconds_drift, findings = median(args.repeats, lambda m=manifests: drift(m).findings)
