@@ -196,6 +196,19 @@ class ConfluentRegistry:
         """The contract registered under schema GUID ``guid``."""
         return self._cached(("guid", guid), lambda: self._writer(guid=guid))
 
+    def by_fingerprint(self, fingerprint: bytes) -> Contract:
+        """The local Avro contract with this CRC-64-AVRO fingerprint (single-object encoding carries no
+        schema id): with ``contracts`` only, as the local registry finds it."""
+        lookup = getattr(self.contracts, "by_fingerprint", None)
+        if lookup is None:
+            raise RegistryError(
+                f"a Schema Registry finds writers by schema id or GUID, not by fingerprint "
+                f"{bytes(fingerprint).hex()}: give it the local contracts (contracts=...) to read single-object "
+                "encoded messages",
+                reason="unknown-schema",
+            )
+        return cast(Contract, lookup(fingerprint))
+
     def _writer(self, *, schema_id: int | None = None, guid: uuid.UUID | None = None) -> Contract:
         # the schema that decodes is the one registered for this id or GUID, always; where it is
         # registered (subject and version), or the local version of the same canonical form, only

@@ -191,3 +191,19 @@ def test_contracts_must_be_a_directory_or_a_registry(client: SchemaRegistryClien
     with pytest.raises(ContractDeclarationError) as caught:
         ConfluentRegistry(client, contracts=42)  # type: ignore[arg-type]
     assert "bad-option" == caught.value.reason
+
+
+def test_single_object_messages_are_found_by_the_local_fingerprint(
+    client: SchemaRegistryClient, contracts: Path, order: dict[str, Any]
+) -> None:
+    import syscontract
+
+    registry = ConfluentRegistry(client, contracts=contracts)
+    local = registry.get("order.v3")
+    assert local is registry.by_fingerprint(local.avro_fingerprint)
+    body = syscontract.encode(local, order, format="avro").value
+    framed = b"\xc3\x01" + local.avro_fingerprint + body
+    assert order == Deserializer("order.v3", [TIER], registry=registry)(framed, VALUE)
+    with pytest.raises(RegistryError) as caught:
+        ConfluentRegistry(client).by_fingerprint(local.avro_fingerprint)
+    assert "contracts=" in str(caught.value)
