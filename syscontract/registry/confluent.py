@@ -92,7 +92,8 @@ class ConfluentRegistry:
     confluent-kafka's in-memory registry). ``contracts``: the local contracts (a directory, read by a
     :class:`~syscontract.FileRegistry`, or any registry) that name versions; writers are matched to
     them by canonical form (see the module's docstring). ``default_draft``: the JSON Schema draft of a
-    registered schema without ``$schema`` (draft 7, as Confluent reads it).
+    registered schema without ``$schema`` (draft 7, as Confluent reads it), and of such a schema in
+    the ``contracts`` directory (unless its ``contract.toml`` says otherwise).
     """
 
     def __init__(
@@ -110,8 +111,12 @@ class ConfluentRegistry:
             raise ContractDeclarationError(
                 f"contracts is a directory or a registry, not {type(contracts).__name__}", reason="bad-option"
             )
+        # a directory's JSON Schemas without $schema are read in the registry's draft: they are the
+        # documents the registry holds, matched to its schemas by canonical JSON, so they mean the same
         self.contracts: Registry | None = (
-            FileRegistry(contracts) if isinstance(contracts, (str, os.PathLike)) else contracts
+            FileRegistry(contracts, default_draft=self.default_draft)
+            if isinstance(contracts, (str, os.PathLike))
+            else contracts
         )
         client_class = _client_class()
         self.client: SchemaRegistryClient = (

@@ -207,3 +207,14 @@ def test_single_object_messages_are_found_by_the_local_fingerprint(
     with pytest.raises(RegistryError) as caught:
         ConfluentRegistry(client).by_fingerprint(local.avro_fingerprint)
     assert "contracts=" in str(caught.value)
+
+
+def test_local_json_schemas_are_read_in_the_registrys_draft(client: SchemaRegistryClient, contracts: Path) -> None:
+    pair = {"type": "array", "items": [{"type": "string"}, {"type": "integer"}], "additionalItems": False}
+    (contracts / "pair").mkdir()
+    (contracts / "pair" / "v1.schema.json").write_text(json.dumps(pair))  # no $schema: draft 7 here
+    schema_id = client.register_schema("pairs-value", Schema(json.dumps(pair), "JSON"))
+    registry = ConfluentRegistry(client, contracts=contracts)
+    assert ("draft7", "pair.v1") == (registry.get("pair.v1").native.draft, str(registry.by_id(schema_id).ref))
+    with pytest.raises(RegistryError):
+        FileRegistry(contracts).get("pair.v1")  # 2020-12, the directory's own default, refuses the tuple
