@@ -226,3 +226,23 @@ def test_a_confluent_registrys_schemas_default_to_draft_7(tmp_path: Path) -> Non
             assert "bad-schema" == caught.value.reason
         finally:
             client.close()
+
+
+# -- the README installs what exists ------------------------------------------------------------------
+
+
+def test_the_readmes_first_command_installs_from_a_clone_and_says_why() -> None:
+    readme = (ROOT / "README.md").read_text()
+    first = re.search(r"```shell\n(.*)\n", readme)
+    assert first is not None
+    command, _, comment = first.group(1).partition("#")
+    assert command.split()[:2] == ["pip", "install"] and command.split()[2:] != ["syscontract"]
+    assert "not on PyPI" in comment
+
+
+def test_the_quick_starts_catch_the_base_class() -> None:
+    for page in (ROOT / "README.md", ROOT / "docs" / "quickstart.md"):
+        first_python = re.search(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
+        assert first_python is not None
+        assert "except ContractViolation as error:" in first_python.group(1), page
+        assert "except MissingCriticalField" not in first_python.group(1), page
