@@ -414,7 +414,7 @@ def _ways_out(kind: str, value: object, contracts: str) -> str:
     table, shown = ("ids", value) if kind == "id" else ("guids", f'"{value}"')
     return (
         f": map it to the version it is in the [{table}] table of that contract's contract.toml "
-        f"(v2 = {shown}), or read writers from the Schema Registry that issued it, matched to these "
+        f"(v<N> = {shown}), or read writers from the Schema Registry that issued it, matched to these "
         "contracts by canonical form: syscontract.configure(registry=ConfluentRegistry("
         f'{{"url": "<the registry URL>"}}, contracts={contracts!r})) '
         "(syscontract.registry.confluent, extra kafka; see docs/registries.md)"
