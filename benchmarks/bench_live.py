@@ -40,8 +40,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from syscontract import live
 from syscontract.cli import main
+from syscontract.system import live
 
 SCHEMA = {
     2: [{"name": "id", "type": "string"}],

@@ -23,8 +23,8 @@ import pytest
 from conftest import require_binary
 from prometheus_server import PrometheusServer, free_port
 
-from syscontract import live
 from syscontract.cli import main
+from syscontract.system import live
 
 ROOT = Path(__file__).parents[2]
 SHOP = ROOT / "examples" / "shop"
@@ -150,7 +150,8 @@ staging      order     checkout v3 (12 sent)  pricing v3   pricing: v3 12
        ENV   FIELD         FINDING
 ERROR  prod  customerTier  prod: pricing requires order.v3 customerTier; checkout in prod produces
                            order.v2, which has no customerTier. In the last 1h pricing received 12
-                           messages written with order.v2: 12 violations.
+                           messages written with order.v2: 12 violations of customerTier (not-in-
+                           writer-schema).
 """
         == out
     )
@@ -175,12 +176,17 @@ def test_without_contracts_nothing_is_judged_and_the_violations_are_counted(
             "consumer": "pricing",
             "handler": "pricing.price",
             "contract": "order.v3",
-            "field": None,
+            "field": "customerTier",  # named by the series themselves (issue 25): no contract needed
             "producer": None,
             "produced": "order.v2",
             "message": "prod: in the last 1h pricing received 12 messages of order.v3 written with order.v2: "
-            "12 violations.",
-            "evidence": {"writer": "order.v2", "messages": 12, "violations": 12},
+            "12 violations of customerTier (not-in-writer-schema).",
+            "evidence": {
+                "writer": "order.v2",
+                "messages": 12,
+                "violations": 12,
+                "by_field": [{"field": "customerTier", "reason": "not-in-writer-schema", "violations": 12}],
+            },
         }
     ] == [f for f in body["findings"] if f["kind"] == "violations"]
     assert {"order.v2": {"violation": SENT}} == body["matrix"]["prod"]["order"]["received"]["pricing"]
@@ -205,8 +211,15 @@ def test_with_the_manifests_the_finding_names_field_producer_and_evidence(
         "producer": "checkout",
         "produced": "order.v2",
         "message": "prod: pricing requires order.v3 customerTier; checkout in prod produces order.v2, which has no "
-        "customerTier. In the last 1h pricing received 12 messages written with order.v2: 12 violations.",
-        "evidence": {"writer": "order.v2", "messages": 12, "violations": 12, "reason": "not-in-writer-schema"},
+        "customerTier. In the last 1h pricing received 12 messages written with order.v2: 12 violations of "
+        "customerTier (not-in-writer-schema).",
+        "evidence": {
+            "writer": "order.v2",
+            "messages": 12,
+            "violations": 12,
+            "by_field": [{"field": "customerTier", "reason": "not-in-writer-schema", "violations": 12}],
+            "reason": "not-in-writer-schema",
+        },
     } == finding
 
 
@@ -255,10 +268,13 @@ def test_the_same_state_gives_the_same_bytes(
     assert first == drift(capsys, *manifests, "--prometheus", system.url, "--format", "json")
 
 
-def test_three_aggregated_queries_whatever_the_number_of_series(system: System) -> None:
+def test_four_aggregated_queries_whatever_the_number_of_series(system: System) -> None:
     with live.Prometheus(system.url) as prometheus:
         snapshot = live.observe(prometheus, "1h")
-    assert 3 == snapshot.queries == prometheus.queries
+    assert 4 == snapshot.queries == prometheus.queries
+    assert [("prod", "pricing", "order.v3", "order.v2", "customerTier", "not-in-writer-schema", SENT)] == [
+        (v.environment, v.service, v.contract, v.writer, v.field, v.reason, v.count) for v in snapshot.violations
+    ]
     assert [(d.environment, d.service, d.role, d.contract, d.instances) for d in snapshot.declared] == [
         ("prod", "checkout", "producer", "order.v2", 1),
         ("prod", "pricing", "consumer", "order.v3", 1),

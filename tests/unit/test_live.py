@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
-from syscontract import FileRegistry, live
+from syscontract import FileRegistry
 from syscontract.cli import main
 from syscontract.errors import ContractError, MissingDependencyError, PrometheusError
-from syscontract.live import Declared, Flow, Snapshot
+from syscontract.system import live
+from syscontract.system.live import Declared, Flow, Snapshot
 
 CONTRACTS = Path(__file__).parents[1] / "data" / "contracts"  # order v2 (no customer.customerTier), v3, v4 JSON Schema
 
@@ -42,10 +43,14 @@ PRICING = {"deployment_environment_name": "prod", "service_name": "pricing", "sy
            "syscontract_fields": "customer.customerTier,customer.id"}  # fmt: skip
 
 
-def canned(declarations: bytes = EMPTY, messages: bytes = EMPTY, unattributed: bytes = EMPTY) -> Answer:
+def canned(
+    declarations: bytes = EMPTY, messages: bytes = EMPTY, unattributed: bytes = EMPTY, violations: bytes = EMPTY
+) -> Answer:
     def answer(query: str) -> tuple[int, dict[str, str], bytes]:
         if query.startswith("count by"):
             return 200, {}, declarations
+        if "syscontract_violations_total" in query:
+            return 200, {}, violations
         if query.startswith("sum by"):
             return 200, {}, messages
         return 200, {}, unattributed
@@ -115,15 +120,15 @@ def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- the protocol --------------------------------------------------------------------------------------
 
 
-def test_three_queries_posted_under_the_base_path_at_one_instant(server: FakePrometheus) -> None:
+def test_four_queries_posted_under_the_base_path_at_one_instant(server: FakePrometheus) -> None:
     server.answer = canned(declarations=vector((PRICING, 1)))
     with live.Prometheus(server.url + "/") as prometheus:
         snapshot = live.observe(prometheus, "30m", at=1_700_000_000.0)
-    assert ["/prometheus/api/v1/query"] * 3 == [r["path"] for r in server.requests]
+    assert ["/prometheus/api/v1/query"] * 4 == [r["path"] for r in server.requests]
     assert {"1700000000.000"} == {r["form"]["time"] for r in server.requests}
     assert {"application/x-www-form-urlencoded"} == {r["headers"]["Content-Type"] for r in server.requests}
     assert list(live.queries("30m").values()) == [r["form"]["query"] for r in server.requests]
-    assert (3, 1) == (snapshot.queries, len(snapshot.declared))
+    assert (4, 1) == (snapshot.queries, len(snapshot.declared))
 
 
 def test_queries_aggregate_on_the_server_and_filter_environments() -> None:
