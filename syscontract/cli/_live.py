@@ -20,7 +20,7 @@ from syscontract.system import live
 
 from ._table import table
 
-__all__ = ["add_arguments", "contracts", "observe", "render", "run", "unused"]
+__all__ = ["add_arguments", "add_gate_arguments", "contracts", "gated", "observe", "render", "run", "unused", "usage"]
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
@@ -50,6 +50,48 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 
 
 _LIVE_ONLY = ("window", "environment", "contracts", "ca_bundle", "timeout")
+
+
+def add_gate_arguments(command: argparse.ArgumentParser, *, unused_after: bool = True) -> None:
+    """``--prometheus URL [--window 7d]`` (and ``--unused-after WINDOW``) for the gates (can-deploy, plan):
+    the live evidence on every finding, with drift's credentials and fail-closed rules."""
+    group = command.add_argument_group(
+        "live evidence",
+        f"what traffic showed in the target environment, on every finding; credentials from {live.TOKEN_ENV} "
+        f"(bearer) or {live.BASIC_USER_ENV} and {live.BASIC_PASSWORD_ENV} (basic auth)",
+    )
+    group.add_argument("--prometheus", metavar="URL", help="Prometheus (or Thanos, Mimir, VictoriaMetrics) base URL")
+    group.add_argument("--window", help="how far back the evidence looks, a Prometheus duration (default: 7d)")
+    if unused_after:
+        group.add_argument(
+            "--unused-after",
+            metavar="WINDOW",
+            help="a finding of a deployed writer against a consumer becomes a warning when Prometheus proves that "
+            "pair silent over the whole WINDOW, with data for every step of it (a gap is exit 2)",
+        )
+    group.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CAs to trust for https (default: system)")
+    group.add_argument("--timeout", type=float, metavar="SECONDS", help="per query (default: 30)")
+
+
+def usage(args: argparse.Namespace, environment: str) -> live.Usage:
+    """The gates' evidence for ``environment``; the live options without ``--prometheus`` are a usage error."""
+    given = [f"--{n.replace('_', '-')}" for n in ("window", "unused_after", "ca_bundle", "timeout")
+             if getattr(args, n, None) is not None]  # fmt: skip
+    if not args.prometheus:
+        raise ContractDeclarationError(f"{', '.join(given)} only apply with --prometheus URL")
+    window = "7d" if args.window is None else args.window
+    unused_after = getattr(args, "unused_after", None)
+    if unused_after is not None:
+        live.check_window(unused_after)
+    timeout = live.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    with live.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
+        return live.usage(prometheus, environment, window, unused_after=unused_after)
+
+
+def gated(args: argparse.Namespace) -> bool:
+    """Whether a gate was asked for live evidence (any live option given: each needs --prometheus)."""
+    names = ("prometheus", "window", "unused_after", "ca_bundle", "timeout")
+    return any(getattr(args, n, None) is not None for n in names)
 
 
 def unused(args: argparse.Namespace) -> None:

@@ -30,6 +30,9 @@ CLI's ``--external``) is the one opt-out, for contracts produced outside what re
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,17 +50,22 @@ from syscontract.system.prometheus import (
     Prometheus,
 )
 from syscontract.system.queries import (
+    CONTRACT,
     DECLARATIONS_METRIC,
     MESSAGES_METRIC,
+    ROLE,
     SERVICE,
     VIOLATIONS_METRIC,
+    WRITER,
     Declared,
     Flow,
     Snapshot,
     Violated,
     check_window,
+    gate_queries,
     observe,
     queries,
+    step,
 )
 from syscontract.system.rules import (
     Finding,
@@ -85,11 +93,15 @@ __all__ = [
     "Prometheus",
     "PrometheusError",
     "Snapshot",
+    "Usage",
     "Violated",
     "check_window",
+    "disagreements",
     "drift",
     "observe",
     "queries",
+    "usage",
+    "with_evidence",
 ]
 
 
@@ -722,3 +734,203 @@ def _writers_not_in_manifests(
 
 def _source(manifest: Manifest | None) -> str:
     return manifest.source if manifest is not None else "none"
+
+
+# -- the gates' evidence (can-deploy, plan: --prometheus) ----------------------------------------------------
+
+_WEIGHABLE = frozenset({"field-not-sent", "field-nullable", "field-defaulted", "field-optional", "unreadable"})
+"""The findings ``--unused-after`` may turn into warnings: a writer version against a consumer. What
+cannot be judged, or has no writer (``not-judged``, ``no-producer``), never is."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What traffic showed in one environment over ``window`` (and over ``unused_window`` when asked),
+    as the gates' evidence: messages by (consumer, contract name, writer version), when last seen."""
+
+    environment: str
+    window: str
+    snapshot: Snapshot
+    last_seen: Mapping[tuple[str, str, str], float]  # (consumer, contract name, writer) -> Unix seconds
+    unused_window: str | None = None
+    unused: Snapshot | None = None
+    covered: bool = False
+
+
+def usage(
+    prometheus: Prometheus, environment: str, window: str = "7d", *, unused_after: str | None = None,
+    at: float | None = None,
+) -> Usage:  # fmt: skip
+    """Ask ``prometheus`` what ``environment`` received over ``window``, and, with ``unused_after``,
+    over that window too and whether the environment reported at every step of it. Raises
+    :class:`PrometheusError` (exit 2) when there is no data for the environment at all."""
+    when = time.time() if at is None else at
+    snapshot = observe(prometheus, window, [environment], at=when)
+    asked = gate_queries(environment, window)
+    last_seen: dict[tuple[str, str, str], float] = {}
+    for labels, value in prometheus.query(asked["last_seen"], when):
+        writer = labels.get(WRITER)
+        if labels.get(ROLE) == "consumer" and writer:
+            key = (labels.get(SERVICE, ""), name(labels.get(CONTRACT, "")), writer)
+            last_seen[key] = max(value, last_seen.get(key, 0.0))
+    if unused_after is None:
+        return Usage(environment, window, snapshot, last_seen)
+    unused = snapshot if unused_after == window else observe(prometheus, unused_after, [environment], at=when)
+    rows = prometheus.query(gate_queries(environment, unused_after)["covered"], when)
+    covered = bool(rows) and all(value >= 1 for _, value in rows)
+    return Usage(environment, window, snapshot, last_seen, unused_after, unused, covered)
+
+
+def _received(
+    snapshot: Snapshot, consumer: str, family: str, writer: str | None
+) -> tuple[int, int, dict[tuple[str, str], int]]:
+    """Messages ``consumer`` received of contract ``family`` (written with ``writer``, or any), its
+    violations, and the violations by field."""
+    total = violations = 0
+    why: dict[tuple[str, str], int] = {}
+    for f in snapshot.flows:
+        if (
+            (f.role, f.service) == ("consumer", consumer)
+            and name(f.contract) == family
+            and (writer is None or f.writer == writer)
+        ):
+            total += f.count
+            violations += f.count if f.outcome == telemetry.VIOLATION else 0
+    for v in snapshot.violations:
+        if (
+            (v.role, v.service) == ("consumer", consumer)
+            and name(v.contract) == family
+            and (writer is None or v.writer == writer)
+        ):
+            why[(v.field, v.reason)] = why.get((v.field, v.reason), 0) + v.count
+    return total, violations, why
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return ""
+    moment = datetime.datetime.fromtimestamp(stamp, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def with_evidence(findings: Sequence[Finding], seen: Usage, *, deploying: str | None = None) -> list[Finding]:
+    """Each finding of ``seen.environment`` with the live evidence: what its consumer received from its
+    writer version in the window, and when last. The verdict stays the manifests'; with
+    ``seen.unused_window``, a writer-against-consumer finding whose writer is already deployed (not
+    ``deploying``) becomes a warning when Prometheus proves that pair silent over that whole window, and
+    a gap in the data there is :class:`PrometheusError` (exit 2), never a yes."""
+    out: list[Finding] = []
+    for f in findings:
+        if f.environment != seen.environment or not f.consumer:
+            out.append(f)
+            continue
+        family = name(f.contract)
+        writer = f.produced
+        total, violations, why = _received(seen.snapshot, f.consumer, family, writer)
+        last = _last(seen, f.consumer, family, writer)
+
+        if total:
+            said = f"{f.consumer} received {total:,} {_what(total, writer, family)} in the last {seen.window}"
+            said += f" (last at {_when(last)})" if last is not None else ""
+            said += f": {_violations(violations, why)}" if violations else ", none refused"
+        else:
+            said = f"{f.consumer} received no {_what(1, writer, family)} in the last {seen.window}"
+        evidence: dict[str, Any] = {**(f.evidence or {}), "live": {
+            "window": seen.window, "consumer": f.consumer, "writer": writer, "messages": total,
+            "violations": violations, **_by_field(why), "last_seen": _when(last) or None}}  # fmt: skip
+        message = f"{f.message} Live in {seen.environment}: {said}."
+        severity = f.severity
+        if seen.unused_window is not None and _weighable(f, deploying):
+            severity, note = _unused(f, seen, family, writer)
+            message += note
+            evidence["live"]["unused_after"] = {"window": seen.unused_window, "unused": severity == "warning"}
+        out.append(dataclasses.replace(f, severity=severity, message=message, evidence=evidence))
+    return out
+
+
+def _what(count: int, writer: str | None, family: str) -> str:
+    noun = "message" if count == 1 else "messages"
+    return f"{writer} {noun}" if writer else f"{noun} of {family}"
+
+
+def _last(seen: Usage, consumer: str, family: str, writer: str | None) -> float | None:
+    stamps = [t for (c, n, w), t in seen.last_seen.items() if (c, n) == (consumer, family) and writer in (None, w)]
+    return max(stamps) if stamps else None
+
+
+def _weighable(f: Finding, deploying: str | None) -> bool:
+    producers = {p.strip() for p in (f.producer or "").split(",") if p.strip()}
+    return (
+        f.severity == "error"
+        and f.kind in _WEIGHABLE
+        and bool(f.produced)
+        and bool(producers)
+        and (deploying not in producers)
+    )
+
+
+def _unused(f: Finding, seen: Usage, family: str, writer: str | None) -> tuple[str, str]:
+    assert seen.unused is not None and seen.unused_window is not None
+    if not seen.covered:
+        raise PrometheusError(
+            f"Prometheus at {seen.snapshot.url} has a gap in {seen.environment}'s syscontract series within the last "
+            f"{seen.unused_window} (a step of {step(seen.unused_window)} without any declaration reported): "
+            "--unused-after cannot prove that nothing flowed",
+            reason="gap",
+        )
+    total, _, _ = _received(seen.unused, f.consumer, family, writer)
+    if total:
+        return f.severity, f" It is in use: {f.consumer} received {total:,} in the last {seen.unused_window}."
+    return "warning", (
+        f" Unused: nothing written with {writer} reached {f.consumer} in {seen.environment} in the last "
+        f"{seen.unused_window}, with data for every {step(seen.unused_window)} of it (--unused-after): the manifest "
+        f"that says {f.producer} produces {writer} may be stale."
+    )
+
+
+def disagreements(manifests: Sequence[Manifest], seen: Usage, *, deploying: str | None = None) -> list[Finding]:
+    """Where the manifests of ``seen.environment`` and its traffic disagree: a manifest says a service
+    declares a version of a contract, and in the window that service reported (declared or produced)
+    only other versions of it. Its own finding (an error: the gate would judge a state that is not
+    what runs)."""
+    reported: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)  # (service, role, name) -> ref -> n
+    for d in seen.snapshot.declared:
+        reported[(d.service, d.role, name(d.contract))].setdefault(d.contract, 0)
+    for f in seen.snapshot.flows:
+        if f.role == "producer" and f.outcome == telemetry.OK:
+            versions = reported[(f.service, "producer", name(f.contract))]
+            versions[f.contract] = versions.get(f.contract, 0) + f.count
+    found: list[Finding] = []
+    for manifest in sorted(manifests, key=lambda m: (m.service, m.source)):
+        if manifest.environment != seen.environment or manifest.service == deploying:
+            continue  # the service being deployed replaces what its old manifest said
+        for entry in manifest.declarations:
+            versions = reported.get((manifest.service, entry.role, entry.contract.name), {})
+            if not versions or str(entry.contract) in versions:
+                continue
+            shown = ", ".join(f"{v} ({n:,} sent)" if n else v for v, n in sorted(versions.items()))
+            found.append(
+                LiveFinding(
+                    environment=seen.environment,
+                    severity="error",
+                    kind="manifest-disagrees",
+                    consumer=manifest.service if entry.role == "consumer" else "",
+                    handler=entry.handler,
+                    contract=str(entry.contract),
+                    producer=manifest.service if entry.role == "producer" else None,
+                    produced=str(entry.contract) if entry.role == "producer" else None,
+                    message=f"{seen.environment}: {manifest.source} says {manifest.service} {_ROLE_VERB[entry.role]} "
+                    f"{entry.contract}, but in the last {seen.window} {manifest.service} reported only {shown}: the "
+                    "manifests are not what runs, so the verdict judges another state than "
+                    f"{seen.environment}'s",
+                    evidence={
+                        "manifest": str(entry.contract),
+                        "live": sorted(versions),
+                        "sent": {v: n for v, n in sorted(versions.items()) if n},
+                    },
+                )
+            )
+    return found
+
+
+_ROLE_VERB = {"producer": "produces", "consumer": "consumes"}

@@ -41,8 +41,11 @@ __all__ = [
     "Snapshot",
     "Violated",
     "check_window",
+    "gate_queries",
     "observe",
     "queries",
+    "seconds",
+    "step",
 ]
 
 # -- names as Prometheus sees them -----------------------------------------------------------------
@@ -126,6 +129,57 @@ def queries(window: str = "1h", environments: Sequence[str] = ()) -> dict[str, s
         "messages": f"sum by ({flowed}) (\n{messages}\n)",
         "violations": f"sum by ({violated}) (\n{violations}\n)",
         "unattributed": unattributed,
+    }
+
+
+def seconds(window: str) -> float:
+    """A Prometheus duration (``7d``, ``1h30m``) in seconds."""
+    check_window(window)
+    match = _WINDOW.match(window)
+    assert match is not None
+    units = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+    return sum(int(match.group(2 * i + 2) or 0) * unit for i, unit in enumerate(units))
+
+
+def step(window: str) -> str:
+    """The resolution of the gates' window queries: a tenth of a window under 10 minutes (at least a
+    second), else a minute, or a thousandth of the window when longer (7d: 11m), so a query evaluates
+    at most about 1,000 steps."""
+    total = seconds(window)
+    if total < 600:
+        return f"{max(1, math.ceil(total / 10))}s"
+    return f"{max(1, math.ceil(total / 1000 / 60))}m"
+
+
+def _twice(duration: str) -> str:
+    return f"{2 * int(duration[:-1])}{duration[-1]}"
+
+
+def gate_queries(environment: str, window: str) -> dict[str, str]:
+    """The two queries the gates add for ``environment`` over ``window`` (beside :func:`queries`):
+
+    - ``last_seen``: per (service, role, contract, writer version), the last step of the window at
+      which its message counter grew (Unix seconds);
+    - ``covered``: 1 or more when the environment reported syscontract declarations at every step of
+      the window, 0 when a step had none (a gap in the data)."""
+    every = step(window)
+    flowed = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {CONTRACT}, {WRITER}"
+    grew = _attributed(
+        MESSAGES_METRIC,
+        # now first (the subquery's steps are aligned to the step, so its last one may be up to a step ago)
+        lambda s: (
+            f"(timestamp(increase({s}[{every}]) > 0) or max_over_time((timestamp(increase({s}[{every}]) > 0))"
+            f"[{window}:{every}]))"
+        ),
+        [environment],
+        window,
+    )
+    # a declaration seen within two steps: one missed scrape is not a gap, a missing step's worth is
+    lookback = _twice(every)
+    present = _attributed(DECLARATIONS_METRIC, lambda s: f"last_over_time({s}[{lookback}])", [environment], lookback)
+    return {
+        "last_seen": f"max by ({flowed}) (\n{grew}\n)",
+        "covered": f"min_over_time((count(\n{present}\n) or vector(0))[{window}:{every}])",
     }
 
 

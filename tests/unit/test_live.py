@@ -44,9 +44,18 @@ PRICING = {"deployment_environment_name": "prod", "service_name": "pricing", "sy
 
 
 def canned(
-    declarations: bytes = EMPTY, messages: bytes = EMPTY, unattributed: bytes = EMPTY, violations: bytes = EMPTY
+    declarations: bytes = EMPTY,
+    messages: bytes = EMPTY,
+    unattributed: bytes = EMPTY,
+    violations: bytes = EMPTY,
+    last_seen: bytes = EMPTY,
+    covered: bytes = EMPTY,
 ) -> Answer:
     def answer(query: str) -> tuple[int, dict[str, str], bytes]:
+        if query.startswith("max by"):
+            return 200, {}, last_seen
+        if query.startswith("min_over_time"):
+            return 200, {}, covered
         if query.startswith("count by"):
             return 200, {}, declarations
         if "syscontract_violations_total" in query:
@@ -407,3 +416,78 @@ def test_a_producer_whose_messages_break_its_contract_is_a_finding() -> None:
     (finding,) = live.drift(snapshot([CHECKOUT_V2], flows)).findings
     assert ("violations", "checkout", "checkout.place", {"messages": 42, "violations": 2}) == (
         finding.kind, finding.producer, finding.handler, finding.evidence)  # fmt: skip
+
+
+# -- the gates' live evidence (issue 25, item 3) -------------------------------------------------------------
+
+SHOP = Path(__file__).parents[2] / "examples" / "shop"
+PROD = {"deployment_environment_name": "prod"}
+LEGACY_PRICING = {**PROD, "service_name": "pricing", "syscontract_role": "consumer", "syscontract_contract": "order.v2",
+                  "syscontract_handler": "pricing_legacy.price", "syscontract_fields": "customer.id"}  # fmt: skip
+CHECKOUT = {**PROD, "service_name": "checkout", "syscontract_role": "producer", "syscontract_contract": "order.v2",
+            "syscontract_handler": "checkout_legacy.order_placed", "syscontract_fields": ""}  # fmt: skip
+RECEIVED_V2 = {**PROD, "service_name": "pricing", "syscontract_role": "consumer", "syscontract_contract": "order.v2",
+               "syscontract_outcome": "ok", "syscontract_writer_version": "order.v2"}  # fmt: skip
+
+
+def can_deploy(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["can-deploy", str(SHOP / "release" / "pricing.json"), "--to", "prod", "--with",
+                 str(SHOP / "deployments" / "prod"), *args])  # fmt: skip
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("option", [["--window", "7d"], ["--unused-after", "30d"], ["--timeout", "3"]])
+def test_a_gate_live_option_without_prometheus_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    code, out, err = can_deploy(capsys, *option)
+    assert (2, "") == (code, out)
+    assert f"{option[0]} only apply with --prometheus URL" in err
+
+
+def test_a_gate_with_an_unreachable_prometheus_is_exit_2_never_a_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = can_deploy(capsys, "--prometheus", "http://127.0.0.1:9")
+    assert (2, "") == (code, out)
+    assert "cannot reach Prometheus at http://127.0.0.1:9" in err
+
+
+def test_the_evidence_counts_the_writer_version_the_consumer_received_and_when(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.answer = canned(
+        declarations=vector((LEGACY_PRICING, 1), (CHECKOUT, 1)),
+        messages=vector((RECEIVED_V2, 1240)),
+        last_seen=vector(({k: v for k, v in RECEIVED_V2.items() if k != "syscontract_outcome"}, 1_765_000_000)),
+    )
+    code, out, _ = can_deploy(capsys, "--prometheus", server.url)
+    flat = " ".join(out.split())
+    assert 1 == code  # the manifests' verdict stands: evidence changes wording, not safety
+    assert (
+        "Live in prod: pricing received 1,240 order.v2 messages in the last 7d (last at 2025-12-06 05:46:40 UTC), "
+        "none refused." in flat
+    )
+
+
+def test_unused_after_turns_a_proven_silent_pair_into_a_warning_and_a_gap_into_exit_2(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = {"declarations": vector((LEGACY_PRICING, 1), (CHECKOUT, 1))}
+    server.answer = canned(**answers, covered=vector(({}, 0)))  # a step without data
+    code, out, err = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
+    assert (2, "") == (code, out)
+    assert "has a gap in prod's syscontract series within the last 30d (a step of 44m" in err
+
+    server.answer = canned(**answers, covered=vector(({}, 2)))
+    code, out, err = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
+    flat = " ".join(out.split())
+    assert (0, "") == (code, err)
+    assert flat.startswith("pricing can deploy to prod, with warnings")
+    assert "Unused: nothing written with order.v2 reached pricing in prod in the last 30d, with data for every 44m" in (
+        flat
+    )
+
+    server.answer = canned(**answers, messages=vector((RECEIVED_V2, 3)), covered=vector(({}, 2)))
+    code, out, _ = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
+    assert 1 == code
+    assert "It is in use: pricing received 3 in the last 30d." in " ".join(out.split())
