@@ -491,3 +491,44 @@ def test_unused_after_turns_a_proven_silent_pair_into_a_warning_and_a_gap_into_e
     code, out, _ = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
     assert 1 == code
     assert "It is in use: pricing received 3 in the last 30d." in " ".join(out.split())
+
+
+# -- --contracts defaults as the library's registry does (issue 25, item 1) ----------------------------------
+
+
+def test_drift_prometheus_looks_contracts_up_in_dot_contracts_by_default(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import shutil
+
+    server.answer = canned(declarations=vector((PRICING, 1), (CHECKOUT_V2_SERIES, 1)))
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = drift(capsys, "--prometheus", server.url, "--format", "json")
+    assert [("not-judged", None)] == [(f["kind"], f["field"]) for f in json.loads(out)["findings"]]  # nothing at hand
+
+    shutil.copytree(CONTRACTS, tmp_path / "contracts")
+    code, out, _ = drift(capsys, "--prometheus", server.url, "--format", "json")
+    assert (1, [("field-not-sent", "customer.customerTier")]) == (
+        code,
+        [(f["kind"], f["field"]) for f in json.loads(out)["findings"]],
+    )
+
+
+def test_drift_prometheus_takes_syscontract_contracts_and_refuses_a_missing_directory(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server.answer = canned(declarations=vector((PRICING, 1), (CHECKOUT_V2_SERIES, 1)))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SYSCONTRACT_CONTRACTS", str(CONTRACTS))
+    code, out, _ = drift(capsys, "--prometheus", server.url, "--format", "json")
+    assert (1, ["field-not-sent"]) == (code, [f["kind"] for f in json.loads(out)["findings"]])
+
+    monkeypatch.setenv("SYSCONTRACT_CONTRACTS", str(tmp_path / "nowhere"))
+    code, out, err = drift(capsys, "--prometheus", server.url)
+    assert (2, "") == (code, out)
+    assert "SYSCONTRACT_CONTRACTS names" in err and "which is not a directory" in err
+
+
+CHECKOUT_V2_SERIES = {"deployment_environment_name": "prod", "service_name": "checkout", "syscontract_role": "producer",
+                      "syscontract_contract": "order.v2", "syscontract_handler": "checkout.place",
+                      "syscontract_fields": ""}  # fmt: skip
