@@ -118,11 +118,11 @@ class LiveReport:
 
     snapshot: Snapshot
     matrix: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
-    findings: list[LiveFinding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     contracts_known: bool = False
 
     @property
-    def errors(self) -> list[LiveFinding]:
+    def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
 
     def to_json(self) -> dict[str, Any]:
@@ -314,8 +314,8 @@ _OUTCOMES = (telemetry.OK, telemetry.VIOLATION, telemetry.DECODE_ERROR)
 # -- one environment: each consumer against each writer version, then what traffic alone shows ---------
 
 
-def _environment(traffic: Traffic, lookup: ContractSource, window: str, external: frozenset[str]) -> list[LiveFinding]:
-    found: list[LiveFinding] = _unknown_labels(traffic.environment, traffic.declared, traffic.flows)
+def _environment(traffic: Traffic, lookup: ContractSource, window: str, external: frozenset[str]) -> list[Finding]:
+    found: list[Finding] = _unknown_labels(traffic.environment, traffic.declared, traffic.flows)
     explained: set[tuple[str, str, str | None]] = set()
     for d in traffic.declared:
         if d.role == "consumer":
@@ -332,7 +332,7 @@ def _consumer(
     window: str,
     external: frozenset[str],
     explained: set[tuple[str, str, str | None]],
-) -> list[LiveFinding]:
+) -> list[Finding]:
     """One consumer declaration against every writer version declared or received in its environment;
     ``explained`` collects the (service, contract, writer) whose violations a finding already explains."""
     environment = traffic.environment
@@ -349,13 +349,13 @@ def _consumer(
                 **judged.base(),
             )
         ]
-    found: list[LiveFinding] = []
+    found: list[Finding] = []
     outside = reader_ref.name in external
     flow = traffic.received.get((d.service, d.contract), {})
     declared_writers = traffic.producers.get(reader_ref.name, {})
     if not declared_writers:
         got = sum(sum(outcomes.values()) for outcomes in flow.values())
-        found.append(no_producer(judged, outside, window=window, received=got,  # type: ignore[arg-type]
+        found.append(no_producer(judged, outside, window=window, received=got,
                                  evidence={"instances": d.instances, "messages": got}, make=LiveFinding))  # fmt: skip
     reader = lookup(reader_ref)
     for writer_text in sorted({*declared_writers, *(w for w in flow if w is not None)}):
@@ -376,7 +376,7 @@ def _against_writer(
     lookup: ContractSource,
     window: str,
     external: frozenset[str],
-) -> tuple[list[LiveFinding], bool]:
+) -> tuple[list[Finding], bool]:
     """The consumer ``d`` against one writer version: the shared rules, with the live evidence; and
     whether a finding explains the violations counted for that writer (a contract not at hand does not)."""
     writer_ref = ref(writer_text)
@@ -398,7 +398,7 @@ def _against_writer(
     found = field_findings(judged, d.fields, writer, makers, tail=said, evidence=evidence, make=LiveFinding)
     if reader is not None:
         found += readability(judged, reader, writer, makers, tail=said, evidence=evidence, make=LiveFinding)
-    return found, bool(found)  # type: ignore[return-value]
+    return found, bool(found)
 
 
 def _not_judged(
@@ -439,11 +439,11 @@ def _not_judged(
     )
 
 
-def _traffic_findings(traffic: Traffic, explained: set[tuple[str, str, str | None]], window: str) -> list[LiveFinding]:
+def _traffic_findings(traffic: Traffic, explained: set[tuple[str, str, str | None]], window: str) -> list[Finding]:
     """What traffic alone shows, no contract needed: violations no other finding explains (named by
     critical field and reason, from the series themselves), and messages that could not be decoded."""
     environment = traffic.environment
-    found = []
+    found: list[Finding] = []
     for (service, contract), by_writer in sorted(traffic.received.items(), key=lambda item: item[0]):
         named = ", ".join(sorted(traffic.handlers.get(("consumer", service, contract), ())))
         base = {"environment": environment, "consumer": service, "handler": named, "contract": contract}
@@ -482,9 +482,9 @@ def _traffic_findings(traffic: Traffic, explained: set[tuple[str, str, str | Non
     return found
 
 
-def _unknown_labels(environment: str, declared: list[Declared], flows: list[Flow]) -> list[LiveFinding]:
+def _unknown_labels(environment: str, declared: list[Declared], flows: list[Flow]) -> list[Finding]:
     """Series whose role or outcome this syscontract does not know: what they say cannot be judged."""
-    found = []
+    found: list[Finding] = []
     for d in declared:
         if d.role not in _ROLES:
             found.append(
@@ -522,13 +522,13 @@ def _unknown_labels(environment: str, declared: list[Declared], flows: list[Flow
 
 def _producers(
     environment: str, flows: list[Flow], handlers: Mapping[tuple[str, str, str], set[str]], window: str
-) -> list[LiveFinding]:
+) -> list[Finding]:
     """Producers whose own messages broke the contract they declare (``@produces`` checks what it sends)."""
     produced: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for f in flows:
         if f.role == "producer":
             produced[(f.service, f.contract)][f.outcome] = produced[(f.service, f.contract)].get(f.outcome, 0) + f.count
-    found = []
+    found: list[Finding] = []
     for (service, contract), outcomes in sorted(produced.items()):
         broken = outcomes.get(telemetry.VIOLATION, 0)
         if not broken:
@@ -596,11 +596,11 @@ def _evidence(
 
 def _against_manifests(
     snapshot: Snapshot, seen: Mapping[str, Traffic], manifests: Sequence[Manifest], external: frozenset[str]
-) -> list[LiveFinding]:
+) -> list[Finding]:
     """Each manifest against what its service declared and received, in the environments the
     manifests cover (and that were asked about, when some were)."""
     covered = _covered(snapshot, seen, manifests)
-    found: list[LiveFinding] = []
+    found: list[Finding] = []
     for environment, services in sorted(covered.items()):
         traffic = seen[environment]
         found += _declarations_against(traffic, services, snapshot.window)
@@ -634,7 +634,7 @@ def _covered(
     return covered
 
 
-def _declarations_against(traffic: Traffic, services: Mapping[str, Manifest], window: str) -> list[LiveFinding]:
+def _declarations_against(traffic: Traffic, services: Mapping[str, Manifest], window: str) -> list[Finding]:
     """Every declaration a manifest lists or a service reported: ``not-observed`` (listed, not
     reported), ``not-in-manifest`` (reported, not listed), ``fields-differ``."""
     environment = traffic.environment
@@ -646,7 +646,7 @@ def _declarations_against(traffic: Traffic, services: Mapping[str, Manifest], wi
     for f in traffic.flows:
         if f.role == "producer" and f.outcome == telemetry.OK:
             produced[(f.service, f.contract)] += f.count
-    found: list[LiveFinding] = []
+    found: list[Finding] = []
     for service in sorted(set(services) | set(live)):
         own = services.get(service)
         observed = live.get(service, {})
@@ -687,7 +687,7 @@ def _declarations_against(traffic: Traffic, services: Mapping[str, Manifest], wi
 
 def _fields_differ(
     environment: str, own: Manifest, entry: Any, running: list[Declared], base: dict[str, Any]
-) -> list[LiveFinding]:
+) -> list[Finding]:
     wanted = set(own.critical(entry))
     return [
         LiveFinding(
@@ -705,11 +705,11 @@ def _fields_differ(
 
 def _writers_not_in_manifests(
     traffic: Traffic, services: Mapping[str, Manifest], window: str, external: frozenset[str]
-) -> list[LiveFinding]:
+) -> list[Finding]:
     """Messages a service with a manifest received from a writer version no manifest there produces."""
     environment = traffic.environment
     listed = {str(e.contract) for m in services.values() for e in m.declarations if e.role == "producer"}
-    found = []
+    found: list[Finding] = []
     for f in traffic.flows:
         if f.role != "consumer" or f.writer is None or f.writer in listed or f.service not in services:
             continue
