@@ -267,9 +267,6 @@ def _lookup(contracts: Any, manifests: Sequence[Manifest]) -> ContractSource:
 _NOT_FOUND = frozenset({"unknown-contract", "unknown-schema"})
 
 
-_version_of = ref
-
-
 def _version(text: str) -> tuple[str, str]:
     parsed = ref(text)
     return (parsed.name, f"v{parsed.version}") if parsed else (text, text)
