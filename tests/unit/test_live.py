@@ -532,3 +532,16 @@ def test_drift_prometheus_takes_syscontract_contracts_and_refuses_a_missing_dire
 CHECKOUT_V2_SERIES = {"deployment_environment_name": "prod", "service_name": "checkout", "syscontract_role": "producer",
                       "syscontract_contract": "order.v2", "syscontract_handler": "checkout.place",
                       "syscontract_fields": ""}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("window", "step"), [("5s", "1s"), ("1m", "6s"), ("1h", "1m"), ("7d", "11m"), ("30d", "44m"), ("1d12h", "3m")]
+)
+def test_the_gates_steps_are_a_thousandth_of_the_window_at_least_a_minute_a_tenth_under_ten(
+    window: str, step: str
+) -> None:
+    from syscontract.system import queries
+
+    assert step == queries.step(window)
+    covered = queries.gate_queries("prod", window)["covered"]
+    assert covered.startswith("min_over_time((count(") and covered.endswith(f") or vector(0))[{window}:{step}])")
