@@ -189,22 +189,21 @@ def drift(
 class Traffic:
     """What one environment declared and received in the window, indexed for the judgement."""
 
-    def __init__(self, environment: str) -> None:
+    def __init__(
+        self, environment: str, declared: list[Declared], flows: list[Flow], violations: list[Violated]
+    ) -> None:
         self.environment = environment
-        self.declared: list[Declared] = []
-        self.flows: list[Flow] = []
-        self.violations: list[Violated] = []
-
-    def index(self) -> Traffic:
+        self.declared = declared
+        self.flows = flows
         # contract name -> writer version -> the services that declare producing it
         self.producers: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for d in self.declared:
+        for d in declared:
             parsed = ref(d.contract)
             if d.role == "producer" and parsed is not None and d.service not in self.producers[parsed.name][d.contract]:
                 self.producers[parsed.name][d.contract].append(d.service)
         # consumer service and contract -> writer -> outcome -> count
         self.received: dict[tuple[str, str], dict[str | None, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-        for f in self.flows:
+        for f in flows:
             if f.role == "consumer":
                 outcomes = self.received[(f.service, f.contract)][f.writer]
                 outcomes[f.outcome] = outcomes.get(f.outcome, 0) + f.count
@@ -212,14 +211,13 @@ class Traffic:
         self.violated: dict[tuple[str, str], dict[str | None, dict[tuple[str, str], int]]] = defaultdict(
             lambda: defaultdict(dict)
         )
-        for v in self.violations:
+        for v in violations:
             if v.role == "consumer":
                 why = self.violated[(v.service, v.contract)][v.writer]
                 why[(v.field, v.reason)] = why.get((v.field, v.reason), 0) + v.count
         self.handlers: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-        for d in self.declared:
+        for d in declared:
             self.handlers[(d.role, d.service, d.contract)].add(d.handler)
-        return self
 
     def evidence(self, service: str, contract: str, writer: str, window: str) -> tuple[str, dict[str, Any]]:
         """The sentence and the evidence of what ``service`` received of ``contract`` written with ``writer``."""
@@ -229,15 +227,20 @@ class Traffic:
 
 
 def _by_environment(snapshot: Snapshot) -> dict[str, Traffic]:
-    seen: dict[str, Traffic] = {}
+    declared: dict[str, list[Declared]] = defaultdict(list)
+    flows: dict[str, list[Flow]] = defaultdict(list)
+    violations: dict[str, list[Violated]] = defaultdict(list)
     for one in snapshot.declared:
-        seen.setdefault(one.environment, Traffic(one.environment)).declared.append(one)
+        declared[one.environment].append(one)
     for flow in snapshot.flows:
-        seen.setdefault(flow.environment, Traffic(flow.environment)).flows.append(flow)
+        flows[flow.environment].append(flow)
     for violated in snapshot.violations:
-        if violated.environment in seen:  # violations without their messages' counts are not traffic
-            seen[violated.environment].violations.append(violated)
-    return {environment: traffic.index() for environment, traffic in seen.items()}
+        violations[violated.environment].append(violated)
+    # violations without their messages' counts are not traffic: an environment is one that declared or counted
+    return {
+        environment: Traffic(environment, declared[environment], flows[environment], violations[environment])
+        for environment in {*declared, *flows}
+    }
 
 
 def _lookup(contracts: Any, manifests: Sequence[Manifest]) -> ContractSource:
