@@ -151,6 +151,15 @@ def step(window: str) -> str:
     return f"{max(1, math.ceil(total / 1000 / 60))}m"
 
 
+def _grew(selector: str, every: str) -> str:
+    """When the counters of ``selector`` grew within ``every``: an increase, or a series born with a
+    count above zero (no earlier sample to increase from)."""
+    return (
+        f"(timestamp(increase({selector}[{every}]) > 0)"
+        f" or timestamp(({selector} > 0) unless ({selector} offset {every})))"
+    )
+
+
 def _twice(duration: str) -> str:
     return f"{2 * int(duration[:-1])}{duration[-1]}"
 
@@ -159,7 +168,9 @@ def gate_queries(environment: str, window: str) -> dict[str, str]:
     """The two queries the gates add for ``environment`` over ``window`` (beside :func:`queries`):
 
     - ``last_seen``: per (service, role, contract, writer version), the last step of the window at
-      which its message counter grew (Unix seconds);
+      which its message counter grew, or first appeared with messages counted (traffic that all came
+      before the series' first scrape shows no increase, only a birth; a busy machine makes that
+      common), in Unix seconds;
     - ``covered``: 1 or more when the environment reported syscontract declarations at every step of
       the window, 0 when a step had none (a gap in the data)."""
     every = step(window)
@@ -167,10 +178,7 @@ def gate_queries(environment: str, window: str) -> dict[str, str]:
     grew = _attributed(
         MESSAGES_METRIC,
         # now first (the subquery's steps are aligned to the step, so its last one may be up to a step ago)
-        lambda s: (
-            f"(timestamp(increase({s}[{every}]) > 0) or max_over_time((timestamp(increase({s}[{every}]) > 0))"
-            f"[{window}:{every}]))"
-        ),
+        lambda s: f"({_grew(s, every)} or max_over_time(({_grew(s, every)})[{window}:{every}]))",
         [environment],
         window,
     )

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -453,3 +454,67 @@ def test_plan_findings_carry_the_evidence(system: System, capsys: pytest.Capture
                         prod_with(tmp_path), "--prometheus", system.url, "--window", "1h")  # fmt: skip
     assert 1 == code
     assert "Live in prod: pricing received 12 order.v2 messages in the last 1h" in " ".join(out.split())
+
+
+def _exported(port: int) -> str:
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            f"http://127.0.0.1:{port}/metrics", timeout=5
+        ) as response:
+            return str(response.read().decode())
+    except OSError:
+        return ""
+
+
+def test_traffic_that_all_came_before_the_first_scrape_still_has_a_last_seen(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The services send everything before Prometheus even starts: no increase() is ever visible, only
+    the series' birth with its final count (what a busy machine made of the module's system at times)."""
+    binary = require_binary("prometheus")
+    ports = {name: free_port() for name in ("checkout", "pricing")}
+    processes: list[subprocess.Popen[bytes]] = []
+    server = None
+    try:
+        command = [sys.executable, str(SERVICE), "--environment", "prod", "--orders", "5"]
+        log = open(tmp_path / "services.log", "wb")  # noqa: SIM115 - closed with the processes
+        checkout = subprocess.Popen([*command, "--service", "checkout", "--port", str(ports["checkout"]),
+                                     "--module", str(SHOP / "checkout" / RELEASES["prod"])],
+                                    stdout=subprocess.PIPE, stderr=log)  # fmt: skip
+        processes.append(checkout)
+        processes.append(subprocess.Popen([*command, "--service", "pricing", "--port", str(ports["pricing"]),
+                                           "--module", str(SHOP / "pricing" / "pricing.py")],
+                                          stdin=checkout.stdout, stdout=subprocess.DEVNULL, stderr=log))  # fmt: skip
+        log.close()
+        assert checkout.stdout is not None
+        checkout.stdout.close()
+        counted = re.compile(r'^syscontract_messages_total\{[^}]*outcome="violation"[^}]*\} 5(\.0)?$', re.M)
+        deadline = time.monotonic() + 60
+        while not counted.search(_exported(ports["pricing"])):  # every message handled, before any scrape
+            assert time.monotonic() < deadline, (tmp_path / "services.log").read_text()[-1500:]
+            time.sleep(0.2)
+        server = PrometheusServer(binary, tmp_path / "prometheus", targets=[f"127.0.0.1:{p}" for p in ports.values()])
+        server.wait_ready()
+        while not any(f.count == 5 and f.outcome == "violation" for f in _snapshot(server.url)):
+            assert time.monotonic() < deadline + 60, "Prometheus did not scrape the services"
+            time.sleep(0.5)
+        code, out, _ = gate(capsys, "can-deploy", str(SHOP / "release" / "pricing.json"), "--to", "prod", "--with",
+                            prod_with(tmp_path), "--prometheus", server.url, "--window", "1h")  # fmt: skip
+        assert 1 == code
+        assert re.search(
+            r"pricing received 5 order\.v2 messages in the last 1h \(last at \d{4}-", " ".join(out.split())
+        )
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+        if server is not None:
+            server.stop()
+
+
+def _snapshot(url: str) -> list[live.Flow]:
+    try:
+        with live.Prometheus(url, timeout=5) as prometheus:
+            return list(live.observe(prometheus, "1h").flows)
+    except live.PrometheusError:
+        return []
