@@ -72,7 +72,7 @@ class Production:
         format: str | None,
     ) -> None:
         self.handler = function
-        self.name = f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+        self.name = inventory.handler_name(function)
         self.contract = contract
         self.ref = contract.ref if isinstance(contract, Contract) else contract
         self.registry = registry

@@ -5,7 +5,8 @@
     contracts/
       order/
         contract.toml      optional: compatibility, critical, owner, doc, format ("assert"/"annotate"),
-                           message and presence (protobuf)
+                           default_draft (the draft of a JSON Schema without $schema), message and
+                           presence (protobuf)
         v1.avsc  v2.avsc  v3.avsc        Avro
         v4.schema.json                   or JSON Schema
         v5.binpb                         or Protobuf: a FileDescriptorSet (buf build -o, protoc
@@ -47,7 +48,19 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 _VERSION_FILE = re.compile(r"^v(?P<version>0|[1-9][0-9]{0,8})\.(?P<ext>avsc|schema\.json|binpb|proto)$")
 _LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+\.")
-_TOML_KEYS = {"compatibility", "critical", "owner", "doc", "ids", "guids", "retired", "format", "message", "presence"}
+_TOML_KEYS = {
+    "compatibility",
+    "critical",
+    "owner",
+    "doc",
+    "ids",
+    "guids",
+    "retired",
+    "format",
+    "default_draft",
+    "message",
+    "presence",
+}
 _FORMAT_MODES = {"assert": True, "annotate": False}
 _RESCAN_SECONDS = 10.0
 
@@ -56,11 +69,16 @@ class FileRegistry:
     """Contracts read from ``path`` (the layout above). ``FileRegistry("contracts")``.
 
     Writers are found by schema id or GUID (``[ids]``/``[guids]`` tables in ``contract.toml``, mapping
-    ``v2 = 7``) and by the CRC-64-AVRO fingerprint of every ``.avsc`` file.
+    ``v2 = 7``) and by the CRC-64-AVRO fingerprint of every ``.avsc`` file. ``default_draft``: the
+    draft of a JSON Schema without ``$schema`` (``draft7``, ...; None: 2020-12), unless its
+    ``contract.toml`` says ``default_draft``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, default_draft: str | None = None) -> None:
+        from syscontract.formats.jsonschema import check_draft
+
         self.path = Path(path)
+        self.default_draft = None if default_draft is None else check_draft(default_draft, "default_draft")
         self._contracts: dict[ContractRef, Contract] = {}
         self._settings: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
@@ -128,7 +146,10 @@ class FileRegistry:
             index = self._build_index()  # new files may have appeared; at most every few seconds
         ref = index.get(key)
         if ref is None:
-            raise RegistryError(f"no contract in {str(self.path)!r} has {label}", reason="unknown-schema")
+            raise RegistryError(
+                f"no contract in {str(self.path)!r} has {label}{_ways_out(key[0], key[1], str(self.path))}",
+                reason="unknown-schema",
+            )
         return self.get(ref)
 
     def _build_index(self) -> dict[object, ContractRef]:
@@ -157,8 +178,10 @@ class FileRegistry:
 
     def _root(self) -> Path:
         if not self.path.is_dir():
+            where = os.path.abspath(self.path)
+            shown = repr(str(self.path)) if str(self.path) == where else f"{str(self.path)!r} ({where})"
             raise RegistryError(
-                f"contracts directory {str(self.path)!r} does not exist (create it, set SYSCONTRACT_CONTRACTS, "
+                f"contracts directory {shown} does not exist (create it, set SYSCONTRACT_CONTRACTS, "
                 "or call syscontract.configure(registry=...))",
                 reason="no-registry",
             )
@@ -272,6 +295,7 @@ class FileRegistry:
                 references=References(root=self._root(), here=path.parent, lookup=self._schema_with_id),
                 base_uri=file_uri(path),
                 assert_format=_FORMAT_MODES.get(settings.get("format", "")),
+                default_draft=settings.get("default_draft", self.default_draft),
                 **options,
             )
         except ContractDeclarationError as exc:
@@ -400,6 +424,13 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
         raise fail("'message' must be the name of the contract's protobuf message, such as \"Order\"")
     if "presence" in settings and settings["presence"] not in ("explicit", "zero-is-unsent"):
         raise fail(f'\'presence\' must be "explicit" or "zero-is-unsent", not {settings["presence"]!r}')
+    if "default_draft" in settings:
+        from syscontract.formats.jsonschema import check_draft
+
+        try:
+            check_draft(settings["default_draft"], "'default_draft'")
+        except ContractDeclarationError as exc:
+            raise fail(exc.detail) from None
     if "format" in settings and settings["format"] not in _FORMAT_MODES:
         raise fail(f'\'format\' must be "assert" or "annotate", not {settings["format"]!r}')
     retired = settings.get("retired", [])
@@ -427,3 +458,18 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
                     uuid.UUID(str(value))
                 except ValueError:
                     raise fail(f"guids.{version_key} is not a GUID: {value!r}") from None
+
+
+def _ways_out(kind: str, value: object, contracts: str) -> str:
+    """What to do about a writer id or GUID no local contract is mapped to (empty for fingerprints):
+    map it in ``contract.toml``, or let the Schema Registry that issued it name the writer."""
+    if kind not in ("id", "guid"):
+        return ""
+    table, shown = ("ids", value) if kind == "id" else ("guids", f'"{value}"')
+    return (
+        f": map it to the version it is in the [{table}] table of that contract's contract.toml "
+        f"(v<N> = {shown}), or read writers from the Schema Registry that issued it, matched to these "
+        "contracts by canonical form: syscontract.configure(registry=ConfluentRegistry("
+        f'{{"url": "<the registry URL>"}}, contracts={contracts!r})) '
+        "(syscontract.registry.confluent, extra kafka; see docs/registries.md)"
+    )
