@@ -422,3 +422,16 @@ def test_a_cloudevent_carrying_framed_protobuf_is_checked(memory: MemoryRegistry
     with pytest.raises(MissingCriticalField) as raised:
         guard(framed("order.v2", V2.Order()), headers)
     assert "not-in-writer-schema" == raised.value.reason
+
+
+def test_a_guid_framed_message_carries_its_index_array_too(memory: MemoryRegistry) -> None:
+    import uuid
+
+    from syscontract.wire import confluent
+
+    guid = uuid.UUID("0d2b7a5e-2c55-4b43-9b0e-3a3b0c9f6e11")
+    memory.add(memory.get("order.v2"), guid=guid)
+    body = protobuf_wire.encode_indexes((2,)) + V2.Order(order_id="o").SerializeToString()
+    with pytest.raises(MissingCriticalField) as raised:
+        check("order.v3", confluent.encode(guid, body), ["customerTier"])
+    assert ("not-in-writer-schema", "order.v2") == (raised.value.reason, raised.value.writer)
