@@ -152,8 +152,10 @@ def parse(
 
     ``schema``: a generated message class; a ``FileDescriptorSet`` (its bytes, or the message); a
     protobuf contract's own ``schema`` (the message's name and its files as JSON, as a manifest
-    carries it); a serialized ``FileDescriptorProto`` in base64 text (a Schema Registry's ``format=serialized``),
-    whose imports are in ``references`` (the same kinds, any order). ``message``: the message's full
+    carries it); a serialized ``FileDescriptorProto`` in base64 text (what Confluent's Python
+    serializer registers), whose imports are in ``references`` (the same kinds, or ``(name, text)``
+    pairs, any order); or ``.proto`` source text (what Java clients register), compiled with its
+    ``(name, source)`` references by :func:`compile_sources`. ``message``: the message's full
     or short name, required when the file defines several top-level messages (or its message-index
     path, ``(0,)``: the first, as Confluent's framing says). ``presence``: one
     of :data:`PRESENCE_POLICIES`."""
@@ -174,10 +176,19 @@ def parse(
             message = message or schema["message"]
             presence = schema.get("presence", presence) if presence == "explicit" else presence
             proto = _from_files(ref, files, message, presence)
+        elif isinstance(schema, str) and _is_source(schema):  # .proto text, as Java clients register it
+            named = [r for r in references if isinstance(r, tuple)]
+            sources = {name: text for name, text in named}
+            proto = _from_files(ref, _file_protos(ref, compile_sources(sources, schema)), message, presence)
         else:
             files = _file_protos(ref, schema)
             for reference in references:
-                files.extend(_file_protos(ref, reference))
+                if isinstance(reference, tuple):  # (the name it is imported by, base64 of its descriptor)
+                    found = _file_protos(ref, reference[1])
+                    found[0].name = reference[0]
+                    files.extend(found)
+                else:
+                    files.extend(_file_protos(ref, reference))
             proto = _from_files(ref, files, message, presence)
     except ContractDeclarationError:
         raise
@@ -551,6 +562,29 @@ def compile_proto(path: str | os.PathLike[str], root: str | os.PathLike[str]) ->
                 reason="outside-registry",
             )
     return data
+
+
+def _is_source(text: str) -> bool:
+    """``.proto`` source rather than base64: base64 has no spaces, braces or semicolons."""
+    return any(mark in text for mark in ("{", ";", " "))
+
+
+def compile_sources(sources: Mapping[str, str], main: str) -> bytes:
+    """The ``FileDescriptorSet`` of ``.proto`` text ``main`` whose imports are ``sources`` (import name
+    to text, as a Schema Registry's references give them), compiled by grpcio-tools' ``protoc`` in a
+    temporary directory that holds nothing else (protobuf's well-known types come with it). An import
+    name that would leave that directory is refused."""
+    with tempfile.TemporaryDirectory(prefix="syscontract-sources-") as directory:
+        root = Path(directory)
+        for name, text in {**sources, "syscontract_schema.proto": main}.items():
+            target = (root / name).resolve()
+            if not name or name.startswith("/") or not target.is_relative_to(root.resolve()):
+                raise ContractDeclarationError(
+                    f"the import name {name!r} leaves its directory; refused", reason="bad-schema"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        return compile_proto(root / "syscontract_schema.proto", root)
 
 
 def presence_of(field: FieldDescriptor) -> str:

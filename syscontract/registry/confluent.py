@@ -20,7 +20,6 @@ Schema ids never change, so what is fetched is kept (bounded).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -468,12 +467,11 @@ class ConfluentRegistry:
         visit(list(schema.references or []), 0)
         return texts
 
-    def _protobuf_references(self, schema: Schema) -> list[Any]:
-        """The files a protobuf schema imports (serialized ``FileDescriptorProto`` s), their own imports
-        included, each named as the importing file names it (the reference's ``name``)."""
-        from google.protobuf import descriptor_pb2
-
-        files: list[Any] = []
+    def _protobuf_references(self, schema: Schema) -> list[tuple[str, str]]:
+        """The files a protobuf schema imports, their own imports included, as ``(the name the
+        importing file uses, the registered text)``: base64 ``FileDescriptorProto`` s from Python
+        clients, ``.proto`` source from Java ones."""
+        files: list[tuple[str, str]] = []
         seen: set[tuple[str | None, int | None]] = set()
 
         def visit(references: list[Any], depth: int) -> None:
@@ -488,18 +486,7 @@ class ConfluentRegistry:
                     raise RegistryError("a schema reference without subject or version", reason="bad-schema")
                 registered = self._referenced(reference.subject, reference.version)
                 visit(list(registered.schema.references or []), depth + 1)
-                try:
-                    file = descriptor_pb2.FileDescriptorProto.FromString(
-                        base64.b64decode(registered.schema.schema_str or "", validate=True)
-                    )
-                except Exception as exc:  # binascii.Error, DecodeError: not a serialized descriptor
-                    raise RegistryError(
-                        f"the referenced schema {reference.subject} v{reference.version} is not a serialized "
-                        f"FileDescriptorProto: {exc}",
-                        reason="bad-schema",
-                    ) from exc
-                file.name = reference.name or file.name
-                files.append(file)
+                files.append((str(reference.name or reference.subject), registered.schema.schema_str or ""))
 
         visit(list(schema.references or []), 0)
         return files

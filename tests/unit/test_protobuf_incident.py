@@ -153,3 +153,29 @@ def test_a_critical_field_without_presence_is_refused_at_declaration_with_the_fi
 
     assert "no-presence" == raised.value.reason
     assert "'optional Tier plain_tier = 8;'" in str(raised.value)
+
+
+def test_proto_source_registered_by_a_java_client_is_compiled_with_its_references(
+    schema_registry: SchemaRegistryServer,
+) -> None:
+    pytest.importorskip("grpc_tools")
+    source = (protos.ROOT / "acme/order/v2.proto").read_text()
+    common = (protos.ROOT / "acme/order/common.proto").read_text()
+    schema_registry.add("acme/order/common.proto", common, schema_type="PROTOBUF", schema_id=91, version=1)
+    reference = {"name": "acme/order/common.proto", "subject": "acme/order/common.proto", "version": 1}
+    schema_registry.add("java-orders", source, schema_type="PROTOBUF", references=[reference], schema_id=42)
+    client = SchemaRegistryClient({"url": schema_registry.url, "max.retries": 0, "timeout": 10})
+    try:
+        registry = ConfluentRegistry(client)
+        writer = registry.by_id(42)
+        assert "integer | string" == writer.field("total.units").type  # from the referenced source
+        reader = syscontract.Contract.from_protobuf("order.v3", V3.Order)
+        from syscontract.wire import confluent
+        from syscontract.wire import protobuf as protobuf_wire
+
+        framed = confluent.encode(42, protobuf_wire.encode_indexes((2,)) + V2.Order(order_id="o").SerializeToString())
+        with pytest.raises(MissingCriticalField) as raised:
+            syscontract.check(reader, framed, ["customerTier"], registry=registry)
+        assert "not-in-writer-schema" == raised.value.reason
+    finally:
+        client.close()
