@@ -28,7 +28,7 @@ the writer declares with an incompatible wire type is :class:`FieldTypeError` fo
 from __future__ import annotations
 
 import keyword
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,8 @@ class ProtoCheck:
         self.message_class = self.schema.message_class
         self.paths = tuple(paths)
         self.steps: tuple[tuple[Step, ...], ...] = tuple(self._resolve(path) for path in self.paths)
+        # presence = zero-is-unsent on a critical path: a dict's values decide too (zero_in_mapping)
+        self.counts_zeros = any(step.presence == "implicit" for steps in self.steps for step in steps)
         from google.protobuf.message import Message
 
         self.base: type[Any] = Message
@@ -196,6 +198,53 @@ class ProtoCheck:
         return tuple(steps)
 
     # -- per message ---------------------------------------------------------------------------
+
+    def zero_in_mapping(self, payload: Any, position: int) -> MissingCriticalField | None:
+        """Critical path ``position`` of a mapping in protobuf's JSON mapping (already found present,
+        not null and of its type), judged as its message would be: a field without presence that
+        holds its zero value (``"BASIC"``, ``""``, ``"0"``, ``0``) counts as not sent under
+        ``zero-is-unsent``, as it does in the message and its bytes."""
+        steps = self.steps[position]
+        if not any(step.presence == "implicit" for step in steps):
+            return None
+        return self._zero_walk(self.paths[position], steps, 0, payload, "")
+
+    def _zero_walk(
+        self, path: FieldPath, steps: tuple[Step, ...], index: int, value: Any, walked: str
+    ) -> MissingCriticalField | None:
+        step = steps[index]
+        if not isinstance(value, Mapping) or step.json not in value:
+            return None  # the mapping's own walk judged its shape
+        here = f"{walked}.{step.json}" if walked else step.json
+        item = value[step.json]
+        if step.presence == "implicit":  # a scalar: the last step
+            return self._zero_value(path, step, item, here)
+        if index == len(steps) - 1:
+            return None
+        if step.presence == "repeated" and isinstance(item, list):
+            for number, element in enumerate(item):
+                error = self._zero_walk(path, steps, index + 1, element, f"{here}[{number}]")
+                if error is not None:
+                    return error
+            return None
+        return self._zero_walk(path, steps, index + 1, item, here)
+
+    def _zero_value(self, path: FieldPath, step: Step, item: Any, here: str) -> MissingCriticalField | None:
+        from google.protobuf import json_format
+        from google.protobuf.message_factory import GetMessageClass
+
+        try:  # the value as protobuf reads it from the JSON mapping ("0", 0, "BASIC", "")
+            holder = json_format.ParseDict({step.json: item}, GetMessageClass(step.field.containing_type)())
+        except (json_format.ParseError, TypeError, ValueError):
+            return None  # not a value of the field's type: the mapping's own walk said so
+        if getattr(holder, step.name) != step.field.default_value:
+            return None
+        return self._missing(
+            path,
+            "zero",
+            f"{here!r} holds its zero value {_zero(step.field)}, which this contract counts as not sent "
+            "(presence = zero-is-unsent)",
+        )
 
     def diagnose(self, message: Any) -> ContractViolation | None:
         """The first critical path ``message`` (of the reader's class) did not send, or None."""

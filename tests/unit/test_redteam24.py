@@ -179,11 +179,6 @@ message Order {
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="door: under presence = zero-is-unsent a message or its bytes holding the zero value is refused, "
-    "while the same content as a dict in the JSON mapping (or JSON bytes) reaches the handler",
-)
 @pytest.mark.parametrize(
     ("field", "sent"),
     [
