@@ -87,7 +87,7 @@ class Checker:
             fast_avro=self.decoder.fast_avro,
             fast_proto=self.decoder.fast_proto if self.proto is not None else None,
             proto_paths=self.proto.fast_paths() if self.proto is not None else (),
-            doubt_dicts=self.proto is not None and self.proto.counts_zeros,
+            doubt_dicts=self.proto is not None and self.proto.judges_mappings,
         )
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
         self.builder = Builder(self.description, self.namespace)
@@ -363,12 +363,12 @@ class Checker:
         # an instance is judged in the two passes a mapping gets (up to each path's first union step,
         # then, the model built, all of it), so that every form names the same first field
         passes = (True, False) if not raw and self.model is not None and isinstance(payload, BaseModel) else (raw,)
-        zeros = self.proto is not None and self.proto.counts_zeros and isinstance(payload, Mapping)
+        protobuf = self.proto is not None and self.proto.judges_mappings and isinstance(payload, Mapping)
         for before_unions in passes:
             for position, critical in enumerate(self.critical):
                 error = self._walk(critical, 0, payload, "", raw, before_unions)
-                if error is None and zeros:  # a protobuf zero that the contract counts as not sent
-                    error = self.proto.zero_in_mapping(payload, position)
+                if error is None and protobuf:  # an empty list, a zero the contract counts as not sent
+                    error = self.proto.in_mapping(payload, position)
                 if error is not None:
                     return error
         return None

@@ -88,7 +88,7 @@ class Description:
     # (attribute, presence, zero value, open enum's numbers) steps, None where no straight line judges it
     fast_proto: Mapping[bytes, tuple[Any, ...]] | None = None
     proto_paths: tuple[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None, ...] = ()
-    # a dict is never judged fast: its values decide too (a protobuf contract that counts a zero as not sent)
+    # a dict is never judged fast: its values decide too (protobuf: an empty list, a zero counted as not sent)
     doubt_dicts: bool = False
 
 

@@ -111,8 +111,9 @@ class ProtoCheck:
         self.message_class = self.schema.message_class
         self.paths = tuple(paths)
         self.steps: tuple[tuple[Step, ...], ...] = tuple(self._resolve(path) for path in self.paths)
-        # presence = zero-is-unsent on a critical path: a dict's values decide too (zero_in_mapping)
-        self.counts_zeros = any(step.presence == "implicit" for steps in self.steps for step in steps)
+        # a dict's values decide too (in_mapping): a zero counted as not sent (presence =
+        # zero-is-unsent), an empty list or map (not sent in protobuf)
+        self.judges_mappings = any(step.presence != "explicit" for steps in self.steps for step in steps)
         from google.protobuf.message import Message
 
         self.base: type[Any] = Message
@@ -199,13 +200,13 @@ class ProtoCheck:
 
     # -- per message ---------------------------------------------------------------------------
 
-    def zero_in_mapping(self, payload: Any, position: int) -> MissingCriticalField | None:
+    def in_mapping(self, payload: Any, position: int) -> MissingCriticalField | None:
         """Critical path ``position`` of a mapping in protobuf's JSON mapping (already found present,
-        not null and of its type), judged as its message would be: a field without presence that
-        holds its zero value (``"BASIC"``, ``""``, ``"0"``, ``0``) counts as not sent under
-        ``zero-is-unsent``, as it does in the message and its bytes."""
+        not null and of its type), judged as its message would be: an empty list or map is not sent,
+        and a field without presence that holds its zero value (``"BASIC"``, ``""``, ``"0"``, ``0``)
+        counts as not sent under ``zero-is-unsent``, as in the message and its bytes."""
         steps = self.steps[position]
-        if not any(step.presence == "implicit" for step in steps):
+        if all(step.presence == "explicit" for step in steps):
             return None
         return self._zero_walk(self.paths[position], steps, 0, payload, "")
 
@@ -219,6 +220,8 @@ class ProtoCheck:
         item = value[step.json]
         if step.presence == "implicit":  # a scalar: the last step
             return self._zero_value(path, step, item, here)
+        if step.presence == "repeated" and isinstance(item, (list, Mapping)) and not item:
+            return self._missing(path, "absent", f"{here!r} is empty: no element was sent")
         if index == len(steps) - 1:
             return None
         if step.presence == "repeated" and isinstance(item, list):
