@@ -341,6 +341,37 @@ def test_a_field_renamed_with_its_number_kept_is_the_same_field_for_compare_and_
     assert [] == drift([checkout, pricing]).errors
 
 
+LIST_V1 = """syntax = "proto3";
+package rt24.cardinality.v1;
+enum Tier { BASIC = 0; GOLD = 1; VIP = 2; }
+message Order { optional Tier tiers = 1; repeated int32 counts = 2; }
+"""
+LIST_V2 = """syntax = "proto3";
+package rt24.cardinality.v2;
+enum Tier { BASIC = 0; GOLD = 1; VIP = 2; }
+message Order { repeated Tier tiers = 1; optional int32 counts = 2; }
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door: compat accepts any cardinality change of a numeric field, but a repeated numeric is packed "
+    "and a singular reader does not parse it (the gate says compatible, the runtime refuses every message), "
+    "while the runtime refuses the safe direction (a singular writer read as a one-element list)",
+)
+def test_a_numeric_fields_cardinality_change_gets_one_verdict_from_compat_and_the_runtime() -> None:
+    v1, v2 = contract("rt24list.v1", LIST_V1), contract("rt24list.v2", LIST_V2)
+    registry((v1, 2471), (v2, 2472))
+    written = v1.native.message_class(tiers=2, counts=[5, 6]).SerializeToString()
+    read = check("rt24list.v2", framed(v1, 2471, written), ["tiers"])  # singular read as a list: sent
+    assert [2] == list(read.tiers)
+    assert ("FieldTypeError", "counts", "type") == outcome(
+        lambda: check("rt24list.v2", framed(v1, 2471, written), ["counts"])
+    )
+    kinds = [(p.kind, p.field) for p in compare(v2, v1, "BACKWARD").problems]
+    assert [("FIELD_WIRE_COMPATIBLE_CARDINALITY", "counts")] == kinds
+
+
 # -- CloudEvents carry protobuf too --------------------------------------------------------------------
 
 EVENT_V2 = """syntax = "proto3";
