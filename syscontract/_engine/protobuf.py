@@ -88,6 +88,17 @@ def _wire_class(field: Any) -> str:
     return f"repeated {kind}" if field.is_repeated else kind
 
 
+_NUMERIC = frozenset({"varint", "zigzag", "fixed32", "float", "fixed64", "double"})
+
+
+def _reads(reader: Any, writer: Any) -> bool:
+    """Whether the reader's field reads the writer's bytes of the same number as its own: the same
+    wire class, or a numeric one written singular and read as a list (a parser of a repeated field
+    takes unpacked elements; the reverse, a packed list read by a singular field, is not parsed)."""
+    mine, theirs = _wire_class(reader), _wire_class(writer)
+    return mine == theirs or (mine == f"repeated {theirs}" and theirs in _NUMERIC)
+
+
 def _type_name(field: Any) -> str:
     from google.protobuf.descriptor import FieldDescriptor as F
 
@@ -391,7 +402,7 @@ def writer_gaps(check: ProtoCheck, writer: Any, label: str) -> list[ContractViol
                     )
                 )
                 break
-            if _wire_class(theirs) != _wire_class(step.field):
+            if not _reads(step.field, theirs):
                 found.append(
                     FieldTypeError(
                         f"critical field {path.text!r}: the writer {label} declares field {step.number} as "

@@ -353,12 +353,6 @@ message Order { repeated Tier tiers = 1; optional int32 counts = 2; }
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="door: compat accepts any cardinality change of a numeric field, but a repeated numeric is packed "
-    "and a singular reader does not parse it (the gate says compatible, the runtime refuses every message), "
-    "while the runtime refuses the safe direction (a singular writer read as a one-element list)",
-)
 def test_a_numeric_fields_cardinality_change_gets_one_verdict_from_compat_and_the_runtime() -> None:
     v1, v2 = contract("rt24list.v1", LIST_V1), contract("rt24list.v2", LIST_V2)
     registry((v1, 2471), (v2, 2472))
