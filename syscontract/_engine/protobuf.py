@@ -192,7 +192,7 @@ class ProtoCheck:
                     f"critical field {path.text!r} ({field.full_name} = {field.number}, {_type_name(field)}) has "
                     "no presence in protobuf: a field that was never written and one sent as its zero value "
                     f"({_zero(field)}) are the same bytes, so 'not sent' cannot be told apart. Fix: declare it "
-                    f"'optional {_type_name(field).split('.')[-1]} {field.name} = {field.number};' (wire-compatible), "
+                    f"'{_with_presence(field)}' (wire-compatible), "
                     'or opt into counting the zero as not sent (presence = "zero-is-unsent" in contract.toml)',
                     contract=self.ref,
                     field=path.text,
@@ -423,6 +423,18 @@ def writer_gaps(check: ProtoCheck, writer: Any, label: str) -> list[ContractViol
 @dataclass(frozen=True)
 class _Described:
     descriptor: Any
+
+
+def _with_presence(field: Any) -> str:
+    """The field's declaration with explicit presence: ``optional`` in proto3, the feature in editions."""
+    from google.protobuf import descriptor_pb2
+
+    file = descriptor_pb2.FileDescriptorProto()
+    field.file.CopyToProto(file)
+    kind = _type_name(field).split(".")[-1]
+    if file.syntax == "editions":
+        return f"{kind} {field.name} = {field.number} [features.field_presence = EXPLICIT];"
+    return f"optional {kind} {field.name} = {field.number};"
 
 
 def _enum(step: Step) -> Any:

@@ -477,11 +477,6 @@ message Order {
         assert {expected} == set(seen.values()), body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="door: in an editions file the refusal's fix says 'optional int32 plain = 2;', which editions "
-    "do not accept; the fix there is [features.field_presence = EXPLICIT]",
-)
 def test_the_no_presence_fix_for_an_editions_file_is_the_editions_feature() -> None:
     text = """edition = "2023";
 package rt24.editionsfix;
