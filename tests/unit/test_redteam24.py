@@ -366,6 +366,39 @@ def test_a_numeric_fields_cardinality_change_gets_one_verdict_from_compat_and_th
     assert [("FIELD_WIRE_COMPATIBLE_CARDINALITY", "counts")] == kinds
 
 
+PRESENCE_V1 = """syntax = "proto3";
+package rt24.presence.v1;
+enum Tier { BASIC = 0; GOLD = 1; VIP = 2; }
+message Order { Tier tier = 7; }
+"""
+PRESENCE_V2 = """syntax = "proto3";
+package rt24.presence.v2;
+enum Tier { BASIC = 0; GOLD = 1; VIP = 2; }
+message Order { optional Tier tier = 7; }
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door: compare() says a reader with presence may read a writer without it, for a consumer that "
+    "requires the field, while drift says field-defaulted and the runtime refuses every message whose value "
+    "is the zero (the writer never puts it on the wire)",
+)
+def test_compare_flags_a_writer_without_presence_for_a_field_a_consumer_requires() -> None:
+    from syscontract.manifest import Entry, Manifest
+    from syscontract.system import drift
+
+    v1, v2 = contract("rt24presence.v1", PRESENCE_V1), contract("rt24presence.v2", PRESENCE_V2)
+    registry((v1, 2491), (v2, 2492))
+    basic = framed(v1, 2491, v1.native.message_class(tier=0).SerializeToString())
+    assert ("MissingCriticalField", "tier", "absent") == outcome(lambda: check("rt24presence.v2", basic, ["tier"]))
+    checkout = Manifest("checkout", "prod", (Entry("producer", v1.ref, "checkout.emit", ()),), {v1.ref: v1})
+    pricing = Manifest("pricing", "prod", (Entry("consumer", v2.ref, "pricing.on_order", ("tier",)),), {v2.ref: v2})
+    assert ["field-defaulted"] == [f.kind for f in drift([checkout, pricing]).errors]
+    found = compare(v2, v1, "BACKWARD", consumers=[Consumer("pricing", ["tier"])])
+    assert ["CONSUMER_FIELD_DEFAULTED"] == [p.kind for p in found.problems]
+
+
 # -- CloudEvents carry protobuf too --------------------------------------------------------------------
 
 EVENT_V2 = """syntax = "proto3";
