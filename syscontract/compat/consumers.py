@@ -16,7 +16,9 @@ consumer and every field it requires this module reports:
 - ``CONSUMER_FIELD_UNKNOWN``: no compared version has the field at all.
 
 Protobuf fields are looked up in another version by their *numbers* (:func:`writer_path`), as the
-wire reads them: a renamed field is the same field, and the same name with another number is not.
+wire reads them: a renamed field is the same field, and the same name with another number is not. A
+protobuf writer that carries a field without presence (its zero value is never written) is
+``CONSUMER_FIELD_DEFAULTED`` in a pair whose reader has presence for a field a consumer requires.
 """
 
 from __future__ import annotations
@@ -246,6 +248,24 @@ def _for_field(
                     _pointer(reader, path),
                     f"consumer {consumer.name} requires '{path}', but data written with {writer.ref} has no such "
                     f"field: reading it with {reader.ref} yields {_filled(reader, path)}, never a value that was sent",
+                    field=path,
+                    reader=str(reader.ref),
+                    writer=str(writer.ref),
+                    consumer=consumer.name,
+                )
+            )
+        elif (
+            writer.format == "protobuf"
+            and status(reader, path) == SENT
+            and _carried(reader, writer, path, as_writer=True) == DEFAULTED
+        ):
+            found.append(
+                Problem(
+                    CONSUMER_FIELD_DEFAULTED,
+                    _pointer(reader, path),
+                    f"consumer {consumer.name} requires '{path}', but data written with {writer.ref} carries it "
+                    f"without presence: its zero value is never on the wire, so {reader.ref} reads such a message "
+                    "as not sending it",
                     field=path,
                     reader=str(reader.ref),
                     writer=str(writer.ref),

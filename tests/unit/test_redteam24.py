@@ -378,12 +378,6 @@ message Order { optional Tier tier = 7; }
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="door: compare() says a reader with presence may read a writer without it, for a consumer that "
-    "requires the field, while drift says field-defaulted and the runtime refuses every message whose value "
-    "is the zero (the writer never puts it on the wire)",
-)
 def test_compare_flags_a_writer_without_presence_for_a_field_a_consumer_requires() -> None:
     from syscontract.manifest import Entry, Manifest
     from syscontract.system import drift
