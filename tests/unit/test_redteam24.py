@@ -9,6 +9,16 @@ gates (compat, drift) never say yes blind.
 Each door is a test named for the behaviour that must hold (a strict xfail naming the cause until
 it was closed); ``test_holds_*`` are attacks that held (a representative set). Every schema is
 compiled here from its text, into a pool of its own, under a package of its own.
+
+Doors found and closed: a closed enum's unknown number sent after a known one (the earlier value
+was handed on), in a list or a map (the rest was handed on without it); an open enum's unknown
+number as a map value; a dict (or JSON bytes) holding a zero under ``zero-is-unsent``, or an empty
+list or map (both passed where the message is refused); a message of another class too deep to
+re-read (google.protobuf's DecodeError escaped); compare and drift looking a protobuf field up by
+name (the same name under another number passed; a renamed field was "removed"); a numeric
+field's cardinality change (compat and the runtime disagreed both ways); a writer without presence
+for a consumer's field (compare said compatible); a CloudEvent with a bare protobuf body (refused);
+the no-presence fix for an editions file (it suggested ``optional``, which editions refuse).
 """
 
 from __future__ import annotations
