@@ -1,0 +1,277 @@
+"""Red team against issue 23 items 2-4 (a Schema Registry's writers named after local contracts by
+canonical form, ``default_draft``) and issue 25 item 5 (``syscontract report --html``).
+
+The promises attacked: a writer's name says what it is (the gates judge a writer by the local
+version it is named after, so that version must mean what the writer's schema means); gates never
+say yes blind and ``report`` agrees with ``drift``; bad input is a clear syscontract error, never a
+crash. Doors found are strict xfails naming the cause until closed; ``test_holds_*`` are attacks
+that held and add coverage. Each test uses a registry of its own (``mock://`` URLs are shared by
+name within a process).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syscontract import FileRegistry, RegistryError
+from syscontract._report import Live, page
+from syscontract.cli import main
+from syscontract.manifest import load_all
+from syscontract.system import Finding, carried, drift
+
+SHOP = Path(__file__).parents[2] / "examples" / "shop"
+ORDER = Path(__file__).parents[1] / "data" / "contracts" / "order"
+
+
+def confluent(contracts: Any) -> Any:
+    pytest.importorskip("confluent_kafka", reason="the kafka extra: pip install -e '.[kafka]'")
+    from syscontract.registry.confluent import ConfluentRegistry
+
+    return ConfluentRegistry({"url": f"mock://redteam-{uuid.uuid4()}"}, contracts=contracts)
+
+
+def register(registry: Any, subject: str, text: str, kind: str, references: Any = ()) -> int:
+    from confluent_kafka.schema_registry import Schema
+
+    return int(registry.client.register_schema(subject, Schema(text, kind, list(references))))
+
+
+# -- a writer is named after a local version only when it means what that version means -----------------
+
+# In draft 7 the keywords beside "$ref" are ignored; from 2019-09 on they apply. The same document
+# requires customerTier in 2020-12 and leaves it optional in draft 7.
+BESIDE_REF = {
+    "type": "object",
+    "$ref": "#/definitions/base",
+    "required": ["customerTier"],
+    "definitions": {"base": {"type": "object", "properties": {"customerTier": {"type": "string"}}}},
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door: JSON Schema writers matched by canonical JSON alone; a local version read in another draft "
+    "(contracts=FileRegistry(...) reads 2020-12, the registry draft 7) names a writer that means otherwise",
+)
+def test_a_json_writer_is_not_named_after_a_local_version_read_in_another_draft(tmp_path: Path) -> None:
+    (tmp_path / "order").mkdir()
+    (tmp_path / "order" / "v4.schema.json").write_text(json.dumps(BESIDE_REF))
+    registry = confluent(FileRegistry(tmp_path))  # a registry object: its own default draft, 2020-12
+    writer = registry.by_id(register(registry, "orders-value", json.dumps(BESIDE_REF), "JSON"))
+
+    assert "optional" == carried(writer, "customerTier")  # what the registered schema says (draft 7)
+    # the gates judge a writer by the local version it is named after: it must say the same
+    if not str(writer.ref).startswith("schema:"):
+        assert carried(writer, "customerTier") == carried(registry.get(writer.ref), "customerTier")
+    assert "schema:orders-value@" in str(writer.ref)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door: JSON Schema writers matched by the canonical JSON of the root document alone; a local "
+    "version whose $ref reaches another document names a writer that means otherwise",
+)
+def test_a_json_writer_is_not_named_after_a_local_version_whose_references_differ(tmp_path: Path) -> None:
+    from confluent_kafka.schema_registry import SchemaReference
+
+    root = {"type": "object", "required": ["customer"], "properties": {"customer": {"$ref": "customer.schema.json"}}}
+    tier = {"type": "object", "properties": {"customerTier": {"type": "string"}}}
+    (tmp_path / "order").mkdir()
+    (tmp_path / "order" / "v4.schema.json").write_text(json.dumps(root))
+    (tmp_path / "order" / "customer.schema.json").write_text(json.dumps({**tier, "required": ["customerTier"]}))
+    registry = confluent(tmp_path)
+    register(registry, "customer", json.dumps(tier), "JSON")  # the registry's customer: the tier is optional
+    reference = SchemaReference("customer.schema.json", "customer", 1)
+    writer = registry.by_id(register(registry, "orders-value", json.dumps(root), "JSON", [reference]))
+
+    assert ("optional", "sent") == (
+        carried(writer, "customer.customerTier"),
+        carried(registry.get("order.v4"), "customer.customerTier"),
+    )
+    assert "schema:orders-value@" in str(writer.ref)
+
+
+def test_holds_a_json_writer_in_the_local_draft_is_named_after_the_local_version(tmp_path: Path) -> None:
+    (tmp_path / "order").mkdir()
+    (tmp_path / "order" / "v4.schema.json").write_text(json.dumps(BESIDE_REF))
+    registry = confluent(tmp_path)  # a directory: read in the registry's draft, 7
+    writer = registry.by_id(register(registry, "orders-value", json.dumps(BESIDE_REF), "JSON"))
+    assert ("order.v4", "optional") == (str(writer.ref), carried(registry.get("order.v4"), "customerTier"))
+
+
+def test_holds_of_two_local_versions_of_one_canonical_form_the_identical_one_names_the_writer(tmp_path: Path) -> None:
+    """v2 and v3 differ only in what the Parsing Canonical Form drops (a doc, a default, an alias):
+    the writer registered with v3's text is v3, whatever the order the versions are searched in."""
+    v2 = json.loads((ORDER / "v2.avsc").read_text())
+    v3 = json.loads(json.dumps(v2))
+    v3["doc"] = "v3: the same fields"
+    v3["fields"][0]["aliases"] = ["id"]
+    (tmp_path / "order").mkdir()
+    (tmp_path / "order" / "v2.avsc").write_text(json.dumps(v2))
+    (tmp_path / "order" / "v3.avsc").write_text(json.dumps(v3))
+    registry = confluent(tmp_path)
+    assert registry.get("order.v2").avro_fingerprint == registry.get("order.v3").avro_fingerprint
+    later = register(registry, "orders-value", json.dumps(v3), "AVRO")
+    earlier = register(registry, "orders-value", json.dumps(v2), "AVRO")
+    assert ("order.v3", "order.v2") == (str(registry.by_id(later).ref), str(registry.by_id(earlier).ref))
+
+
+class _Garbage:
+    """A Schema Registry client that answers every schema id with ``schema``."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+
+    def get_schema(self, schema_id: int) -> Any:
+        return self.schema
+
+    def get_subjects(self) -> list[str]:
+        return []
+
+    def get_schema_versions(self, schema_id: int) -> Any:
+        raise RuntimeError("not implemented")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("[" * 5000 + "]" * 5000, "AVRO"),
+        ("[" * 5000 + "]" * 5000, "JSON"),
+        ('{"type": 5}', "JSON"),
+        ('{"type": "record", "name": "R", "fields": [{"name": "a", "type": "Nope"}]}', "AVRO"),
+        ('{"$ref": "http://elsewhere.example/x"}', "JSON"),
+        ("{}", "PROTOBUF"),
+    ],
+)
+def test_holds_a_registry_answering_garbage_is_a_registry_error_with_local_contracts(
+    tmp_path: Path, text: str, kind: str
+) -> None:
+    pytest.importorskip("confluent_kafka", reason="the kafka extra: pip install -e '.[kafka]'")
+    from confluent_kafka.schema_registry import Schema
+
+    from syscontract.registry.confluent import ConfluentRegistry
+
+    (tmp_path / "order").mkdir()
+    (tmp_path / "order" / "v2.avsc").write_text((ORDER / "v2.avsc").read_text())
+    registry = ConfluentRegistry(_Garbage(Schema(text, kind)), contracts=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(RegistryError) as caught:
+        registry.by_id(7)
+    assert "bad-schema" == caught.value.reason
+
+
+@pytest.mark.parametrize("value", ["7", '"draft3"', '""', '["draft7"]', '"draft7 "', "{ a = 1 }"])
+def test_holds_a_malformed_default_draft_in_contract_toml_names_the_file(tmp_path: Path, value: str) -> None:
+    (tmp_path / "pair").mkdir()
+    (tmp_path / "pair" / "v1.schema.json").write_text('{"type": "object"}')
+    (tmp_path / "pair" / "contract.toml").write_text(f"default_draft = {value}\n")
+    with pytest.raises(RegistryError) as caught:
+        FileRegistry(tmp_path).get("pair.v1")
+    assert "contract.toml" in str(caught.value)
+    assert "'default_draft' must be one of draft4, draft6, draft7" in str(caught.value)
+
+
+# -- report: what drift says, never a crash --------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door: report sorts writer labels from Prometheus with int() on whatever follows '.v' "
+    "(a non-ASCII digit or a 5,000-digit version is a ValueError: the command crashes)",
+)
+@pytest.mark.parametrize("writer", ["order.v²", "order.v" + "9" * 5000])
+def test_report_draws_a_writer_label_that_is_no_version(writer: str) -> None:
+    live = Live(
+        "Prometheus", {"prod": {"order": {"received": {"pricing": {writer: {"ok": 3}, "order.v2": {"ok": 1}}}}}}
+    )
+    text = page([], [], live=live).html
+    assert f"received 3 written with {writer}" in text
+    assert text.index("written with order.v2") < text.index(f"written with {writer}")  # versions first
+
+
+def manifest(service: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "manifest": "syscontract/1",
+        "service": service,
+        "environment": "prod",
+        "declarations": [{"role": "consumer", "contract": "topic.v1", "handler": "h", "fields": ["tier"]}],
+        "contracts": {
+            "topic.v1": {
+                "format": "jsonschema",
+                "schema": {"type": "object", "properties": {"tier": {"type": "string"}}},
+            }
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door (cause in syscontract/manifest.py, outside this red team's files): a manifest string with a "
+    "lone surrogate (JSON '\\ud800') is loaded, and writing it crashes report (and drift's text output) "
+    "with UnicodeEncodeError instead of exit 2 naming the manifest",
+)
+def test_a_manifest_string_with_a_lone_surrogate_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a.json").write_text(json.dumps(manifest("svc\ud800")))
+    code = main(["report", str(tmp_path / "m"), "--html", str(tmp_path / "r.html")])
+    assert 2 == code
+    assert "a.json" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def _inputs(root: Path) -> dict[str, Path]:
+    """Odd inputs, each a directory: what drift says of it, report must say too."""
+    cases: dict[str, Any] = {
+        "empty": None,
+        "not-a-manifest": {"foo": 1},
+        "no-declarations": manifest("svc", declarations=[], contracts={}),
+        "no-producer": manifest("svc"),
+        "truncated": '{"manifest": "syscontract/1", "service"',
+    }
+    found = {}
+    for name, body in cases.items():
+        directory = root / name
+        directory.mkdir()
+        if body is not None:
+            text = body if isinstance(body, str) else json.dumps(body)
+            (directory / "a.json").write_text(text)
+        found[name] = directory
+    return found
+
+
+@pytest.mark.parametrize("case", ["empty", "not-a-manifest", "no-declarations", "no-producer", "truncated", "shop"])
+def test_holds_report_exits_as_drift_does(tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = SHOP / "deployments" if case == "shop" else _inputs(tmp_path)[case]
+    target = tmp_path / "r.html"
+    expected = main(["drift", str(directory), "--format", "json"])
+    capsys.readouterr()
+    assert expected == main(["report", str(directory), "--html", str(target)])
+    assert (expected != 2) == target.exists()  # an input error writes no page
+    if expected == 1:
+        assert 'data-state="error"' in target.read_text().split("</header>")[0]
+
+
+def test_holds_a_finding_of_a_service_no_manifest_declares_is_on_the_grid() -> None:
+    """A live finding about a service that no manifest names still has its red cell and row."""
+    manifests = load_all([SHOP / "deployments" / "prod"])
+    findings = drift(manifests).findings
+    live_only = Finding(
+        severity="error",
+        kind="violations",
+        environment="prod",
+        consumer="ghost",
+        handler="",
+        contract="order.v2",
+        message="prod: ghost received 3 violations",
+    )
+    result = page(manifests, [*findings, live_only])
+    assert "ghost" in result.services
+    assert 'data-service="ghost" data-state="error"' in result.html
