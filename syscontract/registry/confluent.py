@@ -5,7 +5,8 @@ Requires the ``kafka`` extra (``pip install 'syscontract[kafka]'``). Two ways to
 - With local contracts (``contracts="contracts"``, a directory or any registry): ``order.v3`` is the
   local ``v3`` file, whatever the subject's numbering. A writer found by schema id or GUID is named
   after the local version with the same canonical form (Avro Parsing Canonical Form; a JSON Schema's
-  canonical JSON), so no ``[ids]`` table is needed; a writer that matches no local version is still
+  canonical JSON, read in the same draft, with the same documents behind its references), so no
+  ``[ids]`` table is needed; a writer that matches no local version is still
   the writer, named after its subject and id (``schema:orders-value@7.v1``).
 - Without: a contract ``order.v2`` is version 2 of a subject: by default the subject named like the
   contract, or the one ``subjects`` maps it to (``{"order": "orders-value"}``). A subject that no
@@ -561,13 +562,26 @@ def _spellable(ref: ContractRef) -> bool:
 
 
 def _same_form(local: Contract, writer: Contract) -> bool:
-    """Whether a local contract has the writer's canonical form: the Avro Parsing Canonical Form, or a
-    JSON Schema's canonical JSON (keys sorted, no white space)."""
+    """Whether a local contract has the writer's canonical form: the Avro Parsing Canonical Form (named
+    types from references inlined), or a JSON Schema's canonical JSON (keys sorted, no white space)
+    read in the same draft, with the same documents behind its references. The text alone is not the
+    meaning of a JSON Schema: the same document requires a field beside a ``$ref`` in 2020-12 and not in
+    draft 7, and a ``$ref`` may reach another document on each side; the gates judge a writer by the
+    local version it is named after, so that version must mean what the writer's schema means."""
     if local.format != writer.format or local.model is not None:
         return False
     if writer.format == "avro":
         return local.avro_fingerprint == writer.avro_fingerprint
-    return local.fingerprint == writer.fingerprint
+    return local.fingerprint == writer.fingerprint and _json_meaning(local) == _json_meaning(writer)
+
+
+def _json_meaning(contract: Contract) -> tuple[str, tuple[str, ...]]:
+    """What a JSON Schema's text alone does not say: its draft (a document without ``$schema`` is read
+    in its registry's default) and the documents its references reach."""
+    from syscontract.formats.jsonschema import DEFAULT_DRAFT
+
+    native = contract.native
+    return (getattr(native, "draft", None) or DEFAULT_DRAFT, tuple(getattr(native, "documents", ())))
 
 
 def _same_canonical_form(local: Registry, writer: Contract, preferred: set[str]) -> ContractRef | None:
