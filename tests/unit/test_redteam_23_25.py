@@ -12,7 +12,9 @@ name within a process).
 from __future__ import annotations
 
 import json
+import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +287,47 @@ def test_holds_a_finding_of_a_service_no_manifest_declares_is_on_the_grid() -> N
     result = page(manifests, [*findings, live_only])
     assert "ghost" in result.services
     assert 'data-service="ghost" data-state="error"' in result.html
+
+
+# -- check MODULE: a dotted module's packages are the user's code too -----------------------------------
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A package of its own name in the working directory, with an empty ``consumer`` module; forgotten after."""
+    name = f"redteam_{uuid.uuid4().hex}"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "consumer.py").write_text("")
+    (tmp_path / "contracts").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["syscontract", "check", f"{name}.consumer"])
+    yield name
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door: check finds a dotted module's file with importlib.util.find_spec before it sets sys.argv and "
+    "outside its try: the parent package is imported with the CLI's own argv, and a package that exits at "
+    "import makes check exit with that code (0: a gate saying yes having examined nothing)",
+)
+def test_check_of_a_module_whose_package_exits_while_imported_is_an_input_error(
+    package: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / package / "__init__.py").write_text("import sys\nsys.exit(0)\n")
+    assert 2 == main(["check", f"{package}.consumer", "--contracts", "contracts"])
+    assert f"cannot import {package}.consumer: it exited while imported (SystemExit: 0)" in capsys.readouterr().err
+    assert ["syscontract", "check", f"{package}.consumer"] == sys.argv
+
+
+@pytest.mark.xfail(strict=True, reason="door: as above, the package's __init__ reads check's own command line")
+def test_check_imports_a_modules_package_without_its_own_command_line(
+    package: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / package / "__init__.py").write_text(
+        "import json, sys\nwith open('argv.json', 'w') as out:\n    json.dump(sys.argv, out)\n"
+    )
+    assert 0 == main(["check", f"{package}.consumer", "--contracts", "contracts"]), capsys.readouterr()
+    assert "check" not in json.loads((tmp_path / "argv.json").read_text())
