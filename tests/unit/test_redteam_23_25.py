@@ -307,25 +307,22 @@ def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         del sys.modules[module]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="door: check finds a dotted module's file with importlib.util.find_spec before it sets sys.argv and "
-    "outside its try: the parent package is imported with the CLI's own argv, and a package that exits at "
-    "import makes check exit with that code (0: a gate saying yes having examined nothing)",
-)
 def test_check_of_a_module_whose_package_exits_while_imported_is_an_input_error(
     package: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Door closed: check found a dotted module's file (importlib.util.find_spec imports its packages)
+    before it set sys.argv and outside its try, so a package that exits at import ended check with its
+    code: 0, having examined nothing."""
     (tmp_path / package / "__init__.py").write_text("import sys\nsys.exit(0)\n")
     assert 2 == main(["check", f"{package}.consumer", "--contracts", "contracts"])
     assert f"cannot import {package}.consumer: it exited while imported (SystemExit: 0)" in capsys.readouterr().err
     assert ["syscontract", "check", f"{package}.consumer"] == sys.argv
 
 
-@pytest.mark.xfail(strict=True, reason="door: as above, the package's __init__ reads check's own command line")
 def test_check_imports_a_modules_package_without_its_own_command_line(
     package: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Door closed: the package's __init__ read check's own command line."""
     (tmp_path / package / "__init__.py").write_text(
         "import json, sys\nwith open('argv.json', 'w') as out:\n    json.dump(sys.argv, out)\n"
     )
