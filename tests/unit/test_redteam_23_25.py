@@ -239,6 +239,62 @@ def test_a_manifest_string_with_a_lone_surrogate_is_an_input_error(
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.fixture
+def prometheus_with_a_surrogate() -> Iterator[str]:
+    """A Prometheus whose one declared series names its service with a lone surrogate (JSON '\\ud800')."""
+    import http.server
+    import threading
+
+    series = {"deployment_environment_name": "prod", "service_name": "svc\ud800", "syscontract_role": "consumer",
+              "syscontract_contract": "topic.v1", "syscontract_handler": "h", "syscontract_fields": "tier"}  # fmt: skip
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            rows = [{"metric": series, "value": [1.0, "1"]}] if "count+by" in body or "count by" in body else []
+            data = json.dumps({"status": "success", "data": {"resultType": "vector", "result": rows}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="door (cause in syscontract/live.py, outside this red team's files): a Prometheus label with a lone "
+    "surrogate is read, and writing it crashes report with UnicodeEncodeError instead of a clear error",
+)
+def test_a_prometheus_label_with_a_lone_surrogate_is_an_input_error(
+    tmp_path: Path,
+    prometheus_with_a_surrogate: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SYSCONTRACT_PROMETHEUS_TOKEN", "SYSCONTRACT_PROMETHEUS_USER", "SYSCONTRACT_PROMETHEUS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a.json").write_text(json.dumps(manifest("svc")))
+    target = tmp_path / "r.html"
+    code = main(["report", str(tmp_path / "m"), "--prometheus", prometheus_with_a_surrogate, "--html", str(target)])
+    assert 2 == code
+    assert "Prometheus" in capsys.readouterr().err
+    assert not target.exists()
+
+
 def _inputs(root: Path) -> dict[str, Path]:
     """Odd inputs, each a directory: what drift says of it, report must say too."""
     cases: dict[str, Any] = {
