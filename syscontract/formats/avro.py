@@ -115,11 +115,20 @@ def _defined_names(schema: Any, namespace: str | None, defined: set[str], depth:
 
 
 def _problems(
-    schema: Any, path: str, namespace: str | None, defined: set[str] | None, found: list[tuple[str, str]], depth: int
+    schema: Any,
+    path: str,
+    namespace: str | None,
+    defined: set[str] | None,
+    found: list[tuple[str, str]],
+    depth: int,
+    enums: dict[str, list[Any]] | None = None,
 ) -> None:
-    """Appends the first problem under ``schema`` to ``found``; ``defined`` None: enum defaults only."""
+    """Appends the first problem under ``schema`` to ``found``; ``defined`` None: enum defaults only
+    (an enum's own, and a field's whose type is an enum: ``enums`` collects the symbols of the enums
+    defined so far by full name, as a later field may use one by name)."""
     if found or depth > 200:
         return
+    enums = {} if enums is None else enums
     where = path
     if isinstance(schema, str):
         if (
@@ -132,11 +141,13 @@ def _problems(
             found.append((where, f"unknown type {schema!r} (not a primitive ({known}) nor a named type defined here)"))
     elif isinstance(schema, list):
         for branch in schema:
-            _problems(branch, path, namespace, defined, found, depth + 1)
+            _problems(branch, path, namespace, defined, found, depth + 1, enums)
     elif isinstance(schema, Mapping):
         kind = schema.get("type")
         if kind in _NAMED_KINDS and isinstance(schema.get("name"), str):
-            namespace = _full_name(schema, namespace)[1]
+            full, namespace = _full_name(schema, namespace)
+            if kind == "enum" and isinstance(schema.get("symbols"), list):
+                enums[full] = schema["symbols"]
         if kind == "enum":
             symbols = schema.get("symbols")
             if "default" in schema and isinstance(symbols, list) and schema["default"] not in symbols:
@@ -151,13 +162,45 @@ def _problems(
             for entry in schema["fields"]:
                 if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
                     inner = f"{path}.{entry['name']}" if path else entry["name"]
-                    _problems(entry.get("type"), inner, namespace, defined, found, depth + 1)
+                    _problems(entry.get("type"), inner, namespace, defined, found, depth + 1, enums)
+                    if not found and "default" in entry:
+                        _enum_default(entry, inner, namespace, enums, found)
         elif kind == "array" and "items" in schema:
-            _problems(schema["items"], f"{path}[]" if path else "[]", namespace, defined, found, depth + 1)
+            _problems(schema["items"], f"{path}[]" if path else "[]", namespace, defined, found, depth + 1, enums)
         elif kind == "map" and "values" in schema:
-            _problems(schema["values"], path, namespace, defined, found, depth + 1)
+            _problems(schema["values"], path, namespace, defined, found, depth + 1, enums)
         elif isinstance(kind, (str, Mapping, list)) and kind not in _NAMED_KINDS:
-            _problems(kind, path, namespace, defined, found, depth + 1)
+            _problems(kind, path, namespace, defined, found, depth + 1, enums)
+
+
+def _enum_default(
+    entry: Mapping[str, Any], path: str, namespace: str | None, enums: dict[str, Any], found: list[tuple[str, str]]
+) -> None:
+    """A field's default that is not one of its enum's symbols (the enum defined in place, first in a
+    union, whose default is for its first branch, or named): what a reader would fill is no symbol."""
+    kind: Any = entry.get("type")
+    for _ in range(8):  # {"type": {"type": ...}} nests; a union's default is its first branch's
+        if isinstance(kind, list):
+            kind = kind[0] if kind else None
+        elif isinstance(kind, Mapping) and kind.get("type") != "enum":
+            kind = kind.get("type")
+        else:
+            break
+    if isinstance(kind, Mapping):
+        name, symbols = kind.get("name"), kind.get("symbols")
+    elif isinstance(kind, str):
+        name = kind
+        symbols = enums.get(kind if "." in kind or not namespace else f"{namespace}.{kind}", enums.get(kind))
+    else:
+        return
+    if isinstance(symbols, list) and entry["default"] not in symbols:
+        found.append(
+            (
+                path,
+                f"default {entry['default']!r} is not one of enum {_short_name(str(name))!r}'s symbols "
+                f"({', '.join(map(str, symbols))})",
+            )
+        )
 
 
 def _inline_once(schema: Any, referenced: dict[str, Any], defined: set[str]) -> Any:
