@@ -46,7 +46,7 @@ def parse(ref: ContractRef, schema: Any, *, references: Iterable[Any] = (), **op
         # defined twice, as fastavro's expand=True would write a type used twice, is not a schema)
         plain = _inline_once(_plain(parsed), referenced, set()) if referenced else _plain(parsed)
     except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, ValueError, TypeError...
-        located = _locate(schema, {_short_name(n) for n in named} | set(named))
+        located = _locate(schema, set(named))
         if located is not None:  # fastavro's message names no field: say where
             path, detail = located
             where = f"field {path!r}: " if path else ""
@@ -102,7 +102,7 @@ def _defined_names(schema: Any, namespace: str | None, defined: set[str], depth:
         kind = schema.get("type")
         if kind in _NAMED_KINDS and isinstance(schema.get("name"), str):
             full, namespace = _full_name(schema, namespace)
-            defined.update((full, _short_name(full)))
+            defined.add(full)
         if kind in ("record", "error") and isinstance(schema.get("fields"), list):
             for entry in schema["fields"]:
                 if isinstance(entry, Mapping):
@@ -131,14 +131,15 @@ def _problems(
     enums = {} if enums is None else enums
     where = path
     if isinstance(schema, str):
-        if (
-            defined is not None
-            and schema not in _PRIMITIVES
-            and schema not in defined
-            and f"{namespace}.{schema}" not in defined
-        ):
-            known = ", ".join(_PRIMITIVES)
-            found.append((where, f"unknown type {schema!r} (not a primitive ({known}) nor a named type defined here)"))
+        # a name resolves as fastavro (and the spec) resolve it: a short name in the enclosing namespace only
+        full = schema if "." in schema or not namespace else f"{namespace}.{schema}"
+        if defined is not None and schema not in _PRIMITIVES and full not in defined:
+            elsewhere = sorted(d for d in defined if _short_name(d) == _short_name(schema) and d != full)
+            if elsewhere:
+                why = f"read as {full!r}; defined: {', '.join(elsewhere)}: use its full name"
+            else:
+                why = f"not a primitive ({', '.join(_PRIMITIVES)}) nor a named type defined here"
+            found.append((where, f"unknown type {schema!r} ({why})"))
     elif isinstance(schema, list):
         for branch in schema:
             _problems(branch, path, namespace, defined, found, depth + 1, enums)
