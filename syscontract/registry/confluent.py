@@ -265,6 +265,7 @@ class ConfluentRegistry:
             if exc.reason != "unknown-schema":
                 raise
             versions = []  # no such subject
+        near = ""  # a version of the same JSON text that means otherwise: the reason none matches
         for version in sorted(versions, reverse=True):
             registered = self._call(lambda v=version: self.client.get_version(subject, v), str(ref))
             try:
@@ -276,10 +277,22 @@ class ConfluentRegistry:
                     _bounded(self._ids_of)
                     self._ids_of[ref] = (local.fingerprint, int(registered.schema_id))
                 return int(registered.schema_id)
+            if not near and local.format != "avro" and local.fingerprint == candidate.fingerprint:
+                (theirs, _), (ours, _) = _json_meaning(candidate), _json_meaning(local)
+                read = (
+                    f"read in {theirs} there and {ours} here"
+                    if theirs != ours
+                    else "its references reach other documents"
+                )
+                near = (
+                    f"; its version {version} has the same JSON text but means otherwise ({read}): give the local "
+                    "file a $schema, or read it in the registry's draft (contracts='<directory>', or default_draft "
+                    "in its contract.toml)"
+                )
         raise RegistryError(
             f"no version of subject {subject!r}{self._where()} has the canonical form of the local {ref}: "
             f"register it, or map the contract name to the subject that holds it (subjects={{{ref.name!r}: "
-            "'<subject>'})",
+            f"'<subject>'}}){near}",
             contract=str(ref),
             reason="unknown-schema",
         )

@@ -71,6 +71,23 @@ def test_a_json_writer_is_not_named_after_a_local_version_read_in_another_draft(
     assert "schema:orders-value@" in str(writer.ref)
 
 
+def test_a_producer_is_told_why_the_same_json_text_has_no_id(tmp_path: Path) -> None:
+    """id_of follows the same rule, and says why a version of the very same text is not the local one."""
+    (tmp_path / "order").mkdir()
+    (tmp_path / "order" / "v4.schema.json").write_text(json.dumps(BESIDE_REF))
+    registry = confluent(FileRegistry(tmp_path))
+    registered = register(registry, "order", json.dumps(BESIDE_REF), "JSON")
+    with pytest.raises(RegistryError) as caught:
+        registry.id_of("order.v4")
+    assert "its version 1 has the same JSON text but means otherwise (read in draft7 there and draft2020-12 here)" in (
+        str(caught.value)
+    )
+    from syscontract.registry.confluent import ConfluentRegistry
+
+    # the directory itself is read in the registry's draft: the same text is the same schema
+    assert registered == ConfluentRegistry(registry.client, contracts=tmp_path).id_of("order.v4")
+
+
 ROOT = {"type": "object", "required": ["customer"], "properties": {"customer": {"$ref": "customer.schema.json"}}}
 TIER = {"type": "object", "properties": {"customerTier": {"type": "string"}}}
 
