@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from syscontract.errors import ContractDeclarationError
+from syscontract.inventory import module_name
 
 __all__ = ["import_modules"]
 
@@ -29,11 +30,15 @@ def import_modules(names: Sequence[str]) -> None:
             sys.argv = [_argv0(name)]
             if name.endswith(".py") or "/" in name:
                 path = Path(name)
-                spec = importlib.util.spec_from_file_location(path.stem, path)
-                if spec is None or spec.loader is None or not path.is_file():
+                if not path.is_file():
+                    raise ImportError(f"no such file: {name}")
+                # the name a script run of it reports its handlers under (inventory.handler_name)
+                dotted = module_name(path.resolve())
+                spec = importlib.util.spec_from_file_location(dotted, path)
+                if spec is None or spec.loader is None:
                     raise ImportError(f"no such file: {name}")
                 module = importlib.util.module_from_spec(spec)
-                sys.modules[path.stem] = module
+                sys.modules[dotted] = module
                 spec.loader.exec_module(module)
             else:
                 importlib.import_module(name)

@@ -23,13 +23,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from syscontract import live as _live_drift
 from syscontract._plan import Plan, plan
 from syscontract._report import Live, page
 from syscontract.errors import ContractDeclarationError
 from syscontract.manifest import Manifest, ManifestError, load_all
-from syscontract.registry import FileRegistry
 from syscontract.system import drift, external_names, state
+from syscontract.system import live as _live_drift
 
 from . import _live
 from .drift import add_external
@@ -99,12 +98,10 @@ def _plan(args: argparse.Namespace, manifests: list[Manifest], external: frozens
 
 def _observe(args: argparse.Namespace, manifests: list[Manifest]) -> Live:
     """What ``drift --prometheus`` reads, with the report's manifests compared with what runs."""
-    contracts = FileRegistry(args.contracts) if args.contracts else None
-    timeout = _live_drift.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    window = "1h" if args.window is None else args.window
-    with _live_drift.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
-        snapshot = _live_drift.observe(prometheus, window, args.environment)
-    report = _live_drift.drift(snapshot, contracts=contracts, manifests=manifests, external=args.external)
+    snapshot = _live.observe(args, args.environment)
+    report = _live_drift.drift(
+        snapshot, contracts=_live.contracts(args.contracts), manifests=manifests, external=args.external
+    )
     return Live(f"Prometheus {snapshot.url}, the last {snapshot.window}", report.matrix, report.findings)
 
 

@@ -420,6 +420,11 @@ class ConfluentRegistry:
                 return Contract.from_jsonschema(
                     ref, text, references=self._json_references(schema), default_draft=self.default_draft
                 )
+            if kind == "PROTOBUF":  # base64 FileDescriptorProto; a message's framing picks its own message
+                from syscontract.formats.protobuf import ROOT_MESSAGE
+
+                references = self._protobuf_references(schema)
+                return Contract.from_protobuf(ref, text, references=references, message=ROOT_MESSAGE)
         except ContractDeclarationError as exc:
             raise RegistryError(
                 f"the registry's schema cannot be used: {exc.detail}", contract=str(ref), reason="bad-schema"
@@ -475,6 +480,30 @@ class ConfluentRegistry:
 
         visit(list(schema.references or []), 0)
         return texts
+
+    def _protobuf_references(self, schema: Schema) -> list[tuple[str, str]]:
+        """The files a protobuf schema imports, their own imports included, as ``(the name the
+        importing file uses, the registered text)``: base64 ``FileDescriptorProto`` s from Python
+        clients, ``.proto`` source from Java ones."""
+        files: list[tuple[str, str]] = []
+        seen: set[tuple[str | None, int | None]] = set()
+
+        def visit(references: list[Any], depth: int) -> None:
+            for reference in references:
+                key = (reference.subject, reference.version)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if depth > 32 or len(seen) > 1000:
+                    raise RegistryError("schema references nest too deep or are too many", reason="bad-schema")
+                if reference.subject is None or reference.version is None:
+                    raise RegistryError("a schema reference without subject or version", reason="bad-schema")
+                registered = self._referenced(reference.subject, reference.version)
+                visit(list(registered.schema.references or []), depth + 1)
+                files.append((str(reference.name or reference.subject), registered.schema.schema_str or ""))
+
+        visit(list(schema.references or []), 0)
+        return files
 
     def _referenced(self, subject: str, version: int) -> RegisteredSchema:
         """A referenced schema: by the subject and version the reference names (a subject, never a
