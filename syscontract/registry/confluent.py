@@ -277,7 +277,7 @@ class ConfluentRegistry:
                     _bounded(self._ids_of)
                     self._ids_of[ref] = (local.fingerprint, int(registered.schema_id))
                 return int(registered.schema_id)
-            if not near and local.format != "avro" and local.fingerprint == candidate.fingerprint:
+            if not near and local.format == "jsonschema" and local.fingerprint == candidate.fingerprint:
                 (theirs, _), (ours, _) = _json_meaning(candidate), _json_meaning(local)
                 read = (
                     f"read in {theirs} there and {ours} here"
@@ -614,7 +614,9 @@ def _same_form(local: Contract, writer: Contract) -> bool:
         return False
     if writer.format == "avro":
         return local.avro_fingerprint == writer.avro_fingerprint
-    return local.fingerprint == writer.fingerprint and _json_meaning(local) == _json_meaning(writer)
+    if writer.format == "jsonschema":
+        return local.fingerprint == writer.fingerprint and _json_meaning(local) == _json_meaning(writer)
+    return local.fingerprint == writer.fingerprint
 
 
 def _json_meaning(contract: Contract) -> tuple[str, tuple[str, ...]]:
