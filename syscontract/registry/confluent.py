@@ -27,12 +27,14 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, ContractError, MissingDependencyError, RegistryError
 from syscontract.registry import Registry
+from syscontract.registry._changes import on_change
 from syscontract.registry.files import FileRegistry
 
 if TYPE_CHECKING:
@@ -142,7 +144,11 @@ class ConfluentRegistry:
         # key -> (monotonic time before which the failure stands, the failure, failures so far)
         self._failures: dict[object, tuple[float, RegistryError, int]] = {}
         self._inflight: dict[object, threading.Lock] = {}
+        self._schemas: dict[int | uuid.UUID, Schema] = {}  # what an id or GUID is registered as: never changes
         self._lock = threading.Lock()
+        if self.contracts is not None:
+            with _named_by_local_lock:
+                _named_by_local.add(self)
 
     def __repr__(self) -> str:
         local = f", contracts={self.contracts!r}" if self.contracts is not None else ""
@@ -298,15 +304,30 @@ class ConfluentRegistry:
         )
 
     def _by_key(self, key: ContractRef | int | uuid.UUID | None) -> Schema:
-        """The schema registered under a schema id or GUID (or named ``schema:<id or GUID>.v1``)."""
+        """The schema registered under a schema id or GUID (or named ``schema:<id or GUID>.v1``): fetched
+        once (what an id means never changes, what it is named after may)."""
         if isinstance(key, ContractRef):
             key = self._key(key)
+        assert isinstance(key, (int, uuid.UUID))
+        found = self._schemas.get(key)
+        if found is not None:
+            return found
         if isinstance(key, uuid.UUID):
             guid = key
-            return self._call(lambda: self.client.get_schema_by_guid(str(guid)), f"schema GUID {guid}")  # type: ignore[no-any-return]
-        assert isinstance(key, int)
-        schema_id = key
-        return self._call(lambda: self.client.get_schema(schema_id), f"schema id {schema_id}")  # type: ignore[no-any-return]
+            found = self._call(lambda: self.client.get_schema_by_guid(str(guid)), f"schema GUID {guid}")
+        else:
+            schema_id = key
+            found = self._call(lambda: self.client.get_schema(schema_id), f"schema id {schema_id}")
+        with self._lock:
+            _bounded(self._schemas)
+            self._schemas[key] = found
+        return cast("Schema", found)
+
+    def _forget_names(self) -> None:
+        """The local contracts changed: writers are named again (their schemas are kept)."""
+        with self._lock:
+            for key in [k for k in self._cache if isinstance(k, tuple) and k[0] in ("id", "guid")]:
+                del self._cache[key]
 
     def _key(self, ref: ContractRef) -> int | uuid.UUID:
         text = ref.name[len(SCHEMA_PREFIX) :].rpartition("@")[2]  # schema:<subject>@<id>: named by the id
@@ -594,6 +615,23 @@ class ConfluentRegistry:
             parts = urlsplit(one.strip())
             shown.append(urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", "")))
         return " at " + ", ".join(shown)
+
+
+_named_by_local: weakref.WeakSet[ConfluentRegistry] = weakref.WeakSet()
+"""Registries whose writers are named after local contracts: when any registry re-maps a writer key or
+replaces a contract (``registry._changes``), their writers are named again, so that no writer keeps the
+name of a local version that now means another schema."""
+_named_by_local_lock = threading.Lock()
+
+
+def _forget_local_names() -> None:
+    with _named_by_local_lock:
+        registries = list(_named_by_local)
+    for registry in registries:
+        registry._forget_names()
+
+
+on_change(_forget_local_names)
 
 
 def _spellable(ref: ContractRef) -> bool:
