@@ -177,30 +177,38 @@ def _problems(
 def _enum_default(
     entry: Mapping[str, Any], path: str, namespace: str | None, enums: dict[str, Any], found: list[tuple[str, str]]
 ) -> None:
-    """A field's default that is not one of its enum's symbols (the enum defined in place, first in a
-    union, whose default is for its first branch, or named): what a reader would fill is no symbol."""
-    kind: Any = entry.get("type")
-    for _ in range(8):  # {"type": {"type": ...}} nests; a union's default is its first branch's
-        if isinstance(kind, list):
-            kind = kind[0] if kind else None
-        elif isinstance(kind, Mapping) and kind.get("type") != "enum":
-            kind = kind.get("type")
+    """A field's default that none of its type's branches can hold, where those are enums (defined in
+    place or by name) and null: what a reader would fill is no symbol. A branch of another type may
+    hold it (fastavro, like Avro 1.12, accepts a union default that matches any branch): fastavro
+    judges those."""
+    default = entry["default"]
+    declared = entry.get("type")
+    missed: list[tuple[str, list[Any]]] = []
+    for branch in declared if isinstance(declared, list) else [declared]:
+        kind = branch
+        for _ in range(8):  # {"type": {"type": ...}} nests
+            if isinstance(kind, Mapping) and kind.get("type") != "enum":
+                kind = kind.get("type")
+            else:
+                break
+        if isinstance(kind, Mapping):
+            name, symbols = kind.get("name"), kind.get("symbols")
+        elif isinstance(kind, str):
+            name = kind
+            symbols = enums.get(kind if "." in kind or not namespace else f"{namespace}.{kind}", enums.get(kind))
+            if symbols is None:
+                if kind != "null" or default is None:
+                    return  # another type, or null holding null
+                continue
         else:
-            break
-    if isinstance(kind, Mapping):
-        name, symbols = kind.get("name"), kind.get("symbols")
-    elif isinstance(kind, str):
-        name = kind
-        symbols = enums.get(kind if "." in kind or not namespace else f"{namespace}.{kind}", enums.get(kind))
-    else:
-        return
-    if isinstance(symbols, list) and entry["default"] not in symbols:
+            return
+        if not isinstance(symbols, list) or default in symbols:
+            return
+        missed.append((_short_name(str(name)), symbols))
+    if missed:
+        name, symbols = missed[0]
         found.append(
-            (
-                path,
-                f"default {entry['default']!r} is not one of enum {_short_name(str(name))!r}'s symbols "
-                f"({', '.join(map(str, symbols))})",
-            )
+            (path, f"default {default!r} is not one of enum {name!r}'s symbols ({', '.join(map(str, symbols))})")
         )
 
 
