@@ -227,9 +227,14 @@ def _short(finding: Finding, side: str) -> str:
     return words + (f" {f}" if f else "") + (f" ({finding.contract})" if finding.contract else "")
 
 
-def _ref_key(text: str) -> tuple[str, int, str]:
+def _ref_key(text: str) -> tuple[str, int, str, str]:
+    """Versions of a name in numeric order; anything else (a writer label from Prometheus may be any
+    text) after, by its text. Never ``int()``: a label's "digits" may be ``²`` or thousands long."""
     name, _, version = text.rpartition(".v")
-    return (name, int(version), "") if version.isdigit() else (text, -1, text)
+    if name and version.isascii() and version.isdigit():
+        number = version.lstrip("0")
+        return (name, len(number), number, text)
+    return (text, -1, "", text)
 
 
 # -- the document ---------------------------------------------------------------------------------------
