@@ -8,7 +8,6 @@ The HTTP client is urllib3 (extra ``live``), imported when a :class:`Prometheus`
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import ssl
@@ -16,6 +15,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit
+
+import orjson
 
 from syscontract.errors import ContractDeclarationError, MissingDependencyError, PrometheusError
 
@@ -154,7 +155,7 @@ def _vector(url: str, status: int, headers: Any, data: bytes) -> list[tuple[dict
     """The rows of a query API answer, or :class:`PrometheusError`: only a 2xx answer whose JSON says
     ``success``, without warnings, holding an instant vector of well-formed, finite samples is data."""
     try:
-        body = json.loads(data)
+        body = orjson.loads(data)  # a label with a lone surrogate is no answer: no output could write it
     except (ValueError, RecursionError):
         body = None
     location = headers.get("Location") if 300 <= status < 400 else None

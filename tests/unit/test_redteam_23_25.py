@@ -263,12 +263,6 @@ def manifest(service: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="door (cause in syscontract/manifest.py, outside this red team's files): a manifest string with a "
-    "lone surrogate (JSON '\\ud800') is loaded, and writing it crashes report (and drift's text output) "
-    "with UnicodeEncodeError instead of exit 2 naming the manifest",
-)
 def test_a_manifest_string_with_a_lone_surrogate_is_an_input_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -314,11 +308,6 @@ def prometheus_with_a_surrogate() -> Iterator[str]:
         thread.join()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="door (cause in syscontract/live.py, outside this red team's files): a Prometheus label with a lone "
-    "surrogate is read, and writing it crashes report with UnicodeEncodeError instead of a clear error",
-)
 def test_a_prometheus_label_with_a_lone_surrogate_is_an_input_error(
     tmp_path: Path,
     prometheus_with_a_surrogate: str,
