@@ -56,7 +56,7 @@ from typing import Any, Final, TypeVar
 from opentelemetry import trace
 
 from syscontract.contract import Contract, ContractRef
-from syscontract.errors import ContractDeclarationError, ContractError
+from syscontract.errors import ContractDeclarationError, ContractError, DeadLetterNotConfirmed
 from syscontract.integrations import _messaging as m
 from syscontract.registry import Registry
 
@@ -116,6 +116,8 @@ def guard(
 
     def decorate(wrapper: W) -> W:
         _faststream()
+        if dead_letter is not None and on_violation == "dead_letter":
+            _refuse_unconfirmed(dead_letter)
         subscribers = getattr(wrapper, "_subscribers", None)
         if not subscribers:
             shown = m.handler_name(wrapper) if callable(wrapper) else repr(wrapper)
@@ -190,10 +192,25 @@ class _Guard:
         if position is not None:
             headers.setdefault(MSG_ID, f"syscontract-dead-letter:{position}")
         try:
-            await self.dead_letter.publish(message.body, headers=headers, correlation_id=message.correlation_id)
+            result = await self.dead_letter.publish(
+                message.body, headers=headers, correlation_id=message.correlation_id, **_kept(message.raw_message)
+            )
         except Exception:
             await message.nack()  # the dead letter was not stored: the original must come back
             raise
+        why = _not_stored(result)
+        if why is not None:
+            await message.nack()
+            raise DeadLetterNotConfirmed(
+                f"the dead letter to {self.destination!r} was not stored ({why}); the message was negatively "
+                f"acknowledged for redelivery. The violation: {error}",
+                contract=error.contract,
+                field=error.field,
+                reason="dead-letter-failed",
+                handler=error.handler,
+                payload=error.payload,
+                headers=error.headers,
+            )
         m.dead_lettered(trace.get_current_span(), self.destination, error)
         await message.ack()
         raise _faststream().exceptions.AckMessage()  # the handler is skipped; FastStream logs nothing
@@ -235,6 +252,31 @@ def _refuse_unsupported(subscriber: Any, wrapper: Any, on_violation: str) -> Any
                 )
             return item
     raise ContractDeclarationError(f"{name} is not a handler of {kind}", reason="bad-handler")  # pragma: no cover
+
+
+def _refuse_unconfirmed(publisher: Any) -> None:
+    """A dead letter must be stored before the original is acknowledged: a publisher whose publish
+    nothing confirms (a core NATS subject, a Redis channel) cannot say that it was."""
+    module, kind = type(publisher).__module__, type(publisher).__name__
+    if module.startswith("faststream.nats.") and getattr(publisher, "stream", None) is None:
+        why = "a NATS publisher without stream= publishes to core NATS, which confirms nothing: pass stream= naming "
+        why += "the JetStream stream that stores the dead-letter subject"
+    elif module.startswith("faststream.redis.") and kind == "ChannelPublisher":
+        why = "a Redis channel keeps nothing: publish dead letters to a stream (stream=) or a list (list=)"
+    else:
+        return
+    raise ContractDeclarationError(f"dead_letter: {why}", reason="bad-option")
+
+
+def _not_stored(result: Any) -> str | None:
+    """Why a publish's result says the dead letter was not stored (RabbitMQ: returned as unroutable,
+    or nacked), or None."""
+    delivery = getattr(result, "delivery", None)  # aiormq: a returned message (mandatory, unroutable)
+    if delivery is not None and type(delivery).__name__ == "Return":
+        return "returned unroutable"
+    if type(result).__name__ in ("Nack", "Reject"):
+        return type(result).__name__
+    return None
 
 
 def _redelivers(subscriber: Any) -> bool:
@@ -286,6 +328,29 @@ def _origin(raw: Any) -> tuple[str, str | None, str | None]:
         ids = raw.get("message_ids") or ()
         return m.text(raw.get("channel", "")), m.text(ids[0]) if ids else None, None
     return type(raw).__name__, None, None
+
+
+_PROPERTIES: Final = {
+    "message_id": "message_id",
+    "content_type": "content_type",
+    "content_encoding": "content_encoding",
+    "priority": "priority",
+    "timestamp": "timestamp",
+    "type": "message_type",
+    "app_id": "app_id",
+}
+"""aio-pika message properties a RabbitMQ dead letter keeps, by the name FastStream's publish takes them."""
+
+
+def _kept(raw: Any) -> dict[str, Any]:
+    """What the dead letter keeps of the original beside its body and headers: a RabbitMQ message's
+    properties (``message_id``, ``content_type``, ...), a Kafka record's key."""
+    if isinstance(getattr(raw, "routing_key", None), str):  # aio-pika
+        found = ((name, getattr(raw, attribute, None)) for attribute, name in _PROPERTIES.items())
+        return {name: value for name, value in found if value is not None}
+    if isinstance(getattr(raw, "topic", None), str) and getattr(raw, "key", None) is not None:  # aiokafka
+        return {"key": raw.key}
+    return {}
 
 
 def _describe(subscriber: Any, requirement: dict[str, Any]) -> None:

@@ -313,7 +313,7 @@ def test_a_consumer_killed_between_dead_letter_and_ack_gets_the_message_again(
     letters = asyncio.run(scenario())
     copies = [value for value, _ in letters if value == victim.value]
     if setup.name == "nats":
-        assert [victim.value] == copies  # Nats-Msg-Id: the dead-letter stream kept one copy
+        assert [victim.value] == copies, [h for v, h in letters if v == victim.value]  # Nats-Msg-Id: one copy kept
     else:
         assert [victim.value, victim.value] == copies  # at least once, never lost
     letter_check(mix, list({headers["x-test-id"]: (value, headers) for value, headers in letters}.values()))
@@ -356,3 +356,50 @@ def test_raise_redelivers_a_violating_message_instead_of_dropping_it(setup: Setu
             return len(await setup.letters())
 
     assert 0 == asyncio.run(scenario())  # raised, redelivered, never dead-lettered nor dropped
+
+
+def test_an_unroutable_rabbitmq_dead_letter_leaves_the_original_in_its_queue(rabbitmq_server: str, unique: str) -> None:
+    mix = make_mix(good=0, bad=1)
+    setup = Setup("rabbit", rabbitmq_server, unique, RabbitMessage)
+
+    async def scenario() -> None:
+        async with created(setup):
+            consumer = setup.broker()
+            attempts: list[bytes] = []
+            real_decode = fs._Guard.decode
+
+            async def counting(self: Any, message: Any) -> Any:
+                attempts.append(message.body)
+                return await real_decode(self, message)
+
+            async def on_order(order: dict[str, Any]) -> None:
+                raise AssertionError("a violating message reached the handler")
+
+            nowhere = consumer.publisher(RabbitQueue(f"{unique}.no-such-queue", declare=False))
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(fs._Guard, "decode", counting)
+                guard(CONTRACT, [TIER], dead_letter=nowhere)(setup.subscriber(consumer)(on_order))
+                producer = setup.broker()
+                async with producer, consumer:
+                    await consumer.start()
+                    await setup.publish(producer, mix)
+
+                    async def retried() -> bool:
+                        return len(attempts) >= 2  # not confirmed: negatively acknowledged, delivered again
+
+                    await eventually(retried, "the message to come back after its unroutable dead letter")
+            # the consumer is gone: the message is back in its queue, not lost and not dead-lettered
+            await eventually(lambda: _count(setup, setup.source, 1), "the message to be back in its queue")
+            assert [] == await setup.letters()
+
+    asyncio.run(scenario())
+
+
+async def _count(setup: Setup, queue: str, expected: int) -> bool:
+    connection = await aio_pika.connect(setup.url)
+    try:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return declared.declaration_result.message_count == expected
+    finally:
+        await connection.close()

@@ -6,8 +6,13 @@ guard on the real servers."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -356,6 +361,25 @@ def test_bad_options_are_refused(options: dict[str, Any], match: str) -> None:
         guard(CONTRACT, [TIER], **options)
 
 
+@pytest.mark.parametrize(
+    ("make", "dead", "match"),
+    [
+        (NatsBroker, {"subject": "orders-dead"}, "without stream= publishes to core NATS"),
+        (RedisBroker, {"channel": "orders-dead"}, "a Redis channel keeps nothing"),
+    ],
+    ids=["core-nats", "redis-channel"],
+)
+def test_a_dead_letter_publisher_nothing_confirms_is_refused(
+    make: Callable[[], Any], dead: dict[str, Any], match: str
+) -> None:
+    broker = make()
+    with pytest.raises(ContractDeclarationError, match=match):
+
+        @guard(CONTRACT, [TIER], dead_letter=broker.publisher(**dead))
+        @broker.subscriber(stream="orders") if make is RedisBroker else broker.subscriber("orders")
+        async def on_order(order: dict[str, Any]) -> None: ...
+
+
 def test_an_unknown_field_is_refused_at_decoration() -> None:
     broker = RabbitBroker()
     with pytest.raises(ContractDeclarationError, match="customerTeir"):
@@ -419,7 +443,7 @@ def test_syscontract_s_attributes_and_the_dead_letter_sit_inside_faststream_s_sp
     broker = NatsBroker(middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)])
     one = make_mix(good=1, bad=1)
 
-    @guard(CONTRACT, [TIER], dead_letter=broker.publisher("orders-dead"))
+    @guard(CONTRACT, [TIER], dead_letter=broker.publisher("orders-dead", stream="ORDERS_DEAD"))
     @broker.subscriber("orders")
     async def on_order(order: dict[str, Any]) -> None: ...
 
@@ -442,3 +466,83 @@ def test_syscontract_s_attributes_and_the_dead_letter_sit_inside_faststream_s_sp
     assert 1 == len(created)
     assert created[0].parent is not None
     assert violating.context.span_id == created[0].parent.span_id  # the dead letter's publish nests inside
+
+
+def test_a_rabbitmq_dead_letter_keeps_the_original_properties_and_a_kafka_one_its_key() -> None:
+    bad = make_mix(good=0, bad=1).messages[0]
+    rabbit, kafka = RabbitBroker(), KafkaBroker()
+    letters: list[Any] = []
+
+    for broker, kind in ((rabbit, KINDS[1]), (kafka, KINDS[3])):
+
+        @guard(CONTRACT, [TIER], dead_letter=_publisher(broker, kind))
+        @_subscribe(broker, kind.orders)
+        async def on_order(order: dict[str, Any]) -> None:
+            raise AssertionError("a violating message reached the handler")
+
+        dead = _subscribe(broker, {**kind.dead, **({"group_id": "audit"} if broker is kafka else {})})
+
+        @dead
+        async def on_dead(message: Annotated[StreamMessage[Any], Context("message")]) -> None:
+            letters.append(message.raw_message)
+
+    async def scenario() -> None:
+        async with TestRabbitBroker(rabbit) as tester:
+            await tester.publish(bad.value, queue="orders", headers=bad.headers, message_id="m-1",
+                                 content_type="application/avro", priority=3)  # fmt: skip
+        async with TestKafkaBroker(kafka) as tester:
+            await tester.publish(bad.value, "orders", headers=bad.headers, key=b"cust-1")
+
+    asyncio.run(scenario())
+    by_rabbit, by_kafka = letters
+    assert ("m-1", "application/avro", 3) == (by_rabbit.message_id, by_rabbit.content_type, by_rabbit.priority)
+    assert "m-1" == by_rabbit.headers["syscontract-error-id"]
+    assert b"cust-1" == by_kafka.key
+
+
+def test_without_faststream_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from syscontract import MissingDependencyError
+
+    broker = RabbitBroker()
+    subscribed = broker.subscriber("orders")
+
+    async def on_order(order: dict[str, Any]) -> None: ...
+
+    wrapper = subscribed(on_order)
+    monkeypatch.setitem(sys.modules, "faststream", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'syscontract\[faststream\]'"):
+        guard(CONTRACT, [TIER], on_violation="raise")(wrapper)
+
+
+CONSUMER = """
+from faststream.nats import NatsBroker, PullSub
+from syscontract.integrations.faststream import guard
+
+broker = NatsBroker("nats://127.0.0.1:4222")
+
+
+@guard("order.v3", ["customer.customerTier"], dead_letter=broker.publisher("orders-dead", stream="ORDERS_DEAD"))
+@broker.subscriber("orders.placed", stream="ORDERS", pull_sub=PullSub(), durable="pricing")
+async def on_order(order: dict) -> None: ...
+"""
+
+
+def test_syscontract_inventory_lists_a_guarded_faststream_handler(tmp_path: Path, contracts_dir: Path) -> None:
+    shutil.copytree(contracts_dir, tmp_path / "contracts")
+    (tmp_path / "consumer.py").write_text(CONSUMER)
+    result = subprocess.run(
+        [sys.executable, "-m", "syscontract", "inventory", "consumer.py", "--service", "pricing",
+         "--environment", "prod"],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert 0 == result.returncode, result.stderr
+    assert [
+        {
+            "contract": "order.v3",
+            "fields": ["customer.customerTier"],
+            "handler": "consumer.on_order",
+            "role": "consumer",
+        }
+    ] == json.loads(result.stdout)["declarations"]
