@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("faststream", reason="the faststream extra: pip install -e '.[faststream]'")
 
-from faststream import AckPolicy, Context, Logger
+from faststream import AckPolicy, Context, Depends, Logger
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker, PullSub, TestNatsBroker
@@ -223,7 +223,10 @@ def test_observe_hands_the_handler_what_was_sent(kind: Kind) -> None:
 
 def test_fast_depends_injection_is_intact(mix: Mix) -> None:
     broker = NatsBroker()
-    seen: list[tuple[str, str, bool]] = []
+    seen: list[tuple[str, str, bool, str]] = []
+
+    def region() -> str:
+        return "eu"
 
     @guard(CONTRACT, [TIER], on_violation="observe")
     @broker.subscriber("orders")
@@ -231,15 +234,16 @@ def test_fast_depends_injection_is_intact(mix: Mix) -> None:
         order: dict[str, Any],
         logger: Logger,
         message: Annotated[StreamMessage[Any], Context("message")],
+        where: Annotated[str, Depends(region)],
     ) -> None:
-        seen.append((order["orderId"], order["customer"]["customerTier"], message.body == mix.good[0].value))
+        seen.append((order["orderId"], order["customer"]["customerTier"], message.body == mix.good[0].value, where))
 
     async def scenario() -> None:
         async with TestNatsBroker(broker) as tester:
             await tester.publish(mix.good[0].value, "orders", headers=mix.good[0].headers)
 
     asyncio.run(scenario())
-    assert [(mix.good[0].order_id, mix.good[0].tier, True)] == seen
+    assert [(mix.good[0].order_id, mix.good[0].tier, True, "eu")] == seen
 
 
 class Tier(BaseModel):
@@ -546,3 +550,41 @@ def test_syscontract_inventory_lists_a_guarded_faststream_handler(tmp_path: Path
             "role": "consumer",
         }
     ] == json.loads(result.stdout)["declarations"]
+
+
+def test_single_object_avro_reaches_the_check_as_sent(kind: Kind, registry: syscontract.FileRegistry) -> None:
+    from integration.brokers import ORDER
+
+    from syscontract.wire import avro, single_object
+
+    def framed(ref: str, order: dict[str, Any]) -> bytes:
+        contract = registry.get(ref)
+        assert contract.avro_fingerprint is not None
+        return single_object.encode(contract.avro_fingerprint, avro.encode(order, contract.native))
+
+    stale = {**ORDER, "customer": {k: v for k, v in ORDER["customer"].items() if k != "customerTier"}}
+    sent = {
+        "v3": framed("order.v3", {**ORDER, "orderId": "so-3"}),
+        "v2": framed("order.v2", {**stale, "orderId": "so-2"}),
+    }
+    broker = kind.make()
+    handled: list[dict[str, Any]] = []
+    letters: list[tuple[bytes, dict[str, Any]]] = []
+
+    @guard(CONTRACT, [TIER], dead_letter=_publisher(broker, kind))
+    @_subscribe(broker, kind.orders)
+    async def on_order(order: dict[str, Any]) -> None:
+        handled.append(order)
+
+    _subscribe_dead(broker, kind, lambda body, headers: letters.append((body, headers)))
+
+    async def scenario() -> None:
+        async with kind.tester(broker) as tester:
+            for value in sent.values():
+                await tester.publish(value, **kind.publish)
+
+    asyncio.run(scenario())
+    assert [("so-3", ORDER["customer"]["customerTier"])] == [
+        (o["orderId"], o["customer"]["customerTier"]) for o in handled
+    ]
+    assert [(sent["v2"], "not-in-writer-schema")] == [(body, h["syscontract-error-reason"]) for body, h in letters]
