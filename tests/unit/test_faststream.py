@@ -588,3 +588,24 @@ def test_single_object_avro_reaches_the_check_as_sent(kind: Kind, registry: sysc
         (o["orderId"], o["customer"]["customerTier"]) for o in handled
     ]
     assert [(sent["v2"], "not-in-writer-schema")] == [(body, h["syscontract-error-reason"]) for body, h in letters]
+
+
+def test_observe_still_dead_letters_bytes_that_cannot_be_decoded(kind: Kind) -> None:
+    broker = kind.make()
+    handled: list[dict[str, Any]] = []
+    letters: list[tuple[bytes, dict[str, Any]]] = []
+
+    @guard(CONTRACT, [TIER], on_violation="observe", dead_letter=_publisher(broker, kind))
+    @_subscribe(broker, kind.orders)
+    async def on_order(order: dict[str, Any]) -> None:
+        handled.append(order)
+
+    _subscribe_dead(broker, kind, lambda body, headers: letters.append((body, headers)))
+
+    async def scenario() -> None:
+        async with kind.tester(broker) as tester:
+            await tester.publish(b'{"orderId": "o-1", "customer": ', **kind.publish)
+
+    asyncio.run(scenario())
+    assert [] == handled
+    assert [(b'{"orderId": "o-1", "customer": ', "DecodeError")] == [(b, h["syscontract-error"]) for b, h in letters]
