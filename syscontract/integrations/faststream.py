@@ -116,7 +116,7 @@ def guard(
 
     def decorate(wrapper: W) -> W:
         _faststream()
-        if dead_letter is not None and on_violation == "dead_letter":
+        if dead_letter is not None and on_violation != "raise":  # observe dead-letters undecodable bytes
             _refuse_unconfirmed(dead_letter)
         subscribers = getattr(wrapper, "_subscribers", None)
         if not subscribers:

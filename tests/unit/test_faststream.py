@@ -609,3 +609,34 @@ def test_observe_still_dead_letters_bytes_that_cannot_be_decoded(kind: Kind) -> 
     asyncio.run(scenario())
     assert [] == handled
     assert [(b'{"orderId": "o-1", "customer": ', "DecodeError")] == [(b, h["syscontract-error"]) for b, h in letters]
+
+
+def test_counts_are_exact_for_a_guarded_subscriber(kind: Kind, mix: Mix) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from syscontract import telemetry
+
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()], shutdown_on_exit=False)
+    syscontract.configure(meter_provider=provider)
+    broker = kind.make()
+
+    @guard(CONTRACT, [TIER], dead_letter=_publisher(broker, kind))
+    @_subscribe(broker, kind.orders)
+    async def on_order(order: dict[str, Any]) -> None: ...
+
+    _subscribe_dead(broker, kind, lambda body, headers: None)
+
+    async def scenario() -> None:
+        async with kind.tester(broker) as tester:
+            await _send(tester, kind, mix)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        provider.shutdown()
+    counts: dict[str, int] = {}
+    for contract, _, outcome, _, count in telemetry.counts():
+        if contract == CONTRACT:
+            counts[outcome] = counts.get(outcome, 0) + count
+    assert {"ok": len(mix.good), "violation": len(mix.bad)} == counts
