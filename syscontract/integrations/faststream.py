@@ -166,7 +166,7 @@ class _Guard:
             subscriber,
             {
                 "contract": self.contract,
-                "fields": sorted(str(path) for path in declaration.fields),
+                "fields": sorted(str(path) for path in _critical(declaration)),
                 "onViolation": on_violation,
                 **({"deadLetter": self.destination} if self.dead_letter is not None else {}),
             },
@@ -214,6 +214,13 @@ class _Guard:
         m.dead_lettered(trace.get_current_span(), self.destination, error)
         await message.ack()
         raise _faststream().exceptions.AckMessage()  # the handler is skipped; FastStream logs nothing
+
+
+def _critical(declaration: Any) -> Iterable[Any]:
+    """The critical paths a declaration checks: the consumer's and the contract's own ``critical`` list
+    (known once the contract resolved; until then the consumer's)."""
+    checker = declaration.checker
+    return declaration.fields if checker is None else checker.fields
 
 
 def _refuse_unsupported(subscriber: Any, wrapper: Any, on_violation: str) -> Any:
