@@ -166,7 +166,7 @@ class _Guard:
             subscriber,
             {
                 "contract": self.contract,
-                "fields": sorted(str(path) for path in _critical(declaration)),
+                "fields": sorted(_critical(declaration)),
                 "onViolation": on_violation,
                 **({"deadLetter": self.destination} if self.dead_letter is not None else {}),
             },
@@ -216,11 +216,11 @@ class _Guard:
         raise _faststream().exceptions.AckMessage()  # the handler is skipped; FastStream logs nothing
 
 
-def _critical(declaration: Any) -> Iterable[Any]:
+def _critical(declaration: Any) -> list[str]:
     """The critical paths a declaration checks: the consumer's and the contract's own ``critical`` list
     (known once the contract resolved; until then the consumer's)."""
     checker = declaration.checker
-    return declaration.fields if checker is None else checker.fields
+    return [str(path) for path in (declaration.fields if checker is None else checker.fields)]
 
 
 def _refuse_unsupported(subscriber: Any, wrapper: Any, on_violation: str) -> Any:
