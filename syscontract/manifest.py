@@ -317,10 +317,14 @@ def _contract(text: str, body: Any, fail: Any) -> Contract:
             return Contract.from_avro(text, body["schema"], **options)
         if body.get("format") == "jsonschema":
             return Contract.from_jsonschema(text, body["schema"], **options)
+        if body.get("format") == "protobuf":  # the message's name and its files, as Contract.schema holds them
+            return Contract.from_protobuf(text, body["schema"], **options)
         if body.get("format") == "pydantic":  # the model's JSON Schema, read as the model would be
             return Contract.from_jsonschema(
                 text, body["schema"], annotations_only=True, required_means_no_default=True, **options
             )
     except (ContractError, RecursionError) as exc:
         raise fail(f"contracts[{text!r}]: {exc}") from exc
-    raise fail(f"contracts[{text!r}].format must be 'avro', 'jsonschema' or 'pydantic', not {body.get('format')!r}")
+    raise fail(
+        f"contracts[{text!r}].format must be 'avro', 'jsonschema', 'protobuf' or 'pydantic', not {body.get('format')!r}"
+    )

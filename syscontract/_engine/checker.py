@@ -64,6 +64,7 @@ class Checker:
         self.fields: tuple[str, ...] = tuple(unique)
         self.critical = [Critical(p, [node for _, node in contract.walk(p)], names) for p, names in unique.values()]
         self.decoder = Decoder(contract, [p for p, _ in unique.values()], registry if registry is not None else _Lazy())
+        self.proto = self.decoder.proto  # protobuf: the critical paths as field numbers, presence decided
         # validate="full": the whole message too, after the critical fields (an instance of the
         # contract's own model is whole already: pydantic validated it)
         self.full: Any = None
@@ -84,6 +85,8 @@ class Checker:
             # sent): no dict is handed on as it is, so bytes are not decoded inline
             avro=contract.format == "avro" and self.model is None,
             fast_avro=self.decoder.fast_avro,
+            fast_proto=self.decoder.fast_proto if self.proto is not None else None,
+            proto_paths=self.proto.fast_paths() if self.proto is not None else (),
         )
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
         self.builder = Builder(self.description, self.namespace)
@@ -162,6 +165,12 @@ class Checker:
             failed.headers = headers
             raise
         doubt = None
+        if (
+            self.proto is not None
+            and isinstance(payload, self.proto.base)
+            and type(payload) is not self.proto.message_class
+        ):
+            payload, doubt = self.proto.adopt(payload)  # another class's message: by field numbers
         if model is not None and isinstance(payload, BaseModel) and not isinstance(payload, model):
             # another model's instance: what it says was set, checked and validated as sent, unless
             # something in it may have set a field (its fields are not the contract's: any doubt counts)
@@ -338,6 +347,9 @@ class Checker:
         (:func:`~syscontract._engine.decoder.written_only`), so it is judged like any mapping."""
         if not self.critical:
             return None  # nothing to walk into: a primitive message (a string key) is fine
+        if self.proto is not None and isinstance(payload, self.proto.base):
+            found: ContractViolation | None = self.proto.diagnose(payload)
+            return found  # presence on the wire's evidence (_engine/protobuf.py)
         if not isinstance(payload, (Mapping, BaseModel)) and not _is_dataclass_instance(payload):
             return FieldTypeError(
                 f"the message is {_kind(payload)}, expected an object with the contract's fields",

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from syscontract import telemetry, wire
+from syscontract import inventory, telemetry, wire
 from syscontract._codegen import MESSAGE, Code, compile_function
 from syscontract._config import settings
 from syscontract._engine.checker import Checker
@@ -68,7 +68,7 @@ class Declaration:
         validate: str = "fields",
     ) -> None:
         self.handler = handler
-        self.name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+        self.name = inventory.handler_name(handler)
         self.contract = contract
         self.ref = contract.ref if isinstance(contract, Contract) else contract
         self.fields = fields

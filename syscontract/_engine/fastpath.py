@@ -84,6 +84,10 @@ class Description:
     fast_avro: Mapping[bytes, tuple[Any, ...]]  # the decoder's table of planned writers, read in place
     max_bytes: int = MAX_MESSAGE_BYTES
     json_model: bool = False  # JSON bodies are validated into ``model`` by pydantic's JSON parser
+    # protobuf: the decoder's table of planned writers (read in place), and each critical path as
+    # (attribute, presence, zero value, open enum's numbers) steps, None where no straight line judges it
+    fast_proto: Mapping[bytes, tuple[Any, ...]] | None = None
+    proto_paths: tuple[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None, ...] = ()
 
 
 class Builder:
@@ -101,6 +105,7 @@ class Builder:
                 "_sc_model": description.model,
                 "_sc_validate": json_wire.model_reader(description.model) if description.json_model else None,
                 "_sc_fastavro": description.fast_avro,
+                "_sc_fastproto": description.fast_proto,
                 "_sc_BytesIO": io.BytesIO,
                 "_sc_read": fastavro.schemaless_reader,
                 "_sc_written": resolved,
@@ -258,6 +263,38 @@ class Builder:
             with code.block("if not _sc_e[3]:"):
                 code.nest(checks)
 
+    def proto_body(self, code: Code, raw: str) -> None:
+        """Confluent-framed protobuf in ``raw`` from a writer the decoder planned (``_sc_e``: the end of
+        its message-index array, the array's bytes, the reader class's ``FromString``, the writer's
+        label), parsed with the reader's class into ``_sc_m``, then each critical path on it: a field
+        with presence by ``HasField``, a list or map by being non-empty, an open enum's value among its
+        numbers. A path no straight line judges (one through a list) is a doubt."""
+        code(
+            f"if {raw}[5:_sc_e[0]] != _sc_e[1]: raise _sc_D",
+            f"{MESSAGE} = _sc_e[2]({raw}[_sc_e[0]:])",
+        )
+        for steps in self.description.proto_paths:
+            if steps is None:
+                code("raise _sc_D")
+                return
+            value = MESSAGE
+            for index, (attr, presence, zero, numbers) in enumerate(steps):
+                here = f"{value}.{attr}"
+                if presence == "explicit":
+                    code(f"if not {value}.HasField({attr!r}): raise _sc_D")
+                elif presence == "implicit":
+                    code(f"if {here} == {self.name('zero', zero)}: raise _sc_D")
+                else:  # repeated, the last step: sent when not empty
+                    code(f"if not {here}: raise _sc_D")
+                if numbers is not None and index == len(steps) - 1:
+                    if presence == "repeated":
+                        code(f"if not {self.name('enum', numbers)}.issuperset({here}): raise _sc_D")
+                    else:
+                        code(f"if {here} not in {self.name('enum', numbers)}: raise _sc_D")
+                if index < len(steps) - 1:  # a local of its own prefix: never a bound constant's name
+                    code(f"_sc_pb{index} = {here}")
+                    value = f"_sc_pb{index}"
+
     # -- one dispatch over the forms, for every entry point -------------------------------------
 
     def dispatch(
@@ -323,6 +360,16 @@ class Builder:
                 code("pass")
             with code.block("else:"):
                 success(code, None)
+        if self.description.fast_proto is not None:
+            with code.block(f"elif _sc_type({raw}) is _sc_bytes:"):  # protobuf is read inline from bytes only
+                code(f"_sc_e = _sc_fastproto.get({raw}[:5])")
+                with code.block("if _sc_e is not None:"):
+                    with code.block("try:"):
+                        self.proto_body(code, raw)
+                    with code.block("except _sc_Exception:"):
+                        code("pass")
+                    with code.block("else:"):
+                        success(code, "_sc_e[3]")
         if not self.description.avro:
             return
         with code.block(f"elif _sc_type({raw}) is _sc_bytes:"):  # Avro is read inline from bytes only

@@ -15,14 +15,16 @@ message written since the release began (see :mod:`syscontract._plan`). Exit 0 a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import textwrap
 from typing import Any
 
 from syscontract._plan import Plan, plan
 from syscontract.manifest import dumps, load_all
-from syscontract.system import external_names, state
+from syscontract.system import external_names, live, state
 
+from . import _live
 from ._table import WIDTH
 from .can_deploy import add_target
 from .drift import add_external, render_findings
@@ -58,6 +60,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     add_external(command)
+    _live.add_gate_arguments(command, unused_after=False)
     return command
 
 
@@ -65,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     release = load_all(args.manifests)
     deployed = state(args.to, load_all(args.others or ()), given=bool(args.others))
     result = plan(release, args.to, deployed, backlog=args.backlog, external=external_names(args.external))
+    if _live.gated(args):  # the live evidence on every finding; the plan itself stays the manifests'
+        seen = _live.usage(args, args.to)
+        result = dataclasses.replace(result, findings=tuple(live.with_evidence(result.findings, seen)))
     sys.stdout.write(dumps(result.to_json()) if args.format == "json" else render(result))
     return 0 if result.safe else 1
 

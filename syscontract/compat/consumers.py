@@ -113,6 +113,8 @@ def status(contract: Contract, path: str, *, as_writer: bool = False) -> str:
         steps = contract.walk(parse_path(path))
     except ContractError:
         return REMOVED
+    if contract.format == "protobuf":
+        return _protobuf_status(contract, path)
     worst = SENT
     for prop, node in steps:
         if prop.node.accepts(None) or node.accepts(None):
@@ -132,6 +134,25 @@ def status(contract: Contract, path: str, *, as_writer: bool = False) -> str:
 
 
 _ORDER = [REMOVED, NULLABLE, DEFAULTED, OPTIONAL, SENT]
+
+
+def _protobuf_status(contract: Contract, path: str) -> str:
+    """A protobuf field is ``sent`` where presence is on the wire (explicit presence, ``required``, a
+    repeated field: a consumer can be told it was not sent) and ``defaulted`` without presence (a
+    reader reads its zero value whether or not it was written: a field that loses presence breaks a
+    consumer that requires it)."""
+    descriptor = contract.native.descriptor
+    for index, (name, _arrays) in enumerate(parse_path(path).steps):
+        field = next((f for f in descriptor.fields if f.json_name == name), None)
+        if field is None:
+            return REMOVED
+        if not (field.is_repeated or field.has_presence or field.is_required):
+            return DEFAULTED
+        if index < len(parse_path(path).steps) - 1:
+            descriptor = field.message_type
+            if descriptor is None:
+                return REMOVED
+    return SENT
 
 
 def problems(

@@ -46,11 +46,118 @@ def parse(ref: ContractRef, schema: Any, *, references: Iterable[Any] = (), **op
         # defined twice, as fastavro's expand=True would write a type used twice, is not a schema)
         plain = _inline_once(_plain(parsed), referenced, set()) if referenced else _plain(parsed)
     except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, ValueError, TypeError...
+        located = _locate(schema, {_short_name(n) for n in named} | set(named))
+        if located is not None:  # fastavro's message names no field: say where
+            path, detail = located
+            where = f"field {path!r}: " if path else ""
+            raise ContractDeclarationError(
+                f"invalid Avro schema: {where}{detail}", contract=str(ref), field=path or None, reason="bad-schema"
+            ) from exc
         raise ContractDeclarationError(f"invalid Avro schema: {exc}", contract=str(ref), reason="bad-schema") from exc
+    enums: list[tuple[str, str]] = []
+    _problems(schema, "", None, None, enums, 0)  # an enum default fastavro let through (older releases)
+    if enums:
+        path, detail = enums[0]
+        where = f"field {path!r}: " if path else ""
+        raise ContractDeclarationError(
+            f"invalid Avro schema: {where}{detail}", contract=str(ref), field=path or None, reason="bad-schema"
+        )
     table = parsed.get("__named_schemas", named) if isinstance(parsed, dict) else named
     root = _Walker(table).node(parsed)
     options.setdefault("doc", parsed.get("doc") if isinstance(parsed, dict) else None)
     return Contract(ref, "avro", root, schema=plain, native=parsed, **options)
+
+
+def _short_name(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _locate(schema: Any, referenced: set[str]) -> tuple[str, str] | None:
+    """The first field of a raw Avro schema with a problem fastavro's message does not place (a type
+    name nothing defines, an enum default that is not one of its symbols), as (path, detail); None
+    when there is none of these (fastavro's message stands)."""
+    defined = set(referenced)
+    _defined_names(schema, None, defined, 0)
+    found: list[tuple[str, str]] = []
+    _problems(schema, "", None, defined, found, 0)
+    return found[0] if found else None
+
+
+def _full_name(entry: Mapping[str, Any], namespace: str | None) -> tuple[str, str | None]:
+    name = str(entry.get("name", ""))
+    if "." in name:
+        return name, name.rsplit(".", 1)[0]
+    space = entry.get("namespace", namespace)
+    space = space if isinstance(space, str) and space else None
+    return (f"{space}.{name}" if space else name), space
+
+
+def _defined_names(schema: Any, namespace: str | None, defined: set[str], depth: int) -> None:
+    if depth > 200:
+        return
+    if isinstance(schema, list):
+        for branch in schema:
+            _defined_names(branch, namespace, defined, depth + 1)
+    elif isinstance(schema, Mapping):
+        kind = schema.get("type")
+        if kind in _NAMED_KINDS and isinstance(schema.get("name"), str):
+            full, namespace = _full_name(schema, namespace)
+            defined.update((full, _short_name(full)))
+        if kind in ("record", "error") and isinstance(schema.get("fields"), list):
+            for entry in schema["fields"]:
+                if isinstance(entry, Mapping):
+                    _defined_names(entry.get("type"), namespace, defined, depth + 1)
+        for key in ("items", "values"):
+            if key in schema:
+                _defined_names(schema[key], namespace, defined, depth + 1)
+        if isinstance(kind, (Mapping, list)):
+            _defined_names(kind, namespace, defined, depth + 1)
+
+
+def _problems(
+    schema: Any, path: str, namespace: str | None, defined: set[str] | None, found: list[tuple[str, str]], depth: int
+) -> None:
+    """Appends the first problem under ``schema`` to ``found``; ``defined`` None: enum defaults only."""
+    if found or depth > 200:
+        return
+    where = path
+    if isinstance(schema, str):
+        if (
+            defined is not None
+            and schema not in _PRIMITIVES
+            and schema not in defined
+            and f"{namespace}.{schema}" not in defined
+        ):
+            known = ", ".join(_PRIMITIVES)
+            found.append((where, f"unknown type {schema!r} (not a primitive ({known}) nor a named type defined here)"))
+    elif isinstance(schema, list):
+        for branch in schema:
+            _problems(branch, path, namespace, defined, found, depth + 1)
+    elif isinstance(schema, Mapping):
+        kind = schema.get("type")
+        if kind in _NAMED_KINDS and isinstance(schema.get("name"), str):
+            namespace = _full_name(schema, namespace)[1]
+        if kind == "enum":
+            symbols = schema.get("symbols")
+            if "default" in schema and isinstance(symbols, list) and schema["default"] not in symbols:
+                found.append(
+                    (
+                        where,
+                        f"enum {schema.get('name')!r} has default {schema['default']!r}, which is not one of its "
+                        f"symbols ({', '.join(map(str, symbols))})",
+                    )
+                )
+        elif kind in ("record", "error") and isinstance(schema.get("fields"), list):
+            for entry in schema["fields"]:
+                if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+                    inner = f"{path}.{entry['name']}" if path else entry["name"]
+                    _problems(entry.get("type"), inner, namespace, defined, found, depth + 1)
+        elif kind == "array" and "items" in schema:
+            _problems(schema["items"], f"{path}[]" if path else "[]", namespace, defined, found, depth + 1)
+        elif kind == "map" and "values" in schema:
+            _problems(schema["values"], path, namespace, defined, found, depth + 1)
+        elif isinstance(kind, (str, Mapping, list)) and kind not in _NAMED_KINDS:
+            _problems(kind, path, namespace, defined, found, depth + 1)
 
 
 def _inline_once(schema: Any, referenced: dict[str, Any], defined: set[str]) -> Any:

@@ -1,0 +1,321 @@
+"""Was it sent? For protobuf messages, decided on the wire's own evidence.
+
+Protobuf has no null and no reader defaults to resolve: a reader parses the writer's bytes with its
+own class, and a field whose tag is not in the bytes reads as its zero value (``""``, ``0``, the
+enum's first value). What tells "sent" from "zero" is presence:
+
+- a field with **explicit presence** (proto2 ``optional``, proto3 ``optional``, a message field, a
+  ``oneof`` member, editions' ``EXPLICIT``) is sent when its tag is on the wire: ``HasField`` on the
+  parse of the writer's bytes (read with the reader's class: the field numbers are the identity, so
+  a tag the writer wrote is the reader's field exactly when their numbers and wire types agree, which
+  the writer's plan checks once);
+- a field with **implicit presence** (a plain proto3 scalar, string, bytes or enum) is never written
+  when it holds its zero value, so its absence proves nothing: a critical declaration on one is
+  refused at declaration, with the fix (``optional``), unless the contract's ``presence`` policy is
+  ``zero-is-unsent`` (its zero value counts as not sent);
+- a repeated or map field is sent when it is not empty.
+
+Enums: an open enum (proto3) keeps a number the reader does not know, which is
+:class:`FieldTypeError` reason ``unknown-enum-value``; a closed enum (proto2) moves it to the
+unknown fields and the field reads as its default, which is :class:`MissingCriticalField` with the
+same reason, naming the number.
+
+Per (reader, writer) pair, decided once (:func:`writer_gaps`): a critical field number the writer's
+message lacks is ``not-in-writer-schema`` for every message that writer sends (the trap); a number
+the writer declares with an incompatible wire type is :class:`FieldTypeError` for every message.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syscontract.contract import Contract, FieldPath
+from syscontract.errors import ContractDeclarationError, ContractViolation, FieldTypeError, MissingCriticalField
+
+__all__ = ["ProtoCheck", "Step", "writer_gaps"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a critical path in the reader's message: the field, and how it is judged."""
+
+    name: str  # the field's protobuf name (the attribute)
+    json: str  # its JSON name (the contract's field name)
+    number: int
+    field: Any  # FieldDescriptor
+    arrays: int
+    presence: str  # "explicit", "implicit" (only under zero-is-unsent), "repeated"
+    enum_numbers: frozenset[int] | None  # an open enum's known numbers (None: not an open enum)
+    closed_enum: bool
+
+
+def _wire_class(field: Any) -> str:
+    """Fields that read each other's bytes as their own (the wire-compatible groups protobuf's
+    language guide lists for changing a field's type)."""
+    from google.protobuf.descriptor import FieldDescriptor as F
+
+    groups = {
+        F.TYPE_INT32: "varint",
+        F.TYPE_INT64: "varint",
+        F.TYPE_UINT32: "varint",
+        F.TYPE_UINT64: "varint",
+        F.TYPE_BOOL: "varint",
+        F.TYPE_ENUM: "varint",
+        F.TYPE_SINT32: "zigzag",
+        F.TYPE_SINT64: "zigzag",
+        F.TYPE_FIXED32: "fixed32",
+        F.TYPE_SFIXED32: "fixed32",
+        F.TYPE_FLOAT: "float",
+        F.TYPE_FIXED64: "fixed64",
+        F.TYPE_SFIXED64: "fixed64",
+        F.TYPE_DOUBLE: "double",
+        F.TYPE_STRING: "text",
+        F.TYPE_BYTES: "text",
+        F.TYPE_MESSAGE: "message",
+        F.TYPE_GROUP: "group",
+    }
+    kind = groups.get(field.type, str(field.type))
+    return f"repeated {kind}" if field.is_repeated else kind
+
+
+def _type_name(field: Any) -> str:
+    from google.protobuf.descriptor import FieldDescriptor as F
+
+    names = {v: k[5:].lower() for k, v in vars(F).items() if k.startswith("TYPE_") and isinstance(v, int)}
+    if field.message_type is not None:
+        base = field.message_type.full_name
+    elif field.enum_type is not None:
+        base = field.enum_type.full_name
+    else:
+        base = names.get(field.type, str(field.type))
+    return f"repeated {base}" if field.is_repeated else base
+
+
+class ProtoCheck:
+    """The critical paths of one declaration on a protobuf contract, resolved to field numbers."""
+
+    def __init__(self, contract: Contract, paths: Sequence[FieldPath]) -> None:
+        self.contract = contract
+        self.ref = str(contract.ref)
+        self.schema = contract.native
+        self.message_class = self.schema.message_class
+        self.paths = tuple(paths)
+        self.steps: tuple[tuple[Step, ...], ...] = tuple(self._resolve(path) for path in self.paths)
+        from google.protobuf.message import Message
+
+        self.base: type[Any] = Message
+
+    def fast_paths(self) -> tuple[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None, ...]:
+        """Each critical path as straight-line steps for the generated fast path: ``(attribute,
+        presence, zero value, open enum's numbers)``; None for a path no straight line judges (one
+        through a list, or a field whose name is not a plain attribute)."""
+        found: list[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None] = []
+        for steps in self.steps:
+            plain = all(
+                step.name.isidentifier() and not keyword.iskeyword(step.name) and not step.name.startswith("_")
+                for step in steps
+            )
+            through_list = any(step.presence == "repeated" for step in steps[:-1])
+            found.append(
+                None
+                if through_list or not plain
+                else tuple((s.name, s.presence, s.field.default_value, s.enum_numbers) for s in steps)
+            )
+        return tuple(found)
+
+    def adopt(self, message: Any) -> tuple[Any, ContractViolation | None]:
+        """A message of another class (the producer's own generated class, another version) as the
+        reader's message: its bytes parsed with the reader's class, after what its message type lacks
+        (a critical number it does not have) is decided as for a writer on the wire."""
+        descriptor = message.DESCRIPTOR
+        label = descriptor.full_name
+        for error in writer_gaps(self, _Described(descriptor), label):
+            error.decoded = message
+            return message, error
+        return self.message_class.FromString(message.SerializeToString()), None
+
+    def _resolve(self, path: FieldPath) -> tuple[Step, ...]:
+        descriptor = self.schema.descriptor
+        steps: list[Step] = []
+        for index, (name, arrays) in enumerate(path.steps):
+            by_json = {f.json_name: f for f in descriptor.fields}
+            field = by_json.get(name)
+            if field is None:  # pragma: no cover - Contract.walk resolved the same names first
+                raise ContractDeclarationError(
+                    f"has no field {path.text!r}", contract=self.ref, field=path.text, reason="unknown-field"
+                )
+            last = index == len(path.steps) - 1
+            if field.is_repeated:
+                presence = "repeated"
+            elif field.has_presence:
+                presence = "explicit"
+            elif self.schema.presence == "zero-is-unsent":
+                presence = "implicit"
+            else:
+                raise ContractDeclarationError(
+                    f"critical field {path.text!r} ({field.full_name} = {field.number}, {_type_name(field)}) has "
+                    "no presence in protobuf: a field that was never written and one sent as its zero value "
+                    f"({_zero(field)}) are the same bytes, so 'not sent' cannot be told apart. Fix: declare it "
+                    f"'optional {_type_name(field).split('.')[-1]} {field.name} = {field.number};' (wire-compatible), "
+                    'or opt into counting the zero as not sent (presence = "zero-is-unsent" in contract.toml)',
+                    contract=self.ref,
+                    field=path.text,
+                    reason="no-presence",
+                )
+            enum = field.enum_type
+            closed = bool(enum is not None and enum.is_closed)
+            numbers = frozenset(v.number for v in enum.values) if enum is not None and not closed else None
+            steps.append(Step(field.name, name, field.number, field, arrays, presence, numbers, closed))
+            if not last:
+                descriptor = field.message_type
+        return tuple(steps)
+
+    # -- per message ---------------------------------------------------------------------------
+
+    def diagnose(self, message: Any) -> ContractViolation | None:
+        """The first critical path ``message`` (of the reader's class) did not send, or None."""
+        for path, steps in zip(self.paths, self.steps, strict=True):
+            error = self._walk(path, steps, 0, message, "")
+            if error is not None:
+                return error
+        return None
+
+    def _walk(
+        self, path: FieldPath, steps: tuple[Step, ...], index: int, message: Any, walked: str
+    ) -> ContractViolation | None:
+        step = steps[index]
+        here = f"{walked}.{step.json}" if walked else step.json
+        last = index == len(steps) - 1
+        if step.presence == "repeated":
+            value = getattr(message, step.name)
+            if not len(value):
+                return self._missing(path, "absent", f"{here!r} is empty: no element was sent")
+            if last:
+                return self._enum_values(path, step, list(value), here) if step.enum_numbers is not None else None
+            for position, element in enumerate(value):
+                error = self._walk(path, steps, index + 1, element, f"{here}[{position}]")
+                if error is not None:
+                    return error
+            return None
+        if step.presence == "explicit":
+            if not message.HasField(step.name):
+                return self._not_set(path, step, message, here)
+        else:  # implicit, counted as not sent when zero (the contract's policy)
+            if getattr(message, step.name) == step.field.default_value:
+                return self._missing(
+                    path,
+                    "zero",
+                    f"{here!r} holds its zero value {_zero(step.field)}, which this contract counts as not sent "
+                    "(presence = zero-is-unsent)",
+                )
+        value = getattr(message, step.name)
+        if last:
+            return self._enum_values(path, step, [value], here) if step.enum_numbers is not None else None
+        return self._walk(path, steps, index + 1, value, here)
+
+    def _not_set(self, path: FieldPath, step: Step, message: Any, here: str) -> MissingCriticalField:
+        if step.closed_enum:
+            unknown = _unknown_numbers(message, step.number)
+            if unknown:
+                return self._missing(
+                    path,
+                    "unknown-enum-value",
+                    f"{here!r} was sent as the number {unknown[-1]}, which the closed enum "
+                    f"{step.field.enum_type.full_name} does not define: protobuf keeps it in unknown fields and "
+                    f"reads the field as its default {_zero(step.field)}, which was not used",
+                )
+        oneof = step.field.containing_oneof
+        if oneof is not None and len(oneof.fields) > 1:
+            chosen = message.WhichOneof(oneof.name)
+            if chosen is not None:
+                return self._missing(
+                    path, "absent", f"the oneof {oneof.name!r} carries {chosen!r}, not {step.name!r}, at {here!r}"
+                )
+        default = f"; the reader's default {_zero(step.field)} was not used" if step.field.message_type is None else ""
+        return self._missing(path, "absent", f"no tag {step.number} ({step.name}) at {here!r} on the wire{default}")
+
+    def _enum_values(self, path: FieldPath, step: Step, values: list[Any], here: str) -> FieldTypeError | None:
+        assert step.enum_numbers is not None
+        for value in values:
+            if value not in step.enum_numbers:
+                return FieldTypeError(
+                    f"critical field {path.text!r} was sent as the enum number {value} at {here!r}, which "
+                    f"{step.field.enum_type.full_name} does not define (this reader does not know it)",
+                    contract=self.ref,
+                    field=path.text,
+                    reason="unknown-enum-value",
+                )
+        return None
+
+    def _missing(self, path: FieldPath, reason: str, detail: str) -> MissingCriticalField:
+        return MissingCriticalField(
+            f"critical field {path.text!r} was not sent ({detail})", contract=self.ref, field=path.text, reason=reason
+        )
+
+
+def writer_gaps(check: ProtoCheck, writer: Any, label: str) -> list[ContractViolation]:
+    """What every message of ``writer`` (a :class:`~syscontract.formats.protobuf.ProtoSchema`) lacks,
+    per critical path, decided once: the number is not in its message (``not-in-writer-schema``), or
+    it is with a type whose bytes the reader's field cannot read (``FieldTypeError``)."""
+    found: list[ContractViolation] = []
+    for path, steps in zip(check.paths, check.steps, strict=True):
+        descriptor = writer.descriptor
+        for index, step in enumerate(steps):
+            theirs = descriptor.fields_by_number.get(step.number)
+            if theirs is None:
+                default = ""
+                if step.field.message_type is None and not step.field.is_repeated:
+                    default = f"; the reader's default {_zero(step.field)} was not used"
+                found.append(
+                    MissingCriticalField(
+                        f"critical field {path.text!r} was not sent (writer schema {label} has no field number "
+                        f"{step.number} ({step.name}) in {descriptor.full_name}{default})",
+                        contract=check.ref,
+                        field=path.text,
+                        reason="not-in-writer-schema",
+                        writer=label,
+                    )
+                )
+                break
+            if _wire_class(theirs) != _wire_class(step.field):
+                found.append(
+                    FieldTypeError(
+                        f"critical field {path.text!r}: the writer {label} declares field {step.number} as "
+                        f"{theirs.name} ({_type_name(theirs)}), which this contract's {step.name} "
+                        f"({_type_name(step.field)}) cannot read",
+                        contract=check.ref,
+                        field=path.text,
+                        reason="type",
+                        writer=label,
+                    )
+                )
+                break
+            if index < len(steps) - 1:
+                descriptor = theirs.message_type
+    return found
+
+
+@dataclass(frozen=True)
+class _Described:
+    descriptor: Any
+
+
+def _zero(field: Any) -> str:
+    if field.enum_type is not None:
+        value = field.enum_type.values_by_number.get(field.default_value)
+        return value.name if value is not None else str(field.default_value)
+    return repr(field.default_value)
+
+
+def _unknown_numbers(message: Any, number: int) -> list[int]:
+    """The values of field ``number`` kept in ``message``'s unknown fields (a closed enum's
+    numbers the reader does not know)."""
+    try:
+        from google.protobuf.unknown_fields import UnknownFieldSet
+
+        return [entry.data for entry in UnknownFieldSet(message) if entry.field_number == number]
+    except Exception:  # pragma: no cover - a runtime without unknown-field access: the reason stays "absent"
+        return []
