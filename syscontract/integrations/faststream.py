@@ -3,6 +3,7 @@ Kafka, ...), on the original bytes and headers, with FastStream's acknowledgemen
 
 ::
 
+    from faststream import Logger
     from faststream.nats import NatsBroker, PullSub
     from syscontract.integrations.faststream import guard
 
