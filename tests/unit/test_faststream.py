@@ -137,13 +137,14 @@ def mix() -> Mix:
 
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bytes]]]:
-    """Every ack / nack / reject of a FastStream message, with the message's body, in order."""
+    """Every ack / nack / reject of a FastStream message, with the message's body, in order (not the
+    dead letters': a test broker consumes those with a subscriber of its own where the test has none)."""
     found: list[tuple[str, bytes]] = []
     for name in ("ack", "nack", "reject"):
         real = getattr(StreamMessage, name)
 
         def spy(self: StreamMessage[Any], *args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
-            if self.committed is None:
+            if self.committed is None and "syscontract-error" not in self.headers:
                 found.append((_name, self.body))
             return _real(self, *args, **kwargs)
 
@@ -640,3 +641,39 @@ def test_counts_are_exact_for_a_guarded_subscriber(kind: Kind, mix: Mix) -> None
         if contract == CONTRACT:
             counts[outcome] = counts.get(outcome, 0) + count
     assert {"ok": len(mix.good), "violation": len(mix.bad)} == counts
+
+
+@pytest.mark.parametrize(
+    "policy", [AckPolicy.REJECT_ON_ERROR, AckPolicy.NACK_ON_ERROR, AckPolicy.ACK, AckPolicy.MANUAL]
+)
+@pytest.mark.parametrize("on_violation", ["dead_letter", "raise"])
+def test_the_guard_settles_a_violating_message_whatever_the_ack_policy(
+    policy: AckPolicy, on_violation: str, settled: list[tuple[str, bytes]]
+) -> None:
+    from faststream.exceptions import AckMessage
+
+    bad = make_mix(good=0, bad=1).messages[0]
+    broker = RabbitBroker()
+    dead = broker.publisher("orders.dead-letter") if on_violation == "dead_letter" else None
+
+    @guard(CONTRACT, [TIER], on_violation=on_violation, dead_letter=dead)
+    @broker.subscriber("orders", ack_policy=policy)
+    async def on_order(order: dict[str, Any]) -> None:
+        raise AssertionError("a violating message reached the handler")
+
+    async def scenario() -> None:
+        async with TestRabbitBroker(broker) as tester:
+            await tester.publish(bad.value, "orders", headers=bad.headers)
+
+    if on_violation == "raise":
+        expected: tuple[type[BaseException], ...] = (MissingCriticalField,)
+    else:  # FastStream's test broker re-raises the AckMessage only where no ack middleware handles it
+        expected = (AckMessage,) if policy is AckPolicy.MANUAL else ()
+    if expected:
+        with pytest.raises(expected):
+            asyncio.run(scenario())
+    else:
+        asyncio.run(scenario())
+    assert [("ack" if on_violation == "dead_letter" else "nack", bad.value)] == [
+        (name, body) for name, body in settled if body == bad.value
+    ]
