@@ -677,3 +677,31 @@ def test_the_guard_settles_a_violating_message_whatever_the_ack_policy(
     assert [("ack" if on_violation == "dead_letter" else "nack", bad.value)] == [
         (name, body) for name, body in settled if body == bad.value
     ]
+
+
+def test_a_router_s_subscriber_is_guarded_once_the_router_is_included(mix: Mix) -> None:
+    from faststream.rabbit import RabbitRouter
+
+    broker, router = RabbitBroker(), RabbitRouter(prefix="shop.")
+    handled: list[dict[str, Any]] = []
+    letters: list[tuple[bytes, dict[str, Any]]] = []
+
+    @guard(CONTRACT, [TIER], dead_letter=router.publisher("orders.dead-letter"))
+    @router.subscriber("orders")
+    async def on_order(order: dict[str, Any]) -> None:
+        handled.append(order)
+
+    @router.subscriber("orders.dead-letter")
+    async def on_dead(message: Annotated[StreamMessage[Any], Context("message")]) -> None:
+        letters.append((message.body, dict(message.headers)))
+
+    broker.include_router(router)
+
+    async def scenario() -> None:
+        async with TestRabbitBroker(broker) as tester:
+            for message in mix.messages:
+                await tester.publish(message.value, "shop.orders", headers=message.headers)
+
+    asyncio.run(scenario())
+    handled_check(mix, handled)
+    letter_check(mix, letters)
