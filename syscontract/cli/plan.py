@@ -86,6 +86,9 @@ def render(result: Plan) -> str:
     if not result.safe:
         lines = [f"no safe order to deploy into {result.environment}{aside}: every order leaves a consumer without "
                  "what it requires", ""]  # fmt: skip
+        if result.cycle:
+            ring = " -> ".join([*result.cycle, result.cycle[0]])
+            lines[-1:-1] = [f"each of these must deploy before the next, in a cycle: {ring}"]
         out = _wrap(lines) + render_findings(list(result.findings))
         if result.hints:
             out += "\nto unblock:\n" + "".join(_wrap([f"- {hint}"], "  ", "    ") for hint in result.hints)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from syscontract import Contract
 from syscontract._plan import plan
 from syscontract.cli import main
 from syscontract.manifest import Entry, Manifest, dumps
-from syscontract.system import drift
+from syscontract.system import drift, environment_findings
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop"
 
@@ -346,9 +347,44 @@ def _brute_force(deployed: list[Manifest], release: list[Manifest], backlog: int
     return [list(o) for o in itertools.permutations(changed) if safe(o)]
 
 
+def _reference_waits(
+    deployed: list[Manifest], release: list[Manifest], order: list[str], backlog: int | None
+) -> list[list[tuple[str, str]]]:
+    """Per step, the (writer version, producer) of the messages still in the log that the step's new
+    release would refuse, from whole states: every reader of the state after the step against the
+    producers of the states it may still read (every one since the release began, or the last
+    ``backlog``), less what the state itself already shows."""
+    current = {m.service: m for m in deployed}
+    target = {m.service: (Manifest(m.service, "prod", m.declarations, m.contracts) if m.declarations else None)
+              for m in release}  # fmt: skip
+
+    def state(k: int) -> list[Manifest]:
+        everyone = {**current, **{s: target[s] for s in order[:k]}}
+        return [m for m in everyone.values() if m is not None]
+
+    waits = []
+    for step, service in enumerate(order, start=1):
+        now = state(step)
+        window = range(0 if backlog is None else max(0, step - backlog), step)
+        shown = set(environment_findings("prod", now))
+        found = environment_findings("prod", now, writers=[m for k in window for m in state(k)])
+        kept = {(f.produced or "", f.producer or "", f.field, f.kind): None for f in found
+                if f.consumer == service and f.field is not None and f not in shown}  # fmt: skip
+        waits.append(sorted(key[:2] for key in kept))
+    return waits
+
+
+def _waits_of(result: Any) -> list[list[tuple[str, str]]]:
+    said = re.compile(r"(?:every|the last) (\S+) message (\S+) wrote")
+    return [sorted(said.search(w).groups() for w in step.wait) for step in result.steps]  # type: ignore[union-attr]
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_systems(max_services=6), st.sampled_from([None, None, 0, 1, 2]))
+@given(small_systems(max_services=6), st.sampled_from([None, None, 0, 1, 2, 3]))
 def test_plan_agrees_with_brute_force_and_every_step_passes_drift(system: dict[str, Any], backlog: int | None) -> None:
+    """The relation decides as trying every order does (with --backlog 2 and 3 too, where a new reader
+    must wait steps apart from an old writer it cannot read, and with several services handing the
+    production of a contract between them); each step's waits are what whole states show."""
     deployed, release = _systems(system)
     result = plan(release, "prod", deployed, backlog=backlog)
     orders = _brute_force(deployed, release, backlog)
@@ -359,6 +395,7 @@ def test_plan_agrees_with_brute_force_and_every_step_passes_drift(system: dict[s
     chosen = [step.service for step in result.steps]
     assert orders, chosen
     assert min(orders) == chosen  # the first safe order by service names
+    assert _reference_waits(deployed, release, chosen, backlog) == _waits_of(result)
     current = {m.service: m for m in deployed}
     for step in result.steps:
         moved = next(m for m in release if m.service == step.service)
@@ -366,3 +403,82 @@ def test_plan_agrees_with_brute_force_and_every_step_passes_drift(system: dict[s
         if moved.declarations:
             current[step.service] = Manifest(moved.service, "prod", moved.declarations, moved.contracts)
         assert [] == drift(list(current.values())).errors, step
+
+
+def test_plan_is_the_same_whatever_order_the_manifests_come_in() -> None:
+    deployed, release = _systems(
+        {
+            "versions": {1: ["a"], 2: ["a", "b"]},
+            "deployed": {f"s{i}": {"produces": None, "consumes": (1, ["a"])} if i % 2 else {"produces": 1,
+                         "consumes": None} for i in range(5)},
+            "release": {f"s{i}": {"produces": None, "consumes": (2, ["b"])} if i % 2 else {"produces": 2,
+                        "consumes": None} for i in range(5)},
+        }
+    )  # fmt: skip
+    first = plan(release, "prod", deployed, backlog=0)
+    again = plan(release[::-1], "prod", deployed[::-1], backlog=0)
+    assert ["s0", "s2", "s4", "s1", "s3"] == [step.service for step in first.steps]
+    assert dumps(first.to_json()) == dumps(again.to_json())
+
+
+# -- the relation: cycles, and releases too large to try every order ---------------------------------
+
+
+def test_a_cycle_of_three_is_printed_as_the_cycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """a's release requires a field only c's release sends, b's one only a's, c's one only b's (each
+    added with a default, so old messages stay readable): a before b before c before a."""
+    old = {n: record(n, 1, ["id"]) for n in "xyz"}
+    new = {n: record(n, 2, ["id", "f"], defaults=("f",)) for n in "xyz"}
+    deployed = [
+        side("a", "prod", produces=old["x"], consumes=(old["z"], ["id"])),
+        side("b", "prod", produces=old["y"], consumes=(old["x"], ["id"])),
+        side("c", "prod", produces=old["z"], consumes=(old["y"], ["id"])),
+    ]
+    release = [
+        side("a", "build", produces=new["x"], consumes=(new["z"], ["f"])),
+        side("b", "build", produces=new["y"], consumes=(new["x"], ["f"])),
+        side("c", "build", produces=new["z"], consumes=(new["y"], ["f"])),
+    ]
+    code, body = run_plan(tmp_path, deployed, release, capsys)
+    assert (1, ["a", "b", "c"]) == (code, body["cycle"])
+    assert {("a", "c"), ("b", "a"), ("c", "b")} == {(f["consumer"], f["producer"]) for f in body["findings"]}
+    assert body["hints"][0].startswith("a, b, c must each deploy before the next, and c before a")
+    assert 1 == main(["plan", str(tmp_path / "build"), "--to", "prod", "--with", str(tmp_path / "state")])
+    assert "each of these must deploy before the next, in a cycle: a -> b -> c -> a" in capsys.readouterr().out
+
+
+def _pairs(count: int, *, cycle: bool) -> tuple[list[Manifest], list[Manifest]]:
+    """``count`` producer/consumer pairs: each producer's release adds a field (with a default) that its
+    consumer's release requires; with ``cycle``, the first consumer's release also starts sending a field
+    the first producer's release requires."""
+    back1, back2 = record("back", 1, ["id"]), record("back", 2, ["id", "g"], defaults=("g",))
+    deployed, release = [], []
+    for i in range(count):
+        old, new = record(f"t{i:03d}", 1, ["id"]), record(f"t{i:03d}", 2, ["id", "f"], defaults=("f",))
+        loop = cycle and i == count - 1
+        deployed += [side(f"p{i:03d}", "prod", produces=old, consumes=(back1, ["id"]) if loop else None),
+                     side(f"c{i:03d}", "prod", produces=back1 if loop else None, consumes=(old, ["id"]))]  # fmt: skip
+        release += [side(f"p{i:03d}", "build", produces=new, consumes=(back2, ["g"]) if loop else None),
+                    side(f"c{i:03d}", "build", produces=back2 if loop else None, consumes=(new, ["f"]))]  # fmt: skip
+    return deployed, release
+
+
+def test_a_release_of_two_hundred_services_deploys_each_producer_before_its_consumer() -> None:
+    """Too many orders to try (200!): the relation orders them; the first order by names puts every
+    consumer right after the producer it waits for."""
+    deployed, release = _pairs(100, cycle=False)
+    result = plan(release, "prod", deployed)
+    order = [step.service for step in result.steps]
+    assert (True, 200) == (result.safe, len(order))
+    assert order[:3] == ["p000", "c000", "p001"]
+    assert all(order.index(f"p{i:03d}") < order.index(f"c{i:03d}") for i in range(100))
+    assert result.steps[1].why.startswith("after p000 (step 1): c000 requires t000.v2 f, which p000's t000.v1")
+
+
+def test_one_cycle_among_two_hundred_services_is_refused_with_that_cycle() -> None:
+    deployed, release = _pairs(100, cycle=True)
+    result = plan(release, "prod", deployed)
+    assert (False, ("c099", "p099")) == (result.safe, result.cycle)
+    assert {("c099", "f", "p099"), ("p099", "g", "c099")} == {
+        (f.consumer, f.field, f.producer) for f in result.findings
+    }
