@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,9 +145,11 @@ def plan(
     *,
     backlog: int | None = None,
     external: Iterable[str] = (),
+    waives: Callable[[Finding], bool] | None = None,
 ) -> Plan:
     """The plan for deploying ``release`` into ``environment``, which runs ``deployed`` (its manifests,
-    already checked to describe it: see :func:`syscontract.system.state`)."""
+    already checked to describe it: see :func:`syscontract.system.state`). A finding ``waives`` says
+    yes to (see :mod:`syscontract.waivers`) does not block a step."""
     if backlog is not None and backlog < 0:
         raise ManifestError(f"backlog must be 0 or more steps, not {backlog}")
     current = {m.service: m for m in deployed}
@@ -169,13 +171,13 @@ def plan(
             unchanged.append(manifest.service)
         else:
             targets[manifest.service] = moved
-    relation = _Relation(environment, current, targets, backlog, frozenset(external))
+    relation = _Relation(environment, current, targets, backlog, frozenset(external), waives)
     order = relation.solve()
     if order is None:
         findings = tuple(relation.blocking)
         hints = relation.hints(findings)
         for narrower in (1, 0) if backlog is None else range(min(backlog, 2) - 1, -1, -1):
-            found = _Relation(environment, current, targets, narrower, frozenset(external)).solve()
+            found = _Relation(environment, current, targets, narrower, frozenset(external), waives).solve()
             if found is not None:
                 hints += (f"with --backlog {narrower} ({_BACKLOG[narrower]}) this order is safe: {', '.join(found)}",)
                 break
@@ -239,8 +241,10 @@ class _Relation:
         targets: dict[str, Manifest | None],
         backlog: int | None,
         external: frozenset[str],
+        waives: Callable[[Finding], bool] | None = None,
     ) -> None:
         self.environment = environment
+        self.waives = waives or (lambda finding: False)
         self.current = current
         self.targets = targets
         self.backlog = backlog
@@ -291,9 +295,8 @@ class _Relation:
             produced = tuple(e for e in writer.declarations if e.role == "producer")
             only = self._writers[id(writer)] = Manifest(writer.service, writer.environment, produced, writer.contracts)
         found = environment_findings(self.environment, [reader, only], external=self.external)
-        return [
-            f for f in found if f.severity == "error" and f.consumer == reader.service and f.producer == writer.service
-        ]
+        return [f for f in found if f.severity == "error" and f.consumer == reader.service
+                and f.producer == writer.service and not self.waives(f)]  # fmt: skip
 
     def _pair(self, consumer: str, producer: str) -> None:
         """The rules of one consumer and one producer (perhaps the same service), one of which changes.
@@ -397,7 +400,7 @@ class _Relation:
         # every order ends in the same state: when that state alone fails, no order can be safe
         final = [m for s, (_, m) in sorted(self.versions.items()) if m is not None]
         errors = [f for f in environment_findings(self.environment, final, external=self.external)
-                  if f.severity == "error"]  # fmt: skip
+                  if f.severity == "error" and not self.waives(f)]  # fmt: skip
         if errors:
             return self._blocked_by(errors)
         self._build()
