@@ -259,6 +259,7 @@ class _Relation:
         self.firsts: list[_Either] = []
         self.eithers: list[_Either] = []
         self.impossible: list[Finding] = []
+        self.in_log: set[Finding] = set()
         self.blocking: list[Finding] = []
         self.cycle: tuple[str, ...] = ()
         self.gave_up = False
@@ -310,11 +311,11 @@ class _Relation:
             if found := self._met(cb, pb):
                 self._first({consumer}, found)  # it cannot stay as it is for a single step
             if log and (found := self._met(ca, pb)) and _unreadable(found):
-                self._impossible(found)  # its new release would read what its old one wrote
+                self._impossible(found, log=True)  # its new release would read what its old one wrote
             return
         if consumer not in self.targets:
             if (found := self._met(cb, pb)) and log and _unreadable(found):
-                self._impossible(found)  # what it wrote before the first step stays in the log
+                self._impossible(found, log=True)  # what it wrote before the first step stays in the log
             elif found:
                 self._first({producer}, found)  # the producer's step repairs the state it starts in
             return
@@ -327,7 +328,7 @@ class _Relation:
         if found := self._met(ca, pb):  # the new consumer must not meet the old producer
             if log and _unreadable(found):
                 if self.backlog is None:
-                    self._impossible(found)  # the old producer's messages stay in the log for good
+                    self._impossible(found, log=True)  # the old producer's messages stay in the log for good
                 else:
                     self._edge(producer, consumer, found, self.backlog)
             else:
@@ -388,8 +389,10 @@ class _Relation:
     def _first(self, services: set[str], found: list[Finding]) -> None:
         self.firsts.append(_Either(frozenset(services), frozenset(), tuple(found)))
 
-    def _impossible(self, found: list[Finding]) -> None:
+    def _impossible(self, found: list[Finding], *, log: bool = False) -> None:
         self.impossible += found
+        if log:  # what a reader meets in the log, not beside it: its own hint
+            self.in_log.update(f for f in found if f.kind == "unreadable")
 
     # -- solving it ---------------------------------------------------------------------------------
 
@@ -628,7 +631,14 @@ class _Relation:
             if finding.consumer in ring and finding.producer in ring:
                 continue
             consumer, producer = finding.consumer, finding.producer
-            if finding.kind == "not-judged":
+            if finding in self.in_log:
+                hint = (
+                    f"{_reason(finding)}, and the {finding.produced} messages {producer} wrote stay in the log "
+                    f"(--backlog {'all' if self.backlog is None else self.backlog}): give the fields "
+                    f"{finding.contract} has and {finding.produced} lacks a default, so that it reads them, or let "
+                    f"{consumer} catch up before each step (--backlog 0)"
+                )
+            elif finding.kind == "not-judged":
                 hint = f"{_reason(finding)}: no order can be shown safe until it can"
             elif producer is None or (finding.field is None and finding.kind != "unreadable"):
                 hint = (

@@ -254,6 +254,11 @@ def test_a_new_reader_must_read_the_messages_already_in_the_log(
         "with --backlog 1 (readers meet what was written since the previous step) this order is safe: "
         "orders, billing, audit"
     ) == body["hints"][-1]
+    assert (
+        "billing's x.v2 cannot read orders's x.v1, and the x.v1 messages orders wrote stay in the log (--backlog "
+        "all): give the fields x.v2 has and x.v1 lacks a default, so that it reads them, or let billing catch up "
+        "before each step (--backlog 0)"
+    ) in body["hints"]
     args = ["plan", str(tmp_path / "build"), "--to", "prod", "--with", str(tmp_path / "state"), "--format", "json"]
     assert 0 == main([*args, "--backlog", "1"])
     body = json.loads(capsys.readouterr().out)
@@ -482,3 +487,35 @@ def test_one_cycle_among_two_hundred_services_is_refused_with_that_cycle() -> No
     assert {("c099", "f", "p099"), ("p099", "g", "c099")} == {
         (f.consumer, f.field, f.producer) for f in result.findings
     }
+
+
+def _unreadable_pairs(count: int) -> tuple[list[Manifest], list[Manifest]]:
+    """``count`` pairs whose consumer's release requires a field its producer's release adds without a
+    default: the new reader cannot read the old writer's messages."""
+    deployed, release = [], []
+    for i in range(count):
+        old, new = record(f"t{i}", 1, ["id"]), record(f"t{i}", 2, ["id", "f"])
+        deployed += [side(f"p{i}", "prod", produces=old), side(f"c{i}", "prod", consumes=(old, ["id"]))]
+        release += [side(f"p{i}", "build", produces=new), side(f"c{i}", "build", consumes=(new, ["f"]))]
+    return deployed, release
+
+
+def test_a_backlog_of_two_keeps_a_new_reader_two_steps_after_the_old_writer() -> None:
+    """With --backlog 2 a reader meets what the last two states' producers wrote: c0 cannot read what
+    p0 wrote before its step, so c0 comes two steps after p0, and another step goes between."""
+    deployed, release = _unreadable_pairs(2)
+    result = plan(release, "prod", deployed, backlog=2)
+    assert ["p0", "p1", "c0", "c1"] == [step.service for step in result.steps]
+    assert result.steps[2].why.startswith("after p0 (step 1) and at least 2 steps later: c0 requires t0.v2 f")
+
+
+def test_a_search_past_its_budget_answers_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules that are not a plain "before" (here: steps apart) need a search; past its budget the
+    gate fails closed, and says why."""
+    from syscontract import _plan
+
+    monkeypatch.setattr(_plan, "SEARCH_BUDGET", 2)
+    deployed, release = _unreadable_pairs(3)
+    result = plan(release, "prod", deployed, backlog=2)
+    assert (False, {"field-not-sent", "unreadable"}) == (result.safe, {f.kind for f in result.findings})
+    assert result.hints[0].startswith("no safe order was found within 2 partial orders")
