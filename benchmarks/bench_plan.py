@@ -7,7 +7,10 @@ The shape is issue 25's: a release of 2N services in N independent producer/cons
 messages stay readable); consumer ``c<i>``'s release requires ``tier``: ``p<i>`` must deploy before
 ``c<i>``. "with a cycle" adds one loop among them: ``c0``'s release starts producing ``back.v2``, whose
 new field ``p0``'s release requires, so ``c0`` must also deploy before ``p0`` and no safe order exists.
-"fan-out" is one producer adding ``tier`` and N - 1 consumers whose release requires it.
+"fan-out" is one producer adding ``tier`` and N - 1 consumers whose release requires it. "pairs-gap" is
+the pairs with ``tier`` added without a default and ``--backlog 2``: a new consumer cannot read its
+producer's old messages, so it must come at least two steps after it, the one kind of rule (with a
+contract's production handed between several services) that the plan searches for.
 
 For each shape it times, median of ``--repeats`` after a warm-up: ``plan()`` on manifests in memory, and
 ``syscontract plan DIR --to prod --with DIR --format json`` in process (reading the manifests from
@@ -27,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from syscontract import Contract
 from syscontract._plan import Plan, plan
@@ -34,10 +38,10 @@ from syscontract.cli import main
 from syscontract.manifest import Entry, Manifest, dumps
 
 
-def record(name: str, version: int) -> Contract:
+def record(name: str, version: int, *, default: bool = True) -> Contract:
     fields: list[dict[str, object]] = [{"name": "id", "type": "string"}]
     if version > 1:
-        fields.append({"name": "tier", "type": "string", "default": "BASIC"})
+        fields.append({"name": "tier", "type": "string", **({"default": "BASIC"} if default else {})})
     schema = {"type": "record", "name": name.title(), "fields": fields}
     return Contract.from_avro(f"{name}.v{version}", schema)
 
@@ -51,12 +55,12 @@ def manifest(
     return Manifest(service, environment, tuple(entries), contracts)
 
 
-def pairs(services: int, cycle: bool) -> tuple[list[Manifest], list[Manifest]]:
+def pairs(services: int, cycle: bool, *, default: bool = True) -> tuple[list[Manifest], list[Manifest]]:
     """``services`` // 2 producer/consumer pairs; with ``cycle``, ``c0`` and ``p0`` need each other first."""
     deployed, release = [], []
     back1, back2 = record("back", 1), record("back", 2)
     for i in range(services // 2):
-        old, new = record(f"topic{i:04d}", 1), record(f"topic{i:04d}", 2)
+        old, new = record(f"topic{i:04d}", 1), record(f"topic{i:04d}", 2, default=default)
         loop = cycle and i == 0
         deployed.append(manifest(f"p{i:04d}", "prod", [old], [(back1, "id")] if loop else []))
         deployed.append(manifest(f"c{i:04d}", "prod", [back1] if loop else [], [(old, "id")]))
@@ -86,12 +90,14 @@ def median(repeats: int, run: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def through_cli(work: Path, deployed: list[Manifest], release: list[Manifest]) -> Callable[[], object]:
+def through_cli(
+    work: Path, deployed: list[Manifest], release: list[Manifest], extra: list[str]
+) -> Callable[[], object]:
     for folder, manifests in (("state", deployed), ("build", release)):
         (work / folder).mkdir()
         for m in manifests:
             (work / folder / f"{m.service}.json").write_text(dumps(m.to_json()))
-    args = ["plan", str(work / "build"), "--to", "prod", "--with", str(work / "state"), "--format", "json"]
+    args = ["plan", str(work / "build"), "--to", "prod", "--with", str(work / "state"), "--format", "json", *extra]
 
     def run() -> object:
         with contextlib.redirect_stdout(io.StringIO()) as out:
@@ -110,15 +116,21 @@ def main_() -> None:
     header = f"{'shape':<12} {'services':>8} {'cycle':>6} {'answer':>20} {'plan() s':>9} {'CLI s':>8}"
     print(header)
     print("-" * len(header))
-    shapes = [("pairs", pairs, False), ("pairs", pairs, True), ("fan-out", fan_out, False)]
+    shapes: list[tuple[str, Callable[[int, bool], Any], bool, int | None]] = [
+        ("pairs", pairs, False, None),
+        ("pairs", pairs, True, None),
+        ("fan-out", fan_out, False, None),
+        ("pairs-gap", lambda n, cycle: pairs(n, cycle, default=False), False, 2),
+    ]
     for services in args.services:
-        for shape, build, cycle in shapes:
+        for shape, build, cycle, backlog in shapes:
             deployed, release = build(services, cycle)
-            result: Plan = plan(release, "prod", deployed)
+            result: Plan = plan(release, "prod", deployed, backlog=backlog)
             answer = f"{len(result.steps)} steps" if result.safe else f"no: cycle of {len(result.cycle)}"
-            in_memory = median(args.repeats, lambda: plan(release, "prod", deployed))  # noqa: B023
+            in_memory = median(args.repeats, lambda: plan(release, "prod", deployed, backlog=backlog))  # noqa: B023
             with tempfile.TemporaryDirectory() as work:
-                cli = median(args.repeats, through_cli(Path(work), deployed, release))
+                extra = [] if backlog is None else ["--backlog", str(backlog)]
+                cli = median(args.repeats, through_cli(Path(work), deployed, release, extra))
             print(f"{shape:<12} {services:>8} {'yes' if cycle else 'no':>6} {answer:>20} {in_memory:>9.3f} {cli:>8.3f}")
 
 

@@ -519,3 +519,27 @@ def test_a_search_past_its_budget_answers_no(monkeypatch: pytest.MonkeyPatch) ->
     result = plan(release, "prod", deployed, backlog=2)
     assert (False, {"field-not-sent", "unreadable"}) == (result.safe, {f.kind for f in result.findings})
     assert result.hints[0].startswith("no safe order was found within 2 partial orders")
+
+
+def test_rolling_back_two_hundred_services_rolls_each_consumer_back_before_its_producer() -> None:
+    deployed, release = _pairs(100, cycle=False)
+    now = [Manifest(m.service, "prod", m.declarations, m.contracts) for m in release]
+    result = plan([Manifest(m.service, "build", m.declarations, m.contracts) for m in deployed], "prod", now)
+    order = [step.service for step in result.steps]
+    assert (True, 200) == (result.safe, len(order))
+    assert all(order.index(f"c{i:03d}") < order.index(f"p{i:03d}") for i in range(100))
+
+
+def test_steps_forced_in_both_directions_are_a_cycle_of_two() -> None:
+    """p's release drops h and adds f; c requires h now and f after its release: c first would miss f,
+    p first would leave c's current release without h."""
+    old = record("x", 1, ["id", "h"])
+    new = record("x", 2, ["id", "f"], defaults=("f",))
+    deployed = [side("p", "prod", produces=old), side("c", "prod", consumes=(old, ["h"]))]
+    release = [side("p", "build", produces=new), side("c", "build", consumes=(new, ["f"]))]
+    result = plan(release, "prod", deployed, backlog=0)
+    assert (False, ("c", "p")) == (result.safe, result.cycle)
+    assert {("c", "f", "x.v1"), ("c", "h", "x.v2"), ("c", None, "x.v2")} == {
+        (f.consumer, f.field, f.produced) for f in result.findings
+    }  # c's x.v1 cannot read x.v2 at all (h has no default)
+    assert any("c and p each need the other to go first" in hint for hint in result.hints)
