@@ -543,3 +543,15 @@ def test_steps_forced_in_both_directions_are_a_cycle_of_two() -> None:
         (f.consumer, f.field, f.produced) for f in result.findings
     }  # c's x.v1 cannot read x.v2 at all (h has no default)
     assert any("c and p each need the other to go first" in hint for hint in result.hints)
+
+
+def test_a_release_that_repairs_a_broken_environment_takes_that_step_first() -> None:
+    """c requires x.v2 f today, and p still writes x.v1: prod is broken now. Every state after a step
+    must pass drift, so p's release (which sends f) is step 1, before a, whose name comes first."""
+    x1, x2 = record("x", 1, ["id"]), record("x", 2, ["id", "f"], defaults=("f",))
+    y1, y2 = record("y", 1, ["id"]), record("y", 2, ["id", "g"], defaults=("g",))
+    deployed = [side("p", "prod", produces=x1), side("c", "prod", consumes=(x2, ["f"])), side("a", "prod", produces=y1)]
+    release = [side("p", "build", produces=x2), side("a", "build", produces=y2)]
+    result = plan(release, "prod", deployed, backlog=0)
+    assert ["p", "a"] == [step.service for step in result.steps]
+    assert "first: c requires x.v2 f, which p's x.v1 does not have" == result.steps[0].why
