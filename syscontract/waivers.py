@@ -214,9 +214,10 @@ class Ledger:
         self.active = [w for w in mine if not w.expired(self.on)]
         self.lapsed = [w for w in mine if w.expired(self.on)]
         self.matched: dict[Waiver, list[Finding]] = {w: [] for w in self.active}
+        self.in_use: set[Waiver] = set()
 
     def waiver_of(self, finding: Finding) -> Waiver | None:
-        """The unexpired waiver that covers ``finding``, remembering that it was used."""
+        """The unexpired waiver that covers ``finding``, remembering that it was applied to it."""
         for waiver in self.active:
             if waiver.covers(finding):
                 if finding not in self.matched[waiver]:
@@ -228,9 +229,9 @@ class Ledger:
         return self.waiver_of(finding) is not None
 
     def seen(self, findings: Iterable[Finding]) -> None:
-        """Note the waivers ``findings`` (what the environment shows) use, without judging them."""
+        """Note the waivers ``findings`` (what the environment shows) keep in use, without judging them."""
         for finding in findings:
-            self.waiver_of(finding)
+            self.in_use.update(w for w in self.active if w.covers(finding))
 
     def judge(self, findings: Iterable[Finding], *, seen: Iterable[Finding] = ()) -> list[Finding]:
         """``findings`` with every waived error turned into a warning that says who waived it, why and
@@ -263,7 +264,7 @@ class Ledger:
                             "an error again; renew it in a reviewed change, or fix the finding")
             )  # fmt: skip
         for waiver in self.active:
-            if not self.matched[waiver]:
+            if not self.matched[waiver] and waiver not in self.in_use:
                 found.append(
                     self._about(waiver, "warning", "waiver-unused", f"the waiver of {self._what(waiver)} "
                                 f"({waiver.signed()}) matches no finding: remove it")
@@ -276,10 +277,11 @@ class Ledger:
 
     def to_json(self) -> list[dict[str, Any]]:
         """Every waiver of the environment with its ``status``: ``applied`` (and the findings it
-        matched), ``unused`` or ``expired``."""
+        ``matched``), ``in-use`` (the environment shows its finding, this gate did not judge it),
+        ``unused`` or ``expired``."""
         rows = [{**w.to_json(), "status": "expired", "matched": []} for w in self.lapsed]
         rows += [
-            {**w.to_json(), "status": "applied" if self.matched[w] else "unused",
+            {**w.to_json(), "status": "applied" if self.matched[w] else "in-use" if w in self.in_use else "unused",
              "matched": [f.message for f in self.matched[w]]}
             for w in self.active
         ]  # fmt: skip

@@ -165,7 +165,7 @@ def test_an_unused_waiver_is_a_warning_to_remove_it(tmp_path: Path) -> None:
 def test_a_finding_seen_elsewhere_in_the_environment_keeps_a_waiver_in_use(tmp_path: Path) -> None:
     book = ledger(tmp_path, DAY)
     assert [] == book.judge([], seen=[finding()])
-    assert ["applied"] == [row["status"] for row in book.to_json()]
+    assert ["in-use"] == [row["status"] for row in book.to_json()]
 
 
 def test_a_waiver_matches_its_consumer_contract_field_and_environment_only(tmp_path: Path) -> None:
