@@ -398,12 +398,13 @@ class _Relation:
 
     def solve(self) -> list[str] | None:
         """The first safe order by names, or None with :attr:`blocking` (and :attr:`cycle`) saying why."""
-        if not self.changes:
-            return []
-        # every order ends in the same state: when that state alone fails, no order can be safe
+        # every order ends in the same state: when that state alone fails, no order can be safe (and
+        # with nothing to change, a waiver of what it shows is in use)
         final = [m for s, (_, m) in sorted(self.versions.items()) if m is not None]
         errors = [f for f in environment_findings(self.environment, final, external=self.external)
                   if f.severity == "error" and not self.waives(f)]  # fmt: skip
+        if not self.changes:
+            return []
         if errors:
             return self._blocked_by(errors)
         self._build()

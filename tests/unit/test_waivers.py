@@ -293,3 +293,17 @@ def test_an_expired_waiver_fails_a_plan_that_is_otherwise_safe(shop: Path, capsy
     written(shop / "deployments" / "prod", waiver_text(expires="2026-01-31"))
     code, body = as_json(capsys, "plan", "release", "--to", "prod", "--with", "deployments/prod")
     assert (1, True, ["expired"]) == (code, body["safe"], [w["status"] for w in body["waivers"]])
+
+
+def test_a_waiver_of_what_the_environment_shows_is_applied_when_nothing_is_left_to_deploy(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prod runs pricing's release already (and checkout's previous one): the plan of the release for
+    pricing has nothing to do, and the waiver of the finding prod shows is in use, not 'remove it'."""
+    shutil.copy(shop / "release" / "pricing.json", shop / "deployments" / "prod" / "pricing.json")
+    body = json.loads((shop / "deployments" / "prod" / "pricing.json").read_text())
+    body["environment"] = "prod"
+    (shop / "deployments" / "prod" / "pricing.json").write_text(json.dumps(body))
+    written(shop / "deployments" / "prod", waiver_text())
+    code, body = as_json(capsys, "plan", "release/pricing.json", "--to", "prod", "--with", "deployments/prod")
+    assert (0, [], ["applied"]) == (code, body["steps"], [w["status"] for w in body["waivers"]])
