@@ -68,6 +68,8 @@ _BACKLOG = {
     0: "readers only meet what runs with them",
     1: "readers meet what was written since the previous step",
 }
+_REASONS = 5
+"""How many steps a step's ``why`` names on each side (a producer of 1,000 consumers precedes them all)."""
 SEARCH_BUDGET = 200_000
 """How many partial orders the search for the rules that are not a plain "before" may try before the
 answer is no (only a producer's role handed between several services, or ``backlog`` >= 2, need it)."""
@@ -558,13 +560,19 @@ class _Relation:
         if step == 1:
             reasons += [f"first: {_first_reason(rule.findings)}" for rule in self.firsts
                         if service in rule.early]  # fmt: skip
-        for first in sorted(self.before[service], key=where.__getitem__):
+        follows = sorted(self.before[service], key=where.__getitem__)
+        for first in follows[:_REASONS]:
             gap, found = self.after[first][service]
             apart = f" and at least {gap} steps later" if gap > 1 else ""
             reasons.append(f"after {first} (step {where[first]}){apart}: {_first_reason(found)}")
-        for then in sorted(self.after[service], key=where.__getitem__):
+        if len(follows) > _REASONS:
+            reasons.append(f"and after {len(follows) - _REASONS} more steps")
+        precedes = sorted(self.after[service], key=where.__getitem__)
+        for then in precedes[:_REASONS]:
             gap, found = self.after[service][then]
             reasons.append(f"before {then} (step {where[then]}): {_first_reason(found)}")
+        if len(precedes) > _REASONS:
+            reasons.append(f"and before {len(precedes) - _REASONS} more steps")
         return "; ".join(dict.fromkeys(reasons)) or "no other step must come before or after it"
 
     def _positions(self, order: Sequence[str]) -> dict[str, int]:

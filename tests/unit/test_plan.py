@@ -555,3 +555,13 @@ def test_a_release_that_repairs_a_broken_environment_takes_that_step_first() -> 
     result = plan(release, "prod", deployed, backlog=0)
     assert ["p", "a"] == [step.service for step in result.steps]
     assert "first: c requires x.v2 f, which p's x.v1 does not have" == result.steps[0].why
+
+
+def test_a_step_that_many_others_follow_names_the_first_five_and_counts_the_rest() -> None:
+    old, new = record("t", 1, ["id"]), record("t", 2, ["id", "f"], defaults=("f",))
+    deployed = [side("p", "prod", produces=old)] + [side(f"c{i}", "prod", consumes=(old, ["id"])) for i in range(8)]
+    release = [side("p", "build", produces=new)] + [side(f"c{i}", "build", consumes=(new, ["f"])) for i in range(8)]
+    result = plan(release, "prod", deployed)
+    assert "p" == result.steps[0].service
+    assert result.steps[0].why.count("; before c") == 4
+    assert result.steps[0].why.endswith("; and before 3 more steps")
