@@ -268,6 +268,7 @@ class _Relation:
         self._writers: dict[int, Manifest] = {}
         self.producers: dict[str, set[str]] = {}
         self._where: tuple[Sequence[str], dict[str, int]] = ((), {})
+        self.broken: set[tuple[str, str | None]] = set()
 
     # -- building the relation ----------------------------------------------------------------------
 
@@ -279,6 +280,10 @@ class _Relation:
                 for entry in manifest.declarations if manifest is not None else ():
                     (producers if entry.role == "producer" else consumers)[entry.contract.name].add(service)
         self.producers = producers
+        # the pairs whose versions before the release (the state it starts in) already break
+        running = [m for s, (m, _) in sorted(self.versions.items()) if m is not None]
+        self.broken = {(f.consumer, f.producer) for f in environment_findings(self.environment, running,
+                       external=self.external) if f.severity == "error" and f.producer is not None}  # fmt: skip
         pairs = sorted(
             {(c, p) for name, readers in consumers.items() for c in readers for p in producers.get(name, ())}
         )
@@ -301,6 +306,12 @@ class _Relation:
         return [f for f in found if f.severity == "error" and f.consumer == reader.service
                 and f.producer == writer.service and not self.waives(f)]  # fmt: skip
 
+    def _now(self, consumer: str, producer: str) -> list[Finding]:
+        """``_met`` of both services as they run now: only for a pair that the state they run in shows broken."""
+        if (consumer, producer) not in self.broken:
+            return []
+        return self._met(self.versions[consumer][0], self.versions[producer][0])
+
     def _pair(self, consumer: str, producer: str) -> None:
         """The rules of one consumer and one producer (perhaps the same service), one of which changes.
 
@@ -310,22 +321,22 @@ class _Relation:
         (cb, ca), (pb, pa) = self.versions[consumer], self.versions[producer]
         log = self.backlog != 0
         if consumer == producer:  # one step moves both sides
-            if found := self._met(cb, pb):
+            if found := self._now(consumer, producer):
                 self._first({consumer}, found)  # it cannot stay as it is for a single step
             if log and (found := self._met(ca, pb)) and _unreadable(found):
                 self._impossible(found, log=True)  # its new release would read what its old one wrote
             return
         if consumer not in self.targets:
-            if (found := self._met(cb, pb)) and log and _unreadable(found):
+            if (found := self._now(consumer, producer)) and log and _unreadable(found):
                 self._impossible(found, log=True)  # what it wrote before the first step stays in the log
             elif found:
                 self._first({producer}, found)  # the producer's step repairs the state it starts in
             return
         if producer not in self.targets:
-            if found := self._met(cb, pb):
+            if found := self._now(consumer, producer):
                 self._first({consumer}, found)
             return
-        if found := self._met(cb, pb):
+        if found := self._now(consumer, producer):
             self._first({consumer} if log and _unreadable(found) else {consumer, producer}, found)
         if found := self._met(ca, pb):  # the new consumer must not meet the old producer
             if log and _unreadable(found):
