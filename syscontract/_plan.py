@@ -265,10 +265,9 @@ class _Relation:
         self.blocking: list[Finding] = []
         self.cycle: tuple[str, ...] = ()
         self.gave_up = False
-        self._writers: dict[int, Manifest] = {}
         self.producers: dict[str, set[str]] = {}
         self._where: tuple[Sequence[str], dict[str, int]] = ((), {})
-        self.broken: set[tuple[str, str | None]] = set()
+        self.suspects: dict[tuple[int, int], dict[str, set[str]]] = {}
 
     # -- building the relation ----------------------------------------------------------------------
 
@@ -280,10 +279,9 @@ class _Relation:
                 for entry in manifest.declarations if manifest is not None else ():
                     (producers if entry.role == "producer" else consumers)[entry.contract.name].add(service)
         self.producers = producers
-        # the pairs whose versions before the release (the state it starts in) already break
-        running = [m for s, (m, _) in sorted(self.versions.items()) if m is not None]
-        self.broken = {(f.consumer, f.producer) for f in environment_findings(self.environment, running,
-                       external=self.external) if f.severity == "error" and f.producer is not None}  # fmt: skip
+        # every consumer against every producer, each side before or after its step: three states, whose
+        # findings say which pairs to judge one by one (a finding names every producer of its writer)
+        self.suspects = {(c, p): self._suspects(c, p) for c, p in ((0, 0), (1, 0), (0, 1))}
         pairs = sorted(
             {(c, p) for name, readers in consumers.items() for c in readers for p in producers.get(name, ())}
         )
@@ -294,23 +292,34 @@ class _Relation:
             if name not in self.external:
                 self._producers_of(name, producers.get(name, set()), consumers[name])
 
-    def _met(self, reader: Manifest | None, writer: Manifest | None) -> list[Finding]:
-        """The errors of ``reader``'s consumers against what ``writer`` produces, when they meet."""
+    def _suspects(self, reading: int, writing: int) -> dict[str, set[str]]:
+        """consumer -> the ``producer`` of each error it has in its version ``reading`` (0: before its
+        step, 1: after) against the producers in their version ``writing``: one pass over a state made of
+        the consumers' declarations of one version and the producers' of the other."""
+        parts = []
+        for service, pair in sorted(self.versions.items()):
+            for role, manifest in (("consumer", pair[reading]), ("producer", pair[writing])):
+                if manifest is not None and (entries := tuple(e for e in manifest.declarations if e.role == role)):
+                    parts.append(Manifest(service, self.environment, entries, manifest.contracts))
+        suspects: dict[str, set[str]] = defaultdict(set)
+        for finding in environment_findings(self.environment, parts, external=self.external):
+            if finding.severity == "error" and finding.producer is not None:
+                suspects[finding.consumer].add(finding.producer)
+        return suspects
+
+    def _met(self, consumer: str, producer: str, reading: int, writing: int) -> list[Finding]:
+        """The errors of ``consumer`` in its version ``reading`` against ``producer`` in ``writing``."""
+        named = self.suspects[reading, writing].get(consumer, ())
+        if not any(producer in text for text in named):  # a name among the producers (or in one: judged)
+            return []
+        reader, writer = self.versions[consumer][reading], self.versions[producer][writing]
         if reader is None or writer is None:
             return []
-        only = self._writers.get(id(writer))  # its producers alone (held by self.versions while cached)
-        if only is None:
-            produced = tuple(e for e in writer.declarations if e.role == "producer")
-            only = self._writers[id(writer)] = Manifest(writer.service, writer.environment, produced, writer.contracts)
-        found = environment_findings(self.environment, [reader, only], external=self.external)
-        return [f for f in found if f.severity == "error" and f.consumer == reader.service
-                and f.producer == writer.service and not self.waives(f)]  # fmt: skip
-
-    def _now(self, consumer: str, producer: str) -> list[Finding]:
-        """``_met`` of both services as they run now: only for a pair that the state they run in shows broken."""
-        if (consumer, producer) not in self.broken:
-            return []
-        return self._met(self.versions[consumer][0], self.versions[producer][0])
+        produced = tuple(e for e in writer.declarations if e.role == "producer")
+        alone = Manifest(producer, writer.environment, produced, writer.contracts)  # the producer alone
+        found = environment_findings(self.environment, [reader, alone], external=self.external)
+        return [f for f in found if f.severity == "error" and f.consumer == consumer and f.producer == producer
+                and not self.waives(f)]  # fmt: skip
 
     def _pair(self, consumer: str, producer: str) -> None:
         """The rules of one consumer and one producer (perhaps the same service), one of which changes.
@@ -318,27 +327,26 @@ class _Relation:
         A version of the consumer meets a version of the producer in a state when both run there, and
         through the log when the producer's version wrote in one of the states a reader still reads
         (every earlier one, the last ``backlog`` or none); in the log only ``unreadable`` counts."""
-        (cb, ca), (pb, pa) = self.versions[consumer], self.versions[producer]
         log = self.backlog != 0
         if consumer == producer:  # one step moves both sides
-            if found := self._now(consumer, producer):
+            if found := self._met(consumer, producer, 0, 0):
                 self._first({consumer}, found)  # it cannot stay as it is for a single step
-            if log and (found := self._met(ca, pb)) and _unreadable(found):
+            if log and (found := self._met(consumer, producer, 1, 0)) and _unreadable(found):
                 self._impossible(found, log=True)  # its new release would read what its old one wrote
             return
         if consumer not in self.targets:
-            if (found := self._now(consumer, producer)) and log and _unreadable(found):
+            if (found := self._met(consumer, producer, 0, 0)) and log and _unreadable(found):
                 self._impossible(found, log=True)  # what it wrote before the first step stays in the log
             elif found:
                 self._first({producer}, found)  # the producer's step repairs the state it starts in
             return
         if producer not in self.targets:
-            if found := self._now(consumer, producer):
+            if found := self._met(consumer, producer, 0, 0):
                 self._first({consumer}, found)
             return
-        if found := self._now(consumer, producer):
+        if found := self._met(consumer, producer, 0, 0):
             self._first({consumer} if log and _unreadable(found) else {consumer, producer}, found)
-        if found := self._met(ca, pb):  # the new consumer must not meet the old producer
+        if found := self._met(consumer, producer, 1, 0):  # the new consumer must not meet the old producer
             if log and _unreadable(found):
                 if self.backlog is None:
                     self._impossible(found, log=True)  # the old producer's messages stay in the log for good
@@ -346,7 +354,7 @@ class _Relation:
                     self._edge(producer, consumer, found, self.backlog)
             else:
                 self._edge(producer, consumer, found)
-        if found := self._met(cb, pa):  # the old consumer must not meet the new producer
+        if found := self._met(consumer, producer, 0, 1):  # the old consumer must not meet the new producer
             self._edge(consumer, producer, found)
 
     def _producers_of(self, name: str, producers: set[str], consumers: set[str]) -> None:
