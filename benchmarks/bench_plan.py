@@ -7,7 +7,8 @@ The shape is issue 25's: a release of 2N services in N independent producer/cons
 messages stay readable); consumer ``c<i>``'s release requires ``tier``: ``p<i>`` must deploy before
 ``c<i>``. "with a cycle" adds one loop among them: ``c0``'s release starts producing ``back.v2``, whose
 new field ``p0``'s release requires, so ``c0`` must also deploy before ``p0`` and no safe order exists.
-"fan-out" is one producer adding ``tier`` and N - 1 consumers whose release requires it. "pairs-gap" is
+"fan-out" is one producer adding ``tier`` and N - 1 consumers whose release requires it; "hubs" is N / 100
+contracts, each with 10 producers adding ``tier`` and 90 consumers requiring it (900 pairs each). "pairs-gap" is
 the pairs with ``tier`` added without a default and ``--backlog 2``: a new consumer cannot read its
 producer's old messages, so it must come at least two steps after it, the one kind of rule (with a
 contract's production handed between several services) that the plan searches for.
@@ -80,6 +81,20 @@ def fan_out(services: int, cycle: bool) -> tuple[list[Manifest], list[Manifest]]
     return deployed, release
 
 
+def hubs(services: int, cycle: bool) -> tuple[list[Manifest], list[Manifest]]:
+    """``services`` // 100 contracts, each with 10 producers adding ``tier`` and 90 consumers requiring it."""
+    deployed, release = [], []
+    for k in range(max(1, services // 100)):
+        old, new = record(f"hub{k:02d}", 1), record(f"hub{k:02d}", 2)
+        for i in range(10):
+            deployed.append(manifest(f"p{k:02d}-{i:02d}", "prod", [old], []))
+            release.append(manifest(f"p{k:02d}-{i:02d}", "build", [new], []))
+        for i in range(90):
+            deployed.append(manifest(f"c{k:02d}-{i:02d}", "prod", [], [(old, "id")]))
+            release.append(manifest(f"c{k:02d}-{i:02d}", "build", [], [(new, "tier")]))
+    return deployed, release
+
+
 def median(repeats: int, run: Callable[[], object]) -> float:
     run()  # warm-up
     times = []
@@ -120,6 +135,7 @@ def main_() -> None:
         ("pairs", pairs, False, None),
         ("pairs", pairs, True, None),
         ("fan-out", fan_out, False, None),
+        ("hubs", hubs, False, None),
         ("pairs-gap", lambda n, cycle: pairs(n, cycle, default=False), False, 2),
     ]
     for services in args.services:
