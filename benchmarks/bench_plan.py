@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from syscontract import Contract
-from syscontract._plan import Plan, plan
 from syscontract.cli import main
 from syscontract.manifest import Entry, Manifest, dumps
+from syscontract.system.plan import Plan, plan
 
 
 def record(name: str, version: int, *, default: bool = True) -> Contract:

@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syscontract._plan import Plan, Step
 from syscontract.manifest import Manifest
 from syscontract.system import Finding
+from syscontract.system.plan import Plan, Step
 
 __all__ = ["Live", "Page", "page"]
 

@@ -15,9 +15,8 @@ import argparse
 import sys
 from typing import Any
 
-from syscontract import waivers
 from syscontract.manifest import dumps, load, load_all
-from syscontract.system import can_deploy, external_names, live, state
+from syscontract.system import can_deploy, external_names, live, state, waivers
 from syscontract.system.rules import finding_key
 
 from . import _live

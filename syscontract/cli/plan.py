@@ -8,7 +8,7 @@
 The MANIFESTs are the release, one per service (a service ENV does not run is new; a manifest with no
 declarations retires its service). The answer is the steps, one service at a time, after each of which
 every consumer in ENV still gets every field it requires from every producer there, and can read every
-message written since the release began (see :mod:`syscontract._plan`). Exit 0 a safe order exists,
+message written since the release began (see :mod:`syscontract.system.plan`). Exit 0 a safe order exists,
 1 none does (with the findings that block every order), 2 a usage or input error.
 """
 
@@ -20,10 +20,9 @@ import sys
 import textwrap
 from typing import Any
 
-from syscontract import waivers
-from syscontract._plan import Plan, plan
 from syscontract.manifest import dumps, load_all
-from syscontract.system import external_names, live, state
+from syscontract.system import external_names, live, state, waivers
+from syscontract.system.plan import Plan, plan
 
 from . import _live
 from ._table import WIDTH

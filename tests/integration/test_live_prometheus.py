@@ -373,7 +373,7 @@ def test_a_waiver_lets_the_incident_deploy_with_its_evidence_and_who_waived_it(
 ) -> None:
     """The issue's done-means: can-deploy --prometheus prints the prod evidence and a waiver's effect
     (the waiver beside the prod manifests; the date injected, so no clock decides the test)."""
-    from syscontract import waivers
+    from syscontract.system import waivers
 
     monkeypatch.setattr(waivers, "today", lambda: datetime.date(2026, 3, 1))
     prod = prod_with(tmp_path)

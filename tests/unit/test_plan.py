@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from strategies import small_systems
 
 from syscontract import Contract
-from syscontract._plan import plan
 from syscontract.cli import main
 from syscontract.manifest import Entry, Manifest, dumps
 from syscontract.system import drift, environment_findings
+from syscontract.system.plan import plan
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop"
 
@@ -512,7 +512,7 @@ def test_a_backlog_of_two_keeps_a_new_reader_two_steps_after_the_old_writer() ->
 def test_a_search_past_its_budget_answers_no(monkeypatch: pytest.MonkeyPatch) -> None:
     """The rules that are not a plain "before" (here: steps apart) need a search; past its budget the
     gate fails closed, and says why."""
-    from syscontract import _plan
+    from syscontract.system import plan as _plan
 
     monkeypatch.setattr(_plan, "SEARCH_BUDGET", 2)
     deployed, release = _unreadable_pairs(3)

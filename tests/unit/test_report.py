@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from syscontract._plan import plan
 from syscontract._report import CSP, page
 from syscontract.cli import main
 from syscontract.manifest import Manifest, load_all, parse
 from syscontract.system import drift, state
+from syscontract.system.plan import plan
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop"
 

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from syscontract import waivers
 from syscontract.cli import main
 from syscontract.manifest import ManifestError
-from syscontract.system import Finding
-from syscontract.waivers import Ledger, Waiver
+from syscontract.system import Finding, waivers
+from syscontract.system.waivers import Ledger, Waiver
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop"
 DAY = datetime.date(2026, 3, 1)

@@ -151,7 +151,7 @@ def plan(
 ) -> Plan:
     """The plan for deploying ``release`` into ``environment``, which runs ``deployed`` (its manifests,
     already checked to describe it: see :func:`syscontract.system.state`). A finding ``waives`` says
-    yes to (see :mod:`syscontract.waivers`) does not block a step."""
+    yes to (see :mod:`syscontract.system.waivers`) does not block a step."""
     if backlog is not None and backlog < 0:
         raise ManifestError(f"backlog must be 0 or more steps, not {backlog}")
     current = {m.service: m for m in deployed}
