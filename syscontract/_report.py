@@ -491,6 +491,10 @@ class _Writer:
             out.append(f"<h2>Plan for {environment}: no safe order{aside}</h2>")
             out.append('<div class="verdict error" data-state="error"><strong>Every order of this release leaves a '
                        "consumer without what it requires.</strong>")  # fmt: skip
+            if plan.cycle:  # the proof: each must deploy before the next, the last before the first
+                loop = " → ".join(_e(service) for service in (*plan.cycle, plan.cycle[0]))
+                out.append(f'<p class="cycle" data-cycle="{_e(" ".join(plan.cycle))}">Each of these must deploy '
+                           f"before the next, in a cycle: <strong>{loop}</strong></p>")  # fmt: skip
             out.append('<ol class="findings">')
             for finding in plan.findings:
                 out.append(f'<li class="{_e(finding.severity)}"><span class="sev">{_e(finding.severity)}</span>'
