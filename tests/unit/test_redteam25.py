@@ -1,0 +1,266 @@
+"""Red team against issue 25 (the system package, the violations counter, one handler name and the
+usage-aware gates). Each test is a door: a way a gate said yes, or a name differed, where the product
+promises otherwise. ``--unused-after`` may turn an error into a warning only when Prometheus *proves*
+that the (writer version, consumer) pair carried nothing over the whole window; whatever it cannot see
+is never "silent". A local HTTP server on 127.0.0.1 answers as Prometheus's query API does."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syscontract.cli import main
+from syscontract.system import live
+
+ROOT = Path(__file__).parents[2]
+SHOP = ROOT / "examples" / "shop"
+
+Answer = Callable[[str], bytes]
+
+
+def vector(*rows: tuple[dict[str, str], float]) -> bytes:
+    result = [{"metric": labels, "value": [1.0, str(value)]} for labels, value in rows]
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+
+
+EMPTY = vector()
+PROD = {"deployment_environment_name": "prod"}
+# prod as examples/shop/deployments/prod describes it: pricing on order.v2, checkout producing order.v2
+PRICING_V2 = {**PROD, "service_name": "pricing", "syscontract_role": "consumer", "syscontract_contract": "order.v2",
+              "syscontract_handler": "pricing_legacy.price",
+              "syscontract_fields": "customer.id,items[].unitPrice"}  # fmt: skip
+CHECKOUT_V2 = {**PROD, "service_name": "checkout", "syscontract_role": "producer", "syscontract_contract": "order.v2",
+               "syscontract_handler": "checkout_legacy.order_placed", "syscontract_fields": ""}  # fmt: skip
+RECEIVED = {**PROD, "service_name": "pricing", "syscontract_role": "consumer", "syscontract_contract": "order.v2",
+            "syscontract_outcome": "ok"}  # fmt: skip
+EVERY_STEP = vector(({}, 2))  # covered: the environment reported at every step
+
+
+def reports(service: str, family: str, missed: int = 0) -> bytes:
+    """The consumers' coverage: ``service`` reported a consumer of ``family`` at every step but ``missed``."""
+    return vector(({**PROD, "service_name": service, "syscontract_role": "consumer", "syscontract_family": family},
+                   -missed))  # fmt: skip
+
+
+PRICING_REPORTS = reports("pricing", "order")
+
+
+def prometheus(
+    declarations: bytes = EMPTY,
+    messages: bytes = EMPTY,
+    covered: bytes = EVERY_STEP,
+    reporting: bytes = PRICING_REPORTS,
+) -> Answer:
+    """Answers by query; what the gates ask (declarations, messages, violations, unattributed,
+    last_seen, covered, and which consumers reported at every step)."""
+
+    def answer(query: str) -> bytes:
+        if query.startswith("max by"):
+            return EMPTY  # last_seen
+        if query.startswith("min_over_time"):
+            return covered
+        if query.startswith("count_over_time"):
+            return reporting
+        if query.startswith("count by"):
+            return declarations
+        if "syscontract_violations_total" in query:
+            return EMPTY
+        if query.startswith("sum by"):
+            return messages
+        return EMPTY  # unattributed
+
+    return answer
+
+
+class Fake:
+    url = ""
+    answer: Answer = staticmethod(prometheus())
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake]:
+    for name in (live.TOKEN_ENV, live.BASIC_USER_ENV, live.BASIC_PASSWORD_ENV):
+        monkeypatch.delenv(name, raising=False)
+    fake = Fake()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            data = fake.answer(urllib.parse.parse_qs(body).get("query", [""])[0])
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError):
+                self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield fake
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def can_deploy_pricing(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, str, str]:
+    """Deploy pricing's release (order.v3, requires customerTier) into prod, where checkout still
+    produces order.v2 (no customerTier): an error by the manifests, unless proven unused."""
+    code = main(["can-deploy", str(SHOP / "release" / "pricing.json"), "--to", "prod", "--with",
+                 str(SHOP / "deployments" / "prod"), "--prometheus", url, "--unused-after", "30d"])  # fmt: skip
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_proven_silent_pair_is_still_a_warning(server: Fake, capsys: pytest.CaptureFixture[str]) -> None:
+    """The baseline the doors below are measured against: pricing reports at every step, and received
+    only order.v3 messages in the window: the order.v2 finding is a warning, can-deploy says yes."""
+    server.answer = prometheus(
+        declarations=vector((PRICING_V2, 1), (CHECKOUT_V2, 1)),
+        messages=vector(({**RECEIVED, "syscontract_writer_version": "order.v3"}, 40)),
+    )
+    code, out, err = can_deploy_pricing(capsys, server.url)
+    assert (0, "") == (code, err), out
+    assert "Unused: nothing written with order.v2 reached pricing in prod in the last 30d" in " ".join(out.split())
+
+
+# -- door 1: messages whose writer the wire did not name ---------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="door 1: writer-less messages are read as none of order.v2")
+def test_door1_messages_whose_writer_the_wire_did_not_name_are_not_silence(
+    server: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pricing received 5,000 order messages whose writer the wire did not name (plain JSON without a
+    syscontract-contract header, a dict handed over in process, or a writer past the telemetry's
+    series cap): any of them may have been written with order.v2. Nothing proves the pair silent."""
+    server.answer = prometheus(
+        declarations=vector((PRICING_V2, 1), (CHECKOUT_V2, 1)),
+        messages=vector((RECEIVED, 5000)),  # no syscontract_writer_version label
+    )
+    code, out, err = can_deploy_pricing(capsys, server.url)
+    flat = " ".join(out.split())
+    assert (1, "") == (code, err), out
+    assert "Unused:" not in flat
+    assert "It is in use: pricing received 5,000 messages of order whose writer the wire did not name" in flat
+
+
+@pytest.mark.xfail(strict=True, reason="door 1: a writer label that is not a reference of the family is ignored")
+def test_door1_a_writer_label_spelled_otherwise_is_not_silence(
+    server: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The writer label is what the wire named (a registry subject, a fully qualified name): one that is
+    not a version of the consumer's contract cannot be told apart from order.v2."""
+    server.answer = prometheus(
+        declarations=vector((PRICING_V2, 1), (CHECKOUT_V2, 1)),
+        messages=vector(({**RECEIVED, "syscontract_writer_version": "com.example.shop.order.v2"}, 7)),
+    )
+    code, out, err = can_deploy_pricing(capsys, server.url)
+    assert (1, "") == (code, err), out
+    assert "Unused:" not in out
+
+
+# -- door 2: a consumer that does not report --------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="door 2: coverage is the environment's, not the consumer's")
+def test_door2_a_consumer_that_reports_nothing_is_not_proven_silent(
+    server: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """checkout reports at every step; pricing exports no telemetry at all (no SDK, a broken exporter,
+    another service.name). Its silence in Prometheus proves nothing about what it receives."""
+    server.answer = prometheus(declarations=vector((CHECKOUT_V2, 1)), reporting=EMPTY)
+    code, out, err = can_deploy_pricing(capsys, server.url)
+    assert (2, "") == (code, out)
+    assert "pricing did not report its consumer of order in prod at every step" in err
+
+
+@pytest.mark.xfail(strict=True, reason="door 2: a consumer that stopped reporting mid-window is not a gap")
+def test_door2_a_consumer_that_stopped_reporting_within_the_window_is_a_gap(
+    server: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pricing declared order.v2 at some time in the window (so it is in the declarations), but was
+    absent for 300 of its steps: what it received then is unknown."""
+    server.answer = prometheus(
+        declarations=vector((PRICING_V2, 1), (CHECKOUT_V2, 1)),
+        reporting=reports("pricing", "order", missed=300),
+    )
+    code, out, err = can_deploy_pricing(capsys, server.url)
+    assert (2, "") == (code, out)
+    assert "pricing did not report its consumer of order in prod at every step" in err
+
+
+@pytest.mark.xfail(strict=True, reason="door 2: a consumer reporting the contract under another name")
+def test_door2_a_consumer_that_reports_only_other_contracts_is_not_proven_silent(
+    server: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pricing reports at every step, but not a consumer of order (its telemetry names the contract
+    com.example.shop.order): nothing it reports says what reached its order handler."""
+    other = {**PRICING_V2, "syscontract_contract": "com.example.shop.order.v2"}
+    server.answer = prometheus(
+        declarations=vector((other, 1), (CHECKOUT_V2, 1)),
+        reporting=reports("pricing", "com.example.shop.order"),
+    )
+    code, out, err = can_deploy_pricing(capsys, server.url)
+    assert (2, "") == (code, out)
+    assert "pricing did not report its consumer of order in prod at every step" in err
+
+
+# -- door 4: a package directory run as a script ----------------------------------------------------------
+
+
+def _named(tmp_path: Path, *argv: str) -> str:
+    """What ``handler_name`` says of ``price`` in ``pricing/__main__.py`` run as ``python *argv``."""
+    done = subprocess.run([sys.executable, *argv], cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    package = tmp_path / "pricing"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(
+        "from syscontract.inventory import handler_name\n\ndef price(event):\n    pass\n\nprint(handler_name(price))\n"
+    )
+    return package
+
+
+@pytest.mark.xfail(strict=True, reason="door 4: `python DIR` names handlers __main__")
+def test_door4_a_package_run_as_a_directory_names_its_handler_as_inventory_does(package: Path) -> None:
+    """``python pricing`` (a package directory with ``__main__.py``) sets ``__main__.__spec__.name`` to
+    ``__main__``, which the handler name took for the name ``-m`` was given: telemetry said
+    ``__main__.price`` where ``syscontract inventory pricing/__main__.py`` and ``python -m pricing``
+    say ``pricing.__main__.price``."""
+    from syscontract.inventory import module_name
+
+    root = package.parent
+    inventoried = f"{module_name((package / '__main__.py').resolve())}.price"
+    assert "pricing.__main__.price" == inventoried == _named(root, "-m", "pricing")
+    assert inventoried == _named(root, "pricing/__main__.py")
+    assert inventoried == _named(root, "pricing")
+
+
+def test_a_zipapp_names_its_handler_by_its_file(package: Path) -> None:
+    """An attack that held: a zip archive has no package directory around its ``__main__.py`` (and
+    ``syscontract inventory`` cannot import from one), so its handlers are ``__main__.*``, never a
+    name ``-m`` was not given."""
+    root = package.parent
+    subprocess.run([sys.executable, "-m", "zipapp", "pricing", "-o", "pricing.pyz"], cwd=root, check=True, timeout=120)
+    assert "__main__.price" == _named(root, "pricing.pyz")
