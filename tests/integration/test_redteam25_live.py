@@ -1,0 +1,75 @@
+"""Red team against issue 25, evaluated by Prometheus's own engine (``promtool test rules``): counter
+resets the message counts read as no traffic, so ``--unused-after`` (which proves a pair silent from
+those counts) would call a pair unused that carried messages. Series are written minute by minute; the
+queries are evaluated at 120m over the last hour, so the window's start is 60m and Prometheus's
+``offset 1h`` finds the sample at 58m (its five-minute look-back)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import require_binary
+
+from syscontract.system import live
+
+
+def target_info(instance: str) -> str:
+    return (
+        f'target_info{{job="shop", instance="{instance}", service_name="pricing", '
+        'deployment_environment_name="prod", service_instance_id="p1"}'
+    )
+
+
+def messages(instance: str, writer: str) -> str:
+    return (
+        f'syscontract_messages_total{{job="shop", instance="{instance}", syscontract_contract="order.v3", '
+        f'syscontract_role="consumer", syscontract_outcome="ok", syscontract_writer_version="{writer}"}}'
+    )
+
+
+def group(writer: str) -> str:
+    return (
+        '{deployment_environment_name="prod", service_name="pricing", syscontract_contract="order.v3", '
+        f'syscontract_role="consumer", syscontract_outcome="ok", syscontract_writer_version="{writer}"}}'
+    )
+
+
+# (writer label, values from minute 0, the messages counted in the window (60m, 120m])
+RESETS = [
+    # the process restarted on the same address between 58m and 61m, counted 7 messages before its first
+    # scrape at 61m and died: one sample in the window, below the one before it
+    ("order.v1", "0+1x58 _x2 7", 7),
+    # the same, then it lived on idle: a flat counter in the window, below the one before it
+    ("order.v2", "0+1x58 _x2 7 7 7", 7),
+    # 2 messages (58 -> 60) counted before a restart inside the window, none after it
+    ("order.v4", "0+1x58 _x2 60 0 0", 2),
+    # restarted before the window (7 counted by 61m), and again inside it
+    ("order.v5", "100x58 _x2 7 0", 7),
+]
+
+
+def evaluate(tmp_path: Path, series: list[dict[str, str]], expression: str, expected: list[dict[str, object]]) -> str:
+    body = {"rule_files": [], "evaluation_interval": "1m", "tests": [{"interval": "1m", "input_series": series,
+            "promql_expr_test": [{"expr": expression, "eval_time": "120m", "exp_samples": expected}]}]}  # fmt: skip
+    (tmp_path / "redteam25.yml").write_text(json.dumps(body, indent=1))  # JSON is YAML
+    command = [require_binary("promtool"), "test", "rules", "redteam25.yml"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120)
+    return "" if done.returncode == 0 else done.stdout + done.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="door 3: a reset before the first sample in the window, or a reset in it "
+                   "after all the traffic, counts none")  # fmt: skip
+@pytest.mark.parametrize(("writer", "values", "counted"), RESETS, ids=[r[0] for r in RESETS])
+def test_door3_traffic_around_a_counter_reset_is_never_counted_as_none(
+    tmp_path: Path, writer: str, values: str, counted: int
+) -> None:
+    """What the gates count is at least what flowed: a count of 0 (or none) is what ``--unused-after``
+    takes for silence. Across a reset the count may be an estimate (Prometheus's ``increase()``), never
+    zero for a window that carried messages."""
+    series = [{"series": target_info(f"{writer}:9464"), "values": "1x121"},
+              {"series": messages(f"{writer}:9464", writer), "values": values}]  # fmt: skip
+    query = live.queries("1h", ["prod"])["messages"]
+    assert "" == evaluate(tmp_path, series, f"round({query})", [{"labels": group(writer), "value": counted}])
