@@ -15,7 +15,8 @@ and the number of declaration series that could not be attributed. Answers hold 
 **Counts.** A message count over the window is the counter's last value in the window minus its value
 at the window's start, exactly; a series born inside the window (a process started, or first met that
 writer) counts from zero; across a counter reset (a restart on the same address) Prometheus's
-``increase()`` estimate is used. So a burst counted before the first scrape is not lost.
+``increase()`` estimate is used, or what is known to have grown around the reset when more. So a burst
+counted before the first scrape is not lost, and traffic is never counted as none.
 """
 
 from __future__ import annotations
@@ -102,13 +103,22 @@ def _attributed(metric: str, per_series: Callable[[str], str], environments: Seq
 
 def _exact_count(selector: str, window: str) -> str:
     """A counter's growth over the window, per series, without extrapolation: last minus first; a
-    series born inside the window counts from zero; a series that was reset (within the window, or
-    between its start and the first sample in it, which makes last minus first negative) falls back
-    to increase()."""
+    series born inside the window counts from zero. Across a reset the count is never less than what
+    is known to have flowed, so traffic is never read as none (``--unused-after`` proves silence from
+    these counts):
+
+    - a reset between the window's start and its first sample (last below first): everything since
+      the reset, the last value (it may hold what came in the look-back before the window's start);
+    - a reset inside the window: Prometheus's ``increase()``, or what grew before a reset (the highest
+      value less the start, or the highest value after a reset before the first sample) when more:
+      ``increase()`` does not see the growth between the window's start and its first sample."""
     last = f"last_over_time({selector}[{window}])"
     start = f"{selector} offset {window}"
+    top = f"max_over_time({selector}[{window}])"
     reset = f"resets({selector}[{window}]) > 0"
-    return f"((({last} - {start} >= 0) or ({last} unless {start})) unless {reset}\n  or increase({selector}[{window}]))"
+    grown = f"(({top} - {start} >= 0) or {top})"
+    estimate = f"((increase({selector}[{window}]) >= {grown}) or {grown})"
+    return f"(((({last} - {start} >= 0) or {last}) unless {reset})\n  or {estimate})"
 
 
 def queries(window: str = "1h", environments: Sequence[str] = ()) -> dict[str, str]:

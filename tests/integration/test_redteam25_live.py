@@ -60,8 +60,6 @@ def evaluate(tmp_path: Path, series: list[dict[str, str]], expression: str, expe
     return "" if done.returncode == 0 else done.stdout + done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="door 3: a reset before the first sample in the window, or a reset in it "
-                   "after all the traffic, counts none")  # fmt: skip
 @pytest.mark.parametrize(("writer", "values", "counted"), RESETS, ids=[r[0] for r in RESETS])
 def test_door3_traffic_around_a_counter_reset_is_never_counted_as_none(
     tmp_path: Path, writer: str, values: str, counted: int
