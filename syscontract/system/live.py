@@ -52,6 +52,7 @@ from syscontract.system.prometheus import (
 from syscontract.system.queries import (
     CONTRACT,
     DECLARATIONS_METRIC,
+    FAMILY,
     MESSAGES_METRIC,
     ROLE,
     SERVICE,
@@ -755,6 +756,8 @@ class Usage:
     unused_window: str | None = None
     unused: Snapshot | None = None
     covered: bool = False
+    reporting: frozenset[tuple[str, str]] = frozenset()
+    """(consumer, contract name) that reported a consumer declaration at every step of ``unused_window``."""
 
 
 def usage(
@@ -776,9 +779,15 @@ def usage(
     if unused_after is None:
         return Usage(environment, window, snapshot, last_seen)
     unused = snapshot if unused_after == window else observe(prometheus, unused_after, [environment], at=when)
-    rows = prometheus.query(gate_queries(environment, unused_after)["covered"], when)
+    unused_queries = gate_queries(environment, unused_after)
+    rows = prometheus.query(unused_queries["covered"], when)
     covered = bool(rows) and all(value >= 1 for _, value in rows)
-    return Usage(environment, window, snapshot, last_seen, unused_after, unused, covered)
+    reporting = frozenset(
+        (labels.get(SERVICE, ""), labels.get(FAMILY, ""))
+        for labels, value in prometheus.query(unused_queries["reporting"], when)
+        if labels.get(ROLE) == "consumer" and value >= 0
+    )
+    return Usage(environment, window, snapshot, last_seen, unused_after, unused, covered, reporting)
 
 
 def _received(
@@ -878,14 +887,42 @@ def _unused(f: Finding, seen: Usage, family: str, writer: str | None) -> tuple[s
             "--unused-after cannot prove that nothing flowed",
             reason="gap",
         )
+    if (f.consumer, family) not in seen.reporting:
+        raise PrometheusError(
+            f"Prometheus at {seen.snapshot.url}: {f.consumer} did not report its consumer of {family} in "
+            f"{seen.environment} at every step of the last {seen.unused_window} (a step of {step(seen.unused_window)} "
+            f"without its {DECLARATIONS_METRIC}): --unused-after cannot prove that nothing reached it (does "
+            f"{f.consumer} export syscontract telemetry, under that service.name?)",
+            reason="gap",
+        )
     total, _, _ = _received(seen.unused, f.consumer, family, writer)
     if total:
         return f.severity, f" It is in use: {f.consumer} received {total:,} in the last {seen.unused_window}."
+    unnamed = _unnamed(seen.unused, f.consumer, family, writer)
+    if unnamed:
+        return f.severity, (
+            f" It may be in use: {f.consumer} received {_n(unnamed, 'message')} of {family} whose writer the wire did "
+            f"not name as a version of {family} in the last {seen.unused_window}, and any of them may be {writer}."
+        )
     return "warning", (
         f" Unused: nothing written with {writer} reached {f.consumer} in {seen.environment} in the last "
         f"{seen.unused_window}, with data for every {step(seen.unused_window)} of it (--unused-after): the manifest "
         f"that says {f.producer} produces {writer} may be stale."
     )
+
+
+def _unnamed(snapshot: Snapshot, consumer: str, family: str, writer: str | None) -> int:
+    """Messages ``consumer`` received of contract ``family`` that may have been written with ``writer``
+    although their label does not say so: no writer named (a dict handed over in process, JSON without
+    a header, a writer past the telemetry's series cap), or one named otherwise than as a version of
+    ``family`` (a registry subject, a fully qualified name)."""
+    maybe = 0
+    for f in snapshot.flows:
+        if (f.role, f.service) == ("consumer", consumer) and name(f.contract) == family and f.writer != writer:
+            named = ref(f.writer)
+            if named is None or named.name != family:
+                maybe += f.count
+    return maybe
 
 
 def disagreements(manifests: Sequence[Manifest], seen: Usage, *, deploying: str | None = None) -> list[Finding]:

@@ -74,6 +74,8 @@ HANDLER: Final = _prometheus_name(telemetry.HANDLER)
 FIELDS: Final = _prometheus_name(telemetry.FIELDS)
 FIELD: Final = _prometheus_name(telemetry.FIELD)
 REASON: Final = _prometheus_name(telemetry.REASON)
+FAMILY: Final = "syscontract_family"
+"""A label the gates' ``reporting`` query adds: the contract's name without its version (``order``)."""
 _WINDOW = re.compile(r"^(?=\d)((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
 _RESOURCE = f"{SERVICE}, {ENVIRONMENT}"
 
@@ -175,14 +177,17 @@ def _twice(duration: str) -> str:
 
 
 def gate_queries(environment: str, window: str) -> dict[str, str]:
-    """The two queries the gates add for ``environment`` over ``window`` (beside :func:`queries`):
+    """The queries the gates add for ``environment`` over ``window`` (beside :func:`queries`):
 
     - ``last_seen``: per (service, role, contract, writer version), the last step of the window at
       which its message counter grew, or first appeared with messages counted (traffic that all came
       before the series' first scrape shows no increase, only a birth; a busy machine makes that
       common), in Unix seconds;
     - ``covered``: 1 or more when the environment reported syscontract declarations at every step of
-      the window, 0 when a step had none (a gap in the data)."""
+      the window, 0 when a step had none (a gap in the data);
+    - ``reporting``: per (service, role, contract name), how many steps of the window it reported no
+      declaration at, negated (0: it reported at every step). The environment reporting proves nothing
+      about a service that does not: its silence in Prometheus is not silence on the wire."""
     every = step(window)
     flowed = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {CONTRACT}, {WRITER}"
     grew = _attributed(
@@ -195,10 +200,17 @@ def gate_queries(environment: str, window: str) -> dict[str, str]:
     # a declaration seen within two steps: one missed scrape is not a gap, a missing step's worth is
     lookback = _twice(every)
     present = _attributed(DECLARATIONS_METRIC, lambda s: f"last_over_time({s}[{lookback}])", [environment], lookback)
+    named = f'label_replace(\n{present}\n, {_string(FAMILY)}, "$1", {_string(CONTRACT)}, {_string(_FAMILY)})'
+    steps = f"count_over_time(vector(1)[{window}:{every}])"
+    reporting = f"count by ({ENVIRONMENT}, {SERVICE}, {ROLE}, {FAMILY}) ({named})"
     return {
         "last_seen": f"max by ({flowed}) (\n{grew}\n)",
         "covered": f"min_over_time((count(\n{present}\n) or vector(0))[{window}:{every}])",
+        "reporting": f"count_over_time(({reporting})[{window}:{every}])\n  - scalar({steps})",
     }
+
+
+_FAMILY = r"(.+)\.v(?:0|[1-9][0-9]*)"  # a contract reference's name (contract.ContractRef's form)
 
 
 def check_window(window: str) -> None:

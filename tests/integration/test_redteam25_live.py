@@ -71,3 +71,29 @@ def test_door3_traffic_around_a_counter_reset_is_never_counted_as_none(
               {"series": messages(f"{writer}:9464", writer), "values": values}]  # fmt: skip
     query = live.queries("1h", ["prod"])["messages"]
     assert "" == evaluate(tmp_path, series, f"round({query})", [{"labels": group(writer), "value": counted}])
+
+
+def declaration(instance: str, contract: str) -> str:
+    return (
+        f'syscontract_declarations{{job="shop", instance="{instance}", syscontract_contract="{contract}", '
+        'syscontract_role="consumer", syscontract_handler="h.price", syscontract_fields="customerTier"}'
+    )
+
+
+def test_door2_a_consumer_is_proven_reporting_only_when_it_reported_at_every_step(tmp_path: Path) -> None:
+    """The gates' ``reporting`` query, by Prometheus's engine: pricing reported its consumer of order at
+    every step (across a rollout from order.v2 to order.v3: one contract name); search stopped for ten
+    minutes; audit declared order only in the first half of the window. Only pricing is proven."""
+    series = [
+        {"series": target_info("a:9464"), "values": "1x121"},
+        {"series": declaration("a:9464", "order.v2"), "values": "1x90"},
+        {"series": declaration("a:9464", "order.v3"), "values": "_x90 1x31"},
+        {"series": target_info("b:9464").replace("pricing", "search"), "values": "1x121"},
+        {"series": declaration("b:9464", "order.v3"), "values": "1x80 _x10 1x31"},
+        {"series": target_info("c:9464").replace("pricing", "audit"), "values": "1x121"},
+        {"series": declaration("c:9464", "order.v2"), "values": "1x90"},
+    ]
+    query = live.gate_queries("prod", "1h")["reporting"]
+    proven = '{deployment_environment_name="prod", service_name="pricing", syscontract_role="consumer", '
+    proven += 'syscontract_family="order"}'
+    assert "" == evaluate(tmp_path, series, f"({query}) >= 0", [{"labels": proven, "value": 0}])

@@ -142,7 +142,6 @@ def test_the_proven_silent_pair_is_still_a_warning(server: Fake, capsys: pytest.
 # -- door 1: messages whose writer the wire did not name ---------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="door 1: writer-less messages are read as none of order.v2")
 def test_door1_messages_whose_writer_the_wire_did_not_name_are_not_silence(
     server: Fake, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,10 +156,9 @@ def test_door1_messages_whose_writer_the_wire_did_not_name_are_not_silence(
     flat = " ".join(out.split())
     assert (1, "") == (code, err), out
     assert "Unused:" not in flat
-    assert "It is in use: pricing received 5,000 messages of order whose writer the wire did not name" in flat
+    assert "It may be in use: pricing received 5,000 messages of order whose writer the wire did not name" in flat
 
 
-@pytest.mark.xfail(strict=True, reason="door 1: a writer label that is not a reference of the family is ignored")
 def test_door1_a_writer_label_spelled_otherwise_is_not_silence(
     server: Fake, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -178,7 +176,6 @@ def test_door1_a_writer_label_spelled_otherwise_is_not_silence(
 # -- door 2: a consumer that does not report --------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="door 2: coverage is the environment's, not the consumer's")
 def test_door2_a_consumer_that_reports_nothing_is_not_proven_silent(
     server: Fake, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -190,7 +187,6 @@ def test_door2_a_consumer_that_reports_nothing_is_not_proven_silent(
     assert "pricing did not report its consumer of order in prod at every step" in err
 
 
-@pytest.mark.xfail(strict=True, reason="door 2: a consumer that stopped reporting mid-window is not a gap")
 def test_door2_a_consumer_that_stopped_reporting_within_the_window_is_a_gap(
     server: Fake, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -205,7 +201,6 @@ def test_door2_a_consumer_that_stopped_reporting_within_the_window_is_a_gap(
     assert "pricing did not report its consumer of order in prod at every step" in err
 
 
-@pytest.mark.xfail(strict=True, reason="door 2: a consumer reporting the contract under another name")
 def test_door2_a_consumer_that_reports_only_other_contracts_is_not_proven_silent(
     server: Fake, capsys: pytest.CaptureFixture[str]
 ) -> None:
