@@ -237,7 +237,6 @@ def package(tmp_path: Path) -> Path:
     return package
 
 
-@pytest.mark.xfail(strict=True, reason="door 4: `python DIR` names handlers __main__")
 def test_door4_a_package_run_as_a_directory_names_its_handler_as_inventory_does(package: Path) -> None:
     """``python pricing`` (a package directory with ``__main__.py``) sets ``__main__.__spec__.name`` to
     ``__main__``, which the handler name took for the name ``-m`` was given: telemetry said
