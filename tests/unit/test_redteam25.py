@@ -258,3 +258,40 @@ def test_a_zipapp_names_its_handler_by_its_file(package: Path) -> None:
     root = package.parent
     subprocess.run([sys.executable, "-m", "zipapp", "pricing", "-o", "pricing.pyz"], cwd=root, check=True, timeout=120)
     assert "__main__.price" == _named(root, "pricing.pyz")
+
+
+# -- door 5: file drift and live drift judge other fields ------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="door 5: live drift judges telemetry's fields without the contract's critical")
+def test_door5_live_drift_judges_the_contracts_own_critical_fields_as_file_drift_does() -> None:
+    """A declaration reports its fields with the contract's own ``critical`` list only once resolved:
+    ``configure(registry=...)`` after the handlers were imported (or a registry unreachable at import)
+    leaves it reporting ``customer.id`` alone until its first message. File drift judges the contract's
+    ``critical`` (``customer.customerTier``, which order.v2 lacks); live drift judged the telemetry's
+    fields only, and said nothing of an idle consumer that file drift fails."""
+    import syscontract
+    from syscontract import FileRegistry, requires
+    from syscontract.manifest import Entry, Manifest
+    from syscontract.system import drift
+    from syscontract.system.live import Declared, Snapshot
+
+    contracts = FileRegistry(ROOT / "tests" / "data" / "contracts")
+    syscontract.configure(registry=contracts)
+    price = requires("order.v3", ["customer.id"])(lambda event: None)
+    syscontract.configure(registry=FileRegistry(ROOT / "tests" / "data" / "contracts"))  # at start-up, after imports
+    _, _, _, reported = price.__syscontract__.reporter.declared()
+    assert "customer.id" == reported  # what the gauge says until the first message
+
+    v2, v3 = contracts.get("order.v2"), contracts.get("order.v3")
+    files = drift([
+        Manifest("pricing", "prod", (Entry("consumer", v3.ref, "pricing.price", ("customer.id",)),), {v3.ref: v3}),
+        Manifest("checkout", "prod", (Entry("producer", v2.ref, "checkout.send", ()),), {v2.ref: v2}),
+    ])  # fmt: skip
+    snapshot = Snapshot("http://prometheus:9090", "1h", 0.0, ("prod",), (
+        Declared("prod", "checkout", "producer", "order.v2", "checkout.send", (), 1),
+        Declared("prod", "pricing", "consumer", "order.v3", "pricing.price", tuple(reported.split(",")), 1),
+    ), (), 0, 4)  # fmt: skip
+    found = live.drift(snapshot, contracts=contracts)
+    assert [("field-not-sent", "customer.customerTier")] == [(f.kind, f.field) for f in files.errors]
+    assert [(f.kind, f.field) for f in files.errors] == [(f.kind, f.field) for f in found.errors]
