@@ -359,6 +359,10 @@ def _consumer(
         found.append(no_producer(judged, outside, window=window, received=got,
                                  evidence={"instances": d.instances, "messages": got}, make=LiveFinding))  # fmt: skip
     reader = lookup(reader_ref)
+    if reader is not None:
+        # as file drift judges a manifest (Manifest.critical): the contract's own critical list too, which
+        # telemetry reports only once the declaration is resolved (configure(registry=...) unresolves it)
+        d = dataclasses.replace(d, fields=tuple(dict.fromkeys([*d.fields, *reader.critical])))
     for writer_text in sorted({*declared_writers, *(w for w in flow if w is not None)}):
         new, explains = _against_writer(traffic, d, judged, reader_ref, reader, writer_text, lookup, window, external)
         if explains:
@@ -690,6 +694,8 @@ def _fields_differ(
     environment: str, own: Manifest, entry: Any, running: list[Declared], base: dict[str, Any]
 ) -> list[Finding]:
     wanted = set(own.critical(entry))
+    # the contract's own critical fields are the declaration's once resolved, reported or not yet
+    implied = set(own.contracts[entry.contract].critical)
     return [
         LiveFinding(
             severity="error",
@@ -700,7 +706,7 @@ def _fields_differ(
             **base,
         )
         for d in running
-        if wanted != set(d.fields)
+        if wanted != set(d.fields) | implied
     ]
 
 
