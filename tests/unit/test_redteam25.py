@@ -298,3 +298,53 @@ def test_door5_live_drift_judges_the_contracts_own_critical_fields_as_file_drift
     # and against the manifests, the same declaration before its first message is not "fields-differ"
     compared = live.drift(snapshot, contracts=contracts, manifests=manifests)
     assert [("field-not-sent", "customer.customerTier")] == [(f.kind, f.field) for f in compared.errors]
+
+
+# -- door 6: an answer trickled byte by byte -----------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="door 6: --timeout bounds each read, not the query")
+def test_door6_an_answer_trickled_slower_than_the_timeout_is_no_answer_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--timeout`` is seconds per query. A proxy (or a stuck Prometheus) that sends the answer a few
+    bytes at a time, each well within the timeout, held the gate for as long as it liked: the socket's
+    timeout bounds the wait for each read, not the query (a body trickled forever is a hang)."""
+    for name in (live.TOKEN_ENV, live.BASIC_USER_ENV, live.BASIC_PASSWORD_ENV):
+        monkeypatch.delenv(name, raising=False)
+    body = vector((PRICING_V2, 1))
+    chunks = [body[i : i + 8] for i in range(0, len(body), 8)]
+    stop = threading.Event()
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for chunk in chunks:  # 8 bytes every 0.2 s: each read waits far less than the timeout
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    if stop.wait(0.2):
+                        return
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    assert len(chunks) * 0.2 > 4  # the whole answer takes longer than the timeout below
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        with (
+            live.Prometheus(url, timeout=2) as prometheus,
+            pytest.raises(live.PrometheusError, match="no answer in time"),
+        ):
+            prometheus.query("syscontract_declarations", 0.0)
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
