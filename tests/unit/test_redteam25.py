@@ -303,7 +303,6 @@ def test_door5_live_drift_judges_the_contracts_own_critical_fields_as_file_drift
 # -- door 6: an answer trickled byte by byte -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="door 6: --timeout bounds each read, not the query")
 def test_door6_an_answer_trickled_slower_than_the_timeout_is_no_answer_in_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
