@@ -347,3 +347,38 @@ def test_door6_an_answer_trickled_slower_than_the_timeout_is_no_answer_in_time(
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+# -- door 7: a service name with a comma ------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="door 7: the producer list is split on commas to find the candidate")
+def test_door7_the_writer_being_deployed_is_never_weighed_whatever_its_service_is_called(
+    server: Fake, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A finding of the writer being deployed is never turned into a warning: nothing has received it
+    yet. Which finding that is was decided by splitting the finding's producers on commas, so a service
+    named ``checkout, eu`` (a name is any string) was not the service being deployed, and its order.v2,
+    which no one has received yet, was "unused": can-deploy said yes to a release that breaks pricing."""
+    state = tmp_path / "prod"
+    state.mkdir()
+    for service in ("pricing", "checkout"):
+        body = json.loads((SHOP / "release" / f"{service}.json").read_text())
+        body["environment"] = "prod"
+        (state / f"{service}.json").write_text(json.dumps(body))
+    candidate = json.loads((SHOP / "previous" / "checkout.json").read_text())  # order.v2: no customerTier
+    candidate.update(service="checkout, eu", environment="prod")
+    (tmp_path / "candidate.json").write_text(json.dumps(candidate))
+    pricing_v3 = {**PRICING_V2, "syscontract_contract": "order.v3", "syscontract_handler": "pricing.price",
+                  "syscontract_fields": "customerTier,customer.id"}  # fmt: skip
+    checkout_v3 = {**CHECKOUT_V2, "syscontract_contract": "order.v3", "syscontract_handler": "checkout.order_placed"}
+    received_v3 = {**RECEIVED, "syscontract_contract": "order.v3", "syscontract_writer_version": "order.v3"}
+    server.answer = prometheus(
+        declarations=vector((pricing_v3, 1), (checkout_v3, 1)), messages=vector((received_v3, 40))
+    )
+    code = main(["can-deploy", str(tmp_path / "candidate.json"), "--to", "prod", "--with", str(state),
+                 "--prometheus", server.url, "--unused-after", "30d"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert (1, "") == (code, err), out
+    assert "checkout, eu cannot deploy to prod" in out
+    assert "Unused:" not in out
