@@ -874,13 +874,23 @@ def _last(seen: Usage, consumer: str, family: str, writer: str | None) -> float 
 
 
 def _weighable(f: Finding, deploying: str | None) -> bool:
-    producers = {p.strip() for p in (f.producer or "").split(",") if p.strip()}
     return (
         f.severity == "error"
         and f.kind in _WEIGHABLE
         and bool(f.produced)
-        and bool(producers)
-        and (deploying not in producers)
+        and bool(f.producer)
+        and (deploying is None or not _among(deploying, f.producer or ""))
+    )
+
+
+def _among(service: str, producers: str) -> bool:
+    """Whether ``service`` may be one of ``producers`` (the rules join them with ", "). A name is any
+    string, commas included, so this is read as text, never split: when in doubt, it is one of them."""
+    return (
+        producers == service
+        or producers.startswith(f"{service}, ")
+        or producers.endswith(f", {service}")
+        or f", {service}, " in producers
     )
 
 

@@ -352,7 +352,6 @@ def test_door6_an_answer_trickled_slower_than_the_timeout_is_no_answer_in_time(
 # -- door 7: a service name with a comma ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="door 7: the producer list is split on commas to find the candidate")
 def test_door7_the_writer_being_deployed_is_never_weighed_whatever_its_service_is_called(
     server: Fake, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
