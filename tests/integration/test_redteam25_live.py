@@ -97,3 +97,27 @@ def test_door2_a_consumer_is_proven_reporting_only_when_it_reported_at_every_ste
     proven = '{deployment_environment_name="prod", service_name="pricing", syscontract_role="consumer", '
     proven += 'syscontract_family="order"}'
     assert "" == evaluate(tmp_path, series, f"({query}) >= 0", [{"labels": proven, "value": 0}])
+
+
+@pytest.mark.xfail(strict=True, reason="door 8: a consumer's declarations prove nothing about its message counts")
+def test_door8_a_consumer_whose_message_series_are_missing_is_not_proven_reporting(tmp_path: Path) -> None:
+    """A declaration's message counter is exported from the start (a zero series per declaration, until
+    messages come), so a consumer whose declarations reach Prometheus and whose message series do not
+    (a relabelling rule that drops them, a sample limit, a failing callback) has counts nobody can see:
+    its silence is not proven. pricing's message series stop at 100m; search's never existed."""
+    series = [
+        {"series": target_info("a:9464"), "values": "1x121"},
+        {"series": declaration("a:9464", "order.v3"), "values": "1x121"},
+        {"series": messages("a:9464", "order.v3").replace(', syscontract_writer_version="order.v3"', ""),
+         "values": "0x100"},
+        {"series": target_info("b:9464").replace("pricing", "search"), "values": "1x121"},
+        {"series": declaration("b:9464", "order.v3"), "values": "1x121"},
+        {"series": target_info("c:9464").replace("pricing", "audit"), "values": "1x121"},
+        {"series": declaration("c:9464", "order.v3"), "values": "1x121"},
+        {"series": messages("c:9464", "order.v3").replace(', syscontract_writer_version="order.v3"', ""),
+         "values": "0x121"},
+    ]  # fmt: skip
+    query = live.gate_queries("prod", "1h")["reporting"]
+    proven = '{deployment_environment_name="prod", service_name="audit", syscontract_role="consumer", '
+    proven += 'syscontract_family="order"}'
+    assert "" == evaluate(tmp_path, series, f"({query}) >= 0", [{"labels": proven, "value": 0}])
