@@ -907,8 +907,9 @@ def _unused(f: Finding, seen: Usage, family: str, writer: str | None) -> tuple[s
         raise PrometheusError(
             f"Prometheus at {seen.snapshot.url}: {f.consumer} did not report its consumer of {family} in "
             f"{seen.environment} at every step of the last {seen.unused_window} (a step of {step(seen.unused_window)} "
-            f"without its {DECLARATIONS_METRIC}): --unused-after cannot prove that nothing reached it (does "
-            f"{f.consumer} export syscontract telemetry, under that service.name?)",
+            f"without its {DECLARATIONS_METRIC} or {MESSAGES_METRIC}): --unused-after cannot prove that nothing "
+            f"reached it (does {f.consumer} export syscontract telemetry, under that service.name, and does Prometheus "
+            "keep its message series?)",
             reason="gap",
         )
     total, _, _ = _received(seen.unused, f.consumer, family, writer)

@@ -186,8 +186,11 @@ def gate_queries(environment: str, window: str) -> dict[str, str]:
     - ``covered``: 1 or more when the environment reported syscontract declarations at every step of
       the window, 0 when a step had none (a gap in the data);
     - ``reporting``: per (service, role, contract name), how many steps of the window it reported no
-      declaration at, negated (0: it reported at every step). The environment reporting proves nothing
-      about a service that does not: its silence in Prometheus is not silence on the wire."""
+      declaration, or no message series, at, negated (0: it reported both at every step). The
+      environment reporting proves nothing about a service that does not: its silence in Prometheus is
+      not silence on the wire. A declaration's message counter is exported from the start (a zero
+      series until messages come), so message series that are missing (dropped by relabelling, a
+      sample limit) are counts nobody can see, never none."""
     every = step(window)
     flowed = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {CONTRACT}, {WRITER}"
     grew = _attributed(
@@ -200,9 +203,10 @@ def gate_queries(environment: str, window: str) -> dict[str, str]:
     # a declaration seen within two steps: one missed scrape is not a gap, a missing step's worth is
     lookback = _twice(every)
     present = _attributed(DECLARATIONS_METRIC, lambda s: f"last_over_time({s}[{lookback}])", [environment], lookback)
-    named = f'label_replace(\n{present}\n, {_string(FAMILY)}, "$1", {_string(CONTRACT)}, {_string(_FAMILY)})'
+    counting = _attributed(MESSAGES_METRIC, lambda s: f"last_over_time({s}[{lookback}])", [environment], lookback)
     steps = f"count_over_time(vector(1)[{window}:{every}])"
-    reporting = f"count by ({ENVIRONMENT}, {SERVICE}, {ROLE}, {FAMILY}) ({named})"
+    by = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {FAMILY}"
+    reporting = f"count by ({by}) ({_named(present)})\n  and on ({by})\n  count by ({by}) ({_named(counting)})"
     return {
         "last_seen": f"max by ({flowed}) (\n{grew}\n)",
         "covered": f"min_over_time((count(\n{present}\n) or vector(0))[{window}:{every}])",
@@ -211,6 +215,11 @@ def gate_queries(environment: str, window: str) -> dict[str, str]:
 
 
 _FAMILY = r"(.+)\.v(?:0|[1-9][0-9]*)"  # a contract reference's name (contract.ContractRef's form)
+
+
+def _named(vector: str) -> str:
+    """``vector`` with the contract's name (without its version) as ``syscontract_family``."""
+    return f'label_replace(\n{vector}\n, {_string(FAMILY)}, "$1", {_string(CONTRACT)}, {_string(_FAMILY)})'
 
 
 def check_window(window: str) -> None:
