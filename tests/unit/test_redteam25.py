@@ -60,6 +60,7 @@ def prometheus(
     messages: bytes = EMPTY,
     covered: bytes = EVERY_STEP,
     reporting: bytes = PRICING_REPORTS,
+    unattributed: bytes = EMPTY,
 ) -> Answer:
     """Answers by query; what the gates ask (declarations, messages, violations, unattributed,
     last_seen, covered, and which consumers reported at every step)."""
@@ -77,7 +78,7 @@ def prometheus(
             return EMPTY
         if query.startswith("sum by"):
             return messages
-        return EMPTY  # unattributed
+        return unattributed
 
     return answer
 
@@ -426,3 +427,20 @@ def test_door9_passing_messages_are_counted_once_a_late_meter_provider_collects(
     done = subprocess.run([sys.executable, "-c", _LATE_PROVIDER], cwd=ROOT, env=env, capture_output=True, text=True,
                           check=True, timeout=120)  # fmt: skip
     assert int(done.stdout.strip()) >= 5
+
+
+# -- door 10: series nobody can attribute ---------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="door 10: unattributed series are left out of the proof of silence")
+def test_door10_series_nobody_can_attribute_are_never_proof_of_silence(
+    server: Fake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pricing's first process reports at every step and received no order.v2; a second one (a new
+    deployment whose target_info lacks service_name, or a scrape job that drops it) cannot be given a
+    service or an environment: what it received is in no count. Drift calls such series an error
+    (``unattributed``); the gates' proof of silence left them out."""
+    server.answer = prometheus(declarations=vector((PRICING_V2, 1), (CHECKOUT_V2, 1)), unattributed=vector(({}, 3)))
+    code, out, err = can_deploy_pricing(capsys, server.url)
+    assert (2, "") == (code, out)
+    assert "3 syscontract_declarations series" in err and "cannot prove that nothing reached" in err
