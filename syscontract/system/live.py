@@ -912,6 +912,14 @@ def _unused(f: Finding, seen: Usage, family: str, writer: str | None) -> tuple[s
             "keep its message series?)",
             reason="gap",
         )
+    if seen.unused.unattributed:
+        raise PrometheusError(
+            f"Prometheus at {seen.snapshot.url} holds {seen.unused.unattributed} {DECLARATIONS_METRIC} series in the "
+            f"last {seen.unused_window} that no service and environment can be given (no {SERVICE} label, no "
+            f"target_info for their job and instance): any may be {f.consumer} in {seen.environment}, so "
+            "--unused-after cannot prove that nothing reached it (see docs/live.md, attribution)",
+            reason="unattributed",
+        )
     total, _, _ = _received(seen.unused, f.consumer, family, writer)
     if total:
         return f.severity, f" It is in use: {f.consumer} received {total:,} in the last {seen.unused_window}."

@@ -432,7 +432,6 @@ def test_door9_passing_messages_are_counted_once_a_late_meter_provider_collects(
 # -- door 10: series nobody can attribute ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="door 10: unattributed series are left out of the proof of silence")
 def test_door10_series_nobody_can_attribute_are_never_proof_of_silence(
     server: Fake, capsys: pytest.CaptureFixture[str]
 ) -> None:
