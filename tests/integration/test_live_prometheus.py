@@ -423,8 +423,10 @@ def test_a_gap_in_the_data_is_exit_2_never_unused(
 
 
 def _covered(url: str, window: str) -> bool:
+    """Whether staging, and pricing's consumer of order in it, reported at every step of ``window``."""
     with live.Prometheus(url, timeout=5) as prometheus:
-        return live.usage(prometheus, "staging", "1h", unused_after=window).covered
+        seen = live.usage(prometheus, "staging", "1h", unused_after=window)
+        return seen.covered and ("pricing", "order") in seen.reporting
 
 
 def test_a_deployed_writer_proven_silent_is_a_warning_with_unused_after(
