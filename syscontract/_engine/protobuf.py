@@ -35,7 +35,10 @@ from typing import Any
 from syscontract.contract import Contract, FieldPath
 from syscontract.errors import ContractDeclarationError, ContractViolation, FieldTypeError, MissingCriticalField
 
-__all__ = ["ProtoCheck", "Step", "writer_gaps"]
+__all__ = ["FastStep", "ProtoCheck", "Step", "writer_gaps"]
+
+FastStep = tuple[str, str, Any, "frozenset[int] | None", Any]
+"""One step of a critical path for the generated fast path (:meth:`ProtoCheck.fast_paths`)."""
 
 
 @dataclass(frozen=True)
@@ -108,21 +111,38 @@ class ProtoCheck:
 
         self.base: type[Any] = Message
 
-    def fast_paths(self) -> tuple[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None, ...]:
+    def fast_paths(self) -> tuple[tuple[FastStep, ...] | None, ...]:
         """Each critical path as straight-line steps for the generated fast path: ``(attribute,
-        presence, zero value, open enum's numbers)``; None for a path no straight line judges (one
-        through a list, or a field whose name is not a plain attribute)."""
-        found: list[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None] = []
+        presence, zero value, open enum's numbers, the HasField function of the message class the
+        step reads)``; None for a path no straight line judges (one through a list, or a field whose
+        name is not a plain attribute).
+
+        ``HasField`` is handed unbound: called as ``has(message, name)`` it skips the bound method
+        an attribute lookup makes per call (upb's classes share one; the pure-Python runtime's
+        classes each have their own, so it is taken from the class of each step's container)."""
+        from google.protobuf.message_factory import GetMessageClass
+
+        found: list[tuple[FastStep, ...] | None] = []
         for steps in self.steps:
             plain = all(
                 step.name.isidentifier() and not keyword.iskeyword(step.name) and not step.name.startswith("_")
                 for step in steps
             )
             through_list = any(step.presence == "repeated" for step in steps[:-1])
+            if through_list or not plain:
+                found.append(None)
+                continue
             found.append(
-                None
-                if through_list or not plain
-                else tuple((s.name, s.presence, s.field.default_value, s.enum_numbers) for s in steps)
+                tuple(
+                    (
+                        s.name,
+                        s.presence,
+                        s.field.default_value,
+                        s.enum_numbers,
+                        GetMessageClass(s.field.containing_type).HasField,
+                    )
+                    for s in steps
+                )
             )
         return tuple(found)
 
