@@ -27,15 +27,23 @@ the writer declares with an incompatible wire type is :class:`FieldTypeError` fo
 
 from __future__ import annotations
 
+import inspect
 import keyword
-from collections.abc import Sequence
+import typing
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from syscontract.contract import Contract, FieldPath
-from syscontract.errors import ContractDeclarationError, ContractViolation, FieldTypeError, MissingCriticalField
+from syscontract.errors import (
+    ContractDeclarationError,
+    ContractViolation,
+    DecodeError,
+    FieldTypeError,
+    MissingCriticalField,
+)
 
-__all__ = ["FastStep", "ProtoCheck", "Step", "writer_gaps"]
+__all__ = ["FastStep", "ProtoCheck", "Step", "as_dict", "wants_dict", "writer_gaps"]
 
 FastStep = tuple[str, str, Any, "frozenset[int] | None", Any]
 """One step of a critical path for the generated fast path (:meth:`ProtoCheck.fast_paths`)."""
@@ -339,3 +347,44 @@ def _unknown_numbers(message: Any, number: int) -> list[int]:
         return [entry.data for entry in UnknownFieldSet(message) if entry.field_number == number]
     except Exception:  # pragma: no cover - a runtime without unknown-field access: the reason stays "absent"
         return []
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    """A message as the dict of what its writer wrote, in protobuf's JSON mapping: the fields with
+    presence that are set, the others only when not zero (``json_format.MessageToDict`` with
+    ``always_print_fields_with_no_presence`` off: no zero value stands in for an unsent field), keys
+    the JSON names (the contract's paths), enums by name (a number the reader does not know as the
+    number), 64-bit integers as strings, bytes in base64."""
+    from google.protobuf import json_format
+
+    try:
+        found: dict[str, Any] = json_format.MessageToDict(message)
+    except Exception as exc:  # json_format.SerializeToJsonError, a runtime's ValueError: not a dict
+        raise DecodeError(
+            f"the protobuf message {message.DESCRIPTOR.full_name} has no JSON mapping: {exc}",
+            reason="bad-protobuf",
+        ) from exc
+    return found
+
+
+_DICT_ANNOTATIONS = frozenset({dict, Mapping, MutableMapping})
+_DICT_NAMES = frozenset({"dict", "Dict", "Mapping", "MutableMapping"})
+
+
+def wants_dict(handler: Any, parameter: str) -> bool:
+    """Whether ``handler`` declares its message ``parameter`` a dict (``dict``, ``dict[str, Any]``,
+    ``Mapping``, ...): a protobuf contract's handler then receives the message as :func:`as_dict`
+    makes it, not the reader's message class. Read once, at declaration."""
+    try:
+        hints = typing.get_type_hints(handler)
+    except Exception:  # a forward reference that does not resolve: the annotation as written
+        hints = {}
+    annotation = hints.get(parameter)
+    if annotation is None:
+        try:
+            annotation = inspect.signature(handler).parameters[parameter].annotation
+        except (TypeError, ValueError, KeyError):
+            return False
+    if isinstance(annotation, str):  # postponed and unresolvable: its outermost name
+        return annotation.split("[", 1)[0].strip().rsplit(".", 1)[-1] in _DICT_NAMES
+    return (typing.get_origin(annotation) or annotation) in _DICT_ANNOTATIONS
