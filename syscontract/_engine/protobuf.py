@@ -187,7 +187,7 @@ class ProtoCheck:
                     f"critical field {path.text!r} ({field.full_name} = {field.number}, {_type_name(field)}) has "
                     "no presence in protobuf: a field that was never written and one sent as its zero value "
                     f"({_zero(field)}) are the same bytes, so 'not sent' cannot be told apart. Fix: declare it "
-                    f"'optional {_type_name(field).split('.')[-1]} {field.name} = {field.number};' (wire-compatible), "
+                    f"{_explicit(field)} (wire-compatible), "
                     'or opt into counting the zero as not sent (presence = "zero-is-unsent" in contract.toml)',
                     contract=self.ref,
                     field=path.text,
@@ -329,6 +329,18 @@ def writer_gaps(check: ProtoCheck, writer: Any, label: str) -> list[ContractViol
 @dataclass(frozen=True)
 class _Described:
     descriptor: Any
+
+
+def _explicit(field: Any) -> str:
+    """The declaration of ``field`` with explicit presence, in its file's own syntax: proto3's
+    ``optional``, or an editions file's ``features.field_presence = EXPLICIT``."""
+    from google.protobuf import descriptor_pb2
+
+    kind = _type_name(field).split(".")[-1]
+    syntax = descriptor_pb2.FileDescriptorProto.FromString(field.file.serialized_pb).syntax
+    if syntax == "editions":
+        return f"'{kind} {field.name} = {field.number} [features.field_presence = EXPLICIT];'"
+    return f"'optional {kind} {field.name} = {field.number};'"
 
 
 def _zero(field: Any) -> str:
