@@ -32,6 +32,7 @@ import keyword
 import typing
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 from syscontract.contract import Contract, FieldPath
@@ -366,17 +367,107 @@ def as_dict(message: Any) -> dict[str, Any]:
     presence that are set, the others only when not zero (``json_format.MessageToDict`` with
     ``always_print_fields_with_no_presence`` off: no zero value stands in for an unsent field), keys
     the JSON names (the contract's paths), enums by name (a number the reader does not know as the
-    number), 64-bit integers as strings, bytes in base64."""
-    from google.protobuf import json_format
+    number), 64-bit integers as strings, bytes in base64.
 
+    The same dict as ``MessageToDict`` (tests hold it to that), walked from a plan made once per
+    message type: its printer looks at every field's descriptor again for every value, which costs
+    several times the walk. Well-known types and extensions are left to ``MessageToDict`` itself."""
     try:
-        found: dict[str, Any] = json_format.MessageToDict(message)
+        found: dict[str, Any] = _walk(message)
     except Exception as exc:  # json_format.SerializeToJsonError, a runtime's ValueError: not a dict
         raise DecodeError(
             f"the protobuf message {message.DESCRIPTOR.full_name} has no JSON mapping: {exc}",
             reason="bad-protobuf",
         ) from exc
     return found
+
+
+_PLANS: dict[Any, Any] = {}  # message descriptor -> {field descriptor: (JSON name, convert)} or _WHOLE
+_PLANS_MAX = 1024
+_WHOLE = object()  # a message type MessageToDict converts itself (a well-known type)
+
+
+def _walk(message: Any) -> Any:
+    descriptor = message.DESCRIPTOR
+    plan = _PLANS.get(descriptor)
+    if plan is None:
+        plan = _plan(descriptor)
+    if plan is _WHOLE:
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(message)
+    found: dict[str, Any] = {}
+    try:
+        for field, value in message.ListFields():
+            name, convert = plan[field]
+            found[name] = convert(value)
+    except KeyError:  # an extension, or a descriptor object the plan does not hold: the printer's way
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(message)
+    return found
+
+
+def _plan(descriptor: Any) -> Any:
+    from google.protobuf import json_format
+
+    plan: Any
+    if descriptor.full_name.startswith("google.protobuf.") or descriptor.file.name.startswith("google/protobuf/"):
+        plan = _WHOLE
+    else:
+        try:
+            printer = json_format._Printer()  # its per-value conversion, for the kinds not written here
+            plan = {field: (field.json_name, _converter(field, printer)) for field in descriptor.fields}
+        except Exception:  # pragma: no cover - a runtime whose printer differs: MessageToDict itself
+            plan = _WHOLE
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[descriptor] = plan
+    return plan
+
+
+def _converter(field: Any, printer: Any) -> Any:
+    """How one field's value (as ``ListFields`` gives it) becomes its JSON mapping."""
+
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        value_field = field.message_type.fields_by_name["value"]
+        convert = _single(value_field, printer)
+        return lambda value: {_map_key(key): convert(item) for key, item in value.items()}
+    single = _single(field, printer)
+    if field.is_repeated:
+        return lambda value: [single(item) for item in value]
+    return single
+
+
+def _single(field: Any, printer: Any) -> Any:
+    from google.protobuf.descriptor import FieldDescriptor as F
+
+    if field.cpp_type == F.CPPTYPE_MESSAGE:
+        return _walk
+    if field.cpp_type == F.CPPTYPE_ENUM:
+        # each number the enum defines, as the printer writes it (its name, a JSON name option, or
+        # None for NullValue); any other number asks the printer (an open enum's: the number)
+        names = {value.number: printer._FieldToJsonObject(field, value.number) for value in field.enum_type.values}
+        return lambda value: names[value] if value in names else printer._FieldToJsonObject(field, value)
+    if field.type in (F.TYPE_STRING, F.TYPE_INT32, F.TYPE_SINT32, F.TYPE_SFIXED32, F.TYPE_UINT32, F.TYPE_FIXED32):
+        return _same
+    if field.type == F.TYPE_BOOL:
+        return bool
+    if field.type == F.TYPE_DOUBLE:  # a finite double is itself; "NaN", "Infinity" as the printer writes them
+        return lambda value: value if isfinite(value) else printer._FieldToJsonObject(field, value)
+    return lambda value: printer._FieldToJsonObject(field, value)  # 64-bit, float32, bytes
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _map_key(key: Any) -> str:
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    return str(key)
 
 
 _DICT_ANNOTATIONS = frozenset({dict, Mapping, MutableMapping})
