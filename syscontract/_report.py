@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syscontract._plan import Plan, Step
 from syscontract.manifest import Manifest
 from syscontract.system import Finding
+from syscontract.system.plan import Plan, Step
 
 __all__ = ["Live", "Page", "page"]
 
@@ -227,9 +227,14 @@ def _short(finding: Finding, side: str) -> str:
     return words + (f" {f}" if f else "") + (f" ({finding.contract})" if finding.contract else "")
 
 
-def _ref_key(text: str) -> tuple[str, int, str]:
+def _ref_key(text: str) -> tuple[str, int, str, str]:
+    """Versions of a name in numeric order; anything else (a writer label from Prometheus may be any
+    text) after, by its text. Never ``int()``: a label's "digits" may be ``²`` or thousands long."""
     name, _, version = text.rpartition(".v")
-    return (name, int(version), "") if version.isdigit() else (text, -1, text)
+    if name and version.isascii() and version.isdigit():
+        number = version.lstrip("0")
+        return (name, len(number), number, text)
+    return (text, -1, "", text)
 
 
 # -- the document ---------------------------------------------------------------------------------------
@@ -486,6 +491,10 @@ class _Writer:
             out.append(f"<h2>Plan for {environment}: no safe order{aside}</h2>")
             out.append('<div class="verdict error" data-state="error"><strong>Every order of this release leaves a '
                        "consumer without what it requires.</strong>")  # fmt: skip
+            if plan.cycle:  # the proof: each must deploy before the next, the last before the first
+                loop = " → ".join(_e(service) for service in (*plan.cycle, plan.cycle[0]))
+                out.append(f'<p class="cycle" data-cycle="{_e(" ".join(plan.cycle))}">Each of these must deploy '
+                           f"before the next, in a cycle: <strong>{loop}</strong></p>")  # fmt: skip
             out.append('<ol class="findings">')
             for finding in plan.findings:
                 out.append(f'<li class="{_e(finding.severity)}"><span class="sev">{_e(finding.severity)}</span>'

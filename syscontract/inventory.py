@@ -12,7 +12,9 @@ its module was loaded:
 - run as a script (``python pricing/pricing.py``): the name the file is imported under
   (:func:`module_name`): its stem, preceded by the directories above it that are packages (hold an
   ``__init__.py``). ``syscontract inventory pricing/pricing.py`` imports the file under that name too,
-  so the manifest says ``pricing.price`` where a script run once said ``__main__.price``;
+  so the manifest says ``pricing.price`` where a script run once said ``__main__.price``; a package
+  directory run as ``python pricing`` is its ``__main__.py`` run as a script (``pricing.__main__``, as
+  ``python -m pricing`` names it), although Python names its spec ``__main__``;
 - code with no file (``python -c``, an interactive session) keeps ``__main__``.
 """
 
@@ -80,9 +82,10 @@ def module_name(path: Path) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _main_name(spec_name: str | None, file: str | None) -> str:
-    if spec_name:  # python -m package.module
+    if spec_name and spec_name != "__main__":  # python -m package.module
         return spec_name
-    if file:  # python path/to/script.py
+    # python path/to/script.py; python path/to/package (its __main__.py, whose spec is named __main__)
+    if file:
         return module_name(Path(file).resolve())
     return "__main__"  # python -c, an interactive session: no file to name it by
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, ManifestError
@@ -130,7 +132,9 @@ def load(path: str | Path) -> Manifest:
         size = Path(path).stat().st_size
         if size > MAX_MANIFEST_BYTES:
             raise ManifestError(f"{where}: {size} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have")
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = orjson.loads(
+            Path(path).read_text(encoding="utf-8")
+        )  # refuses lone surrogates, which no output can write
     except ManifestError:
         raise
     except (OSError, UnicodeDecodeError) as exc:

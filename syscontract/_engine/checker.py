@@ -53,7 +53,13 @@ class Checker:
     """
 
     def __init__(
-        self, contract: Contract, fields: Sequence[str | FieldPath] = (), registry: Any = None, validate: str = "fields"
+        self,
+        contract: Contract,
+        fields: Sequence[str | FieldPath] = (),
+        registry: Any = None,
+        validate: str = "fields",
+        *,
+        as_dict: bool = False,
     ) -> None:
         self.contract = contract
         self.ref = str(contract.ref)
@@ -65,6 +71,12 @@ class Checker:
         self.critical = [Critical(p, [node for _, node in contract.walk(p)], names) for p, names in unique.values()]
         self.decoder = Decoder(contract, [p for p, _ in unique.values()], registry if registry is not None else _Lazy())
         self.proto = self.decoder.proto  # protobuf: the critical paths as field numbers, presence decided
+        # protobuf: a handler that declares a dict receives the message as one (what was written only)
+        self.to_dict: Callable[[Any], Any] | None = None
+        if as_dict and self.proto is not None:
+            from syscontract._engine.protobuf import as_dict as message_dict
+
+            self.to_dict = message_dict
         # validate="full": the whole message too, after the critical fields (an instance of the
         # contract's own model is whole already: pydantic validated it)
         self.full: Any = None
@@ -87,6 +99,7 @@ class Checker:
             fast_avro=self.decoder.fast_avro,
             fast_proto=self.decoder.fast_proto if self.proto is not None else None,
             proto_paths=self.proto.fast_paths() if self.proto is not None else (),
+            proto_dict=self.to_dict,
             doubt_dicts=self.proto is not None and self.proto.judges_mappings,
         )
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
@@ -210,9 +223,22 @@ class Checker:
             error.payload = _original(message)
             error.headers = headers
             error.decoded = _as_sent(payload, error)
+            if self.to_dict is not None and isinstance(error.decoded, self.proto.base):
+                error.decoded = self._proto_dict(error.decoded, message)
             error.writer = error.writer or writer
             raise error
+        if self.to_dict is not None and isinstance(received, self.proto.base):
+            received = self._proto_dict(received, message)
         return received, writer
+
+    def _proto_dict(self, decoded: Any, message: Any) -> Any:
+        assert self.to_dict is not None
+        try:
+            return self.to_dict(decoded)
+        except ContractError as failed:
+            failed.contract = self.ref
+            failed.payload = _original(message)
+            raise
 
     def _model(self, raw: Mapping[str, Any]) -> tuple[Any, ContractViolation | None]:
         """The contract's model from what was sent: validated, then its ``model_fields_set`` cut to

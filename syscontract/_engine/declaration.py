@@ -26,6 +26,7 @@ from syscontract._config import settings
 from syscontract._engine.checker import Checker
 from syscontract._engine.fastpath import FRAMING_HEADERS
 from syscontract._engine.policy import Policy
+from syscontract._engine.protobuf import wants_dict
 from syscontract.contract import Contract, ContractRef, FieldPath
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
 from syscontract.registry import Registry, lookup
@@ -81,6 +82,8 @@ class Declaration:
         self.reporter = telemetry.Reporter(str(self.ref), self.role, spans, self._declared)
         self.probed = False  # until the first call, which looks at the OpenTelemetry providers again
         self._wrapper = _Wrapper(self, message)
+        # a protobuf contract's handler that declares its message a dict receives one
+        self.wants_dict = wants_dict(handler, self._wrapper.message)
         self.wrapper: Callable[..., Any] = self._wrapper.function
         self._wire_checks: list[_WireCheck] = []
 
@@ -104,7 +107,7 @@ class Declaration:
                 return self.checker
             contract = declared_contract(self.contract, self.registry, self.name)
             try:
-                checker = Checker(contract, self.fields, self.registry, self.validate)
+                checker = Checker(contract, self.fields, self.registry, self.validate, as_dict=self.wants_dict)
             except ContractDeclarationError as exc:
                 exc.handler = self.name
                 raise

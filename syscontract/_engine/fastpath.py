@@ -85,9 +85,11 @@ class Description:
     max_bytes: int = MAX_MESSAGE_BYTES
     json_model: bool = False  # JSON bodies are validated into ``model`` by pydantic's JSON parser
     # protobuf: the decoder's table of planned writers (read in place), and each critical path as
-    # (attribute, presence, zero value, open enum's numbers) steps, None where no straight line judges it
+    # (attribute, presence, zero value, open enum's numbers, HasField) steps, None where no straight line
+    # judges it
     fast_proto: Mapping[bytes, tuple[Any, ...]] | None = None
-    proto_paths: tuple[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None, ...] = ()
+    proto_paths: tuple[tuple[tuple[str, str, Any, frozenset[int] | None, Any], ...] | None, ...] = ()
+    proto_dict: Callable[[Any], Any] | None = None  # protobuf: the handler takes the message as a dict
     # a dict is never judged fast: its values decide too (protobuf: an empty list, a zero counted as not sent)
     doubt_dicts: bool = False
 
@@ -273,7 +275,9 @@ class Builder:
         its message-index array, the array's bytes, the reader class's ``FromString``, the writer's
         label), parsed with the reader's class into ``_sc_m``, then each critical path on it: a field
         with presence by ``HasField``, a list or map by being non-empty, an open enum's value among its
-        numbers. A path no straight line judges (one through a list) is a doubt."""
+        numbers. A path no straight line judges (one through a list) is a doubt. A message field on
+        the way is not tested: unset, it reads as an empty message, on which the last step fails.
+        ``proto_dict``: the message handed on as its JSON mapping."""
         code(
             f"if {raw}[5:_sc_e[0]] != _sc_e[1]: raise _sc_D",
             f"{MESSAGE} = _sc_e[2]({raw}[_sc_e[0]:])",
@@ -283,10 +287,12 @@ class Builder:
                 code("raise _sc_D")
                 return
             value = MESSAGE
-            for index, (attr, presence, zero, numbers) in enumerate(steps):
+            for index, (attr, presence, zero, numbers, has) in enumerate(steps):
                 here = f"{value}.{attr}"
-                if presence == "explicit":
-                    code(f"if not {value}.HasField({attr!r}): raise _sc_D")
+                if index < len(steps) - 1:
+                    pass  # a message field: unset, it reads as an empty message, where the next step fails
+                elif presence == "explicit":  # HasField unbound: no bound method made per call
+                    code(f"if not {self.name('has', has)}({value}, {attr!r}): raise _sc_D")
                 elif presence == "implicit":
                     code(f"if {here} == {self.name('zero', zero)}: raise _sc_D")
                 else:  # repeated, the last step: sent when not empty
@@ -299,6 +305,8 @@ class Builder:
                 if index < len(steps) - 1:  # a local of its own prefix: never a bound constant's name
                     code(f"_sc_pb{index} = {here}")
                     value = f"_sc_pb{index}"
+        if self.description.proto_dict is not None:
+            code(f"{MESSAGE} = {self.name('todict', self.description.proto_dict)}({MESSAGE})")
 
     # -- one dispatch over the forms, for every entry point -------------------------------------
 
@@ -336,9 +344,27 @@ class Builder:
         if not branches:
             return
         code(f"{MESSAGE} = {raw}")
+        if "bytes" in forms and description.fast_proto is not None:
+            self._proto_first(code, success, unframed)
         for index, (test, body) in enumerate(branches):
             with code.block(f"{'if' if index == 0 else 'elif'} {test}:"):
                 body(code)
+
+    def _proto_first(self, code: Code, success: Callable[[Code, str | None], object], unframed: str) -> None:
+        """Bytes from a planned protobuf writer, tried before any other form: a protobuf consumer's
+        messages are those, and the forms' tests (a dict, JSON's ``{``) would cost a tenth of the
+        parse. What this does not take falls through to the other forms with the message unchanged."""
+        test = f"_sc_type({MESSAGE}) is _sc_bytes and _sc_len({MESSAGE}) <= _sc_MAX"
+        with code.block(f"if {test} and ({unframed}):" if unframed else f"if {test}:"):
+            code(f"_sc_e = _sc_fastproto.get({MESSAGE}[:5])")
+            with code.block("if _sc_e is not None:"):
+                code(f"_sc_body = {MESSAGE}")
+                with code.block("try:"):
+                    self.proto_body(code, "_sc_body")
+                with code.block("except _sc_Exception:"):
+                    code(f"{MESSAGE} = _sc_body")
+                with code.block("else:"):
+                    success(code, "_sc_e[3]")
 
     def _tried(self, code: Code, trie: Trie | None, success: Callable[[Code, str | None], object]) -> None:
         with code.block("try:"):
@@ -366,7 +392,8 @@ class Builder:
             with code.block("else:"):
                 success(code, None)
         if self.description.fast_proto is not None:
-            with code.block(f"elif _sc_type({raw}) is _sc_bytes:"):  # protobuf is read inline from bytes only
+            # protobuf is read inline from bytes only; bytes themselves were tried first (_proto_first)
+            with code.block(f"elif _sc_type({raw}) is _sc_bytes and _sc_type({MESSAGE}) is not _sc_bytes:"):
                 code(f"_sc_e = _sc_fastproto.get({raw}[:5])")
                 with code.block("if _sc_e is not None:"):
                     with code.block("try:"):

@@ -27,9 +27,12 @@ the writer declares with an incompatible wire type is :class:`FieldTypeError` fo
 
 from __future__ import annotations
 
+import inspect
 import keyword
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 from syscontract.contract import Contract, FieldPath
@@ -41,7 +44,10 @@ from syscontract.errors import (
     MissingCriticalField,
 )
 
-__all__ = ["ProtoCheck", "Step", "writer_gaps"]
+__all__ = ["FastStep", "ProtoCheck", "Step", "as_dict", "wants_dict", "writer_gaps"]
+
+FastStep = tuple[str, str, Any, "frozenset[int] | None", Any]
+"""One step of a critical path for the generated fast path (:meth:`ProtoCheck.fast_paths`)."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +135,18 @@ class ProtoCheck:
 
         self.base: type[Any] = Message
 
-    def fast_paths(self) -> tuple[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None, ...]:
+    def fast_paths(self) -> tuple[tuple[FastStep, ...] | None, ...]:
         """Each critical path as straight-line steps for the generated fast path: ``(attribute,
-        presence, zero value, open enum's numbers)``; None for a path no straight line judges (one
-        through a list, or a field whose name is not a plain attribute)."""
-        found: list[tuple[tuple[str, str, Any, frozenset[int] | None], ...] | None] = []
+        presence, zero value, open enum's numbers, the HasField function of the message class the
+        step reads)``; None for a path no straight line judges (one through a list, or a field whose
+        name is not a plain attribute).
+
+        ``HasField`` is handed unbound: called as ``has(message, name)`` it skips the bound method
+        an attribute lookup makes per call (upb's classes share one; the pure-Python runtime's
+        classes each have their own, so it is taken from the class of each step's container)."""
+        from google.protobuf.message_factory import GetMessageClass
+
+        found: list[tuple[FastStep, ...] | None] = []
         for steps in self.steps:
             plain = all(
                 step.name.isidentifier() and not keyword.iskeyword(step.name) and not step.name.startswith("_")
@@ -141,10 +154,20 @@ class ProtoCheck:
             )
             through_list = any(step.presence == "repeated" for step in steps[:-1])
             unseen = any(step.closed_enum or (step.is_map and step.enum_numbers is not None) for step in steps)
+            if through_list or unseen or not plain:
+                found.append(None)
+                continue
             found.append(
-                None
-                if through_list or unseen or not plain
-                else tuple((s.name, s.presence, s.field.default_value, s.enum_numbers) for s in steps)
+                tuple(
+                    (
+                        s.name,
+                        s.presence,
+                        s.field.default_value,
+                        s.enum_numbers,
+                        GetMessageClass(s.field.containing_type).HasField,
+                    )
+                    for s in steps
+                )
             )
         return tuple(found)
 
@@ -192,7 +215,7 @@ class ProtoCheck:
                     f"critical field {path.text!r} ({field.full_name} = {field.number}, {_type_name(field)}) has "
                     "no presence in protobuf: a field that was never written and one sent as its zero value "
                     f"({_zero(field)}) are the same bytes, so 'not sent' cannot be told apart. Fix: declare it "
-                    f"'{_with_presence(field)}' (wire-compatible), "
+                    f"{_explicit(field)} (wire-compatible), "
                     'or opt into counting the zero as not sent (presence = "zero-is-unsent" in contract.toml)',
                     contract=self.ref,
                     field=path.text,
@@ -425,16 +448,16 @@ class _Described:
     descriptor: Any
 
 
-def _with_presence(field: Any) -> str:
-    """The field's declaration with explicit presence: ``optional`` in proto3, the feature in editions."""
+def _explicit(field: Any) -> str:
+    """The declaration of ``field`` with explicit presence, in its file's own syntax: proto3's
+    ``optional``, or an editions file's ``features.field_presence = EXPLICIT``."""
     from google.protobuf import descriptor_pb2
 
-    file = descriptor_pb2.FileDescriptorProto()
-    field.file.CopyToProto(file)
     kind = _type_name(field).split(".")[-1]
-    if file.syntax == "editions":
-        return f"{kind} {field.name} = {field.number} [features.field_presence = EXPLICIT];"
-    return f"optional {kind} {field.name} = {field.number};"
+    syntax = descriptor_pb2.FileDescriptorProto.FromString(field.file.serialized_pb).syntax
+    if syntax == "editions":
+        return f"'{kind} {field.name} = {field.number} [features.field_presence = EXPLICIT];'"
+    return f"'optional {kind} {field.name} = {field.number};'"
 
 
 def _enum(step: Step) -> Any:
@@ -460,3 +483,134 @@ def _unknown_numbers(message: Any, number: int) -> list[int]:
         return [entry.data for entry in UnknownFieldSet(message) if entry.field_number == number]
     except Exception:  # pragma: no cover - a runtime without unknown-field access: the reason stays "absent"
         return []
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    """A message as the dict of what its writer wrote, in protobuf's JSON mapping: the fields with
+    presence that are set, the others only when not zero (``json_format.MessageToDict`` with
+    ``always_print_fields_with_no_presence`` off: no zero value stands in for an unsent field), keys
+    the JSON names (the contract's paths), enums by name (a number the reader does not know as the
+    number), 64-bit integers as strings, bytes in base64.
+
+    The same dict as ``MessageToDict`` (tests hold it to that), walked from a plan made once per
+    message type: its printer looks at every field's descriptor again for every value, which costs
+    several times the walk. Well-known types and extensions are left to ``MessageToDict`` itself."""
+    try:
+        found: dict[str, Any] = _walk(message)
+    except Exception as exc:  # json_format.SerializeToJsonError, a runtime's ValueError: not a dict
+        raise DecodeError(
+            f"the protobuf message {message.DESCRIPTOR.full_name} has no JSON mapping: {exc}",
+            reason="bad-protobuf",
+        ) from exc
+    return found
+
+
+_PLANS: dict[Any, Any] = {}  # message descriptor -> {field descriptor: (JSON name, convert)} or _WHOLE
+_PLANS_MAX = 1024
+_WHOLE = object()  # a message type MessageToDict converts itself (a well-known type)
+
+
+def _walk(message: Any) -> Any:
+    descriptor = message.DESCRIPTOR
+    plan = _PLANS.get(descriptor)
+    if plan is None:
+        plan = _plan(descriptor)
+    if plan is _WHOLE:
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(message)
+    found: dict[str, Any] = {}
+    try:
+        for field, value in message.ListFields():
+            name, convert = plan[field]
+            found[name] = convert(value)
+    except KeyError:  # an extension, or a descriptor object the plan does not hold: the printer's way
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(message)
+    return found
+
+
+def _plan(descriptor: Any) -> Any:
+    from google.protobuf import json_format
+
+    plan: Any
+    if descriptor.full_name.startswith("google.protobuf.") or descriptor.file.name.startswith("google/protobuf/"):
+        plan = _WHOLE
+    else:
+        try:
+            printer = json_format._Printer()  # its per-value conversion, for the kinds not written here
+            plan = {field: (field.json_name, _converter(field, printer)) for field in descriptor.fields}
+        except Exception:  # pragma: no cover - a runtime whose printer differs: MessageToDict itself
+            plan = _WHOLE
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[descriptor] = plan
+    return plan
+
+
+def _converter(field: Any, printer: Any) -> Any:
+    """How one field's value (as ``ListFields`` gives it) becomes its JSON mapping."""
+
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        value_field = field.message_type.fields_by_name["value"]
+        convert = _single(value_field, printer)
+        return lambda value: {_map_key(key): convert(item) for key, item in value.items()}
+    single = _single(field, printer)
+    if field.is_repeated:
+        return lambda value: [single(item) for item in value]
+    return single
+
+
+def _single(field: Any, printer: Any) -> Any:
+    from google.protobuf.descriptor import FieldDescriptor as F
+
+    if field.cpp_type == F.CPPTYPE_MESSAGE:
+        return _walk
+    if field.cpp_type == F.CPPTYPE_ENUM:
+        # each number the enum defines, as the printer writes it (its name, a JSON name option, or
+        # None for NullValue); any other number asks the printer (an open enum's: the number)
+        names = {value.number: printer._FieldToJsonObject(field, value.number) for value in field.enum_type.values}
+        return lambda value: names[value] if value in names else printer._FieldToJsonObject(field, value)
+    if field.type in (F.TYPE_STRING, F.TYPE_INT32, F.TYPE_SINT32, F.TYPE_SFIXED32, F.TYPE_UINT32, F.TYPE_FIXED32):
+        return _same
+    if field.type == F.TYPE_BOOL:
+        return bool
+    if field.type == F.TYPE_DOUBLE:  # a finite double is itself; "NaN", "Infinity" as the printer writes them
+        return lambda value: value if isfinite(value) else printer._FieldToJsonObject(field, value)
+    return lambda value: printer._FieldToJsonObject(field, value)  # 64-bit, float32, bytes
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _map_key(key: Any) -> str:
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    return str(key)
+
+
+_DICT_ANNOTATIONS = frozenset({dict, Mapping, MutableMapping})
+_DICT_NAMES = frozenset({"dict", "Dict", "Mapping", "MutableMapping"})
+
+
+def wants_dict(handler: Any, parameter: str) -> bool:
+    """Whether ``handler`` declares its message ``parameter`` a dict (``dict``, ``dict[str, Any]``,
+    ``Mapping``, ...): a protobuf contract's handler then receives the message as :func:`as_dict`
+    makes it, not the reader's message class. Read once, at declaration."""
+    try:
+        hints = typing.get_type_hints(handler)
+    except Exception:  # a forward reference that does not resolve: the annotation as written
+        hints = {}
+    annotation = hints.get(parameter)
+    if annotation is None:
+        try:
+            annotation = inspect.signature(handler).parameters[parameter].annotation
+        except (TypeError, ValueError, KeyError):
+            return False
+    if isinstance(annotation, str):  # postponed and unresolvable: its outermost name
+        return annotation.split("[", 1)[0].strip().rsplit(".", 1)[-1] in _DICT_NAMES
+    return (typing.get_origin(annotation) or annotation) in _DICT_ANNOTATIONS

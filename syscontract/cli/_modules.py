@@ -25,8 +25,9 @@ def import_modules(names: Sequence[str]) -> None:
         sys.path.insert(0, str(Path.cwd()))
     for name in names:
         saved = sys.argv
-        sys.argv = [_argv0(name)]
+        sys.argv = [name]  # before any of the user's code runs: finding a module's file imports its packages
         try:
+            sys.argv = [_argv0(name)]
             if name.endswith(".py") or "/" in name:
                 path = Path(name)
                 if not path.is_file():
@@ -59,7 +60,9 @@ def import_modules(names: Sequence[str]) -> None:
 
 def _argv0(name: str) -> str:
     """What ``sys.argv[0]`` would be were the module run by itself: its file (``python consumer.py``,
-    ``python -m pkg.consumer``), or its name when it has none."""
+    ``python -m pkg.consumer``), or its name when it has none. Finding the file of ``pkg.consumer``
+    imports ``pkg``: the user's code, run inside the caller's ``try`` with ``sys.argv`` already set
+    (``SystemExit`` is not caught here: an exit while imported is the caller's error to report)."""
     if name.endswith(".py") or "/" in name:
         return str(Path(name))
     try:

@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from syscontract.manifest import dumps, load, load_all
-from syscontract.system import can_deploy, external_names, live, state
+from syscontract.system import can_deploy, external_names, live, state, waivers
 from syscontract.system.rules import finding_key
 
 from . import _live
@@ -36,6 +36,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     add_external(command)
     _live.add_gate_arguments(command)
+    waivers.add_argument(command)
     return command
 
 
@@ -62,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         findings += live.disagreements(deployed, seen, deploying=candidate.service)
         findings.sort(key=finding_key)
         live_note = f" (live evidence: {seen.snapshot.url}, the last {seen.window})"
+    ledger = waivers.for_gate(args, args.to)  # waived errors become warnings; expired waivers are errors
+    everything = waivers.deploy_findings(candidate, args.to, deployed, external=external_names(args.external))
+    findings = ledger.judge(findings, seen=everything)
     errors = [f for f in findings if f.severity == "error"]
     if args.format == "json":
         body = {
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             "environment": args.to,
             "can_deploy": not errors,
             "findings": [f.to_json() for f in findings],
+            "waivers": ledger.to_json(),
         }
         sys.stdout.write(dumps(body))
     elif errors:

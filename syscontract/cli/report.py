@@ -23,12 +23,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from syscontract._plan import Plan, plan
 from syscontract._report import Live, page
 from syscontract.errors import ContractDeclarationError
 from syscontract.manifest import Manifest, ManifestError, load_all
 from syscontract.system import drift, external_names, state
 from syscontract.system import live as _live_drift
+from syscontract.system.plan import Plan, plan
 
 from . import _live
 from .drift import add_external

@@ -30,7 +30,6 @@ from typing import Any
 
 from syscontract import _config, telemetry
 from syscontract._engine.policy import DeadLetter
-from syscontract._plan import plan
 from syscontract._produces import produces
 from syscontract._report import Live, page
 from syscontract._requires import requires
@@ -39,6 +38,7 @@ from syscontract.errors import MissingCriticalField
 from syscontract.manifest import Manifest, build
 from syscontract.registry import FileRegistry
 from syscontract.system import drift
+from syscontract.system.plan import plan
 from syscontract.wire import Envelope
 
 __all__ = ["CONTRACTS", "run"]

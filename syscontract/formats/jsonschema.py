@@ -237,6 +237,10 @@ class JsonSchemaContext:
     recursive: bool = True
     """Whether validation may descend further than the schema is deep: a reference cycle, a dynamic
     reference, or a reference the field view could not place (then assumed)."""
+    documents: tuple[str, ...] = ()
+    """The canonical JSON (keys sorted, no white space) of every document the schema's references
+    retrieved, sorted: with the document's own canonical JSON and its draft, what it means (two
+    schemas of the same text whose ``$ref`` reaches different documents mean different things)."""
 
 
 _REFUSE_ALL = References()
@@ -327,14 +331,17 @@ def _context(
     draft: str | None = default_draft
     resources: list[tuple[str, Any]] = []
     external = False
+    retrieved: set[str] = set()
 
     def retrieve(uri: str) -> Any:
         nonlocal external
         external = True
         try:
-            return hook(uri)
+            document = hook(uri)
         except ContractDeclarationError as exc:
             raise LookupError(str(exc)) from None
+        retrieved.add(json.dumps(document, sort_keys=True, separators=(",", ":"), default=str))
+        return document
 
     if isinstance(schema, Mapping):
         dialect = schema.get("$schema")
@@ -357,7 +364,9 @@ def _context(
         raise ContractDeclarationError(
             f"the schema's references cannot be resolved: {_first_line(exc)}", contract=label, reason="bad-reference"
         ) from None
-    return JsonSchemaContext(draft, base_uri, registry, hook, assert_format, external)
+    return JsonSchemaContext(
+        draft, base_uri, registry, hook, assert_format, external, documents=tuple(sorted(retrieved))
+    )
 
 
 _DRAFT_CLASSES = {

@@ -68,7 +68,9 @@ worth an unbounded parse."""
 
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv"})
 
-_REQUIRES = frozenset({"syscontract.requires", "syscontract._requires.requires"})
+_REQUIRES = frozenset(
+    {"syscontract.requires", "syscontract._requires.requires", "syscontract.integrations.faststream.guard"}
+)
 _PRODUCES = frozenset({"syscontract.produces", "syscontract._produces.produces"})
 _CONTRACT = frozenset(
     {"syscontract.contract", "syscontract.formats.pydantic.contract", "syscontract.registry.code.contract"}

@@ -5,7 +5,8 @@ Requires the ``kafka`` extra (``pip install 'syscontract[kafka]'``). Two ways to
 - With local contracts (``contracts="contracts"``, a directory or any registry): ``order.v3`` is the
   local ``v3`` file, whatever the subject's numbering. A writer found by schema id or GUID is named
   after the local version with the same canonical form (Avro Parsing Canonical Form; a JSON Schema's
-  canonical JSON), so no ``[ids]`` table is needed; a writer that matches no local version is still
+  canonical JSON, read in the same draft, with the same documents behind its references), so no
+  ``[ids]`` table is needed; a writer that matches no local version is still
   the writer, named after its subject and id (``schema:orders-value@7.v1``).
 - Without: a contract ``order.v2`` is version 2 of a subject: by default the subject named like the
   contract, or the one ``subjects`` maps it to (``{"order": "orders-value"}``). A subject that no
@@ -26,12 +27,14 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, ContractError, MissingDependencyError, RegistryError
 from syscontract.registry import Registry
+from syscontract.registry._changes import on_change
 from syscontract.registry.files import FileRegistry
 
 if TYPE_CHECKING:
@@ -141,7 +144,11 @@ class ConfluentRegistry:
         # key -> (monotonic time before which the failure stands, the failure, failures so far)
         self._failures: dict[object, tuple[float, RegistryError, int]] = {}
         self._inflight: dict[object, threading.Lock] = {}
+        self._schemas: dict[int | uuid.UUID, Schema] = {}  # what an id or GUID is registered as: never changes
         self._lock = threading.Lock()
+        if self.contracts is not None:
+            with _named_by_local_lock:
+                _named_by_local.add(self)
 
     def __repr__(self) -> str:
         local = f", contracts={self.contracts!r}" if self.contracts is not None else ""
@@ -264,6 +271,7 @@ class ConfluentRegistry:
             if exc.reason != "unknown-schema":
                 raise
             versions = []  # no such subject
+        near = ""  # a version of the same JSON text that means otherwise: the reason none matches
         for version in sorted(versions, reverse=True):
             registered = self._call(lambda v=version: self.client.get_version(subject, v), str(ref))
             try:
@@ -275,24 +283,51 @@ class ConfluentRegistry:
                     _bounded(self._ids_of)
                     self._ids_of[ref] = (local.fingerprint, int(registered.schema_id))
                 return int(registered.schema_id)
+            if not near and local.format == "jsonschema" and local.fingerprint == candidate.fingerprint:
+                (theirs, _), (ours, _) = _json_meaning(candidate), _json_meaning(local)
+                read = (
+                    f"read in {theirs} there and {ours} here"
+                    if theirs != ours
+                    else "its references reach other documents"
+                )
+                near = (
+                    f"; its version {version} has the same JSON text but means otherwise ({read}): give the local "
+                    "file a $schema, or read it in the registry's draft (contracts='<directory>', or default_draft "
+                    "in its contract.toml)"
+                )
         raise RegistryError(
             f"no version of subject {subject!r}{self._where()} has the canonical form of the local {ref}: "
             f"register it, or map the contract name to the subject that holds it (subjects={{{ref.name!r}: "
-            "'<subject>'})",
+            f"'<subject>'}}){near}",
             contract=str(ref),
             reason="unknown-schema",
         )
 
     def _by_key(self, key: ContractRef | int | uuid.UUID | None) -> Schema:
-        """The schema registered under a schema id or GUID (or named ``schema:<id or GUID>.v1``)."""
+        """The schema registered under a schema id or GUID (or named ``schema:<id or GUID>.v1``): fetched
+        once (what an id means never changes, what it is named after may)."""
         if isinstance(key, ContractRef):
             key = self._key(key)
+        assert isinstance(key, (int, uuid.UUID))
+        found = self._schemas.get(key)
+        if found is not None:
+            return found
         if isinstance(key, uuid.UUID):
             guid = key
-            return self._call(lambda: self.client.get_schema_by_guid(str(guid)), f"schema GUID {guid}")  # type: ignore[no-any-return]
-        assert isinstance(key, int)
-        schema_id = key
-        return self._call(lambda: self.client.get_schema(schema_id), f"schema id {schema_id}")  # type: ignore[no-any-return]
+            found = self._call(lambda: self.client.get_schema_by_guid(str(guid)), f"schema GUID {guid}")
+        else:
+            schema_id = key
+            found = self._call(lambda: self.client.get_schema(schema_id), f"schema id {schema_id}")
+        with self._lock:
+            _bounded(self._schemas)
+            self._schemas[key] = found
+        return cast("Schema", found)
+
+    def _forget_names(self) -> None:
+        """The local contracts changed: writers are named again (their schemas are kept)."""
+        with self._lock:
+            for key in [k for k in self._cache if isinstance(k, tuple) and k[0] in ("id", "guid")]:
+                del self._cache[key]
 
     def _key(self, ref: ContractRef) -> int | uuid.UUID:
         text = ref.name[len(SCHEMA_PREFIX) :].rpartition("@")[2]  # schema:<subject>@<id>: named by the id
@@ -582,6 +617,23 @@ class ConfluentRegistry:
         return " at " + ", ".join(shown)
 
 
+_named_by_local: weakref.WeakSet[ConfluentRegistry] = weakref.WeakSet()
+"""Registries whose writers are named after local contracts: when any registry re-maps a writer key or
+replaces a contract (``registry._changes``), their writers are named again, so that no writer keeps the
+name of a local version that now means another schema."""
+_named_by_local_lock = threading.Lock()
+
+
+def _forget_local_names() -> None:
+    with _named_by_local_lock:
+        registries = list(_named_by_local)
+    for registry in registries:
+        registry._forget_names()
+
+
+on_change(_forget_local_names)
+
+
 def _spellable(ref: ContractRef) -> bool:
     try:
         return ContractRef.parse(str(ref)) == ref
@@ -590,13 +642,28 @@ def _spellable(ref: ContractRef) -> bool:
 
 
 def _same_form(local: Contract, writer: Contract) -> bool:
-    """Whether a local contract has the writer's canonical form: the Avro Parsing Canonical Form, or a
-    JSON Schema's canonical JSON (keys sorted, no white space)."""
+    """Whether a local contract has the writer's canonical form: the Avro Parsing Canonical Form (named
+    types from references inlined), or a JSON Schema's canonical JSON (keys sorted, no white space)
+    read in the same draft, with the same documents behind its references. The text alone is not the
+    meaning of a JSON Schema: the same document requires a field beside a ``$ref`` in 2020-12 and not in
+    draft 7, and a ``$ref`` may reach another document on each side; the gates judge a writer by the
+    local version it is named after, so that version must mean what the writer's schema means."""
     if local.format != writer.format or local.model is not None:
         return False
     if writer.format == "avro":
         return local.avro_fingerprint == writer.avro_fingerprint
+    if writer.format == "jsonschema":
+        return local.fingerprint == writer.fingerprint and _json_meaning(local) == _json_meaning(writer)
     return local.fingerprint == writer.fingerprint
+
+
+def _json_meaning(contract: Contract) -> tuple[str, tuple[str, ...]]:
+    """What a JSON Schema's text alone does not say: its draft (a document without ``$schema`` is read
+    in its registry's default) and the documents its references reach."""
+    from syscontract.formats.jsonschema import DEFAULT_DRAFT
+
+    native = contract.native
+    return (getattr(native, "draft", None) or DEFAULT_DRAFT, tuple(getattr(native, "documents", ())))
 
 
 def _same_canonical_form(local: Registry, writer: Contract, preferred: set[str]) -> ContractRef | None:

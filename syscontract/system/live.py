@@ -52,6 +52,7 @@ from syscontract.system.prometheus import (
 from syscontract.system.queries import (
     CONTRACT,
     DECLARATIONS_METRIC,
+    FAMILY,
     MESSAGES_METRIC,
     ROLE,
     SERVICE,
@@ -358,6 +359,10 @@ def _consumer(
         found.append(no_producer(judged, outside, window=window, received=got,
                                  evidence={"instances": d.instances, "messages": got}, make=LiveFinding))  # fmt: skip
     reader = lookup(reader_ref)
+    if reader is not None:
+        # as file drift judges a manifest (Manifest.critical): the contract's own critical list too, which
+        # telemetry reports only once the declaration is resolved (configure(registry=...) unresolves it)
+        d = dataclasses.replace(d, fields=tuple(dict.fromkeys([*d.fields, *reader.critical])))
     for writer_text in sorted({*declared_writers, *(w for w in flow if w is not None)}):
         new, explains = _against_writer(traffic, d, judged, reader_ref, reader, writer_text, lookup, window, external)
         if explains:
@@ -691,6 +696,8 @@ def _fields_differ(
     environment: str, own: Manifest, entry: Any, running: list[Declared], base: dict[str, Any]
 ) -> list[Finding]:
     wanted = set(own.critical(entry))
+    # the contract's own critical fields are the declaration's once resolved, reported or not yet
+    implied = set(own.contracts[entry.contract].critical)
     return [
         LiveFinding(
             severity="error",
@@ -701,7 +708,7 @@ def _fields_differ(
             **base,
         )
         for d in running
-        if wanted != set(d.fields)
+        if wanted != set(d.fields) | implied
     ]
 
 
@@ -757,6 +764,8 @@ class Usage:
     unused_window: str | None = None
     unused: Snapshot | None = None
     covered: bool = False
+    reporting: frozenset[tuple[str, str]] = frozenset()
+    """(consumer, contract name) that reported a consumer declaration at every step of ``unused_window``."""
 
 
 def usage(
@@ -778,9 +787,15 @@ def usage(
     if unused_after is None:
         return Usage(environment, window, snapshot, last_seen)
     unused = snapshot if unused_after == window else observe(prometheus, unused_after, [environment], at=when)
-    rows = prometheus.query(gate_queries(environment, unused_after)["covered"], when)
+    unused_queries = gate_queries(environment, unused_after)
+    rows = prometheus.query(unused_queries["covered"], when)
     covered = bool(rows) and all(value >= 1 for _, value in rows)
-    return Usage(environment, window, snapshot, last_seen, unused_after, unused, covered)
+    reporting = frozenset(
+        (labels.get(SERVICE, ""), labels.get(FAMILY, ""))
+        for labels, value in prometheus.query(unused_queries["reporting"], when)
+        if labels.get(ROLE) == "consumer" and value >= 0
+    )
+    return Usage(environment, window, snapshot, last_seen, unused_after, unused, covered, reporting)
 
 
 def _received(
@@ -861,13 +876,23 @@ def _last(seen: Usage, consumer: str, family: str, writer: str | None) -> float 
 
 
 def _weighable(f: Finding, deploying: str | None) -> bool:
-    producers = {p.strip() for p in (f.producer or "").split(",") if p.strip()}
     return (
         f.severity == "error"
         and f.kind in _WEIGHABLE
         and bool(f.produced)
-        and bool(producers)
-        and (deploying not in producers)
+        and bool(f.producer)
+        and (deploying is None or not _among(deploying, f.producer or ""))
+    )
+
+
+def _among(service: str, producers: str) -> bool:
+    """Whether ``service`` may be one of ``producers`` (the rules join them with ", "). A name is any
+    string, commas included, so this is read as text, never split: when in doubt, it is one of them."""
+    return (
+        producers == service
+        or producers.startswith(f"{service}, ")
+        or producers.endswith(f", {service}")
+        or f", {service}, " in producers
     )
 
 
@@ -880,14 +905,51 @@ def _unused(f: Finding, seen: Usage, family: str, writer: str | None) -> tuple[s
             "--unused-after cannot prove that nothing flowed",
             reason="gap",
         )
+    if (f.consumer, family) not in seen.reporting:
+        raise PrometheusError(
+            f"Prometheus at {seen.snapshot.url}: {f.consumer} did not report its consumer of {family} in "
+            f"{seen.environment} at every step of the last {seen.unused_window} (a step of {step(seen.unused_window)} "
+            f"without its {DECLARATIONS_METRIC} or {MESSAGES_METRIC}): --unused-after cannot prove that nothing "
+            f"reached it (does {f.consumer} export syscontract telemetry, under that service.name, and does Prometheus "
+            "keep its message series?)",
+            reason="gap",
+        )
+    if seen.unused.unattributed:
+        raise PrometheusError(
+            f"Prometheus at {seen.snapshot.url} holds {seen.unused.unattributed} {DECLARATIONS_METRIC} series in the "
+            f"last {seen.unused_window} that no service and environment can be given (no {SERVICE} label, no "
+            f"target_info for their job and instance): any may be {f.consumer} in {seen.environment}, so "
+            "--unused-after cannot prove that nothing reached it (see docs/live.md, attribution)",
+            reason="unattributed",
+        )
     total, _, _ = _received(seen.unused, f.consumer, family, writer)
     if total:
         return f.severity, f" It is in use: {f.consumer} received {total:,} in the last {seen.unused_window}."
+    unnamed = _unnamed(seen.unused, f.consumer, family, writer)
+    if unnamed:
+        return f.severity, (
+            f" It may be in use: {f.consumer} received {_n(unnamed, 'message')} of {family} whose writer the wire did "
+            f"not name as a version of {family} in the last {seen.unused_window}, and any of them may be {writer}."
+        )
     return "warning", (
         f" Unused: nothing written with {writer} reached {f.consumer} in {seen.environment} in the last "
         f"{seen.unused_window}, with data for every {step(seen.unused_window)} of it (--unused-after): the manifest "
         f"that says {f.producer} produces {writer} may be stale."
     )
+
+
+def _unnamed(snapshot: Snapshot, consumer: str, family: str, writer: str | None) -> int:
+    """Messages ``consumer`` received of contract ``family`` that may have been written with ``writer``
+    although their label does not say so: no writer named (a dict handed over in process, JSON without
+    a header, a writer past the telemetry's series cap), or one named otherwise than as a version of
+    ``family`` (a registry subject, a fully qualified name)."""
+    maybe = 0
+    for f in snapshot.flows:
+        if (f.role, f.service) == ("consumer", consumer) and name(f.contract) == family and f.writer != writer:
+            named = ref(f.writer)
+            if named is None or named.name != family:
+                maybe += f.count
+    return maybe
 
 
 def disagreements(manifests: Sequence[Manifest], seen: Usage, *, deploying: str | None = None) -> list[Finding]:

@@ -8,14 +8,16 @@ The HTTP client is urllib3 (extra ``live``), imported when a :class:`Prometheus`
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import ssl
+import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit
+
+import orjson
 
 from syscontract.errors import ContractDeclarationError, MissingDependencyError, PrometheusError
 
@@ -28,6 +30,7 @@ BASIC_PASSWORD_ENV: Final = "SYSCONTRACT_PROMETHEUS_PASSWORD"
 """Basic auth for Prometheus: both set, or neither."""
 
 DEFAULT_TIMEOUT: Final = 30.0
+_CHUNK: Final = 1 << 16
 
 
 def _urllib3() -> Any:
@@ -101,15 +104,39 @@ class Prometheus:
         endpoint = f"{self.url}/api/v1/query"
         # partial_response: Thanos answers with an error instead of dropping an unreachable store
         fields = {"query": expression, "time": f"{at:.3f}", "partial_response": "false"}
+        # the timeout is per query: the socket's bounds each read only, and an answer trickled a few bytes
+        # at a time (a stuck proxy) would hold the gate for ever
+        deadline = time.monotonic() + self.timeout
         try:
             response = self._pool.request(
-                "POST", endpoint, fields=fields, encode_multipart=False, headers=self._headers, redirect=False
-            )
+                "POST", endpoint, fields=fields, encode_multipart=False, headers=self._headers, redirect=False,
+                preload_content=False,
+            )  # fmt: skip
+            try:
+                data = self._read(response, deadline)
+            except BaseException:
+                response.close()  # never back to the pool with an answer half read
+                raise
+            response.release_conn()
         except self._errors.HTTPError as exc:
             raise PrometheusError(
                 f"cannot reach Prometheus at {self.url}: {_reason(exc)}", reason="unreachable"
             ) from exc
-        return _vector(self.url, response.status, response.headers, response.data)
+        return _vector(self.url, response.status, response.headers, data)
+
+    def _read(self, response: Any, deadline: float) -> bytes:
+        parts: list[bytes] = []
+        while True:
+            if time.monotonic() > deadline:
+                raise PrometheusError(
+                    f"cannot reach Prometheus at {self.url}: no answer in time (the answer was still arriving after "
+                    f"{self.timeout:g} s)",
+                    reason="unreachable",
+                )
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
 
 
 def _base_url(url: str) -> str:
@@ -154,7 +181,7 @@ def _vector(url: str, status: int, headers: Any, data: bytes) -> list[tuple[dict
     """The rows of a query API answer, or :class:`PrometheusError`: only a 2xx answer whose JSON says
     ``success``, without warnings, holding an instant vector of well-formed, finite samples is data."""
     try:
-        body = json.loads(data)
+        body = orjson.loads(data)  # a label with a lone surrogate is no answer: no output could write it
     except (ValueError, RecursionError):
         body = None
     location = headers.get("Location") if 300 <= status < 400 else None

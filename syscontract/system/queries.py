@@ -15,7 +15,8 @@ and the number of declaration series that could not be attributed. Answers hold 
 **Counts.** A message count over the window is the counter's last value in the window minus its value
 at the window's start, exactly; a series born inside the window (a process started, or first met that
 writer) counts from zero; across a counter reset (a restart on the same address) Prometheus's
-``increase()`` estimate is used. So a burst counted before the first scrape is not lost.
+``increase()`` estimate is used, or what is known to have grown around the reset when more. So a burst
+counted before the first scrape is not lost, and traffic is never counted as none.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ HANDLER: Final = _prometheus_name(telemetry.HANDLER)
 FIELDS: Final = _prometheus_name(telemetry.FIELDS)
 FIELD: Final = _prometheus_name(telemetry.FIELD)
 REASON: Final = _prometheus_name(telemetry.REASON)
+FAMILY: Final = "syscontract_family"
+"""A label the gates' ``reporting`` query adds: the contract's name without its version (``order``)."""
 _WINDOW = re.compile(r"^(?=\d)((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
 _RESOURCE = f"{SERVICE}, {ENVIRONMENT}"
 
@@ -102,13 +105,22 @@ def _attributed(metric: str, per_series: Callable[[str], str], environments: Seq
 
 def _exact_count(selector: str, window: str) -> str:
     """A counter's growth over the window, per series, without extrapolation: last minus first; a
-    series born inside the window counts from zero; a series that was reset (within the window, or
-    between its start and the first sample in it, which makes last minus first negative) falls back
-    to increase()."""
+    series born inside the window counts from zero. Across a reset the count is never less than what
+    is known to have flowed, so traffic is never read as none (``--unused-after`` proves silence from
+    these counts):
+
+    - a reset between the window's start and its first sample (last below first): everything since
+      the reset, the last value (it may hold what came in the look-back before the window's start);
+    - a reset inside the window: Prometheus's ``increase()``, or what grew before a reset (the highest
+      value less the start, or the highest value after a reset before the first sample) when more:
+      ``increase()`` does not see the growth between the window's start and its first sample."""
     last = f"last_over_time({selector}[{window}])"
     start = f"{selector} offset {window}"
+    top = f"max_over_time({selector}[{window}])"
     reset = f"resets({selector}[{window}]) > 0"
-    return f"((({last} - {start} >= 0) or ({last} unless {start})) unless {reset}\n  or increase({selector}[{window}]))"
+    grown = f"(({top} - {start} >= 0) or {top})"
+    estimate = f"((increase({selector}[{window}]) >= {grown}) or {grown})"
+    return f"(((({last} - {start} >= 0) or {last}) unless {reset})\n  or {estimate})"
 
 
 def queries(window: str = "1h", environments: Sequence[str] = ()) -> dict[str, str]:
@@ -165,14 +177,20 @@ def _twice(duration: str) -> str:
 
 
 def gate_queries(environment: str, window: str) -> dict[str, str]:
-    """The two queries the gates add for ``environment`` over ``window`` (beside :func:`queries`):
+    """The queries the gates add for ``environment`` over ``window`` (beside :func:`queries`):
 
     - ``last_seen``: per (service, role, contract, writer version), the last step of the window at
       which its message counter grew, or first appeared with messages counted (traffic that all came
       before the series' first scrape shows no increase, only a birth; a busy machine makes that
       common), in Unix seconds;
     - ``covered``: 1 or more when the environment reported syscontract declarations at every step of
-      the window, 0 when a step had none (a gap in the data)."""
+      the window, 0 when a step had none (a gap in the data);
+    - ``reporting``: per (service, role, contract name), how many steps of the window it reported no
+      declaration, or no message series, at, negated (0: it reported both at every step). The
+      environment reporting proves nothing about a service that does not: its silence in Prometheus is
+      not silence on the wire. A declaration's message counter is exported from the start (a zero
+      series until messages come), so message series that are missing (dropped by relabelling, a
+      sample limit) are counts nobody can see, never none."""
     every = step(window)
     flowed = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {CONTRACT}, {WRITER}"
     grew = _attributed(
@@ -185,10 +203,23 @@ def gate_queries(environment: str, window: str) -> dict[str, str]:
     # a declaration seen within two steps: one missed scrape is not a gap, a missing step's worth is
     lookback = _twice(every)
     present = _attributed(DECLARATIONS_METRIC, lambda s: f"last_over_time({s}[{lookback}])", [environment], lookback)
+    counting = _attributed(MESSAGES_METRIC, lambda s: f"last_over_time({s}[{lookback}])", [environment], lookback)
+    steps = f"count_over_time(vector(1)[{window}:{every}])"
+    by = f"{ENVIRONMENT}, {SERVICE}, {ROLE}, {FAMILY}"
+    reporting = f"count by ({by}) ({_named(present)})\n  and on ({by})\n  count by ({by}) ({_named(counting)})"
     return {
         "last_seen": f"max by ({flowed}) (\n{grew}\n)",
         "covered": f"min_over_time((count(\n{present}\n) or vector(0))[{window}:{every}])",
+        "reporting": f"count_over_time(({reporting})[{window}:{every}])\n  - scalar({steps})",
     }
+
+
+_FAMILY = r"(.+)\.v(?:0|[1-9][0-9]*)"  # a contract reference's name (contract.ContractRef's form)
+
+
+def _named(vector: str) -> str:
+    """``vector`` with the contract's name (without its version) as ``syscontract_family``."""
+    return f'label_replace(\n{vector}\n, {_string(FAMILY)}, "$1", {_string(CONTRACT)}, {_string(_FAMILY)})'
 
 
 def check_window(window: str) -> None:

@@ -10,6 +10,7 @@ is killed with the services after the module.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import subprocess
@@ -367,6 +368,31 @@ def test_can_deploy_prints_the_prod_evidence_of_the_incident(
     ), out
 
 
+def test_a_waiver_lets_the_incident_deploy_with_its_evidence_and_who_waived_it(
+    system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's done-means: can-deploy --prometheus prints the prod evidence and a waiver's effect
+    (the waiver beside the prod manifests; the date injected, so no clock decides the test)."""
+    from syscontract.system import waivers
+
+    monkeypatch.setattr(waivers, "today", lambda: datetime.date(2026, 3, 1))
+    prod = prod_with(tmp_path)
+    (Path(prod) / "waivers.toml").write_text(
+        '[[waiver]]\nconsumer = "pricing"\ncontract = "order.v3"\nfield = "customerTier"\nenvironment = "prod"\n'
+        'owner = "pricing-team"\nreason = "PRICE-123"\nexpires = 2026-03-31\n'
+    )
+    code, out, err = gate(capsys, "can-deploy", str(SHOP / "release" / "pricing.json"), "--to", "prod", "--with",
+                          prod, "--prometheus", system.url, "--window", "1h")  # fmt: skip
+    assert (0, "") == (code, err)
+    flat = " ".join(out.split()).replace("- ", "-")  # the table wraps after a hyphen
+    assert flat.startswith(f"pricing can deploy to prod, with warnings (live evidence: {system.url}, the last 1h): ")
+    assert re.search(
+        r"WARNING prod customerTier .* Live in prod: pricing received 12 order\.v2 messages in the last 1h .* "
+        r"Waived by pricing-team until 2026-03-31: PRICE-123 \(.*waivers\.toml:1\)\.",
+        flat,
+    ), out
+
+
 def test_the_evidence_is_in_the_json_and_changes_no_verdict(
     system: System, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -397,8 +423,10 @@ def test_a_gap_in_the_data_is_exit_2_never_unused(
 
 
 def _covered(url: str, window: str) -> bool:
+    """Whether staging, and pricing's consumer of order in it, reported at every step of ``window``."""
     with live.Prometheus(url, timeout=5) as prometheus:
-        return live.usage(prometheus, "staging", "1h", unused_after=window).covered
+        seen = live.usage(prometheus, "staging", "1h", unused_after=window)
+        return seen.covered and ("pricing", "order") in seen.reporting
 
 
 def test_a_deployed_writer_proven_silent_is_a_warning_with_unused_after(

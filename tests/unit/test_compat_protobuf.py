@@ -27,35 +27,42 @@ EXPECTED = json.loads((BUF / "expected.json").read_text())
 RULES = [name for name in EXPECTED if name.startswith("breaking_")]
 
 
-def _file(directory: Path, name: str, tmp_path: Path) -> Any:
-    """``directory/name`` compiled into a fresh pool: its file descriptor."""
+def _side(directory: Path, tmp_path: Path) -> list[Any]:
+    """Every ``.proto`` file of ``directory`` compiled as one image into a fresh pool (Buf compares
+    images: a message may move to another file): their file descriptors."""
     bundled = Path(grpc_tools.__file__).parent / "_proto"
-    out = tmp_path / (name + ".binpb")
+    names = sorted(path.name for path in directory.glob("*.proto"))
+    out = tmp_path / f"{directory.name}.binpb"
     subprocess.run(
         [sys.executable, "-m", "grpc_tools.protoc", f"-I{directory}", f"-I{bundled}", "--include_imports",
-         f"--descriptor_set_out={out}", name],
+         f"--descriptor_set_out={out}", *names],
         check=True,
         cwd=directory,
     )  # fmt: skip
     pool = descriptor_pool.DescriptorPool()
     for file in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
         pool.Add(file)
-    return pool.FindFileByName(name)
+    return [pool.FindFileByName(name) for name in names]
 
 
-def _messages(file: Any) -> dict[str, Any]:
-    return dict(rules._all_messages(file))
+def _messages(files: list[Any]) -> dict[str, Any]:
+    return {name: message for file in files for name, message in rules._all_messages(file)}
+
+
+def _enums(files: list[Any]) -> dict[str, Any]:
+    return {name: enum for file in files for name, enum in rules._all_enums(file)}
 
 
 @pytest.mark.parametrize("rule", RULES)
 def test_bufs_breaking_vectors(rule: str, tmp_path: Path) -> None:
-    previous = _file(BUF / rule, "previous.proto", tmp_path)
-    current = _file(BUF / rule, "current.proto", tmp_path)
+    previous = _side(BUF / rule / "previous", tmp_path)
+    current = _side(BUF / rule / "current", tmp_path)
+    assert len(previous) >= 2 and len(current) >= 2  # every file of Buf's directories, not the first only
     kind = EXPECTED[rule]["rule"]
     found: dict[str, list[int]] = {}
     if kind == rules.ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED:
-        old_enums = dict(rules._all_enums(previous))
-        for name, enum in rules._all_enums(current):
+        old_enums = _enums(previous)
+        for name, enum in _enums(current).items():
             if name in old_enums:
                 for problem in rules.enum_changes(enum, old_enums[name]):
                     found.setdefault(name, []).append(int(problem.message.split("the value ")[1].split(" ")[0]))

@@ -170,9 +170,9 @@ def test_the_rule_a_reader_and_writer_that_cannot_be_compared_are_not_judged_rea
     """File drift, can-deploy and plan share the findings' rules: a pair whose comparison fails was
     taken as readable before; it is a ``not-judged`` error now, which blocks every plan."""
     from syscontract import system
-    from syscontract._plan import plan
     from syscontract.errors import ContractDeclarationError
     from syscontract.system import rules
+    from syscontract.system.plan import plan
 
     def cannot(reader: Contract, writer: Contract) -> bool:
         raise ContractDeclarationError("the comparison failed")

@@ -50,12 +50,15 @@ def canned(
     violations: bytes = EMPTY,
     last_seen: bytes = EMPTY,
     covered: bytes = EMPTY,
+    reporting: bytes = EMPTY,
 ) -> Answer:
     def answer(query: str) -> tuple[int, dict[str, str], bytes]:
         if query.startswith("max by"):
             return 200, {}, last_seen
         if query.startswith("min_over_time"):
             return 200, {}, covered
+        if query.startswith("count_over_time"):
+            return 200, {}, reporting
         if query.startswith("count by"):
             return 200, {}, declarations
         if "syscontract_violations_total" in query:
@@ -472,7 +475,10 @@ def test_the_evidence_counts_the_writer_version_the_consumer_received_and_when(
 def test_unused_after_turns_a_proven_silent_pair_into_a_warning_and_a_gap_into_exit_2(
     server: FakePrometheus, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers = {"declarations": vector((LEGACY_PRICING, 1), (CHECKOUT, 1))}
+    # pricing reported its consumer of order at every step (a consumer that does not report proves nothing)
+    reporting = vector(({**PROD, "service_name": "pricing", "syscontract_role": "consumer",
+                         "syscontract_family": "order"}, 0))  # fmt: skip
+    answers = {"declarations": vector((LEGACY_PRICING, 1), (CHECKOUT, 1)), "reporting": reporting}
     server.answer = canned(**answers, covered=vector(({}, 0)))  # a step without data
     code, out, err = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
     assert (2, "") == (code, out)

@@ -191,6 +191,23 @@ class EntryPoints:
             results.append(outcome)
         return results
 
+    def requires_dict(self, message: Any, calls: int = 1, **options: Any) -> list[Outcome]:
+        """``requires`` with a handler that declares its message a dict (a protobuf contract's
+        handler then receives the message's JSON mapping, not the reader's class)."""
+        received: list[Any] = []
+
+        def on_message(event: dict) -> None:  # type: ignore[type-arg]
+            received.append(event)
+
+        handler = requires(self.declared, self.fields, **options)(on_message)
+        results = []
+        for _ in range(calls):
+            before = len(received)
+            outcome = attempt(Outcome(), lambda: handler(message))
+            outcome.received = received[before:]
+            results.append(outcome)
+        return results
+
     def check(self, message: Any, **options: Any) -> Outcome:
         outcome = Outcome()
         return attempt(
@@ -606,6 +623,8 @@ def _proto_value(message: Any, path: str) -> Any:
 @given(case=protobuf_cases())
 def test_protobuf_pairs_never_hand_a_value_the_writer_did_not_write(case: ProtoCase) -> None:
     pytest.importorskip("google.protobuf")
+    from google.protobuf import json_format
+
     from syscontract.wire import confluent
     from syscontract.wire import protobuf as protobuf_wire
 
@@ -647,6 +666,13 @@ def test_protobuf_pairs_never_hand_a_value_the_writer_did_not_write(case: ProtoC
                         assert str(wrote) == str(got), (form, where, path, got, wrote)
                 else:
                     assert [] == outcome.received, (form, where)
+        # the handler that declares a dict: the same verdicts, and the message's JSON mapping (what
+        # was written only) where the message form receives the message
+        as_message = runs["requires"]
+        for index, outcome in enumerate(entry.requires_dict(message, calls=2)):
+            verdicts[(form, f"requires-dict#{index}")] = outcome.verdict
+            if outcome.verdict == "accepted":
+                assert [json_format.MessageToDict(as_message[index].received[0])] == outcome.received, form
         letters = entry.dead_letter(message)
         assert "accepted" == letters.verdict
         if refused:

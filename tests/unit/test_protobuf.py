@@ -435,3 +435,105 @@ def test_a_guid_framed_message_carries_its_index_array_too(memory: MemoryRegistr
     with pytest.raises(MissingCriticalField) as raised:
         check("order.v3", confluent.encode(guid, body), ["customerTier"])
     assert ("not-in-writer-schema", "order.v2") == (raised.value.reason, raised.value.writer)
+
+
+# -- the handler's form: the reader's message, or a dict as declared ------------------------------------
+
+
+def test_a_handler_that_declares_a_dict_receives_what_the_writer_wrote(memory: MemoryRegistry) -> None:
+    seen: list[Any] = []
+
+    @requires(contract="order.v3", fields=["customerTier", "customer.id"])
+    def on_order(order: dict[str, Any]) -> None:
+        seen.append(order)
+
+    sent = V3.Order(order_id="o", customer_tier=V3.BASIC, customer=V3.Customer(id="c"), plain_tier=V3.BASIC)
+    on_order(framed("order.v3", sent))  # precise path: plans the writer
+    on_order(framed("order.v3", sent))  # inline path
+    on_order(sent)  # the message itself
+    # BASIC was sent with presence: there; plain_tier's BASIC (no presence) and the unsent fields: not
+    expected = {"orderId": "o", "customerTier": "BASIC", "customer": {"id": "c"}}
+    assert [expected, expected, expected] == seen
+    with pytest.raises(MissingCriticalField) as raised:
+        on_order(framed("order.v2", V2.Order(order_id="o", customer=V2.Customer(id="c"))))
+    assert "not-in-writer-schema" == raised.value.reason
+
+
+@pytest.mark.parametrize(
+    ("annotation", "dict_form"),
+    [
+        (dict, True),
+        (dict[str, Any], True),
+        ("Mapping[str, Any]", True),
+        ("dict", True),
+        (V3.Order, False),
+        (Any, False),
+        (None, False),
+    ],
+)
+def test_the_form_is_read_from_the_message_parameters_annotation(annotation: Any, dict_form: bool) -> None:
+    from syscontract._engine.protobuf import wants_dict
+
+    def handler(order):  # type: ignore[no-untyped-def]
+        return order
+
+    if annotation is not None:
+        handler.__annotations__ = {"order": annotation}
+    assert dict_form is wants_dict(handler, "order")
+
+
+def test_an_open_enum_number_the_reader_lacks_is_the_same_error_in_either_form(memory: MemoryRegistry) -> None:
+    @requires(contract="order.v3", fields=["customerTier"], on_violation="observe")
+    def as_dict(order: dict[str, Any]) -> Any:
+        return order
+
+    @requires(contract="order.v3", fields=["customerTier"], on_violation="observe")
+    def as_message(order: V3.Order) -> Any:
+        return order
+
+    data = framed("order.v4", V4.Order(customer_tier=V4.PLATINUM, order_id="o"))
+    from google.protobuf import json_format
+
+    received = as_message(data)  # observe: the handler runs on what was sent
+    assert isinstance(received, V3.Order)
+    assert json_format.MessageToDict(received) == as_dict(data) == {"orderId": "o", "customerTier": 3}
+
+
+FORMS_WRITERS = [
+    *(("order.v3", m) for m in AGREE[:-1]),
+    ("order.v4", AGREE[-1]),
+    ("order.v2", V2.Order(order_id="o", customer=V2.Customer(id="c"), items=[V2.Item(sku="s")])),
+]
+
+
+@pytest.mark.parametrize(("writer", "message"), FORMS_WRITERS, ids=range(len(FORMS_WRITERS)))
+@pytest.mark.parametrize("fields", [["customerTier", "orderId", "customer.id"], ["items"], ["items[].sku"]])
+def test_the_dict_form_gets_the_message_forms_verdict_and_content(
+    memory: MemoryRegistry, writer: str, message: Any, fields: list[str]
+) -> None:
+    """Differential: one message, as framed bytes (twice: the precise path, then the inline one) and
+    as the writer's message, through a handler taking the reader's message and one taking a dict."""
+    from google.protobuf import json_format
+
+    def outcome(handler: Any, value: Any) -> Any:
+        try:
+            return "ok", handler(value)
+        except syscontract.ContractViolation as exc:
+            return type(exc), exc.reason, exc.field, exc.writer
+
+    @requires(contract="order.v3", fields=fields)
+    def as_message(order: V3.Order) -> Any:
+        return order
+
+    @requires(contract="order.v3", fields=fields)
+    def as_dict(order: dict[str, Any]) -> Any:
+        return order
+
+    data = framed(writer, message)
+    for value in (data, data, message):
+        by_message, by_dict = outcome(as_message, value), outcome(as_dict, value)
+        if by_message[0] == "ok":
+            assert isinstance(by_message[1], V3.Order)
+            assert ("ok", json_format.MessageToDict(by_message[1])) == by_dict
+        else:
+            assert by_message == by_dict

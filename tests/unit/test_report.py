@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from syscontract._plan import plan
 from syscontract._report import CSP, page
 from syscontract.cli import main
 from syscontract.manifest import Manifest, load_all, parse
 from syscontract.system import drift, state
+from syscontract.system.plan import plan
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop"
 
@@ -416,3 +416,23 @@ def test_a_consumer_with_no_producer_is_red_and_amber_when_external(incident: Pa
         text = page(pricing, drift(pricing, external=external).findings).html
         assert expected == Markup(text).cells["prod", "pricing"]["state"]
         assert "consumes order.v3: nothing here produces it" in Markup(text).cell_text("prod", "pricing")
+
+
+def test_no_safe_order_shows_the_cycle_that_proves_it() -> None:
+    from test_plan import record, side
+
+    from syscontract.system.plan import plan
+
+    old = {n: record(n, 1, ["id"]) for n in "xyz"}
+    new = {n: record(n, 2, ["id", "f"], defaults=("f",)) for n in "xyz"}
+    deployed = [side("a", "prod", produces=old["x"], consumes=(old["z"], ["id"])),
+                side("b", "prod", produces=old["y"], consumes=(old["x"], ["id"])),
+                side("c", "prod", produces=old["z"], consumes=(old["y"], ["id"]))]  # fmt: skip
+    release = [side("a", "build", produces=new["x"], consumes=(new["z"], ["f"])),
+               side("b", "build", produces=new["y"], consumes=(new["x"], ["f"])),
+               side("c", "build", produces=new["z"], consumes=(new["y"], ["f"]))]  # fmt: skip
+    planned = plan(release, "prod", deployed)
+    assert ("a", "b", "c") == planned.cycle
+    html = page(deployed, drift(deployed).findings, plan=planned).html
+    assert '<p class="cycle" data-cycle="a b c">' in html
+    assert "<strong>a → b → c → a</strong>" in html
