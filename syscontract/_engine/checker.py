@@ -100,6 +100,7 @@ class Checker:
             fast_proto=self.decoder.fast_proto if self.proto is not None else None,
             proto_paths=self.proto.fast_paths() if self.proto is not None else (),
             proto_dict=self.to_dict,
+            doubt_dicts=self.proto is not None and self.proto.judges_mappings,
         )
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
         self.builder = Builder(self.description, self.namespace)
@@ -388,9 +389,12 @@ class Checker:
         # an instance is judged in the two passes a mapping gets (up to each path's first union step,
         # then, the model built, all of it), so that every form names the same first field
         passes = (True, False) if not raw and self.model is not None and isinstance(payload, BaseModel) else (raw,)
+        protobuf = self.proto is not None and self.proto.judges_mappings and isinstance(payload, Mapping)
         for before_unions in passes:
-            for critical in self.critical:
+            for position, critical in enumerate(self.critical):
                 error = self._walk(critical, 0, payload, "", raw, before_unions)
+                if error is None and protobuf:  # an empty list, a zero the contract counts as not sent
+                    error = self.proto.in_mapping(payload, position)
                 if error is not None:
                     return error
         return None

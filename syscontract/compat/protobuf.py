@@ -10,8 +10,9 @@ version reading the old one's data, FORWARD the reverse, FULL both):
   written for a string reader, which may not be UTF-8), or a message and anything else; an enum
   replaced by another enum that gives a number another name (another meaning), as Buf's
   ``FIELD_WIRE_COMPATIBLE_TYPE`` vectors have it;
-- ``FIELD_WIRE_COMPATIBLE_CARDINALITY``: singular on one side, repeated on the other (packed and
-  unpacked scalars read each other; a string and a repeated string do not);
+- ``FIELD_WIRE_COMPATIBLE_CARDINALITY``: singular on one side, repeated on the other (a singular
+  number reads as a one-element list; a list of numbers, packed, does not read as a singular
+  field; a string and a repeated string do not read each other);
 - ``MISSING_ENUM_SYMBOLS``: a closed (proto2) enum of the reader lacks a number the writer's enum has
   (the value lands in unknown fields and the field reads as its default);
 - ``REQUIRED_FIELD_ADDED``: a proto2 ``required`` field of the reader that the writer does not have.
@@ -115,7 +116,9 @@ def _messages(reader: Any, writer: Any, prefix: str, found: list[Problem], seen:
 def _field(reader: Any, writer: Any) -> tuple[str, str] | None:
     mine, theirs = _GROUPS.get(reader.type, "?"), _GROUPS.get(writer.type, "?")
     where = f"field {reader.number} ({reader.full_name} reading {writer.full_name})"
-    if reader.is_repeated != writer.is_repeated and not (mine == theirs and mine in _PACKABLE):
+    if reader.is_repeated != writer.is_repeated and not (mine == theirs and mine in _PACKABLE and reader.is_repeated):
+        if mine == theirs and mine in _PACKABLE:  # proto3 packs a repeated number: a singular field skips it
+            return FIELD_WIRE_COMPATIBLE_CARDINALITY, f"{where}: a packed list cannot be read as a single value"
         return FIELD_WIRE_COMPATIBLE_CARDINALITY, f"{where}: one is repeated, the other is not"
     if _is_map(reader) != _is_map(writer):
         return FIELD_WIRE_COMPATIBLE_CARDINALITY, f"{where}: one is a map, the other is not"

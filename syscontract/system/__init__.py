@@ -161,6 +161,6 @@ def environment_findings(
                 continue
             fields = manifest.critical(entry)
             for writer, makers in sorted(sources.values(), key=lambda item: (str(item[0].ref), item[1])):
-                found += field_findings(judged, fields, writer, sorted(makers))
+                found += field_findings(judged, fields, writer, sorted(makers), reader=reader)
                 found += readability(judged, reader, writer, sorted(makers))
     return list(dict.fromkeys(found))

@@ -400,7 +400,9 @@ def _against_writer(
         return [_not_judged(judged, d, writer_text, makers, said, evidence, missing, outside)], False
     if writer is None:
         return [], False  # the consumer's own version, and no field to look up: nothing to judge
-    found = field_findings(judged, d.fields, writer, makers, tail=said, evidence=evidence, make=LiveFinding)
+    found = field_findings(
+        judged, d.fields, writer, makers, tail=said, evidence=evidence, make=LiveFinding, reader=reader
+    )
     if reader is not None:
         found += readability(judged, reader, writer, makers, tail=said, evidence=evidence, make=LiveFinding)
     return found, bool(found)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syscontract.compat import can_read
-from syscontract.compat.consumers import DEFAULTED, NULLABLE, OPTIONAL, REMOVED, SENT, status
+from syscontract.compat.consumers import DEFAULTED, NULLABLE, OPTIONAL, REMOVED, SENT, status, writer_path
 from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractDeclarationError, ContractError
 
@@ -51,11 +51,17 @@ REASON = {REMOVED: "not-in-writer-schema", NULLABLE: "null", DEFAULTED: "default
 _SEVERITY = {"error": 0, "warning": 1}
 
 
-def carried(writer: Contract, path: str) -> str:
+def carried(writer: Contract, path: str, reader: Contract | None = None) -> str:
     """How messages written with ``writer`` carry the field at ``path``: ``sent``, or the worst of
     ``removed``, ``nullable``, ``defaulted``, ``optional`` along the path. An Avro writer's default
     is still a value on the wire; a JSON writer may leave out a property that is not required, or
-    that has a default."""
+    that has a default. ``reader``: the consumer's contract, whose names ``path`` uses (a protobuf
+    field is the writer's field of the same number, :func:`~syscontract.compat.consumers.writer_path`)."""
+    if reader is not None:
+        found = writer_path(reader, writer, path)
+        if found is None:
+            return REMOVED
+        path = found
     return status(writer, path, as_writer=True)
 
 
@@ -156,16 +162,18 @@ def field_findings(
     tail: str = "",
     evidence: Mapping[str, Any] | None = None,
     make: Make = Finding,
+    reader: Contract | None = None,
 ) -> list[Finding]:
     """The critical ``fields`` of ``judged`` that ``writer`` (produced by ``producers``, or received
-    from nobody declared when empty) does not carry for sure, one finding each."""
+    from nobody declared when empty) does not carry for sure, one finding each. ``reader``: the
+    consumer's contract, when at hand (protobuf fields are matched by number)."""
     environment, service = judged.environment, judged.consumer
     who = f"{', '.join(producers)} in {environment} produces {writer.ref}" if producers else f"it receives {writer.ref}"
     producer = ", ".join(producers) or None
     found = []
     for path in fields:
         try:
-            now = carried(writer, path)
+            now = carried(writer, path, reader)
         except ContractError as exc:
             found.append(
                 make(
