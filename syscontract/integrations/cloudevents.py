@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -44,6 +43,7 @@ from syscontract.errors import ContractViolation, DecodeError
 from syscontract.integrations import _messaging as m
 from syscontract.registry import Registry
 from syscontract.wire import CONTRACT_HEADER
+from syscontract.wire import json as json_wire
 
 __all__ = ["AVRO_CONTENT_TYPES", "PREFIXES", "STRUCTURED_CONTENT_TYPE", "CloudEventCheck", "attributes", "contract_of"]
 
@@ -158,8 +158,11 @@ class CloudEventCheck(m.GuardCheck):
     def structured(self, body: bytes | str) -> Any:
         """The data of a structured-mode event (``application/cloudevents+json``), checked."""
         try:
-            event = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            try:
+                event = json_wire.decode_fast(body)
+            except ValueError:
+                event = json_wire.decode(body)  # the precise decoder decides (NaN, a BOM, ...) and says why
+        except ValueError as exc:  # DecodeError is one
             raise self._not_an_event(body, f"structured mode body is not JSON ({exc})") from exc
         if not isinstance(event, dict):
             raise self._not_an_event(body, "structured mode body is not a JSON object")
@@ -204,12 +207,13 @@ class CloudEventCheck(m.GuardCheck):
             headers = {}
             if writer is not None and _is_avro(found.get("datacontenttype")):
                 headers[CONTRACT_HEADER] = f"{self.ref.name}.v{writer.version}"
-            return self._check_bytes(bytes(data), headers, original)
+            return self._check_bytes(data, headers, original)
         if isinstance(data, str):
-            return self._check_bytes(data.encode(), {}, original)
+            # read as text, as check() reads it (encoding it first raised on a lone surrogate)
+            return self._check_bytes(data, {}, original)
         return self._check_value(data, original)
 
-    def _check_bytes(self, data: bytes, headers: dict[str, str], original: Any) -> Any:
+    def _check_bytes(self, data: bytes | bytearray | memoryview | str, headers: dict[str, str], original: Any) -> Any:
         try:
             return super().__call__(data, headers)
         except DecodeError as error:
