@@ -84,17 +84,24 @@ def decode(data: bytes | bytearray | str) -> Any:
 _ZEROS: Final = bytes.maketrans(b"123456789", b"000000000")
 _LONG: Final = 19
 """Digits in a row from which a number may not fit 64 bits (2**63 has 19 digits)."""
+_RUN = b"0" * _LONG  # what _ZEROS makes of them (not Final: a test drops the guard by replacing it)
+_FLOAT_RUN = b"0" * 309
+"""pydantic's reader reads every integer exactly, as :func:`decode` does, but one past a float's range
+becomes inf for a float field (where the precise path refuses the int): such an integer has at least
+309 digits (the largest float is 1.8e308). Below that, strict pydantic and the precise path agree on
+every integer, found by the differential test, so its reader is spared the 19-digit test."""
 _ORJSON_DEPTH: Final = 1024
 
 
-def _doubtful(data: bytes | bytearray, depth: int | None = None) -> bool:
+def _doubtful(data: bytes | bytearray, depth: int | None = None, run: bytes | None = None) -> bool:
     """Whether a fast reader whose own nesting limit is ``depth`` may read ``data`` differently from
-    :func:`decode` though it reads it: 19 digits in a row (an integer past 64 bits; for pydantic's
-    reader, one past a float's range too), or as many brackets as the recursion limit, where that
-    limit is within the reader's own."""
-    if b"0" * _LONG in data.translate(_ZEROS):
+    :func:`decode` though it reads it: ``run`` digits in a row (by default 19: an integer past 64
+    bits), or as many brackets as the recursion limit, where that limit is within the reader's own."""
+    if (_RUN if run is None else run) in data.translate(_ZEROS):
         return True
     limit = sys.getrecursionlimit()
+    if len(data) < limit:
+        return False  # as many brackets as the limit take as many bytes: a shorter body is not counted
     reads = _ORJSON_DEPTH if depth is None else depth
     return limit <= reads and data.count(b"{") + data.count(b"[") >= limit
 
@@ -134,7 +141,7 @@ def model_reader(model: Any) -> Callable[[bytes | bytearray | str], Any]:
         # an integer past a float's range (pydantic makes it inf for a float field; decode() keeps the
         # int, which the model refuses) and nesting at the recursion limit (decode() refuses it as
         # too deep, where pydantic's parser reads up to its own limit, about 250 levels)
-        if _doubtful(data, sys.maxsize):
+        if _doubtful(data, sys.maxsize, _FLOAT_RUN):
             raise ValueError("decode() decides")
         return validate(data, strict=True)
 

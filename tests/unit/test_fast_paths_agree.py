@@ -486,6 +486,25 @@ def test_pydantic_json_parser_reads_what_the_precise_path_reads(value: bytes, wh
     assert _hold_model_contract(Holder, ["key", "loose"], body)
 
 
+@pytest.mark.parametrize("digits", [19, 20, 40, 308, 309, 310])
+@pytest.mark.parametrize("where", ["anything", "number", "count"])
+def test_a_pydantic_json_body_reads_long_integers_as_the_precise_path(digits: int, where: str) -> None:
+    # pydantic's reader is held to the precise path only from a float's range on (309 digits): below
+    # it the two agree on every integer, so it is spared orjson's 19-digit test
+    for sign in (b"", b"-"):
+        number = sign + b"9" * digits
+        body = b'{"key":"k","loose":{"' + where.encode() + b'":' + number + b'},"more":[{"anything":' + number + b"}]}"
+        assert _hold_model_contract(Holder, ["key", "loose"], body)
+
+
+def test_the_differential_test_catches_a_dropped_float_range_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the mutation: pydantic reads a 309-digit integer as inf for a float field; the precise path
+    # keeps the int, which the model refuses
+    monkeypatch.setattr(json_wire, "_FLOAT_RUN", b"0" * 10**6)
+    with pytest.raises(AssertionError):
+        test_a_pydantic_json_body_reads_long_integers_as_the_precise_path(309, "number")
+
+
 class Typed(BaseModel):
     x: int
     flag: bool = False
