@@ -143,7 +143,9 @@ class CloudEventCheck(m.GuardCheck):
         self.ref = contract.ref if isinstance(contract, Contract) else ContractRef.parse(contract)
         self.run = self.__call__
 
-    def __call__(self, value: bytes, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Any:
+    def __call__(
+        self, value: bytes | bytearray | memoryview | str, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None
+    ) -> Any:
         found = attributes(headers)
         if "specversion" in found:
             return self._data(found, value, value)
@@ -155,13 +157,14 @@ class CloudEventCheck(m.GuardCheck):
             raise self._not_an_event(value, "no CloudEvents attributes in the headers and not structured mode")
         return self.structured(value)
 
-    def structured(self, body: bytes | str) -> Any:
+    def structured(self, body: bytes | bytearray | memoryview | str) -> Any:
         """The data of a structured-mode event (``application/cloudevents+json``), checked."""
+        text = body.tobytes() if isinstance(body, memoryview) else body
         try:
             try:
-                event = json_wire.decode_fast(body)
+                event = json_wire.decode_fast(text)
             except ValueError:
-                event = json_wire.decode(body)  # the precise decoder decides (NaN, a BOM, ...) and says why
+                event = json_wire.decode(text)  # the precise decoder decides (NaN, a BOM, ...) and says why
         except ValueError as exc:  # DecodeError is one
             raise self._not_an_event(body, f"structured mode body is not JSON ({exc})") from exc
         if not isinstance(event, dict):

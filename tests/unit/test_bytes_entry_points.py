@@ -227,3 +227,16 @@ def test_a_structured_cloudevent_holding_nan_is_not_json() -> None:
     with pytest.raises(DecodeError):
         check(json.dumps({**event, "data": ORDER}).encode().replace(b'"total": ', b'"total": NaN, "x": '), None)
     assert ORDER == check(json.dumps({**event, "data": ORDER}).encode(), None)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_structured_cloudevent_is_read_in_every_form(form: str) -> None:
+    from syscontract import DecodeError
+    from syscontract.integrations.cloudevents import CloudEventCheck
+
+    event = {"specversion": "1.0", "id": "1", "source": "/shop", "type": "com.example.order.created", "data": ORDER}
+    check = CloudEventCheck("order.v3", FIELDS, registry=FILES)
+    assert ORDER == check(FORMS[form](json.dumps(event).encode()), None)
+    with pytest.raises(DecodeError) as caught:  # the precise decoder says why (was a TypeError for a view)
+        check(FORMS[form](json.dumps(event).encode()[:-1]), None)
+    assert "not-a-cloudevent" == caught.value.reason
