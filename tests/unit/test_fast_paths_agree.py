@@ -544,6 +544,20 @@ def test_the_differential_test_catches_a_lax_pydantic_read(monkeypatch: pytest.M
             _hold_model_contract(Typed, ["x", "flag", "ratio"], body)
 
 
+@pytest.mark.parametrize("word", [b"NaN", b"Infinity", b"-Infinity"])
+def test_the_differential_test_catches_a_dropped_nan_guard(monkeypatch: pytest.MonkeyPatch, word: bytes) -> None:
+    # the mutation: a strict read without the search for NaN and Infinity, which pydantic's parser
+    # reads and the precise path refuses as not JSON
+    def unguarded(model: Any) -> Callable[[Any], Any]:
+        return lambda data: model.__pydantic_validator__.validate_json(data, strict=True)
+
+    body = b'{"x":5,"flag":false,"ratio":' + word + b"}"
+    assert _hold_model_contract(Typed, ["x", "flag", "ratio"], body)
+    monkeypatch.setattr(json_wire, "model_reader", unguarded)
+    with pytest.raises(AssertionError):
+        _hold_model_contract(Typed, ["x", "flag", "ratio"], body)
+
+
 def test_a_released_memoryview_is_a_decode_error_on_every_entry_point() -> None:
     # its size cannot be read: no fast path takes it, and the decoder says why (was: a bare ValueError)
     view = memoryview(json.dumps(ORDER).encode())
