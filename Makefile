@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean services
+.PHONY: demo test lint bench clean services dist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +41,17 @@ lint: $(STAMP)
 	done; \
 	exit $$status
 
+# the sdist and the wheel built from it, in dist/ (syscontract is not on PyPI yet: pip install
+# dist/syscontract-*.whl installs it; tests/integration/test_wheel.py installs it into a fresh venv)
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_requires.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
 
 # mutation testing of the engine, on demand (never in CI): mutmut copies the package into mutants/ and
 # runs the engine's promise tests ([tool.mutmut] in pyproject.toml) against every mutant of FILES

@@ -16,7 +16,9 @@ extra. Nothing is sent anywhere but a Prometheus this script starts on 127.0.0.1
 2. ``promtool tsdb create-blocks-from openmetrics`` turns it into TSDB blocks; Prometheus starts on them.
 3. Runs ``drift --prometheus URL --window 1h --contracts DIR --format json`` in process ``--repeats``
    times (one warm-up first) and reports the median, the number of queries and the rows each answer
-   held (and, apart, the time the three queries take on the server and the wire), then the same with
+   held (and, apart, the time the queries take on the server and the wire); then ``can-deploy
+   candidate.json --to prod --with <the 1,000 manifests of prod> --prometheus URL --window 1h`` (the
+   usage-aware gate: the manifests' verdict with each finding's live evidence) and its queries; then the same with
    one instance per service, to show that queries and answers grow with the
    groups (environment, service, contract, ...), not with instances or raw series.
 
@@ -40,8 +42,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from syscontract import live
+from syscontract import FileRegistry
 from syscontract.cli import main
+from syscontract.contract import ContractRef
+from syscontract.manifest import Entry, Manifest, dumps
+from syscontract.system import live
 
 SCHEMA = {
     2: [{"name": "id", "type": "string"}],
@@ -58,6 +63,28 @@ def write_contracts(root: Path, services: int) -> None:
         for version, fields in SCHEMA.items():
             schema = {"type": "record", "name": f"Topic{i:04d}", "fields": fields}
             (folder / f"v{version}.avsc").write_text(json.dumps(schema))
+
+
+def write_manifests(root: Path, contracts: Path, services: int, environment: str) -> Path:
+    """The manifests of ``environment`` as the history has it (one producer in 20 still on v2), and
+    ``candidate.json``: service 1's next build (the consumer of the stale topic0002 writer)."""
+    registry = FileRegistry(contracts)
+    stale = {i for i in range(services) if i % 20 == 0}
+    folder = root / environment
+    folder.mkdir(parents=True)
+
+    def one(i: int, produced: int, env: str) -> Manifest:
+        produces, consumes = ContractRef.parse(f"topic{i:04d}.v{produced}"), ContractRef.parse(
+            f"topic{(i + 1) % services:04d}.v3")  # fmt: skip
+        entries = (Entry("consumer", consumes, f"svc{i:04d}.handle", ("id", "tier")),
+                   Entry("producer", produces, f"svc{i:04d}.publish", ()))  # fmt: skip
+        return Manifest(f"svc{i:04d}", env, entries, {r: registry.get(r) for r in (produces, consumes)})
+
+    for i in range(services):
+        (folder / f"svc{i:04d}.json").write_text(dumps(one(i, 2 if i in stale else 3, environment).to_json()))
+    candidate = root / "candidate.json"
+    candidate.write_text(dumps(one(19, 3, "build").to_json()))
+    return candidate
 
 
 def labels(**pairs: str) -> str:
@@ -113,6 +140,15 @@ def write_openmetrics(path: Path, services: int, environments: int, instances: i
                 sample = labels(**pairs)
                 out.writelines(f"syscontract_messages_total{sample} {n * per_step} {t}\n" for n, t in enumerate(times))
                 series += 1
+        out.write("# TYPE syscontract_violations counter\n")
+        for env, i, instance, job in targets:
+            upstream = (i + 1) % services
+            if env == envs[0] and upstream in stale:  # the violations of the stale writer, by field and reason
+                sample = labels(job=job, instance=instance, syscontract_contract=f"topic{upstream:04d}.v3",
+                                syscontract_role="consumer", syscontract_writer_version=f"topic{upstream:04d}.v2",
+                                syscontract_field="tier", syscontract_reason="not-in-writer-schema")  # fmt: skip
+                out.writelines(f"syscontract_violations_total{sample} {n * 10} {t}\n" for n, t in enumerate(times))
+                series += 1
         out.write("# EOF\n")
     return series
 
@@ -143,6 +179,15 @@ def run_drift(url: str, contracts: Path) -> tuple[float, int, str]:
     start = time.perf_counter()
     with contextlib.redirect_stdout(out):
         code = main(["drift", "--prometheus", url, "--window", "1h", "--contracts", str(contracts), "--format", "json"])
+    return time.perf_counter() - start, code, out.getvalue()
+
+
+def run_can_deploy(url: str, candidate: Path, deployed: Path) -> tuple[float, int, str]:
+    out = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out):
+        code = main(["can-deploy", str(candidate), "--to", deployed.name, "--with", str(deployed), "--prometheus", url,
+                     "--window", "1h", "--format", "json"])  # fmt: skip
     return time.perf_counter() - start, code, out.getvalue()
 
 
@@ -178,6 +223,12 @@ def measure(args: argparse.Namespace, instances: int, work: Path) -> dict[str, A
             rows = list(prometheus.rows)
         run_drift(url, args.contracts)  # warm-up: Prometheus's caches, our imports
         runs = [run_drift(url, args.contracts) for _ in range(args.repeats)]
+        run_can_deploy(url, args.candidate, args.deployed)  # warm-up
+        gates = [run_can_deploy(url, args.candidate, args.deployed) for _ in range(args.repeats)]
+        with Counting(url, timeout=300) as prometheus:
+            prometheus.rows = []
+            live.usage(prometheus, args.deployed.name, "1h")
+            gate_queries = prometheus.queries
         querying = []
         for _ in range(args.repeats):
             with Counting(url, timeout=300) as prometheus:
@@ -201,6 +252,10 @@ def measure(args: argparse.Namespace, instances: int, work: Path) -> dict[str, A
         "seconds": seconds,
         "querying": statistics.median(querying),
         "exit": runs[0][1],
+        "gate": statistics.median(r[0] for r in gates),
+        "gate_queries": gate_queries,
+        "gate_exit": gates[0][1],
+        "gate_finding": next((f["message"] for f in json.loads(gates[0][2])["findings"]), "(none)"),
         "errors": sum(1 for f in findings if f["severity"] == "error"),
         "declared": len(snapshot.declared),
     }
@@ -222,20 +277,24 @@ def main_() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-live-"))
     args.contracts = work / "contracts"
     write_contracts(args.contracts, args.services)
+    args.candidate = write_manifests(work / "manifests", args.contracts, args.services, ENVIRONMENTS[0])
+    args.deployed = work / "manifests" / ENVIRONMENTS[0]
     print(f"Python {sys.version.split()[0]}; {subprocess.run(['prometheus', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}")  # noqa: E501
     print(f"{args.services} services x {args.environments} environments; samples every {args.step}s for "
           f"{args.minutes} min; window 1h; median of {args.repeats} runs after a warm-up\n")  # fmt: skip
     header = f"{'instances':>9} {'series':>8} {'samples':>10} {'backfill s':>10} {'queries':>7} " \
-             f"{'answer rows (decl, msgs, unattr.)':>34} {'queries s':>9} {'drift s':>8} {'errors':>6}"  # fmt: skip
+             f"{'answer rows (decl, msgs, viol., unattr.)':>41} {'queries s':>9} {'drift s':>8} {'errors':>6} " \
+             f"{'can-deploy s':>12} {'its queries':>11}"  # fmt: skip
     print(header)
     try:
         for instances in dict.fromkeys([args.instances, 1]):
             result = measure(args, instances, work / f"instances-{instances}")
             rows = ", ".join(str(r) for r in result["rows"])
             print(f"{result['instances']:>9} {result['series']:>8,} {result['samples']:>10,} "
-                  f"{result['backfill']:>10.1f} {result['queries']:>7} {rows:>34} {result['querying']:>9.2f} "
-                  f"{result['seconds']:>8.2f} "
-                  f"{result['errors']:>6}")  # fmt: skip
+                  f"{result['backfill']:>10.1f} {result['queries']:>7} {rows:>41} {result['querying']:>9.2f} "
+                  f"{result['seconds']:>8.2f} {result['errors']:>6} {result['gate']:>12.2f} "
+                  f"{result['gate_queries']:>11}")  # fmt: skip
+        print(f"\ncan-deploy (exit {result['gate_exit']}): {result['gate_finding']}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -72,7 +72,7 @@ class Production:
         format: str | None,
     ) -> None:
         self.handler = function
-        self.name = f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+        self.name = inventory.handler_name(function)
         self.contract = contract
         self.ref = contract.ref if isinstance(contract, Contract) else contract
         self.registry = registry
@@ -121,8 +121,9 @@ class Production:
         """Check ``payload`` as this producer's output; return it, or its encoding with ``format``."""
         resolved = self.resolved_ or self.resolve()
         try:
-            if not isinstance(payload, (dict, BaseModel)):
-                payload = dict(payload)  # any other mapping; anything else is refused below
+            protobuf = resolved.contract.format == "protobuf" and hasattr(payload, "SerializeToString")
+            if not isinstance(payload, (dict, BaseModel)) and not protobuf:
+                payload = dict(payload)  # any other mapping (a protobuf message as it is); anything else refused below
             data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
             resolved.validate(data)
             resolved.checker.run(payload)  # the contract's critical fields, set for real

@@ -101,6 +101,15 @@ def requires(
             raise ContractDeclarationError(
                 f"@requires decorates a function or method, not {type(handler).__name__}", reason="bad-handler"
             )
+        if type(handler).__module__.startswith("faststream."):  # issue 23: the decorators in the wrong order
+            raise ContractDeclarationError(
+                f"@requires is above @broker.subscriber(...): it got FastStream's {type(handler).__name__}, not "
+                "your handler. Use syscontract.integrations.faststream.guard(...) above @broker.subscriber "
+                "instead: it checks the original bytes and headers, and dead-letters or redelivers a violating "
+                "message (@requires below @broker.subscriber sees only what FastStream decoded, and a violation "
+                "then follows the subscriber's ack_policy: REJECT_ON_ERROR drops it)",
+                reason="bad-handler",
+            )
         telemetry.probe()  # cheap; creates the instruments, and the wrapper is generated for what may listen
         declaration = Declaration(
             handler, target, paths, message=message, policy=policy, registry=chosen, spans=span_mode, validate=validate

@@ -1,7 +1,7 @@
 """Contracts, their references, and the normalized field view every schema language produces.
 
 A :class:`Contract` is one version of one named contract (``order.v3``), parsed from Avro,
-JSON Schema or a pydantic model into the same type graph, so that everything downstream (the
+JSON Schema, protobuf or a pydantic model into the same type graph, so that everything downstream (the
 checker, the registries, the CLI) speaks one language: field paths, types, nullability, defaults,
 and which fields are critical.
 """
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBILITY_MODES", "Contract", "ContractRef", "Field", "FieldPath", "parse_path"]
 
-Format = Literal["avro", "jsonschema", "pydantic"]
+Format = Literal["avro", "jsonschema", "protobuf", "pydantic"]
 
 COMPATIBILITY_MODES = frozenset(
     {
@@ -202,6 +202,15 @@ class Contract:
         jsonschema-rs checks the schema and resolves its references now: a schema it refuses raises
         :class:`ContractDeclarationError`."""
         return PARSERS["jsonschema"](ContractRef.parse(ref), schema, **options)
+
+    @classmethod
+    def from_protobuf(cls, ref: ContractRef | str, schema: Any, **options: Any) -> Contract:
+        """A contract from a protobuf message type: a generated class (``order_pb2.Order``), a
+        ``FileDescriptorSet`` (bytes, as ``buf build -o`` writes it), or a Schema Registry's base64
+        ``FileDescriptorProto``. Options: ``message`` (the message's name, when the file has several),
+        ``references`` (imported files), ``presence`` (``"explicit"``, or ``"zero-is-unsent"`` to count a
+        field without presence as not sent when it holds its zero value). Needs the ``protobuf`` extra."""
+        return PARSERS["protobuf"](ContractRef.parse(ref), schema, **options)
 
     @classmethod
     def from_model(cls, ref: ContractRef | str, model: type[BaseModel], **options: Any) -> Contract:

@@ -8,7 +8,10 @@
 Formats: ``json`` (compact JSON, with a ``syscontract-contract`` header naming the version and
 ``syscontract-encoding: json``), ``avro``
 (a bare Avro body, with the same header: the consumer reads it with exactly that writer schema) and
-``confluent`` (Confluent framing with the schema id the registry gives the version; no header needed).
+``confluent`` (Confluent framing with the schema id the registry gives the version; no header needed;
+for a protobuf contract, the message-index array too) and ``protobuf`` (a protobuf contract's bare
+body, with the ``syscontract-contract`` header). A protobuf contract's payload is a message (of any
+generated class: it is written by field numbers) or a dict in protobuf's JSON mapping.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from syscontract.errors import ContractDeclarationError, FieldTypeError, Registr
 from syscontract.registry import Registry, lookup
 from syscontract.wire import CONTRACT_HEADER, ENCODING_HEADER, avro, confluent
 from syscontract.wire import json as json_wire
+from syscontract.wire import protobuf as protobuf_wire
 
 __all__ = ["FORMATS", "Encoded", "encode"]
 
-FORMATS = ("json", "avro", "confluent")
+FORMATS = ("json", "avro", "confluent", "protobuf")
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ def encode(
             payload=payload,
         ) from exc
     header = {CONTRACT_HEADER: ref.encode()}
+    if target.format == "protobuf" and format != "json":
+        return _protobuf(target, payload, format, chosen, header)
     if format == "json":
         return Encoded(json_wire.encode(data), {**header, ENCODING_HEADER: b"json"})
     if target.format != "avro":
@@ -86,6 +92,39 @@ def encode(
     if id_of is None:
         raise RegistryError(f"the registry {chosen!r} has no schema ids", contract=ref, reason="unknown-schema")
     return Encoded(confluent.encode(id_of(target.ref), body))
+
+
+def _protobuf(target: Contract, payload: Any, format: str, chosen: Any, header: dict[str, bytes]) -> Encoded:
+    """A protobuf contract's message: a bare body named by the header (``protobuf``), or Confluent's
+    framing with the message-index array (``confluent``)."""
+    ref = str(target.ref)
+    if format == "avro":
+        raise ContractDeclarationError(
+            f"format 'avro' needs an Avro contract; {ref} is protobuf (use 'protobuf' or 'confluent')",
+            contract=ref,
+            reason="bad-option",
+        )
+    proto = target.native
+    try:
+        if isinstance(payload, proto.message_class):
+            message = payload
+        elif hasattr(payload, "SerializeToString") and hasattr(payload, "DESCRIPTOR"):
+            message = proto.message_class.FromString(payload.SerializeToString())
+        else:
+            from google.protobuf import json_format
+
+            message = json_format.ParseDict(payload, proto.message_class())
+    except Exception as exc:  # json_format.ParseError, TypeError, DecodeError: not this message
+        raise FieldTypeError(
+            f"the payload cannot be written as {ref}: {exc}", contract=ref, reason="type", payload=payload
+        ) from exc
+    body = protobuf_wire.encode(message)
+    if format == "protobuf":
+        return Encoded(body, header)
+    id_of = getattr(chosen, "id_of", None)
+    if id_of is None:
+        raise RegistryError(f"the registry {chosen!r} has no schema ids", contract=ref, reason="unknown-schema")
+    return Encoded(confluent.encode(id_of(target.ref), protobuf_wire.encode_indexes(proto.indexes) + body))
 
 
 def _resolve(ref: ContractRef, registry: Registry) -> Contract:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from syscontract._version import __version__
 from syscontract.contract import Contract, ContractRef, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError, ManifestError
@@ -130,7 +132,9 @@ def load(path: str | Path) -> Manifest:
         size = Path(path).stat().st_size
         if size > MAX_MANIFEST_BYTES:
             raise ManifestError(f"{where}: {size} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have")
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = orjson.loads(
+            Path(path).read_text(encoding="utf-8")
+        )  # refuses lone surrogates, which no output can write
     except ManifestError:
         raise
     except (OSError, UnicodeDecodeError) as exc:
@@ -317,10 +321,14 @@ def _contract(text: str, body: Any, fail: Any) -> Contract:
             return Contract.from_avro(text, body["schema"], **options)
         if body.get("format") == "jsonschema":
             return Contract.from_jsonschema(text, body["schema"], **options)
+        if body.get("format") == "protobuf":  # the message's name and its files, as Contract.schema holds them
+            return Contract.from_protobuf(text, body["schema"], **options)
         if body.get("format") == "pydantic":  # the model's JSON Schema, read as the model would be
             return Contract.from_jsonschema(
                 text, body["schema"], annotations_only=True, required_means_no_default=True, **options
             )
     except (ContractError, RecursionError) as exc:
         raise fail(f"contracts[{text!r}]: {exc}") from exc
-    raise fail(f"contracts[{text!r}].format must be 'avro', 'jsonschema' or 'pydantic', not {body.get('format')!r}")
+    raise fail(
+        f"contracts[{text!r}].format must be 'avro', 'jsonschema', 'protobuf' or 'pydantic', not {body.get('format')!r}"
+    )

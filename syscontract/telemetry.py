@@ -6,9 +6,10 @@ What is reported (``docs/telemetry.md`` has every name with its type, unit and m
   the wire said it, ``syscontract.writer.version``, in one ``set_attributes`` call; on a violation the
   event ``syscontract.violation``, the exception, status ERROR and ``error.type``. A child span per
   message is opt-in (``configure(spans="child")`` or ``@requires(..., spans="child")``);
-- meter ``syscontract``: the counter ``syscontract.messages`` and the gauge
-  ``syscontract.declarations``, both *observable*: messages are tallied in-process and reported when a
-  metric reader collects, so a MeterProvider costs per collection, not per message;
+- meter ``syscontract``: the counters ``syscontract.messages`` and ``syscontract.violations`` (by
+  critical field and reason: bounded by the declared critical fields and the fixed :data:`REASONS`,
+  never a value) and the gauge ``syscontract.declarations``, all *observable*: messages are tallied
+  in-process and reported when a metric reader collects, so a MeterProvider costs per collection, not per message;
 - logs: violations at ERROR on logger ``syscontract`` (:mod:`syscontract._engine.policy`).
 
 The cost model. A handler's wrapper is generated code (:mod:`syscontract._requires`), and what it does
@@ -68,18 +69,22 @@ __all__ = [
     "MESSAGES",
     "METER",
     "OK",
+    "OTHER_REASON",
     "OUTCOME",
     "POLICY",
     "REASON",
+    "REASONS",
     "ROLE",
     "STATE",
     "VIOLATION",
+    "VIOLATIONS",
     "VIOLATION_EVENT",
     "WRITER_VERSION",
     "Reporter",
     "catch_up",
     "counts",
     "probe",
+    "violation_counts",
 ]
 
 logger = logging.getLogger("syscontract")
@@ -90,6 +95,8 @@ METER: Final = "syscontract"
 """The meter's (and the tracer's) instrumentation scope name; its version is syscontract's."""
 MESSAGES: Final = "syscontract.messages"
 """ObservableCounter, unit ``{message}``: messages checked, by contract, role, outcome, writer version."""
+VIOLATIONS: Final = "syscontract.violations"
+"""ObservableCounter, unit ``{violation}``: violations by contract, role, writer version, critical field, reason."""
 DECLARATIONS: Final = "syscontract.declarations"
 """ObservableGauge, unit ``{declaration}``: one point per declaration (contract, role, handler, fields)."""
 VIOLATION_EVENT: Final = "syscontract.violation"
@@ -104,6 +111,12 @@ FIELDS: Final = "syscontract.fields"
 FIELD: Final = "syscontract.field"
 REASON: Final = "syscontract.reason"
 POLICY: Final = "syscontract.policy"
+
+REASONS: Final = frozenset(
+    {"absent", "null", "defaulted", "not-in-writer-schema", "unknown-symbol", "unverifiable", "type"}
+)
+"""The reasons ``syscontract.violations`` names; any other (a keyword of ``validate="full"``) is ``other``."""
+OTHER_REASON: Final = "other"
 
 OK: Final = "ok"
 VIOLATION: Final = "violation"
@@ -138,6 +151,7 @@ _MAX_SERIES: Final = 4096  # writer versions come from the wire: past this, new 
 _MAX_WRITERS_PER_REPORTER: Final = 64
 
 _Key = tuple[str, str, str, str | None]  # contract, role, outcome, writer version
+_ViolationKey = tuple[str, str, str | None, str | None, str]  # contract, role, writer version, field, reason
 
 
 def _new_counter() -> itertools.repeat[None]:
@@ -153,6 +167,7 @@ class _Tallies:
 
     def __init__(self) -> None:
         self._counters: dict[_Key, itertools.repeat[None]] = {}
+        self._violations: dict[_ViolationKey, int] = {}
         self._lock = threading.Lock()
 
     def counter(self, contract: str, role: str, outcome: str, writer: str | None) -> itertools.repeat[None]:
@@ -170,6 +185,17 @@ class _Tallies:
             items = list(self._counters.items())
         return [(key, _read(counter)) for key, counter in items]
 
+    def violated(self, key: _ViolationKey) -> None:
+        """Count one violation (the precise path only: a lock is cheap there)."""
+        with self._lock:
+            if key not in self._violations and len(self._violations) >= _MAX_SERIES:
+                key = (key[0], key[1], None, key[3], key[4])  # writer versions come from the wire
+            self._violations[key] = self._violations.get(key, 0) + 1
+
+    def violations(self) -> list[tuple[_ViolationKey, int]]:
+        with self._lock:
+            return list(self._violations.items())
+
 
 _tallies = _Tallies()
 
@@ -179,6 +205,13 @@ def counts() -> list[tuple[str, str, str, str | None, int]]:
     writer version, count)`` per series, counted since start. Passing messages on a fast path are
     counted only while a MeterProvider may collect; the precise path always counts."""
     return [(*key, count) for key, count in _tallies.snapshot() if count]
+
+
+def violation_counts() -> list[tuple[str, str, str | None, str | None, str, int]]:
+    """What ``syscontract.violations`` reports now: ``(contract, role, writer version, field, reason,
+    count)`` per series, counted since start. ``field`` is None when the failing field is not one of
+    the declaration's critical fields; ``reason`` is one of :data:`REASONS` or ``other``."""
+    return [(*key, count) for key, count in _tallies.violations()]
 
 
 # -- what could listen ---------------------------------------------------------------------------
@@ -289,6 +322,12 @@ def _create_instruments(meter: metrics.Meter) -> None:
         unit="{message}",
         description="Messages checked by syscontract, by contract, role, outcome and writer version",
     )
+    meter.create_observable_counter(
+        VIOLATIONS,
+        callbacks=[_observe_violations],
+        unit="{violation}",
+        description="Violations found by syscontract, by contract, role, writer version, critical field and reason",
+    )
     meter.create_observable_gauge(
         DECLARATIONS,
         callbacks=[_observe_declarations],
@@ -329,6 +368,23 @@ def _message_attributes(key: _Key) -> dict[str, str]:
     if writer is not None:
         attributes[WRITER_VERSION] = writer
     return attributes
+
+
+def _observe_violations(options: CallbackOptions) -> Iterable[Observation]:
+    try:
+        _collected()
+        points = []
+        for (contract, role, writer, field, reason), value in _tallies.violations():
+            attributes = {CONTRACT: contract, ROLE: role, REASON: reason}
+            if writer is not None:
+                attributes[WRITER_VERSION] = writer
+            if field is not None:
+                attributes[FIELD] = field
+            points.append(Observation(value, attributes))
+        return points
+    except Exception as exc:
+        _failed(f"the {VIOLATIONS} callback", exc)
+        return []
 
 
 def _observe_declarations(options: CallbackOptions) -> Iterable[Observation]:
@@ -452,6 +508,8 @@ class Reporter:
             outcome = VIOLATION if isinstance(error, ContractViolation) else DECODE_ERROR
             writer = None if error.writer is None else str(error.writer)
             next(_tallies.counter(self.contract, self.role, outcome, writer))
+            if outcome == VIOLATION:
+                _tallies.violated(self._violation_key(error, writer))
             if not STATE.tracing:
                 return
             span = trace.get_current_span()
@@ -470,6 +528,14 @@ class Reporter:
             span.set_status(Status(StatusCode.ERROR, f"{error_type}: {self.contract}{where} {error.reason or outcome}"))
         except Exception as exc:
             _failed("reporting a failed message", exc)
+
+    def _violation_key(self, error: ContractError, writer: str | None) -> _ViolationKey:
+        """Bounded attributes: a field only when it is one of the declaration's critical fields, a
+        reason only from :data:`REASONS` (never a value, a free-form path or a message)."""
+        _, fields = self._declared()
+        field = error.field if error.field is not None and str(error.field) in set(fields) else None
+        reason = error.reason if error.reason in REASONS else OTHER_REASON
+        return (self.contract, self.role, writer, None if field is None else str(field), reason)
 
     def child_span(self) -> _ChildSpan:
         """A context manager around one message: a child span of the current one, current meanwhile."""

@@ -1241,3 +1241,174 @@ def avro_writer_for(message: dict[str, Any], name: str = "Raw") -> dict[str, Any
 
 class _NotCarried(Exception):
     pass
+
+
+# == protobuf writer/reader pairs (issue 24) ==========================================================
+#
+# Descriptors are built in code (FileDescriptorProto), so no compiler runs per example: a reader
+# message of up to three slots, each slot a field the declaration requires or not, and a writer that
+# has the slot's number or not, whose message sets it or not. The oracle decides from the writer's
+# schema and message alone what was sent.
+
+PROTO_SLOT_KINDS = ("optional-string", "optional-int", "enum", "nested", "repeated", "oneof")
+PROTO_STATES = {
+    "optional-string": ("set", "zero", "unset"),
+    "optional-int": ("set", "zero", "unset"),
+    "enum": ("set", "zero", "unset", "unknown"),
+    "nested": ("set", "zero", "unset", "empty-message"),
+    "repeated": ("set", "unset"),
+    "oneof": ("set", "zero", "unset", "other"),
+}
+
+
+class ProtoSlot:
+    """One field of the reader: its kind, number, whether it is critical, whether the writer's message
+    type has it, and what the writer's message holds there."""
+
+    def __init__(self, kind: str, number: int, critical: bool, in_writer: bool, state: str) -> None:
+        self.kind, self.number, self.critical, self.in_writer, self.state = kind, number, critical, in_writer, state
+        self.name = f"f{number}"
+
+    @property
+    def path(self) -> str:
+        return f"{self.name}.inner" if self.kind == "nested" else self.name
+
+    def __repr__(self) -> str:
+        return (
+            f"ProtoSlot({self.kind!r}, {self.number}, critical={self.critical}, writer={self.in_writer}, {self.state})"
+        )
+
+
+class ProtoCase:
+    """A reader and a writer message type (``syntax``: proto3 enums are open, proto2 closed), the
+    writer's message, and the verdict the oracle expects for the critical paths."""
+
+    def __init__(self, syntax: str, slots: list[ProtoSlot], tag: int) -> None:
+        self.syntax, self.slots, self.tag = syntax, slots, tag
+        self.reader_set = _proto_set(syntax, slots, f"diff.r{tag}", writer=False)
+        self.writer_set = _proto_set(syntax, slots, f"diff.w{tag}", writer=True)
+
+    def __repr__(self) -> str:
+        return f"ProtoCase({self.syntax}, {self.slots})"
+
+    @property
+    def critical(self) -> list[str]:
+        return [slot.path for slot in self.slots if slot.critical]
+
+    def writer_message(self, cls: type[Any]) -> Any:
+        message = cls()
+        for slot in self.slots:
+            if not slot.in_writer or slot.state == "unset":
+                continue
+            if slot.kind in ("optional-string", "oneof"):
+                if slot.state == "other":
+                    setattr(message, slot.name + "alt", "alt")
+                else:
+                    setattr(message, slot.name, "" if slot.state == "zero" else "v")
+            elif slot.kind == "optional-int":
+                setattr(message, slot.name, 0 if slot.state == "zero" else 7)
+            elif slot.kind == "enum":
+                setattr(
+                    message,
+                    slot.name,
+                    {"zero": 0 if self.syntax == "proto3" else 1, "set": 2, "unknown": 9}[slot.state],
+                )
+            elif slot.kind == "nested":
+                inner = getattr(message, slot.name)
+                if slot.state == "empty-message":
+                    inner.SetInParent()
+                else:
+                    inner.inner = "" if slot.state == "zero" else "v"
+            elif slot.kind == "repeated":
+                getattr(message, slot.name).append("v")
+        return message
+
+    def expected(self) -> tuple[str, str, str] | str:
+        """``"accepted"``, or the (error class, field, reason) the first failing critical path gives:
+        a path the writer's type lacks decides for every message, before what the message holds."""
+        for slot in self.slots:
+            if slot.critical and not slot.in_writer:
+                return ("MissingCriticalField", slot.path, "not-in-writer-schema")
+        for slot in self.slots:
+            if not slot.critical:
+                continue
+            if slot.state in ("unset", "other", "empty-message"):
+                return ("MissingCriticalField", slot.path, "absent")
+            if slot.state == "unknown":
+                if self.syntax == "proto3":
+                    return ("FieldTypeError", slot.path, "unknown-enum-value")
+                return ("MissingCriticalField", slot.path, "unknown-enum-value")
+        return "accepted"
+
+
+def _proto_set(syntax: str, slots: list[ProtoSlot], package: str, *, writer: bool) -> bytes:
+    from google.protobuf import descriptor_pb2 as d
+
+    F = d.FieldDescriptorProto
+    file = d.FileDescriptorProto(name=package.replace(".", "/") + ".proto", package=package, syntax=syntax)
+    enum = file.enum_type.add(name="Tier")
+    if syntax == "proto3":
+        enum.value.add(name="TIER_ZERO", number=0)
+    enum.value.add(name="TIER_ONE", number=1)
+    enum.value.add(name="TIER_TWO", number=2)
+    if writer:
+        enum.value.add(name="TIER_NINE", number=9)  # a value only the writer knows
+    inner = file.message_type.add(name="Inner")
+    _proto_field(inner, syntax, "inner", 1, F.TYPE_STRING)
+    message = file.message_type.add(name="Message")
+    for slot in slots:
+        if writer and not slot.in_writer:
+            continue
+        if slot.kind == "optional-string":
+            _proto_field(message, syntax, slot.name, slot.number, F.TYPE_STRING)
+        elif slot.kind == "optional-int":
+            _proto_field(message, syntax, slot.name, slot.number, F.TYPE_INT32)
+        elif slot.kind == "enum":
+            _proto_field(message, syntax, slot.name, slot.number, F.TYPE_ENUM, f".{package}.Tier")
+        elif slot.kind == "nested":
+            message.field.add(name=slot.name, number=slot.number, type=F.TYPE_MESSAGE, label=F.LABEL_OPTIONAL,
+                              type_name=f".{package}.Inner")  # fmt: skip
+        elif slot.kind == "repeated":
+            message.field.add(name=slot.name, number=slot.number, type=F.TYPE_STRING, label=F.LABEL_REPEATED)
+        elif slot.kind == "oneof":
+            index = len(message.oneof_decl)
+            message.oneof_decl.add(name=f"choice{slot.number}")
+            message.field.add(name=slot.name, number=slot.number, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL,
+                              oneof_index=index)  # fmt: skip
+            message.field.add(name=slot.name + "alt", number=slot.number + 100, type=F.TYPE_STRING,
+                              label=F.LABEL_OPTIONAL, oneof_index=index)  # fmt: skip
+    # proto3 optional fields' synthetic oneofs come after every real oneof
+    for owner in (inner, message):
+        for field in owner.field:
+            if field.proto3_optional:
+                field.oneof_index = len(owner.oneof_decl)
+                owner.oneof_decl.add(name=f"_{field.name}")
+    return d.FileDescriptorSet(file=[file]).SerializeToString()
+
+
+def _proto_field(message: Any, syntax: str, name: str, number: int, kind: int, type_name: str = "") -> None:
+    from google.protobuf import descriptor_pb2 as d
+
+    field = message.field.add(name=name, number=number, type=kind, label=d.FieldDescriptorProto.LABEL_OPTIONAL)
+    if type_name:
+        field.type_name = type_name
+    if syntax == "proto3":
+        field.proto3_optional = True  # explicit presence: the only kind a critical field may have
+
+
+_PROTO_TAGS = iter(range(10**9))
+
+
+@st.composite
+def protobuf_cases(draw: st.DrawFn, max_slots: int = 3) -> ProtoCase:
+    syntax = draw(st.sampled_from(("proto3", "proto2")))
+    count = draw(st.integers(1, max_slots))
+    slots = []
+    for index in range(count):
+        kind = draw(st.sampled_from(PROTO_SLOT_KINDS))
+        in_writer = draw(st.booleans())
+        state = draw(st.sampled_from(PROTO_STATES[kind])) if in_writer else "unset"
+        slots.append(ProtoSlot(kind, index + 1, draw(st.booleans()), in_writer, state))
+    if not any(slot.critical for slot in slots):
+        slots[0].critical = True
+    return ProtoCase(syntax, slots, next(_PROTO_TAGS))

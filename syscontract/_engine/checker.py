@@ -53,7 +53,13 @@ class Checker:
     """
 
     def __init__(
-        self, contract: Contract, fields: Sequence[str | FieldPath] = (), registry: Any = None, validate: str = "fields"
+        self,
+        contract: Contract,
+        fields: Sequence[str | FieldPath] = (),
+        registry: Any = None,
+        validate: str = "fields",
+        *,
+        as_dict: bool = False,
     ) -> None:
         self.contract = contract
         self.ref = str(contract.ref)
@@ -64,6 +70,13 @@ class Checker:
         self.fields: tuple[str, ...] = tuple(unique)
         self.critical = [Critical(p, [node for _, node in contract.walk(p)], names) for p, names in unique.values()]
         self.decoder = Decoder(contract, [p for p, _ in unique.values()], registry if registry is not None else _Lazy())
+        self.proto = self.decoder.proto  # protobuf: the critical paths as field numbers, presence decided
+        # protobuf: a handler that declares a dict receives the message as one (what was written only)
+        self.to_dict: Callable[[Any], Any] | None = None
+        if as_dict and self.proto is not None:
+            from syscontract._engine.protobuf import as_dict as message_dict
+
+            self.to_dict = message_dict
         # validate="full": the whole message too, after the critical fields (an instance of the
         # contract's own model is whole already: pydantic validated it)
         self.full: Any = None
@@ -84,6 +97,10 @@ class Checker:
             # sent): no dict is handed on as it is, so bytes are not decoded inline
             avro=contract.format == "avro" and self.model is None,
             fast_avro=self.decoder.fast_avro,
+            fast_proto=self.decoder.fast_proto if self.proto is not None else None,
+            proto_paths=self.proto.fast_paths() if self.proto is not None else (),
+            proto_dict=self.to_dict,
+            doubt_dicts=self.proto is not None and self.proto.judges_mappings,
         )
         self.namespace: dict[str, Any] = {"_sc_D": Doubt}
         self.builder = Builder(self.description, self.namespace)
@@ -162,6 +179,12 @@ class Checker:
             failed.headers = headers
             raise
         doubt = None
+        if (
+            self.proto is not None
+            and isinstance(payload, self.proto.base)
+            and type(payload) is not self.proto.message_class
+        ):
+            payload, doubt = self.proto.adopt(payload)  # another class's message: by field numbers
         if model is not None and isinstance(payload, BaseModel) and not isinstance(payload, model):
             # another model's instance: what it says was set, checked and validated as sent, unless
             # something in it may have set a field (its fields are not the contract's: any doubt counts)
@@ -200,9 +223,22 @@ class Checker:
             error.payload = _original(message)
             error.headers = headers
             error.decoded = _as_sent(payload, error)
+            if self.to_dict is not None and isinstance(error.decoded, self.proto.base):
+                error.decoded = self._proto_dict(error.decoded, message)
             error.writer = error.writer or writer
             raise error
+        if self.to_dict is not None and isinstance(received, self.proto.base):
+            received = self._proto_dict(received, message)
         return received, writer
+
+    def _proto_dict(self, decoded: Any, message: Any) -> Any:
+        assert self.to_dict is not None
+        try:
+            return self.to_dict(decoded)
+        except ContractError as failed:
+            failed.contract = self.ref
+            failed.payload = _original(message)
+            raise
 
     def _model(self, raw: Mapping[str, Any]) -> tuple[Any, ContractViolation | None]:
         """The contract's model from what was sent: validated, then its ``model_fields_set`` cut to
@@ -338,6 +374,9 @@ class Checker:
         (:func:`~syscontract._engine.decoder.written_only`), so it is judged like any mapping."""
         if not self.critical:
             return None  # nothing to walk into: a primitive message (a string key) is fine
+        if self.proto is not None and isinstance(payload, self.proto.base):
+            found: ContractViolation | None = self.proto.diagnose(payload)
+            return found  # presence on the wire's evidence (_engine/protobuf.py)
         if not isinstance(payload, (Mapping, BaseModel)) and not _is_dataclass_instance(payload):
             return FieldTypeError(
                 f"the message is {_kind(payload)}, expected an object with the contract's fields",
@@ -350,9 +389,12 @@ class Checker:
         # an instance is judged in the two passes a mapping gets (up to each path's first union step,
         # then, the model built, all of it), so that every form names the same first field
         passes = (True, False) if not raw and self.model is not None and isinstance(payload, BaseModel) else (raw,)
+        protobuf = self.proto is not None and self.proto.judges_mappings and isinstance(payload, Mapping)
         for before_unions in passes:
-            for critical in self.critical:
+            for position, critical in enumerate(self.critical):
                 error = self._walk(critical, 0, payload, "", raw, before_unions)
+                if error is None and protobuf:  # an empty list, a zero the contract counts as not sent
+                    error = self.proto.in_mapping(payload, position)
                 if error is not None:
                     return error
         return None

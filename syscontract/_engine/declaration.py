@@ -20,12 +20,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from syscontract import telemetry, wire
+from syscontract import inventory, telemetry, wire
 from syscontract._codegen import MESSAGE, Code, compile_function
 from syscontract._config import settings
 from syscontract._engine.checker import Checker
 from syscontract._engine.fastpath import FRAMING_HEADERS, KEY_FRAMING_HEADERS
 from syscontract._engine.policy import Policy
+from syscontract._engine.protobuf import wants_dict
 from syscontract.contract import Contract, ContractRef, FieldPath
 from syscontract.errors import ContractDeclarationError, ContractError, RegistryError
 from syscontract.registry import Registry, lookup
@@ -68,7 +69,7 @@ class Declaration:
         validate: str = "fields",
     ) -> None:
         self.handler = handler
-        self.name = f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', repr(handler))}"
+        self.name = inventory.handler_name(handler)
         self.contract = contract
         self.ref = contract.ref if isinstance(contract, Contract) else contract
         self.fields = fields
@@ -81,6 +82,8 @@ class Declaration:
         self.reporter = telemetry.Reporter(str(self.ref), self.role, spans, self._declared)
         self.probed = False  # until the first call, which looks at the OpenTelemetry providers again
         self._wrapper = _Wrapper(self, message)
+        # a protobuf contract's handler that declares its message a dict receives one
+        self.wants_dict = wants_dict(handler, self._wrapper.message)
         self.wrapper: Callable[..., Any] = self._wrapper.function
         self._wire_checks: list[_WireCheck] = []
 
@@ -104,7 +107,7 @@ class Declaration:
                 return self.checker
             contract = declared_contract(self.contract, self.registry, self.name)
             try:
-                checker = Checker(contract, self.fields, self.registry, self.validate)
+                checker = Checker(contract, self.fields, self.registry, self.validate, as_dict=self.wants_dict)
             except ContractDeclarationError as exc:
                 exc.handler = self.name
                 raise

@@ -36,6 +36,7 @@ from syscontract.errors import (
 from syscontract.registry._changes import on_change
 from syscontract.wire import avro, confluent, single_object
 from syscontract.wire import json as json_wire
+from syscontract.wire import protobuf as protobuf_wire
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -77,6 +78,8 @@ class WriterPlan:
     unsent: tuple[FieldPath, ...] = ()  # reader paths no message of this writer sends (defaults fill them)
     hazards: tuple[FieldPath, ...] = ()  # reader paths some messages of this writer do not send
     deep: bool = False  # reader records the contract's paths do not reach: strip per message, structurally
+    proto: Any = None  # protobuf: the writer's ProtoSchema (the message its framing selects)
+    gaps: tuple[tuple[type[ContractViolation], str, str, str], ...] = ()  # protobuf: what no message sends
 
 
 @dataclass(slots=True)
@@ -189,6 +192,13 @@ class Decoder:
         self.fast_avro: dict[bytes, tuple[Any, Any, str, bool, WriterPlan | None]] = {}
         self._lock = threading.Lock()
         self._generation = 0  # bumped by forget(): a plan built across a forget() is not kept
+        # protobuf: the critical paths resolved to field numbers (a declaration on a field without
+        # presence is refused here, at declaration)
+        self.proto = _proto_check(reader, critical)
+        # protobuf: Confluent prefix (magic byte 0 and the 4-byte id) -> (end of the message-index array,
+        # its bytes, the reader class's FromString, label), for writers whose messages lack nothing by
+        # schema: the hot path reads this table directly
+        self.fast_proto: dict[bytes, tuple[int, bytes, Any, str]] = {}
         with _live_lock:
             _live.add(self)
 
@@ -199,6 +209,7 @@ class Decoder:
             self._generation += 1
             self._plans.clear()
             self.fast_avro.clear()
+            self.fast_proto.clear()
 
     def decode(
         self, raw: bytes | bytearray | memoryview | str, headers: Headers = None, *, key: bool = False
@@ -227,7 +238,15 @@ class Decoder:
         carried = wire.header(headers, confluent.KEY_HEADER if key else confluent.VALUE_HEADER)
         named = wire.header(headers, wire.CONTRACT_HEADER) if carried is None else None
         if carried is not None:
-            plan, offset = self._plan(("confluent", confluent.decode_header(carried))), 0
+            indexes = self._header_indexes(carried)
+            plan, offset = (
+                self._plan(("confluent", confluent.decode_header(carried) if indexes is None else indexes[0])),
+                0,
+            )
+            if plan.kind == "protobuf":
+                return self._protobuf(plan, data, 0, raw, indexes[1] if indexes is not None else None), plan
+            if indexes is not None:
+                confluent.decode_header(carried)  # trailing bytes after an id that is not protobuf's: refused
         elif named is not None:
             # the writer is named: the body is bare, whatever its first bytes look like (an Avro body
             # may well start like a Confluent or single-object prefix)
@@ -235,18 +254,24 @@ class Decoder:
             plan, offset = self._plan(("contract", text)), 0
             if wire.header(headers, wire.ENCODING_HEADER) in (b"json", "json"):
                 return self._json(data, raw), plan
+            if plan.kind == "protobuf":
+                return self._protobuf(plan, data, 0, raw, None), plan
         elif confluent.detect(data):
             schema_key, offset = confluent.decode(data)
             plan = self._plan(("confluent", schema_key))
+            if plan.kind == "protobuf":
+                selected, offset = protobuf_wire.decode_indexes(data, offset)
+                return self._protobuf(plan, data, offset, raw, selected), plan
         elif single_object.detect(data):
             fingerprint, offset = single_object.decode(data)
             plan = self._plan(("fingerprint", fingerprint))
         else:
             if self.reader.format == "avro" and json_wire.has_bom(data):
                 return self._json(data, raw), None  # refused with a message that names the BOM
-            if self.reader.format == "avro" and not json_wire.detect(data):
+            if self.reader.format in ("avro", "protobuf") and not json_wire.detect(data):
+                language = "Avro" if self.reader.format == "avro" else "Protobuf"
                 raise DecodeError(
-                    "Avro bytes without framing: the writer is unknown (send Confluent framing, single-object "
+                    f"{language} bytes without framing: the writer is unknown (send Confluent framing, single-object "
                     f"encoding, or a {wire.CONTRACT_HEADER!r} header naming the writer's contract)",
                     contract=self.ref,
                     reason="no-framing",
@@ -256,6 +281,47 @@ class Decoder:
         if plan.kind == "json":
             return self._json(data[offset:] if offset else data, raw), plan
         return self._avro(plan, data, offset, raw), plan
+
+    def _header_indexes(self, carried: Any) -> tuple[Any, tuple[int, ...]] | None:
+        """A schema-id header followed by protobuf's message-index array: ``(id, indexes)``; None for a
+        header that is the id alone."""
+        if self.proto is None:
+            return None
+        raw = carried.encode() if isinstance(carried, str) else bytes(carried)
+        key, end = confluent.decode(raw)
+        if end == len(raw):
+            return None
+        indexes, end = protobuf_wire.decode_indexes(raw, end)
+        if end != len(raw):
+            confluent.decode_header(carried)  # refused, with the message every trailing byte gets
+        return key, indexes
+
+    def _protobuf(self, plan: WriterPlan, data: bytes, offset: int, raw: Any, indexes: tuple[int, ...] | None) -> Any:
+        """A protobuf body from ``plan``'s writer (the message ``indexes`` selects in its file), parsed
+        with the reader's class: a critical number the writer's message lacks fails every message."""
+        if self.proto is None:
+            raise ContractViolation(
+                f"the writer {plan.label} is protobuf; this {self.reader.format} contract cannot read it",
+                contract=self.ref,
+                reason="incompatible-writer",
+                writer=plan.label,
+                payload=raw,
+            )
+        if indexes is not None and indexes != plan.proto.indexes:
+            plan = self._plan(("protobuf-message", (plan, indexes)))
+        if plan.gaps:
+            kind, detail, path, reason = plan.gaps[0]
+            error = kind(detail, contract=self.ref, field=path, reason=reason, writer=plan.label, payload=raw)
+            try:  # under "observe" the handler sees what was sent: the writer's message
+                error.decoded = protobuf_wire.decode(data, offset, plan.proto.message_class)
+            except DecodeError:
+                error.decoded = None
+            raise error
+        try:
+            return protobuf_wire.decode(data, offset, self.proto.message_class)
+        except DecodeError as exc:
+            exc.contract, exc.payload, exc.writer = self.ref, raw, plan.label
+            raise
 
     def _avro(self, plan: WriterPlan, data: bytes, offset: int, raw: Any) -> Any:
         if plan.scan:
@@ -391,6 +457,17 @@ class Decoder:
                     del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
                 kind, value = key
+                if kind == "confluent" and type(value) is int and plan.kind == "protobuf" and not plan.gaps:
+                    assert self.proto is not None  # a protobuf writer planned for a protobuf reader
+                    while len(self.fast_proto) >= MAX_WRITERS:
+                        del self.fast_proto[next(iter(self.fast_proto))]
+                    indexes = protobuf_wire.encode_indexes(plan.proto.indexes)
+                    self.fast_proto[b"\x00" + value.to_bytes(4, "big")] = (
+                        5 + len(indexes),
+                        indexes,
+                        self.proto.message_class.FromString,
+                        plan.label,
+                    )
                 if kind == "confluent" and type(value) is int and self._only_decoding(plan):
                     while len(self.fast_avro) >= MAX_WRITERS:
                         del self.fast_avro[next(iter(self.fast_avro))]
@@ -431,8 +508,22 @@ class Decoder:
 
     def _make_plan(self, key: tuple[str, object]) -> WriterPlan:
         kind, value = key
+        if kind == "protobuf-message":  # another message of a planned writer's file
+            assert isinstance(value, tuple)
+            base: WriterPlan = value[0]
+            indexes: tuple[int, ...] = value[1]
+            selected = base.proto.select(indexes)
+            if selected is None:
+                raise DecodeError(
+                    f"the message index {list(indexes)} names no message in the writer {base.label}'s file",
+                    contract=self.ref,
+                    reason="bad-framing",
+                )
+            return self._protobuf_plan(base.writer, f"{base.label} ({selected.full_name})", selected)
         writer = self._writer(kind, value)
         label = str(writer.ref)
+        if writer.format == "protobuf":
+            return self._protobuf_plan(writer, label, writer.native)
         if writer.format != "avro":
             return WriterPlan(writer, label, "json")
         scan = avro.zero_width(writer.native) or avro.recursive(writer.native)
@@ -477,6 +568,15 @@ class Decoder:
             hazards=tuple(hazards),
             deep=not enumerable,
         )
+
+    def _protobuf_plan(self, writer: Contract, label: str, proto: Any) -> WriterPlan:
+        gaps: list[tuple[type[ContractViolation], str, str, str]] = []
+        if self.proto is not None:
+            from syscontract._engine.protobuf import writer_gaps
+
+            for error in writer_gaps(self.proto, proto, label):
+                gaps.append((type(error), error.detail, error.field or "", error.reason or ""))
+        return WriterPlan(writer, label, "protobuf", proto=proto, gaps=tuple(gaps))
 
     def _writer(self, kind: str, value: object) -> Contract:
         registry = self.registry
@@ -543,6 +643,14 @@ class Decoder:
 
 
 _ABSENT = object()
+
+
+def _proto_check(reader: Contract, critical: Sequence[FieldPath]) -> Any:
+    if reader.format != "protobuf":
+        return None
+    from syscontract._engine.protobuf import ProtoCheck
+
+    return ProtoCheck(reader, critical)
 
 
 def _at(payload: Any, where: str) -> Any:

@@ -26,7 +26,7 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 
-COMMANDS = ("init", "check", "lint", "compat", "inventory", "drift", "can_deploy", "plan", "demo")
+COMMANDS = ("init", "check", "lint", "compat", "inventory", "drift", "can_deploy", "plan", "report", "demo")
 """The command modules under ``syscontract.cli``, in the order ``--help`` lists them."""
 
 

@@ -1,24 +1,26 @@
 """``syscontract drift --prometheus URL``: the drift matrix and findings from live traffic.
 
 The options are added to ``drift`` by :func:`add_arguments`; ``drift`` hands over to :func:`run` when
-``--prometheus`` is given. The work is :mod:`syscontract.live`'s; this module reads options and prints.
+``--prometheus`` is given. The work is :mod:`syscontract.system.live`'s; this module reads options and prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
-from syscontract import live
 from syscontract.errors import ContractDeclarationError
 from syscontract.manifest import load_all
 from syscontract.registry import FileRegistry
+from syscontract.system import live
 
 from ._table import table
 
-__all__ = ["add_arguments", "render", "run", "unused"]
+__all__ = ["add_arguments", "add_gate_arguments", "contracts", "gated", "observe", "render", "run", "unused", "usage"]
 
 
 def add_arguments(command: argparse.ArgumentParser) -> None:
@@ -37,12 +39,59 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
         metavar="ENV",
         help="only this environment (repeat for more); exit 2 when Prometheus has no data for it",
     )
-    group.add_argument("--contracts", metavar="DIR", help="contracts to look critical fields up in (FileRegistry)")
+    group.add_argument(
+        "--contracts",
+        metavar="DIR",
+        help="contracts to look writers' fields up in, for what traffic cannot show (default: SYSCONTRACT_CONTRACTS, "
+        "else ./contracts when it exists)",
+    )
     group.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CAs to trust for https (default: system)")
     group.add_argument("--timeout", type=float, metavar="SECONDS", help="per query (default: 30)")
 
 
 _LIVE_ONLY = ("window", "environment", "contracts", "ca_bundle", "timeout")
+
+
+def add_gate_arguments(command: argparse.ArgumentParser, *, unused_after: bool = True) -> None:
+    """``--prometheus URL [--window 7d]`` (and ``--unused-after WINDOW``) for the gates (can-deploy, plan):
+    the live evidence on every finding, with drift's credentials and fail-closed rules."""
+    group = command.add_argument_group(
+        "live evidence",
+        f"what traffic showed in the target environment, on every finding; credentials from {live.TOKEN_ENV} "
+        f"(bearer) or {live.BASIC_USER_ENV} and {live.BASIC_PASSWORD_ENV} (basic auth)",
+    )
+    group.add_argument("--prometheus", metavar="URL", help="Prometheus (or Thanos, Mimir, VictoriaMetrics) base URL")
+    group.add_argument("--window", help="how far back the evidence looks, a Prometheus duration (default: 7d)")
+    if unused_after:
+        group.add_argument(
+            "--unused-after",
+            metavar="WINDOW",
+            help="a finding of a deployed writer against a consumer becomes a warning when Prometheus proves that "
+            "pair silent over the whole WINDOW, with data for every step of it (a gap is exit 2)",
+        )
+    group.add_argument("--ca-bundle", metavar="FILE", help="PEM file of the CAs to trust for https (default: system)")
+    group.add_argument("--timeout", type=float, metavar="SECONDS", help="per query (default: 30)")
+
+
+def usage(args: argparse.Namespace, environment: str) -> live.Usage:
+    """The gates' evidence for ``environment``; the live options without ``--prometheus`` are a usage error."""
+    given = [f"--{n.replace('_', '-')}" for n in ("window", "unused_after", "ca_bundle", "timeout")
+             if getattr(args, n, None) is not None]  # fmt: skip
+    if not args.prometheus:
+        raise ContractDeclarationError(f"{', '.join(given)} only apply with --prometheus URL")
+    window = "7d" if args.window is None else args.window
+    unused_after = getattr(args, "unused_after", None)
+    if unused_after is not None:
+        live.check_window(unused_after)
+    timeout = live.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    with live.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
+        return live.usage(prometheus, environment, window, unused_after=unused_after)
+
+
+def gated(args: argparse.Namespace) -> bool:
+    """Whether a gate was asked for live evidence (any live option given: each needs --prometheus)."""
+    names = ("prometheus", "window", "unused_after", "ca_bundle", "timeout")
+    return any(getattr(args, n, None) is not None for n in names)
 
 
 def unused(args: argparse.Namespace) -> None:
@@ -53,19 +102,37 @@ def unused(args: argparse.Namespace) -> None:
         raise ContractDeclarationError(f"{', '.join(given)} only apply with --prometheus URL")
 
 
+def contracts(given: str | None) -> FileRegistry | None:
+    """The contracts live drift looks writers up in, as the library finds them: ``--contracts DIR``,
+    else ``SYSCONTRACT_CONTRACTS``, else ``./contracts`` when it exists (None: only what traffic shows).
+    A directory named explicitly (option or variable) that does not exist is an input error."""
+    named = given or os.environ.get("SYSCONTRACT_CONTRACTS")
+    if named:
+        if not Path(named).is_dir():
+            source = "--contracts" if given else "SYSCONTRACT_CONTRACTS"
+            raise ContractDeclarationError(f"{source} names {named!r}, which is not a directory", reason="bad-option")
+        return FileRegistry(named)
+    return FileRegistry("contracts") if Path("contracts").is_dir() else None
+
+
 def run(args: argparse.Namespace) -> int:
     """Live drift; with manifests, each is compared with what its service runs."""
     manifests = load_all(args.manifests) if args.manifests else []
-    contracts = FileRegistry(args.contracts) if args.contracts else None
-    timeout = live.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    with live.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
-        snapshot = live.observe(prometheus, "1h" if args.window is None else args.window, args.environment)
-    report = live.drift(snapshot, contracts=contracts, manifests=manifests, external=args.external)
+    registry = contracts(args.contracts)
+    snapshot = observe(args, args.environment)
+    report = live.drift(snapshot, contracts=registry, manifests=manifests, external=args.external)
     if args.format == "json":
         sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n")
     else:
         sys.stdout.write(render(report))
     return 1 if report.errors else 0
+
+
+def observe(args: argparse.Namespace, environments: list[str], window: str | None = None) -> live.Snapshot:
+    """Ask ``--prometheus`` (with ``--timeout``, ``--ca-bundle`` and the credentials of the environment)."""
+    timeout = live.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    with live.Prometheus(args.prometheus, timeout=timeout, ca_bundle=args.ca_bundle) as prometheus:
+        return live.observe(prometheus, window or ("1h" if args.window is None else args.window), environments)
 
 
 def render(report: live.LiveReport) -> str:
@@ -75,7 +142,10 @@ def render(report: live.LiveReport) -> str:
     snapshot = report.snapshot
     heading = f"live: {snapshot.url}, the last {snapshot.window}"
     if not report.contracts_known:
-        heading += " (no --contracts or manifests given: no writer's fields can be looked up)"
+        heading += (
+            " (no contracts (--contracts, SYSCONTRACT_CONTRACTS, ./contracts) or manifests: no writer's fields can "
+            "be looked up)"
+        )
     rows = []
     for environment, contracts in report.matrix.items():
         for name, roles in contracts.items():

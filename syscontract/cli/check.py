@@ -195,7 +195,7 @@ def _declarations(registry: FileRegistry) -> list[Problem]:
             except ContractError:
                 continue  # reported with the contracts
             for path in checker.fields:
-                now = carried(writer, path)
+                now = carried(writer, path, checker.contract)
                 if now != SENT:
                     problems.append(
                         Problem(

@@ -4,6 +4,7 @@
 
     syscontract demo                 # the story, for a person
     syscontract demo --format json   # the same facts, for a machine
+    syscontract demo --html FILE     # its page (syscontract report) there, not in a new temporary directory
 
 Exit 0 when the story went as told, 1 otherwise.
 """
@@ -23,6 +24,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         description="Run the incident syscontract exists for, in one process, with the contracts it ships.",
     )
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    command.add_argument(
+        "--html", metavar="FILE", help="where to write the demo's page (default: a new temporary directory)"
+    )
     return command
 
 
@@ -33,4 +37,4 @@ def run(args: argparse.Namespace) -> int:
 
     logging.getLogger("syscontract").propagate = False  # the story prints the violations itself
     logging.getLogger("syscontract").addHandler(logging.NullHandler())
-    return demo(output=args.format)
+    return demo(output=args.format, html=args.html)

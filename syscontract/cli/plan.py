@@ -8,21 +8,23 @@
 The MANIFESTs are the release, one per service (a service ENV does not run is new; a manifest with no
 declarations retires its service). The answer is the steps, one service at a time, after each of which
 every consumer in ENV still gets every field it requires from every producer there, and can read every
-message written since the release began (see :mod:`syscontract._plan`). Exit 0 a safe order exists,
+message written since the release began (see :mod:`syscontract.system.plan`). Exit 0 a safe order exists,
 1 none does (with the findings that block every order), 2 a usage or input error.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import textwrap
 from typing import Any
 
-from syscontract._plan import Plan, plan
 from syscontract.manifest import dumps, load_all
-from syscontract.system import external_names, state
+from syscontract.system import external_names, live, state, waivers
+from syscontract.system.plan import Plan, plan
 
+from . import _live
 from ._table import WIDTH
 from .can_deploy import add_target
 from .drift import add_external, render_findings
@@ -58,15 +60,25 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     command.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     add_external(command)
+    _live.add_gate_arguments(command, unused_after=False)
+    waivers.add_argument(command)
     return command
 
 
 def run(args: argparse.Namespace) -> int:
     release = load_all(args.manifests)
     deployed = state(args.to, load_all(args.others or ()), given=bool(args.others))
-    result = plan(release, args.to, deployed, backlog=args.backlog, external=external_names(args.external))
-    sys.stdout.write(dumps(result.to_json()) if args.format == "json" else render(result))
-    return 0 if result.safe else 1
+    ledger = waivers.for_gate(args, args.to)  # a waived finding blocks no step; an expired waiver is an error
+    result = plan(release, args.to, deployed, backlog=args.backlog, external=external_names(args.external),
+                  waives=ledger.waives)  # fmt: skip
+    if _live.gated(args):  # the live evidence on every finding; the plan itself stays the manifests'
+        seen = _live.usage(args, args.to)
+        result = dataclasses.replace(result, findings=tuple(live.with_evidence(result.findings, seen)))
+    notes = ledger.applied() + ledger.findings()
+    body = {**result.to_json(), "waivers": ledger.to_json()}
+    waived = "\nwaivers:\n" + render_findings(notes) if notes else ""
+    sys.stdout.write(dumps(body) if args.format == "json" else render(result) + waived)
+    return 0 if result.safe and not ledger.failed() else 1
 
 
 def render(result: Plan) -> str:
@@ -80,6 +92,9 @@ def render(result: Plan) -> str:
     if not result.safe:
         lines = [f"no safe order to deploy into {result.environment}{aside}: every order leaves a consumer without "
                  "what it requires", ""]  # fmt: skip
+        if result.cycle:
+            ring = " -> ".join([*result.cycle, result.cycle[0]])
+            lines[-1:-1] = [f"each of these must deploy before the next, in a cycle: {ring}"]
         out = _wrap(lines) + render_findings(list(result.findings))
         if result.hints:
             out += "\nto unblock:\n" + "".join(_wrap([f"- {hint}"], "  ", "    ") for hint in result.hints)

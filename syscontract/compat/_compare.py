@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from syscontract.compat import avro, jsonschema
+from syscontract.compat import avro, jsonschema, protobuf
 from syscontract.compat import consumers as _consumers
 from syscontract.compat._model import FORMAT_MISMATCH, Compatibility, Problem
 from syscontract.contract import COMPATIBILITY_MODES, Contract
@@ -51,6 +51,13 @@ def compare(new: Any, old: Any, mode: str = "BACKWARD", *, consumers: Iterable[A
     found: list[Problem] = []
     for reader, writer in checked:
         found += problems(reader, writer)
+    if mode != "NONE" and new_contract.format == "protobuf":  # Buf's wire rules: what the new version deletes
+        for old_contract in compared:
+            if old_contract.format == "protobuf":
+                changed = protobuf.changes(new_contract, old_contract)
+                found += [
+                    dataclasses.replace(p, reader=str(old_contract.ref), writer=str(new_contract.ref)) for p in changed
+                ]
     found += _consumers.problems(new_contract, compared, checked, consumers)
     return Compatibility(compatible=not found, problems=found, mode=mode)
 
@@ -78,6 +85,8 @@ def problems(reader: Any, writer: Any) -> list[Problem]:
         found = avro.problems(reader, writer)
     elif reader.format in _JSON_FORMATS and writer.format in _JSON_FORMATS:
         found = jsonschema.problems(reader, writer)
+    elif reader.format == "protobuf" and writer.format == "protobuf":
+        found = protobuf.problems(reader, writer)
     else:
         found = [
             Problem(

@@ -14,6 +14,11 @@ consumer and every field it requires this module reports:
   a writer default is written when the producer leaves the field out) or no longer requires it.
   A nested field inherits its parents' status: ``customer.customerTier`` is optional when ``customer`` is;
 - ``CONSUMER_FIELD_UNKNOWN``: no compared version has the field at all.
+
+Protobuf fields are looked up in another version by their *numbers* (:func:`writer_path`), as the
+wire reads them: a renamed field is the same field, and the same name with another number is not. A
+protobuf writer that carries a field without presence (its zero value is never written) is
+``CONSUMER_FIELD_DEFAULTED`` in a pair whose reader has presence for a field a consumer requires.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from syscontract.compat._model import (
 from syscontract.contract import Contract, ContractRef, FieldPath, parse_path
 from syscontract.errors import ContractDeclarationError, ContractError
 
-__all__ = ["Consumer", "as_consumer", "problems", "status"]
+__all__ = ["Consumer", "as_consumer", "problems", "status", "writer_path"]
 
 # a field's status in one version, from worst to best; "sent" means present, required, never null, no default
 REMOVED, NULLABLE, DEFAULTED, OPTIONAL, SENT = "removed", "nullable", "defaulted", "optional", "sent"
@@ -113,6 +118,8 @@ def status(contract: Contract, path: str, *, as_writer: bool = False) -> str:
         steps = contract.walk(parse_path(path))
     except ContractError:
         return REMOVED
+    if contract.format == "protobuf":
+        return _protobuf_status(contract, path)
     worst = SENT
     for prop, node in steps:
         if prop.node.accepts(None) or node.accepts(None):
@@ -132,6 +139,63 @@ def status(contract: Contract, path: str, *, as_writer: bool = False) -> str:
 
 
 _ORDER = [REMOVED, NULLABLE, DEFAULTED, OPTIONAL, SENT]
+
+
+def writer_path(reader: Contract, writer: Contract, path: str) -> str | None:
+    """``path``, named as ``reader`` names its fields, named as ``writer`` names the same fields.
+
+    For two protobuf contracts the fields are matched by number, as the wire matches them (a field
+    renamed in ``writer`` is the same field; one of the same name with another number is not):
+    None when ``writer`` has no field of that number at some step, or has one that is not a message
+    where the path goes on. Any other pair, or a path ``reader`` does not have: ``path`` itself."""
+    if reader.format != "protobuf" or writer.format != "protobuf":
+        return path
+    try:
+        steps = parse_path(path).steps
+    except ContractError:
+        return path
+    mine, theirs = reader.native.descriptor, writer.native.descriptor
+    parts: list[str] = []
+    for index, (name, arrays) in enumerate(steps):
+        field = next((f for f in mine.fields if f.json_name == name), None)
+        if field is None:
+            return path  # not the reader's field: judged by name (unknown, or removed)
+        other = theirs.fields_by_number.get(field.number)
+        if other is None:
+            return None
+        parts.append(other.json_name + "[]" * arrays)
+        if index < len(steps) - 1:
+            mine, theirs = field.message_type, other.message_type
+            if mine is None:
+                return path
+            if theirs is None:
+                return None
+    return ".".join(parts)
+
+
+def _carried(reader: Contract, writer: Contract, path: str, *, as_writer: bool = False) -> str:
+    """The status in ``writer`` of the field ``reader`` calls ``path`` (:func:`writer_path`)."""
+    found = writer_path(reader, writer, path)
+    return REMOVED if found is None else status(writer, found, as_writer=as_writer)
+
+
+def _protobuf_status(contract: Contract, path: str) -> str:
+    """A protobuf field is ``sent`` where presence is on the wire (explicit presence, ``required``, a
+    repeated field: a consumer can be told it was not sent) and ``defaulted`` without presence (a
+    reader reads its zero value whether or not it was written: a field that loses presence breaks a
+    consumer that requires it)."""
+    descriptor = contract.native.descriptor
+    for index, (name, _arrays) in enumerate(parse_path(path).steps):
+        field = next((f for f in descriptor.fields if f.json_name == name), None)
+        if field is None:
+            return REMOVED
+        if not (field.is_repeated or field.has_presence or field.is_required):
+            return DEFAULTED
+        if index < len(parse_path(path).steps) - 1:
+            descriptor = field.message_type
+            if descriptor is None:
+                return REMOVED
+    return SENT
 
 
 def problems(
@@ -177,7 +241,7 @@ def _for_field(
             )
         ]
     for reader, writer in pairs:
-        if status(reader, path) != REMOVED and status(writer, path) == REMOVED:
+        if status(reader, path) != REMOVED and _carried(reader, writer, path) == REMOVED:
             found.append(
                 Problem(
                     CONSUMER_FIELD_NOT_IN_WRITER,
@@ -190,22 +254,41 @@ def _for_field(
                     consumer=consumer.name,
                 )
             )
-    now = status(new, path)
-    if now != SENT:
-        for old in previous:
-            if status(old, path) == SENT:
-                found.append(
-                    Problem(
-                        _KIND[now],
-                        _pointer(new if now != REMOVED else old, path),
-                        f"consumer {consumer.name} requires '{path}', which {old.ref} always sends; {new.ref} "
-                        f"{_change(now)}",
-                        field=path,
-                        reader=str(old.ref),
-                        writer=str(new.ref),
-                        consumer=consumer.name,
-                    )
+        elif (
+            writer.format == "protobuf"
+            and status(reader, path) == SENT
+            and _carried(reader, writer, path, as_writer=True) == DEFAULTED
+        ):
+            found.append(
+                Problem(
+                    CONSUMER_FIELD_DEFAULTED,
+                    _pointer(reader, path),
+                    f"consumer {consumer.name} requires '{path}', but data written with {writer.ref} carries it "
+                    f"without presence: its zero value is never on the wire, so {reader.ref} reads such a message "
+                    "as not sending it",
+                    field=path,
+                    reader=str(reader.ref),
+                    writer=str(writer.ref),
+                    consumer=consumer.name,
                 )
+            )
+    for old in previous:
+        if status(old, path) != SENT:
+            continue
+        now = _carried(old, new, path)  # protobuf: the field old sends, by its number in new
+        if now != SENT:
+            found.append(
+                Problem(
+                    _KIND[now],
+                    _pointer(new if now != REMOVED else old, path),
+                    f"consumer {consumer.name} requires '{path}', which {old.ref} always sends; {new.ref} "
+                    f"{_change(now)}",
+                    field=path,
+                    reader=str(old.ref),
+                    writer=str(new.ref),
+                    consumer=consumer.name,
+                )
+            )
     return found
 
 

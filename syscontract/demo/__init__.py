@@ -12,13 +12,17 @@ demo shows, with the contracts shipped in this package and an in-process transpo
 4. what telemetry reports (``syscontract.messages``): which writer versions arrive where, and the
    violations;
 5. ``syscontract drift`` over the two environments' manifests: the finding that would have stopped
-   the deploy.
+   the deploy;
+6. ``syscontract report``: the system as one HTML page (environments x services, the incident in red,
+   the telemetry of step 4 as live evidence, the plan that fixes prod), written to a new temporary
+   directory unless ``html`` names the file, and where it is.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +31,14 @@ from typing import Any
 from syscontract import _config, telemetry
 from syscontract._engine.policy import DeadLetter
 from syscontract._produces import produces
+from syscontract._report import Live, page
 from syscontract._requires import requires
 from syscontract.contract import ContractRef
 from syscontract.errors import MissingCriticalField
 from syscontract.manifest import Manifest, build
 from syscontract.registry import FileRegistry
 from syscontract.system import drift
+from syscontract.system.plan import plan
 from syscontract.wire import Envelope
 
 __all__ = ["CONTRACTS", "run"]
@@ -102,10 +108,12 @@ class Story:
     guarded: list[dict[str, Any]] = field(default_factory=list)
     telemetry: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
 
 
-def run(*, output: str = "text", stream: Any = None) -> int:
-    """Run the incident and print it (``output`` ``text`` or ``json``); 0 when it went as told."""
+def run(*, output: str = "text", stream: Any = None, html: str | Path | None = None) -> int:
+    """Run the incident and print it (``output`` ``text`` or ``json``), and write its page to ``html``
+    (default: ``report.html`` in a new temporary directory); 0 when it went as told."""
     stream = stream or sys.stdout
     registry = _REGISTRY
     _config.configure(service="pricing")
@@ -114,6 +122,7 @@ def run(*, output: str = "text", stream: Any = None) -> int:
     story = Story()
     before = {tuple(row[:4]): row[4] for row in telemetry.counts()}
     environments = {"staging": checkout_current, "prod": checkout_previous}
+    flows: dict[str, dict[str, Any]] = {}  # the page's live evidence: what step 4 counted, by environment
     for environment, checkout in environments.items():
         naive_counted: dict[tuple[Any, ...], int] = {}  # step 4 reports the guarded pricing only
         for order_id, name, tier, items, price in ORDERS:
@@ -156,19 +165,51 @@ def run(*, output: str = "text", stream: Any = None) -> int:
                     {"environment": environment, "contract": contract, "writer": writer, "outcome": outcome,
                      "messages": delta}
                 )  # fmt: skip
+                received = flows.setdefault(environment, {}).setdefault("received", {}).setdefault("pricing", {})
+                received.setdefault(writer or "unknown", {})[outcome] = delta
+            elif delta and role == "producer" and contract and contract.startswith("order.") and outcome == "ok":
+                produced = flows.setdefault(environment, {}).setdefault("produced", {}).setdefault("checkout", {})
+                version = contract.rpartition(".")[2]
+                produced[version] = produced.get(version, 0) + delta
         before = after
-    story.findings = [f.to_json() for f in drift(_manifests(registry, pricing, environments)).findings]
+    manifests = _manifests(registry, pricing, environments)
+    findings = drift(manifests).findings
+    story.findings = [f.to_json() for f in findings]
+    story.report = _picture(manifests, findings, flows, html)
     held = (
         any(n["environment"] == "prod" and n["tier"] == "VIP" and n["priced_as"] == "BASIC" for n in story.naive)
         and all(g["outcome"] == "priced" for g in story.guarded if g["environment"] == "staging")
         and all(g["outcome"] == "refused" and g["unchanged"] for g in story.guarded if g["environment"] == "prod")
         and any(f["kind"] == "field-not-sent" and f["environment"] == "prod" for f in story.findings)
+        and story.report["red"] == [["prod", "checkout"], ["prod", "pricing"]]
     )
     if output == "json":
         stream.write(json.dumps({"story_held": held, **story.__dict__}, indent=2) + "\n")
     else:
         _tell(story, stream, colour=getattr(stream, "isatty", lambda: False)())
     return 0 if held else 1
+
+
+def _picture(
+    manifests: list[Manifest], findings: list[Any], flows: dict[str, dict[str, Any]], html: str | Path | None
+) -> dict[str, Any]:
+    """Step 6: the page, with step 4's counts as live evidence and the plan that fixes prod (staging's
+    checkout into prod); where it was written and what it shows in red."""
+    release = [m for m in manifests if m.environment == "staging" and m.service == "checkout"]
+    fix = plan(release, "prod", [m for m in manifests if m.environment == "prod"])
+    evidence = Live("this demo's own telemetry (syscontract.messages, step 4)", {e: {"order": roles}
+                    for e, roles in flows.items()})  # fmt: skip
+    result = page(manifests, findings, live=evidence, plan=fix, title="syscontract demo")
+    target = Path(html) if html is not None else Path(tempfile.mkdtemp(prefix="syscontract-demo-")) / "report.html"
+    target.write_text(result.html, encoding="utf-8")
+    red = sorted(
+        [e, s]
+        for e in result.environments
+        for s in result.services
+        if any(f.severity == "error" and f.environment == e and s in (f.consumer, f.producer) for f in findings)
+    )
+    steps = [f"{step.step}. {step.service} -> {step.after}" for step in fix.steps]
+    return {"path": str(target), "red": red, "plan": steps, "errors": result.errors}
 
 
 def _manifests(registry: FileRegistry, pricing: Any, environments: dict[str, Any]) -> list[Manifest]:
@@ -232,6 +273,12 @@ def _tell(story: Story, out: Any, *, colour: bool) -> None:
         write(f"   {red(finding['severity'].upper())}  {lines[0]}\n")
         for line in lines[1:]:
             write(f"          {line}\n")
+    write("\n" + bold("6. The system as a picture: syscontract report") + "\n")
+    picture = story.report
+    write(f"   wrote {picture['path']}\n")
+    cells = ", ".join(f"{service} in {environment}" for environment, service in picture["red"])
+    write("   open it in a browser: " + red(f"in red, {cells}") + "\n")
+    write(f"   with the plan that fixes prod: {'; '.join(picture['plan'])}\n")
     write("\n" + bold("What to do next") + "\n")
     write("   - no contract yet? syscontract init order --from samples/*.json writes one from sample messages\n")
     write("   - find what your handlers read and do not declare: syscontract lint (it finds step 2)\n")
@@ -240,4 +287,5 @@ def _tell(story: Story, out: Any, *, colour: bool) -> None:
     write("   - write manifests in your pipeline (syscontract inventory), gate deploys on syscontract\n")
     write("     can-deploy, order a release (and its rollback) with syscontract plan\n")
     write("   - from live traffic: syscontract drift --prometheus URL reads what every environment runs\n")
+    write("   - the picture of your system: syscontract report deployments/ --html report.html\n")
     write("   - README.md, docs/quickstart.md and examples/shop show each step\n")

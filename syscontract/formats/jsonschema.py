@@ -58,11 +58,13 @@ from syscontract.errors import ContractDeclarationError
 __all__ = [
     "BACKTRACK_LIMIT",
     "DEFAULT_BASE_URI",
+    "DEFAULT_DRAFT",
     "DIALECTS",
     "MAX_DOCUMENT_BYTES",
     "JsonSchemaContext",
     "References",
     "build_validator",
+    "check_draft",
     "file_uri",
     "parse",
 ]
@@ -77,6 +79,26 @@ DIALECTS = {
 # jsonschema-rs's draft numbers (its Draft4 ... Draft202012 constants)
 _DRAFT_NUMBERS = {"draft4": 4, "draft6": 6, "draft7": 7, "draft2019-09": 19, "draft2020-12": 20}
 _NUMBER_DRAFTS = {number: name for name, number in _DRAFT_NUMBERS.items()}
+
+DEFAULT_DRAFT = "draft2020-12"
+"""The draft of a schema without ``$schema`` when nothing else says (``default_draft``, a contract's
+``contract.toml``, a registry's): the newest, as jsonschema-rs reads it. A Confluent registry's
+schemas default to draft 7, as Confluent's serializers read them."""
+
+
+def check_draft(value: object, what: str = "default_draft") -> str:
+    """``value`` as a draft name (``draft7``, ...): a name or a ``$schema`` URI of a known draft;
+    :class:`ContractDeclarationError` (reason ``bad-option``) otherwise."""
+    if isinstance(value, str):
+        if value in _DRAFT_NUMBERS:
+            return value
+        found = DIALECTS.get(value.rstrip("#"))
+        if found is not None:
+            return found
+    raise ContractDeclarationError(
+        f"{what} must be one of {', '.join(_DRAFT_NUMBERS)} (or its $schema URI), not {value!r}", reason="bad-option"
+    )
+
 
 DEFAULT_BASE_URI = "json-schema:///"
 """The base URI of a schema that has no ``$id`` and no file: relative references resolve against it
@@ -215,6 +237,10 @@ class JsonSchemaContext:
     recursive: bool = True
     """Whether validation may descend further than the schema is deep: a reference cycle, a dynamic
     reference, or a reference the field view could not place (then assumed)."""
+    documents: tuple[str, ...] = ()
+    """The canonical JSON (keys sorted, no white space) of every document the schema's references
+    retrieved, sorted: with the document's own canonical JSON and its draft, what it means (two
+    schemas of the same text whose ``$ref`` reaches different documents mean different things)."""
 
 
 _REFUSE_ALL = References()
@@ -229,9 +255,13 @@ def parse(
     references: Callable[[str], Any] | Mapping[str, Any] | None = None,
     base_uri: str | None = None,
     assert_format: bool | None = None,
+    default_draft: str | None = None,
     **options: Any,
 ) -> Contract:
     """Parse a JSON Schema document (a JSON value, or its text) into a :class:`Contract`.
+
+    ``default_draft`` is the draft of a document without ``$schema`` (``draft7``, ...; None:
+    :data:`DEFAULT_DRAFT`); a document's own ``$schema`` always wins.
 
     ``references`` resolves references to other documents (a :class:`References`, any callable of
     a URI, or a mapping of URIs to documents); ``base_uri`` is the document's own URI (a registry
@@ -264,7 +294,13 @@ def parse(
         hook = References(references)
     else:
         hook = references
-    context = _context(label, schema, hook, base_uri or DEFAULT_BASE_URI, assert_format)
+    if default_draft is not None:
+        try:
+            default_draft = check_draft(default_draft)
+        except ContractDeclarationError as exc:
+            exc.contract = label
+            raise
+    context = _context(label, schema, hook, base_uri or DEFAULT_BASE_URI, assert_format, default_draft)
     parser = _Parser(label, schema, context=context, defaulted_when_optional=required_means_no_default)
     try:
         root = parser.parse()
@@ -284,19 +320,28 @@ def parse(
 
 
 def _context(
-    label: str, schema: Mapping[str, Any] | bool, hook: Callable[[str], Any], base_uri: str, assert_format: bool | None
+    label: str,
+    schema: Mapping[str, Any] | bool,
+    hook: Callable[[str], Any],
+    base_uri: str,
+    assert_format: bool | None,
+    default_draft: str | None = None,
 ) -> JsonSchemaContext:
-    draft: str | None = None
+    # a document without $schema is read in the default draft (jsonschema-rs's own: 2020-12)
+    draft: str | None = default_draft
     resources: list[tuple[str, Any]] = []
     external = False
+    retrieved: set[str] = set()
 
     def retrieve(uri: str) -> Any:
         nonlocal external
         external = True
         try:
-            return hook(uri)
+            document = hook(uri)
         except ContractDeclarationError as exc:
             raise LookupError(str(exc)) from None
+        retrieved.add(json.dumps(document, sort_keys=True, separators=(",", ":"), default=str))
+        return document
 
     if isinstance(schema, Mapping):
         dialect = schema.get("$schema")
@@ -319,7 +364,9 @@ def _context(
         raise ContractDeclarationError(
             f"the schema's references cannot be resolved: {_first_line(exc)}", contract=label, reason="bad-reference"
         ) from None
-    return JsonSchemaContext(draft, base_uri, registry, hook, assert_format, external)
+    return JsonSchemaContext(
+        draft, base_uri, registry, hook, assert_format, external, documents=tuple(sorted(retrieved))
+    )
 
 
 _DRAFT_CLASSES = {

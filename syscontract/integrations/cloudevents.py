@@ -17,7 +17,9 @@ reader: its name must match (``com.example.order`` ends with ``.order``: a match
 :class:`~syscontract.ContractViolation` with reason ``other-contract``. The data is then checked as
 ``@requires`` checks any message: Avro data (``datacontenttype`` ``application/avro``) is decoded
 with the writer's schema, so a critical field the writer's version does not have is
-``not-in-writer-schema`` and never the reader's default; JSON data must carry every critical field.
+``not-in-writer-schema`` and never the reader's default; so is protobuf data (``application/protobuf``:
+the bare message, as the CloudEvents protobuf format carries it, or Confluent-framed bytes, whose
+framing names the writer); JSON data must carry every critical field.
 An event naming no version is checked on its data alone.
 
 Modes and bindings: binary mode with the attributes in headers (``ce-`` HTTP and NATS, ``ce_`` Kafka,
@@ -42,16 +44,27 @@ from syscontract.contract import Contract, ContractRef
 from syscontract.errors import ContractViolation, DecodeError
 from syscontract.integrations import _messaging as m
 from syscontract.registry import Registry
-from syscontract.wire import CONTRACT_HEADER
+from syscontract.wire import CONTRACT_HEADER, confluent
 from syscontract.wire import json as json_wire
 
-__all__ = ["AVRO_CONTENT_TYPES", "PREFIXES", "STRUCTURED_CONTENT_TYPE", "CloudEventCheck", "attributes", "contract_of"]
+__all__ = [
+    "AVRO_CONTENT_TYPES",
+    "PREFIXES",
+    "PROTOBUF_CONTENT_TYPES",
+    "STRUCTURED_CONTENT_TYPE",
+    "CloudEventCheck",
+    "attributes",
+    "contract_of",
+]
 
 PREFIXES: Final = ("ce-", "ce_", "cloudevents:", "cloudevents_")
 """Binary-mode attribute header prefixes (lower case): HTTP and NATS, Kafka, AMQP."""
 STRUCTURED_CONTENT_TYPE: Final = "application/cloudevents+json"
 AVRO_CONTENT_TYPES: Final = ("application/avro", "avro/binary", "application/vnd.apache.avro+binary")
 """``datacontenttype`` values whose data is an Avro body (read with the writer's schema)."""
+PROTOBUF_CONTENT_TYPES: Final = ("application/protobuf", "application/x-protobuf", "application/vnd.google.protobuf")
+"""``datacontenttype`` values whose data is a protobuf message: a bare body is read with the writer's
+message, Confluent-framed bytes (which a protobuf body never starts like) by their framing."""
 
 _REQUIRED = ("specversion", "id", "source", "type")
 _SCHEMA_SUFFIXES = (".avsc", ".schema.json", ".json", ".avro")
@@ -121,6 +134,14 @@ def attributes(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) ->
 
 def _is_avro(content_type: str | None) -> bool:
     return content_type is not None and content_type.split(";", 1)[0].strip().lower() in AVRO_CONTENT_TYPES
+
+
+def _is_bare_protobuf(content_type: str | None, data: bytes) -> bool:
+    """Protobuf data without Confluent's framing (a protobuf body never starts with its magic byte:
+    field number 0 does not exist)."""
+    if content_type is None or content_type.split(";", 1)[0].strip().lower() not in PROTOBUF_CONTENT_TYPES:
+        return False
+    return not confluent.detect(data)
 
 
 class CloudEventCheck(m.GuardCheck):
@@ -208,7 +229,9 @@ class CloudEventCheck(m.GuardCheck):
             )
         if isinstance(data, (bytes, bytearray, memoryview)):
             headers = {}
-            if writer is not None and _is_avro(found.get("datacontenttype")):
+            data = bytes(data)
+            content_type = found.get("datacontenttype")
+            if writer is not None and (_is_avro(content_type) or _is_bare_protobuf(content_type, data)):
                 headers[CONTRACT_HEADER] = f"{self.ref.name}.v{writer.version}"
             return self._check_bytes(data, headers, original)
         if isinstance(data, str):

@@ -10,6 +10,10 @@
         "value.deserializer": Deserializer("order.v3", ["customerTier"], registry=registry),
     })
 
+With local contracts and the Schema Registry the producers register with, no id table is needed:
+``registry=ConfluentRegistry({"url": ...}, contracts="contracts")`` names each writer schema id
+after the local version with the same canonical form (docs/registries.md).
+
 ``@requires`` also accepts a ``confluent_kafka.Message`` directly: its value is decoded with its
 headers (schema id header, ``syscontract-contract``) and the handler receives the decoded payload.
 Use with the ``kafka`` extra: ``pip install 'syscontract[kafka]'``.

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from syscontract.errors import ContractDeclarationError
+from syscontract.inventory import module_name
 
 __all__ = [
     "CALL_DEPTH",
@@ -67,7 +68,9 @@ worth an unbounded parse."""
 
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv"})
 
-_REQUIRES = frozenset({"syscontract.requires", "syscontract._requires.requires"})
+_REQUIRES = frozenset(
+    {"syscontract.requires", "syscontract._requires.requires", "syscontract.integrations.faststream.guard"}
+)
 _PRODUCES = frozenset({"syscontract.produces", "syscontract._produces.produces"})
 _CONTRACT = frozenset(
     {"syscontract.contract", "syscontract.formats.pydantic.contract", "syscontract.registry.code.contract"}
@@ -176,17 +179,6 @@ def source_files(paths: Sequence[str]) -> list[tuple[Path, str]]:
                     file = Path(folder) / name
                     found.setdefault(file.resolve(), str(file))
     return sorted(found.items(), key=lambda item: item[1])
-
-
-def module_name(path: Path) -> str:
-    """The dotted name Python imports ``path`` under: up through the directories that are packages
-    (hold an ``__init__.py``), as a test run or ``syscontract inventory`` imports it."""
-    parts = [] if path.stem == "__init__" else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file() and folder.parent != folder:
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts) or path.parent.name
 
 
 def parse(path: Path, shown: str) -> ast.Module:

@@ -4,9 +4,15 @@
 
     contracts/
       order/
-        contract.toml      optional: compatibility, critical, owner, doc, format ("assert"/"annotate")
+        contract.toml      optional: compatibility, critical, owner, doc, format ("assert"/"annotate"),
+                           default_draft (the draft of a JSON Schema without $schema), message and
+                           presence (protobuf)
         v1.avsc  v2.avsc  v3.avsc        Avro
         v4.schema.json                   or JSON Schema
+        v5.binpb                         or Protobuf: a FileDescriptorSet (buf build -o, protoc
+                                         --descriptor_set_out --include_imports)
+        v6.proto                         or .proto source, compiled by grpcio-tools' protoc (extra
+                                         protobuf-compiler); its imports resolve inside the root only
 
 Contracts are loaded when first asked for and kept. A contract name is one directory below the
 root; a name or file that would leave the root (``..``, an absolute path, a symlink out) is refused.
@@ -40,9 +46,21 @@ __all__ = ["MAX_FILE_BYTES", "FileRegistry"]
 MAX_FILE_BYTES = 8 * 1024 * 1024
 """A contract file larger than this is refused rather than read."""
 
-_VERSION_FILE = re.compile(r"^v(?P<version>0|[1-9][0-9]{0,8})\.(?P<ext>avsc|schema\.json)$")
+_VERSION_FILE = re.compile(r"^v(?P<version>0|[1-9][0-9]{0,8})\.(?P<ext>avsc|schema\.json|binpb|proto)$")
 _LOOKS_LIKE_VERSION = re.compile(r"^v[0-9]+\.")
-_TOML_KEYS = {"compatibility", "critical", "owner", "doc", "ids", "guids", "retired", "format"}
+_TOML_KEYS = {
+    "compatibility",
+    "critical",
+    "owner",
+    "doc",
+    "ids",
+    "guids",
+    "retired",
+    "format",
+    "default_draft",
+    "message",
+    "presence",
+}
 _FORMAT_MODES = {"assert": True, "annotate": False}
 _RESCAN_SECONDS = 10.0
 
@@ -51,11 +69,16 @@ class FileRegistry:
     """Contracts read from ``path`` (the layout above). ``FileRegistry("contracts")``.
 
     Writers are found by schema id or GUID (``[ids]``/``[guids]`` tables in ``contract.toml``, mapping
-    ``v2 = 7``) and by the CRC-64-AVRO fingerprint of every ``.avsc`` file.
+    ``v2 = 7``) and by the CRC-64-AVRO fingerprint of every ``.avsc`` file. ``default_draft``: the
+    draft of a JSON Schema without ``$schema`` (``draft7``, ...; None: 2020-12), unless its
+    ``contract.toml`` says ``default_draft``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, default_draft: str | None = None) -> None:
+        from syscontract.formats.jsonschema import check_draft
+
         self.path = Path(path)
+        self.default_draft = None if default_draft is None else check_draft(default_draft, "default_draft")
         self._contracts: dict[ContractRef, Contract] = {}
         self._settings: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
@@ -123,7 +146,10 @@ class FileRegistry:
             index = self._build_index()  # new files may have appeared; at most every few seconds
         ref = index.get(key)
         if ref is None:
-            raise RegistryError(f"no contract in {str(self.path)!r} has {label}", reason="unknown-schema")
+            raise RegistryError(
+                f"no contract in {str(self.path)!r} has {label}{_ways_out(key[0], key[1], str(self.path))}",
+                reason="unknown-schema",
+            )
         return self.get(ref)
 
     def _build_index(self) -> dict[object, ContractRef]:
@@ -152,8 +178,10 @@ class FileRegistry:
 
     def _root(self) -> Path:
         if not self.path.is_dir():
+            where = os.path.abspath(self.path)
+            shown = repr(str(self.path)) if str(self.path) == where else f"{str(self.path)!r} ({where})"
             raise RegistryError(
-                f"contracts directory {str(self.path)!r} does not exist (create it, set SYSCONTRACT_CONTRACTS, "
+                f"contracts directory {shown} does not exist (create it, set SYSCONTRACT_CONTRACTS, "
                 "or call syscontract.configure(registry=...))",
                 reason="no-registry",
             )
@@ -199,7 +227,8 @@ class FileRegistry:
             if match is None:
                 if _LOOKS_LIKE_VERSION.match(entry.name):
                     raise RegistryError(
-                        f"{str(entry)!r}: a version file must end in .avsc (Avro) or .schema.json (JSON Schema)",
+                        f"{str(entry)!r}: a version file must end in .avsc (Avro), .schema.json (JSON Schema), "
+                        ".binpb or .proto (Protobuf)",
                         contract=name,
                         reason="bad-file",
                     )
@@ -250,8 +279,10 @@ class FileRegistry:
 
     def _parse(self, ref: ContractRef, path: Path, settings: dict[str, Any]) -> Contract:
         """The contract in ``path``, without contract.toml's critical list."""
+        options: dict[str, Any] = {key: settings[key] for key in ("compatibility", "owner", "doc") if key in settings}
+        if path.name.endswith((".binpb", ".proto")):
+            return self._protobuf(ref, path, settings, options)
         text = self._read(path, str(ref))
-        options = {key: settings[key] for key in ("compatibility", "owner", "doc") if key in settings}
         try:
             if path.name.endswith(".avsc"):
                 return Contract.from_avro(ref, text, source=str(path), **options)
@@ -264,12 +295,43 @@ class FileRegistry:
                 references=References(root=self._root(), here=path.parent, lookup=self._schema_with_id),
                 base_uri=file_uri(path),
                 assert_format=_FORMAT_MODES.get(settings.get("format", "")),
+                default_draft=settings.get("default_draft", self.default_draft),
                 **options,
             )
         except ContractDeclarationError as exc:
             raise RegistryError(
                 f"{str(path)!r}: {exc.detail}", contract=str(ref), field=exc.field, reason=exc.reason
             ) from exc
+
+    def _protobuf(self, ref: ContractRef, path: Path, settings: dict[str, Any], options: dict[str, Any]) -> Contract:
+        from syscontract.formats.protobuf import compile_proto
+
+        for key in ("message", "presence"):
+            if key in settings:
+                options[key] = settings[key]
+        try:
+            if path.name.endswith(".proto"):
+                self._read(path, str(ref))  # bounded and readable, before the compiler sees it
+                schema = compile_proto(path, self._root())
+            else:
+                schema = self._read_bytes(path, str(ref))
+            return Contract.from_protobuf(ref, schema, source=str(path), **options)
+        except ContractDeclarationError as exc:
+            raise RegistryError(
+                f"{str(path)!r}: {exc.detail}", contract=str(ref), field=exc.field, reason=exc.reason
+            ) from exc
+
+    def _read_bytes(self, path: Path, ref: str) -> bytes:
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise RegistryError(
+                    f"{str(path)!r} is more than the {MAX_FILE_BYTES} bytes a contract file may have",
+                    contract=ref,
+                    reason="bad-file",
+                )
+            return path.read_bytes()
+        except OSError as exc:
+            raise RegistryError(f"cannot read {str(path)!r}: {exc}", contract=ref, reason="bad-file") from exc
 
     def _schema_with_id(self, uri: str) -> Any:
         """The JSON Schema document of this registry whose ``$id`` is ``uri`` (None: there is none)."""
@@ -358,6 +420,17 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
     for key in ("owner", "doc"):
         if key in settings and not isinstance(settings[key], str):
             raise fail(f"'{key}' must be a string")
+    if "message" in settings and not isinstance(settings["message"], str):
+        raise fail("'message' must be the name of the contract's protobuf message, such as \"Order\"")
+    if "presence" in settings and settings["presence"] not in ("explicit", "zero-is-unsent"):
+        raise fail(f'\'presence\' must be "explicit" or "zero-is-unsent", not {settings["presence"]!r}')
+    if "default_draft" in settings:
+        from syscontract.formats.jsonschema import check_draft
+
+        try:
+            check_draft(settings["default_draft"], "'default_draft'")
+        except ContractDeclarationError as exc:
+            raise fail(exc.detail) from None
     if "format" in settings and settings["format"] not in _FORMAT_MODES:
         raise fail(f'\'format\' must be "assert" or "annotate", not {settings["format"]!r}')
     retired = settings.get("retired", [])
@@ -385,3 +458,18 @@ def _check_settings(settings: dict[str, Any], path: Path, name: str) -> None:
                     uuid.UUID(str(value))
                 except ValueError:
                     raise fail(f"guids.{version_key} is not a GUID: {value!r}") from None
+
+
+def _ways_out(kind: str, value: object, contracts: str) -> str:
+    """What to do about a writer id or GUID no local contract is mapped to (empty for fingerprints):
+    map it in ``contract.toml``, or let the Schema Registry that issued it name the writer."""
+    if kind not in ("id", "guid"):
+        return ""
+    table, shown = ("ids", value) if kind == "id" else ("guids", f'"{value}"')
+    return (
+        f": map it to the version it is in the [{table}] table of that contract's contract.toml "
+        f"(v<N> = {shown}), or read writers from the Schema Registry that issued it, matched to these "
+        "contracts by canonical form: syscontract.configure(registry=ConfluentRegistry("
+        f'{{"url": "<the registry URL>"}}, contracts={contracts!r})) '
+        "(syscontract.registry.confluent, extra kafka; see docs/registries.md)"
+    )

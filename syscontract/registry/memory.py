@@ -92,7 +92,16 @@ class MemoryRegistry:
     def _writer(self, key: tuple[str, object], label: str) -> Contract:
         ref = self._writers.get(key)
         if ref is None:
-            raise RegistryError(f"no contract in this registry has {label}", reason="unknown-schema")
+            hint = ""
+            if key[0] in ("id", "guid"):
+                option = "schema_id" if key[0] == "id" else "guid"
+                hint = (
+                    f": add the version it is with add(contract, {option}=...), or read "
+                    "writers from the Schema Registry that issued it: ConfluentRegistry("
+                    '{"url": "<the registry URL>"}, contracts=<this registry>) (syscontract.registry.confluent, '
+                    "extra kafka; see docs/registries.md)"
+                )
+            raise RegistryError(f"no contract in this registry has {label}{hint}", reason="unknown-schema")
         return self._contracts[ref]
 
     def find(self, ref: ContractRef) -> Contract | None:

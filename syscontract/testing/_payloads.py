@@ -158,6 +158,8 @@ def _graph(contract: Contract) -> tuple[Node, _Sources]:
     if contract.format == "avro":
         # the plain schema (a Schema Registry's references inlined) and the engine's table of its named types
         return _AvroShapes(named_types(contract.schema), sources).node(contract.schema), sources
+    if contract.format == "protobuf":
+        return contract.root, sources  # the graph is all a message's JSON mapping needs
     return _JsonSchemaShapes(contract, sources).parse(), sources
 
 

@@ -37,13 +37,15 @@ if TYPE_CHECKING:
 
 __all__ = ["FRAMINGS", "StaleCase", "StaleProducer", "StaleReport", "stale_producer"]
 
-FRAMINGS: Final = ("dict", "json", "avro", "confluent", "model")
+FRAMINGS: Final = ("dict", "json", "avro", "confluent", "model", "protobuf")
 """How :class:`StaleProducer` sends each message: ``dict`` (a decoded mapping), ``json`` (JSON bytes),
 ``avro`` (a bare Avro body with a ``syscontract-contract: <name>.v<N>`` header, as an
 :class:`~syscontract.wire.Envelope`), ``confluent`` (Confluent-framed Avro, the writer found by schema
-id) and ``model`` (the handler's pydantic model, validated from the JSON as a framework would, so
-its defaults fill the gaps). ``avro`` and ``confluent`` apply to Avro versions, ``model`` to pydantic
-contracts."""
+id; for a protobuf version, what confluent-kafka's own ``ProtobufSerializer`` writes), ``model`` (the
+handler's pydantic model, validated from the JSON as a framework would, so its defaults fill the
+gaps) and ``protobuf`` (a bare protobuf body with the ``syscontract-contract`` header). ``avro``
+applies to Avro versions, ``protobuf`` to protobuf versions, ``confluent`` to both, ``model`` to
+pydantic contracts."""
 
 _EXPECT_REFUSAL: Final = "MissingCriticalField"
 _EXPECT_ACCEPTED: Final = "accepted"
@@ -318,7 +320,7 @@ class StaleProducer:
         return report
 
     def _messages(
-        self, declared: Contract, old: Contract, payload: Any, critical: tuple[str, ...], ids: dict[int, int | None]
+        self, declared: Contract, old: Contract, payload: Any, critical: tuple[str, ...], ids: dict[int, Any]
     ) -> list[_Message]:
         version = str(old.ref)
         missing = tuple(path for path in critical if not has_field(old, path))
@@ -331,13 +333,18 @@ class StaleProducer:
                 messages.append(message)
             return message
 
-        reads: set[str] = set()
-        traced = add("dict", lambda: _Traced(projected, "", reads))
-        traced.reads = reads
-        add("json", lambda: _json_bytes(projected))
+        if declared.format != "protobuf":  # a protobuf handler reads messages, not its JSON mapping
+            reads: set[str] = set()
+            traced = add("dict", lambda: _Traced(projected, "", reads))
+            traced.reads = reads
+            add("json", lambda: _json_bytes(projected))
         if old.format == "avro":
             add("avro", lambda: Envelope(avro_wire.encode(projected, old.native), {CONTRACT_HEADER: version.encode()}))
             add("confluent", lambda: _confluent(old, projected, ids.get(old.ref.version)))
+        if old.format == "protobuf":
+            header = {CONTRACT_HEADER: version.encode()}
+            add("protobuf", lambda: Envelope(_protobuf_message(old, projected).SerializeToString(), header))
+            add("confluent", lambda: _protobuf_confluent(old, projected, ids.get(old.ref.version)))
         model = declared.model
         if model is not None:
             add("model", lambda: _model(model, projected))
@@ -345,32 +352,38 @@ class StaleProducer:
 
     def _writer_ids(
         self, declaration: Declaration, declared: Contract, older: list[Contract], registry: Registry
-    ) -> tuple[dict[int, int | None], Any, str | None]:
-        """Schema ids for the ``confluent`` framing: ``(version -> id, writer registry to configure
-        for the run or None, a note for the report)``."""
+    ) -> tuple[dict[int, Any], Any, str | None]:
+        """Schema ids for the ``confluent`` framing: ``(version -> id (Avro) or serializer (protobuf),
+        writer registry to configure for the run or None, a note for the report)``."""
         avro = [old for old in older if old.format == "avro"]
-        if "confluent" not in self.framings or not avro:
+        protos = [old for old in older if old.format == "protobuf"]
+        if "confluent" not in self.framings or not (avro or protos):
             return {}, None, None
         if declaration.registry is not None:
             # the handler reads writers from its own registry: use the ids it knows
             id_of = getattr(registry, "id_of", None)
-            ids: dict[int, int | None] = {}
-            for old in avro:
+            ids: dict[int, Any] = {}
+            for old in [*avro, *protos]:
                 try:
                     ids[old.ref.version] = None if id_of is None else int(id_of(old.ref))
                 except RegistryError:
                     ids[old.ref.version] = None
+                if old.format == "protobuf" and ids[old.ref.version] is not None:
+                    ids[old.ref.version] = _framer(old, ids[old.ref.version])
             return ids, None, "confluent framing: schema ids from the handler's own registry"
         try:
             writers, ids = _mock_schema_registry(declared, [*older, declared])
         except ImportError:
             writers = MemoryRegistry()
             ids = {}
-            for number, old in enumerate(avro, start=1):
+            for number, old in enumerate([*avro, *protos], start=1):
                 writers.add(old, schema_id=number)
-                ids[old.ref.version] = number
+                ids[old.ref.version] = number if old.format == "avro" else _framer(old, number)
             return ids, writers, "confluent framing: confluent-kafka is not installed, schema ids from a MemoryRegistry"
-        return ids, writers, "confluent framing: confluent-kafka's mock:// Schema Registry through ConfluentRegistry"
+        note = "confluent framing: confluent-kafka's mock:// Schema Registry through ConfluentRegistry"
+        if protos:
+            note += " (protobuf versions written by its ProtobufSerializer)"
+        return ids, writers, note
 
 
 stale_producer: Final = StaleProducer()
@@ -401,6 +414,10 @@ def _sample(declared: Contract, sample: Any, critical: Sequence[str]) -> Any:
         return minimal_payload(declared, critical)
     if isinstance(sample, BaseModel):
         return sample.model_dump(mode="json", by_alias=True)
+    if declared.format == "protobuf" and hasattr(sample, "DESCRIPTOR"):
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(sample)  # protobuf's JSON mapping, as minimal_payload builds it
     if isinstance(sample, (bytes, bytearray, str)):
         return json_wire.decode(bytes(sample) if not isinstance(sample, str) else sample)
     if not isinstance(sample, Mapping):
@@ -432,9 +449,11 @@ class _Forced:
             _config.configure(registry=self.saved_registry)
 
 
-def _mock_schema_registry(declared: Contract, versions: list[Contract]) -> tuple[Any, dict[int, int | None]]:
+def _mock_schema_registry(declared: Contract, versions: list[Contract]) -> tuple[Any, dict[int, Any]]:
     """confluent-kafka's in-memory Schema Registry holding every Avro version under the subject named
-    like the contract, version numbers lined up (placeholders fill the gaps); ImportError without it."""
+    like the contract, version numbers lined up (placeholders fill the gaps), and each protobuf version
+    as its ``ProtobufSerializer`` registers it (a subject of its own, imports as references; the value
+    is that serializer, as a function of the message); ImportError without it."""
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
     from syscontract.registry.confluent import ConfluentRegistry
@@ -442,7 +461,7 @@ def _mock_schema_registry(declared: Contract, versions: list[Contract]) -> tuple
     name = declared.ref.name
     by_version = {contract.ref.version: contract for contract in versions}
     client = SchemaRegistryClient.new_client({"url": f"mock://syscontract-stale-producer-{uuid.uuid4().hex}"})
-    ids: dict[int, int | None] = {}
+    ids: dict[int, Any] = {}
     for version in range(1, declared.ref.version + 1):
         contract = by_version.get(version)
         if contract is not None and contract.format == "avro":
@@ -454,7 +473,46 @@ def _mock_schema_registry(declared: Contract, versions: list[Contract]) -> tuple
             raise ImportError("the mock registry cannot hold these versions apart")
         if contract is not None and contract.format == "avro":
             ids[version] = registered.schema_id
+        elif contract is not None and contract.format == "protobuf" and version < declared.ref.version:
+            ids[version] = _protobuf_serializer(client, contract, f"syscontract-stale-{name}-v{version}")
     return ConfluentRegistry(client), ids
+
+
+def _protobuf_serializer(client: Any, contract: Contract, subject: str) -> Callable[[Any], bytes]:
+    from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    serializer = ProtobufSerializer(
+        contract.native.message_class,
+        client,
+        {"use.deprecated.format": False, "subject.name.strategy": lambda ctx, record: subject},
+    )
+    context = SerializationContext(subject, MessageField.VALUE)
+    return lambda message: bytes(serializer(message, context) or b"")
+
+
+def _framer(contract: Contract, schema_id: int) -> Callable[[Any], bytes]:
+    """Confluent framing of a protobuf message with ``schema_id``, as confluent-kafka writes it."""
+    from syscontract.wire import protobuf as protobuf_wire
+
+    prefix = confluent_wire.encode(schema_id, protobuf_wire.encode_indexes(contract.native.indexes))
+    return lambda message: prefix + message.SerializeToString()
+
+
+def _protobuf_message(old: Contract, payload: Any) -> Any:
+    """``payload`` (protobuf's JSON mapping, projected onto ``old``) as ``old``'s message."""
+    from google.protobuf import json_format
+
+    try:
+        return json_format.ParseDict(payload, old.native.message_class())
+    except json_format.ParseError as exc:
+        raise _Skip(f"{old.native.full_name} cannot be built from it ({exc})") from exc
+
+
+def _protobuf_confluent(old: Contract, payload: Any, serialize: Callable[[Any], bytes] | None) -> bytes:
+    if serialize is None:
+        raise _Skip(f"the handler's registry has no schema id for {old.ref}")
+    return serialize(_protobuf_message(old, payload))
 
 
 def _json_bytes(payload: Any) -> bytes:

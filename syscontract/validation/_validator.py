@@ -86,6 +86,10 @@ def compile_validator(contract: Contract) -> Validator:
         from syscontract.validation._pydantic import pydantic_validator
 
         return pydantic_validator(contract)
+    if contract.format == "protobuf":
+        from syscontract.validation._protobuf import protobuf_validator
+
+        return protobuf_validator(contract)
     if contract.format not in ("avro", "jsonschema"):
         raise ContractDeclarationError(
             f"no validator for contracts of format {contract.format!r}", contract=ref, reason="bad-schema"

@@ -64,7 +64,7 @@ def open_envelope(message: Any) -> tuple[Any, Any, bool] | None:
     Every client's envelope is recognised here, not in the engine."""
     if type(message) is Envelope:
         return message.value, message.headers, message.key
-    module = type(message).__module__
+    module = type(message).__module__ or ""  # a class made at run time (protobuf's message factory) has None
     if module.startswith(("confluent_kafka", "cimpl")) and callable(getattr(message, "value", None)):
         return message.value(), message.headers(), False
     return None

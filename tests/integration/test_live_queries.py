@@ -11,7 +11,7 @@ from typing import Any
 
 from conftest import require_binary
 
-from syscontract import live
+from syscontract.system import live
 
 
 def target_info(instance: str, service: str, environment: str, process: str = "p1") -> str:

@@ -181,10 +181,10 @@ _SERVERS = {
     "rabbitmq": ("127.0.0.1", 5672, "rabbitmq-server -detached"),
     "redis": ("127.0.0.1", 6379, 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""'),
 }
-_USES = {
-    "nats": re.compile(r"\bnats\.connect\("),
-    "rabbitmq": re.compile(r"\b(pika\.BlockingConnection|aio_pika\.connect)"),
-    "redis": re.compile(r"\bredis\.(asyncio\.)?Redis\("),
+_USES = {  # the clients' own connections, and FastStream's brokers (docs/integrations.md)
+    "nats": re.compile(r"\bnats\.connect\(|\bNatsBroker\("),
+    "rabbitmq": re.compile(r"\b(pika\.BlockingConnection|aio_pika\.connect|RabbitBroker\()"),
+    "redis": re.compile(r"\bredis\.(asyncio\.)?Redis\(|\bRedisBroker\("),
 }
 
 

@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import small_systems
 
-from syscontract import Contract, FileRegistry, live
+from syscontract import Contract, FileRegistry
 from syscontract.cli import main
 from syscontract.errors import PrometheusError
-from syscontract.live import Declared, Flow, Snapshot
 from syscontract.manifest import Entry, Manifest, dumps, manifest_files
-from syscontract.system import carried, drift
+from syscontract.system import carried, drift, live, prometheus
+from syscontract.system.live import Declared, Flow, Snapshot
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop"
 CONTRACTS = Path(__file__).parents[1] / "data" / "contracts"  # order v2 (no customer.customerTier), v3, v4
@@ -170,13 +170,14 @@ def test_the_rule_a_reader_and_writer_that_cannot_be_compared_are_not_judged_rea
     """File drift, can-deploy and plan share the findings' rules: a pair whose comparison fails was
     taken as readable before; it is a ``not-judged`` error now, which blocks every plan."""
     from syscontract import system
-    from syscontract._plan import plan
     from syscontract.errors import ContractDeclarationError
+    from syscontract.system import rules
+    from syscontract.system.plan import plan
 
     def cannot(reader: Contract, writer: Contract) -> bool:
         raise ContractDeclarationError("the comparison failed")
 
-    monkeypatch.setattr(system, "can_read", cannot)
+    monkeypatch.setattr(rules, "can_read", cannot)
     v2, v3 = record(2, ["id"]), record(3, ["id", "tier"])
     reader = Manifest("pricing", "prod", (Entry("consumer", v3.ref, "pricing.handle", ("id",)),), {v3.ref: v3})
     writer = Manifest("checkout", "prod", (Entry("producer", v2.ref, "checkout.send", ()),), {v2.ref: v2})
@@ -207,6 +208,8 @@ def canned(declarations: bytes, messages: bytes = b"", unattributed: bytes = b""
     def answer(query: str) -> tuple[int, dict[str, str], bytes]:
         if query.startswith("count by"):
             return status, {}, declarations
+        if "syscontract_violations_total" in query:
+            return status, {}, vector()
         if query.startswith("sum by"):
             return status, {}, messages or vector()
         return status, {}, unattributed or vector()
@@ -673,6 +676,8 @@ class Answers:
     def __init__(self, declarations: list[Any], flows: list[Any], unattributed: float) -> None:
         self.answers: dict[str, list[tuple[dict[str, str], Any]]] = {
             "count by": declarations,
+            "sum by (deployment_environment_name, service_name, syscontract_role, syscontract_contract, "
+            "syscontract_writer_version": [],  # the violations by field: none here
             "sum by": flows,
             "count(": [({}, unattributed)] if unattributed else [],
         }
@@ -684,7 +689,7 @@ class Answers:
         result = [{"metric": labels, "value": [at, value if isinstance(value, str) else repr(value)]}
                   for labels, value in rows]  # fmt: skip
         encoded = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
-        return live._vector(self.url, 200, {}, encoded.encode())
+        return prometheus._vector(self.url, 200, {}, encoded.encode())
 
 
 LIVE_BLINDINGS = ("nan", "inf", "-inf", "negative", "unknown-writer", "unknown-reader", "unattributed", "no-producer",

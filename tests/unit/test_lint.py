@@ -483,3 +483,28 @@ def test_the_recorders_report_of_the_shops_handler_merges_by_its_name(tmp_path: 
     (error,) = [f for f in report.findings if f.severity == "error"]
     assert ("undeclared-fallback", "customerTier") == (error.kind, error.field)
     assert error.message.endswith("; seen in tests too")
+
+
+def test_a_faststream_guard_is_a_handler_and_its_fix_keeps_the_dead_letter(tmp_path: Path) -> None:
+    (tmp_path / "svc.py").write_text(
+        "from faststream.nats import NatsBroker\n"
+        "from syscontract.integrations import faststream as fs\n"
+        "from syscontract.integrations.faststream import guard\n\n"
+        "broker = NatsBroker()\n"
+        "dead = broker.publisher('orders-dead', stream='dead')\n\n"
+        "@guard('order.v3', ['orderId'], dead_letter=dead)\n"
+        "@broker.subscriber('orders', stream='orders')\n"
+        "async def price(order: dict) -> None:\n"
+        "    return order.get('customerTier', 'BASIC')\n\n"
+        "@fs.guard(contract='order.v3', fields=['orderId', 'customerTier'], dead_letter=dead)\n"
+        "@broker.subscriber('more', stream='orders')\n"
+        "async def declared(order: dict) -> None:\n"
+        "    return order.get('customerTier', 'BASIC')\n"
+    )
+    report = lint([str(tmp_path)])
+    by_handler = {h.handler: h for h in report.handlers}
+    assert ["svc.declared", "svc.price"] == sorted(by_handler)
+    (error,) = [f for f in by_handler["svc.price"].findings if f.severity == "error"]
+    assert ("undeclared-fallback", "customerTier") == (error.kind, error.field)
+    assert '@guard("order.v3", ["orderId", "customerTier"], dead_letter=dead)' == by_handler["svc.price"].suggested
+    assert not [f for f in by_handler["svc.declared"].findings if f.severity == "error"]

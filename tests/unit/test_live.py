@@ -21,10 +21,11 @@ from typing import Any
 
 import pytest
 
-from syscontract import FileRegistry, live
+from syscontract import FileRegistry
 from syscontract.cli import main
 from syscontract.errors import ContractError, MissingDependencyError, PrometheusError
-from syscontract.live import Declared, Flow, Snapshot
+from syscontract.system import live
+from syscontract.system.live import Declared, Flow, Snapshot
 
 CONTRACTS = Path(__file__).parents[1] / "data" / "contracts"  # order v2 (no customer.customerTier), v3, v4 JSON Schema
 
@@ -42,10 +43,26 @@ PRICING = {"deployment_environment_name": "prod", "service_name": "pricing", "sy
            "syscontract_fields": "customer.customerTier,customer.id"}  # fmt: skip
 
 
-def canned(declarations: bytes = EMPTY, messages: bytes = EMPTY, unattributed: bytes = EMPTY) -> Answer:
+def canned(
+    declarations: bytes = EMPTY,
+    messages: bytes = EMPTY,
+    unattributed: bytes = EMPTY,
+    violations: bytes = EMPTY,
+    last_seen: bytes = EMPTY,
+    covered: bytes = EMPTY,
+    reporting: bytes = EMPTY,
+) -> Answer:
     def answer(query: str) -> tuple[int, dict[str, str], bytes]:
+        if query.startswith("max by"):
+            return 200, {}, last_seen
+        if query.startswith("min_over_time"):
+            return 200, {}, covered
+        if query.startswith("count_over_time"):
+            return 200, {}, reporting
         if query.startswith("count by"):
             return 200, {}, declarations
+        if "syscontract_violations_total" in query:
+            return 200, {}, violations
         if query.startswith("sum by"):
             return 200, {}, messages
         return 200, {}, unattributed
@@ -115,15 +132,15 @@ def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- the protocol --------------------------------------------------------------------------------------
 
 
-def test_three_queries_posted_under_the_base_path_at_one_instant(server: FakePrometheus) -> None:
+def test_four_queries_posted_under_the_base_path_at_one_instant(server: FakePrometheus) -> None:
     server.answer = canned(declarations=vector((PRICING, 1)))
     with live.Prometheus(server.url + "/") as prometheus:
         snapshot = live.observe(prometheus, "30m", at=1_700_000_000.0)
-    assert ["/prometheus/api/v1/query"] * 3 == [r["path"] for r in server.requests]
+    assert ["/prometheus/api/v1/query"] * 4 == [r["path"] for r in server.requests]
     assert {"1700000000.000"} == {r["form"]["time"] for r in server.requests}
     assert {"application/x-www-form-urlencoded"} == {r["headers"]["Content-Type"] for r in server.requests}
     assert list(live.queries("30m").values()) == [r["form"]["query"] for r in server.requests]
-    assert (3, 1) == (snapshot.queries, len(snapshot.declared))
+    assert (4, 1) == (snapshot.queries, len(snapshot.declared))
 
 
 def test_queries_aggregate_on_the_server_and_filter_environments() -> None:
@@ -402,3 +419,135 @@ def test_a_producer_whose_messages_break_its_contract_is_a_finding() -> None:
     (finding,) = live.drift(snapshot([CHECKOUT_V2], flows)).findings
     assert ("violations", "checkout", "checkout.place", {"messages": 42, "violations": 2}) == (
         finding.kind, finding.producer, finding.handler, finding.evidence)  # fmt: skip
+
+
+# -- the gates' live evidence (issue 25, item 3) -------------------------------------------------------------
+
+SHOP = Path(__file__).parents[2] / "examples" / "shop"
+PROD = {"deployment_environment_name": "prod"}
+LEGACY_PRICING = {**PROD, "service_name": "pricing", "syscontract_role": "consumer", "syscontract_contract": "order.v2",
+                  "syscontract_handler": "pricing_legacy.price", "syscontract_fields": "customer.id"}  # fmt: skip
+CHECKOUT = {**PROD, "service_name": "checkout", "syscontract_role": "producer", "syscontract_contract": "order.v2",
+            "syscontract_handler": "checkout_legacy.order_placed", "syscontract_fields": ""}  # fmt: skip
+RECEIVED_V2 = {**PROD, "service_name": "pricing", "syscontract_role": "consumer", "syscontract_contract": "order.v2",
+               "syscontract_outcome": "ok", "syscontract_writer_version": "order.v2"}  # fmt: skip
+
+
+def can_deploy(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["can-deploy", str(SHOP / "release" / "pricing.json"), "--to", "prod", "--with",
+                 str(SHOP / "deployments" / "prod"), *args])  # fmt: skip
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("option", [["--window", "7d"], ["--unused-after", "30d"], ["--timeout", "3"]])
+def test_a_gate_live_option_without_prometheus_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    code, out, err = can_deploy(capsys, *option)
+    assert (2, "") == (code, out)
+    assert f"{option[0]} only apply with --prometheus URL" in err
+
+
+def test_a_gate_with_an_unreachable_prometheus_is_exit_2_never_a_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = can_deploy(capsys, "--prometheus", "http://127.0.0.1:9")
+    assert (2, "") == (code, out)
+    assert "cannot reach Prometheus at http://127.0.0.1:9" in err
+
+
+def test_the_evidence_counts_the_writer_version_the_consumer_received_and_when(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.answer = canned(
+        declarations=vector((LEGACY_PRICING, 1), (CHECKOUT, 1)),
+        messages=vector((RECEIVED_V2, 1240)),
+        last_seen=vector(({k: v for k, v in RECEIVED_V2.items() if k != "syscontract_outcome"}, 1_765_000_000)),
+    )
+    code, out, _ = can_deploy(capsys, "--prometheus", server.url)
+    flat = " ".join(out.split())
+    assert 1 == code  # the manifests' verdict stands: evidence changes wording, not safety
+    assert (
+        "Live in prod: pricing received 1,240 order.v2 messages in the last 7d (last at 2025-12-06 05:46:40 UTC), "
+        "none refused." in flat
+    )
+
+
+def test_unused_after_turns_a_proven_silent_pair_into_a_warning_and_a_gap_into_exit_2(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pricing reported its consumer of order at every step (a consumer that does not report proves nothing)
+    reporting = vector(({**PROD, "service_name": "pricing", "syscontract_role": "consumer",
+                         "syscontract_family": "order"}, 0))  # fmt: skip
+    answers = {"declarations": vector((LEGACY_PRICING, 1), (CHECKOUT, 1)), "reporting": reporting}
+    server.answer = canned(**answers, covered=vector(({}, 0)))  # a step without data
+    code, out, err = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
+    assert (2, "") == (code, out)
+    assert "has a gap in prod's syscontract series within the last 30d (a step of 44m" in err
+
+    server.answer = canned(**answers, covered=vector(({}, 2)))
+    code, out, err = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
+    flat = " ".join(out.split())
+    assert (0, "") == (code, err)
+    assert flat.startswith("pricing can deploy to prod, with warnings")
+    assert "Unused: nothing written with order.v2 reached pricing in prod in the last 30d, with data for every 44m" in (
+        flat
+    )
+
+    server.answer = canned(**answers, messages=vector((RECEIVED_V2, 3)), covered=vector(({}, 2)))
+    code, out, _ = can_deploy(capsys, "--prometheus", server.url, "--unused-after", "30d")
+    assert 1 == code
+    assert "It is in use: pricing received 3 in the last 30d." in " ".join(out.split())
+
+
+# -- --contracts defaults as the library's registry does (issue 25, item 1) ----------------------------------
+
+
+def test_drift_prometheus_looks_contracts_up_in_dot_contracts_by_default(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import shutil
+
+    server.answer = canned(declarations=vector((PRICING, 1), (CHECKOUT_V2_SERIES, 1)))
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = drift(capsys, "--prometheus", server.url, "--format", "json")
+    assert [("not-judged", None)] == [(f["kind"], f["field"]) for f in json.loads(out)["findings"]]  # nothing at hand
+
+    shutil.copytree(CONTRACTS, tmp_path / "contracts")
+    code, out, _ = drift(capsys, "--prometheus", server.url, "--format", "json")
+    assert (1, [("field-not-sent", "customer.customerTier")]) == (
+        code,
+        [(f["kind"], f["field"]) for f in json.loads(out)["findings"]],
+    )
+
+
+def test_drift_prometheus_takes_syscontract_contracts_and_refuses_a_missing_directory(
+    server: FakePrometheus, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server.answer = canned(declarations=vector((PRICING, 1), (CHECKOUT_V2_SERIES, 1)))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SYSCONTRACT_CONTRACTS", str(CONTRACTS))
+    code, out, _ = drift(capsys, "--prometheus", server.url, "--format", "json")
+    assert (1, ["field-not-sent"]) == (code, [f["kind"] for f in json.loads(out)["findings"]])
+
+    monkeypatch.setenv("SYSCONTRACT_CONTRACTS", str(tmp_path / "nowhere"))
+    code, out, err = drift(capsys, "--prometheus", server.url)
+    assert (2, "") == (code, out)
+    assert "SYSCONTRACT_CONTRACTS names" in err and "which is not a directory" in err
+
+
+CHECKOUT_V2_SERIES = {"deployment_environment_name": "prod", "service_name": "checkout", "syscontract_role": "producer",
+                      "syscontract_contract": "order.v2", "syscontract_handler": "checkout.place",
+                      "syscontract_fields": ""}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("window", "step"), [("5s", "1s"), ("1m", "6s"), ("1h", "1m"), ("7d", "11m"), ("30d", "44m"), ("1d12h", "3m")]
+)
+def test_the_gates_steps_are_a_thousandth_of_the_window_at_least_a_minute_a_tenth_under_ten(
+    window: str, step: str
+) -> None:
+    from syscontract.system import queries
+
+    assert step == queries.step(window)
+    covered = queries.gate_queries("prod", window)["covered"]
+    assert covered.startswith("min_over_time((count(") and covered.endswith(f") or vector(0))[{window}:{step}])")

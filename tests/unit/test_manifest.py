@@ -79,7 +79,7 @@ def _broken(body: dict[str, Any], change: Any) -> dict[str, Any]:
         (lambda b: b["declarations"][0].update(contract="order"), "bad contract reference 'order'"),
         (lambda b: b["declarations"][0].update(contract="order.v9"), "which 'contracts' does not describe"),
         (lambda b: b["declarations"][0].update(fields=["customer.tier"]), "has no field 'customer.tier'"),
-        (lambda b: b["contracts"]["order.v3"].update(format="protobuf"), "format must be 'avro'"),
+        (lambda b: b["contracts"]["order.v3"].update(format="thrift"), "format must be 'avro'"),
         (lambda b: b["contracts"]["order.v3"].update(schema={"type": "nope"}), "invalid Avro schema"),
     ],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,10 +19,10 @@ from hypothesis import strategies as st
 from strategies import small_systems
 
 from syscontract import Contract
-from syscontract._plan import plan
 from syscontract.cli import main
 from syscontract.manifest import Entry, Manifest, dumps
-from syscontract.system import drift
+from syscontract.system import drift, environment_findings
+from syscontract.system.plan import plan
 
 SHOP = Path(__file__).parents[2] / "examples" / "shop"
 
@@ -253,6 +254,11 @@ def test_a_new_reader_must_read_the_messages_already_in_the_log(
         "with --backlog 1 (readers meet what was written since the previous step) this order is safe: "
         "orders, billing, audit"
     ) == body["hints"][-1]
+    assert (
+        "billing's x.v2 cannot read orders's x.v1, and the x.v1 messages orders wrote stay in the log (--backlog "
+        "all): give the fields x.v2 has and x.v1 lacks a default, so that it reads them, or let billing catch up "
+        "before each step (--backlog 0)"
+    ) in body["hints"]
     args = ["plan", str(tmp_path / "build"), "--to", "prod", "--with", str(tmp_path / "state"), "--format", "json"]
     assert 0 == main([*args, "--backlog", "1"])
     body = json.loads(capsys.readouterr().out)
@@ -346,9 +352,44 @@ def _brute_force(deployed: list[Manifest], release: list[Manifest], backlog: int
     return [list(o) for o in itertools.permutations(changed) if safe(o)]
 
 
+def _reference_waits(
+    deployed: list[Manifest], release: list[Manifest], order: list[str], backlog: int | None
+) -> list[list[tuple[str, str]]]:
+    """Per step, the (writer version, producer) of the messages still in the log that the step's new
+    release would refuse, from whole states: every reader of the state after the step against the
+    producers of the states it may still read (every one since the release began, or the last
+    ``backlog``), less what the state itself already shows."""
+    current = {m.service: m for m in deployed}
+    target = {m.service: (Manifest(m.service, "prod", m.declarations, m.contracts) if m.declarations else None)
+              for m in release}  # fmt: skip
+
+    def state(k: int) -> list[Manifest]:
+        everyone = {**current, **{s: target[s] for s in order[:k]}}
+        return [m for m in everyone.values() if m is not None]
+
+    waits = []
+    for step, service in enumerate(order, start=1):
+        now = state(step)
+        window = range(0 if backlog is None else max(0, step - backlog), step)
+        shown = set(environment_findings("prod", now))
+        found = environment_findings("prod", now, writers=[m for k in window for m in state(k)])
+        kept = {(f.produced or "", f.producer or "", f.field, f.kind): None for f in found
+                if f.consumer == service and f.field is not None and f not in shown}  # fmt: skip
+        waits.append(sorted(key[:2] for key in kept))
+    return waits
+
+
+def _waits_of(result: Any) -> list[list[tuple[str, str]]]:
+    said = re.compile(r"(?:every|the last) (\S+) message (\S+) wrote")
+    return [sorted(said.search(w).groups() for w in step.wait) for step in result.steps]  # type: ignore[union-attr]
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_systems(max_services=6), st.sampled_from([None, None, 0, 1, 2]))
+@given(small_systems(max_services=6), st.sampled_from([None, None, 0, 1, 2, 3]))
 def test_plan_agrees_with_brute_force_and_every_step_passes_drift(system: dict[str, Any], backlog: int | None) -> None:
+    """The relation decides as trying every order does (with --backlog 2 and 3 too, where a new reader
+    must wait steps apart from an old writer it cannot read, and with several services handing the
+    production of a contract between them); each step's waits are what whole states show."""
     deployed, release = _systems(system)
     result = plan(release, "prod", deployed, backlog=backlog)
     orders = _brute_force(deployed, release, backlog)
@@ -359,6 +400,7 @@ def test_plan_agrees_with_brute_force_and_every_step_passes_drift(system: dict[s
     chosen = [step.service for step in result.steps]
     assert orders, chosen
     assert min(orders) == chosen  # the first safe order by service names
+    assert _reference_waits(deployed, release, chosen, backlog) == _waits_of(result)
     current = {m.service: m for m in deployed}
     for step in result.steps:
         moved = next(m for m in release if m.service == step.service)
@@ -366,3 +408,160 @@ def test_plan_agrees_with_brute_force_and_every_step_passes_drift(system: dict[s
         if moved.declarations:
             current[step.service] = Manifest(moved.service, "prod", moved.declarations, moved.contracts)
         assert [] == drift(list(current.values())).errors, step
+
+
+def test_plan_is_the_same_whatever_order_the_manifests_come_in() -> None:
+    deployed, release = _systems(
+        {
+            "versions": {1: ["a"], 2: ["a", "b"]},
+            "deployed": {f"s{i}": {"produces": None, "consumes": (1, ["a"])} if i % 2 else {"produces": 1,
+                         "consumes": None} for i in range(5)},
+            "release": {f"s{i}": {"produces": None, "consumes": (2, ["b"])} if i % 2 else {"produces": 2,
+                        "consumes": None} for i in range(5)},
+        }
+    )  # fmt: skip
+    first = plan(release, "prod", deployed, backlog=0)
+    again = plan(release[::-1], "prod", deployed[::-1], backlog=0)
+    assert ["s0", "s2", "s4", "s1", "s3"] == [step.service for step in first.steps]
+    assert dumps(first.to_json()) == dumps(again.to_json())
+
+
+# -- the relation: cycles, and releases too large to try every order ---------------------------------
+
+
+def test_a_cycle_of_three_is_printed_as_the_cycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """a's release requires a field only c's release sends, b's one only a's, c's one only b's (each
+    added with a default, so old messages stay readable): a before b before c before a."""
+    old = {n: record(n, 1, ["id"]) for n in "xyz"}
+    new = {n: record(n, 2, ["id", "f"], defaults=("f",)) for n in "xyz"}
+    deployed = [
+        side("a", "prod", produces=old["x"], consumes=(old["z"], ["id"])),
+        side("b", "prod", produces=old["y"], consumes=(old["x"], ["id"])),
+        side("c", "prod", produces=old["z"], consumes=(old["y"], ["id"])),
+    ]
+    release = [
+        side("a", "build", produces=new["x"], consumes=(new["z"], ["f"])),
+        side("b", "build", produces=new["y"], consumes=(new["x"], ["f"])),
+        side("c", "build", produces=new["z"], consumes=(new["y"], ["f"])),
+    ]
+    code, body = run_plan(tmp_path, deployed, release, capsys)
+    assert (1, ["a", "b", "c"]) == (code, body["cycle"])
+    assert {("a", "c"), ("b", "a"), ("c", "b")} == {(f["consumer"], f["producer"]) for f in body["findings"]}
+    assert body["hints"][0].startswith("a, b, c must each deploy before the next, and c before a")
+    assert 1 == main(["plan", str(tmp_path / "build"), "--to", "prod", "--with", str(tmp_path / "state")])
+    assert "each of these must deploy before the next, in a cycle: a -> b -> c -> a" in capsys.readouterr().out
+
+
+def _pairs(count: int, *, cycle: bool) -> tuple[list[Manifest], list[Manifest]]:
+    """``count`` producer/consumer pairs: each producer's release adds a field (with a default) that its
+    consumer's release requires; with ``cycle``, the first consumer's release also starts sending a field
+    the first producer's release requires."""
+    back1, back2 = record("back", 1, ["id"]), record("back", 2, ["id", "g"], defaults=("g",))
+    deployed, release = [], []
+    for i in range(count):
+        old, new = record(f"t{i:03d}", 1, ["id"]), record(f"t{i:03d}", 2, ["id", "f"], defaults=("f",))
+        loop = cycle and i == count - 1
+        deployed += [side(f"p{i:03d}", "prod", produces=old, consumes=(back1, ["id"]) if loop else None),
+                     side(f"c{i:03d}", "prod", produces=back1 if loop else None, consumes=(old, ["id"]))]  # fmt: skip
+        release += [side(f"p{i:03d}", "build", produces=new, consumes=(back2, ["g"]) if loop else None),
+                    side(f"c{i:03d}", "build", produces=back2 if loop else None, consumes=(new, ["f"]))]  # fmt: skip
+    return deployed, release
+
+
+def test_a_release_of_two_hundred_services_deploys_each_producer_before_its_consumer() -> None:
+    """Too many orders to try (200!): the relation orders them; the first order by names puts every
+    consumer right after the producer it waits for."""
+    deployed, release = _pairs(100, cycle=False)
+    result = plan(release, "prod", deployed)
+    order = [step.service for step in result.steps]
+    assert (True, 200) == (result.safe, len(order))
+    assert order[:3] == ["p000", "c000", "p001"]
+    assert all(order.index(f"p{i:03d}") < order.index(f"c{i:03d}") for i in range(100))
+    assert result.steps[1].why.startswith("after p000 (step 1): c000 requires t000.v2 f, which p000's t000.v1")
+
+
+def test_one_cycle_among_two_hundred_services_is_refused_with_that_cycle() -> None:
+    deployed, release = _pairs(100, cycle=True)
+    result = plan(release, "prod", deployed)
+    assert (False, ("c099", "p099")) == (result.safe, result.cycle)
+    assert {("c099", "f", "p099"), ("p099", "g", "c099")} == {
+        (f.consumer, f.field, f.producer) for f in result.findings
+    }
+
+
+def _unreadable_pairs(count: int) -> tuple[list[Manifest], list[Manifest]]:
+    """``count`` pairs whose consumer's release requires a field its producer's release adds without a
+    default: the new reader cannot read the old writer's messages."""
+    deployed, release = [], []
+    for i in range(count):
+        old, new = record(f"t{i}", 1, ["id"]), record(f"t{i}", 2, ["id", "f"])
+        deployed += [side(f"p{i}", "prod", produces=old), side(f"c{i}", "prod", consumes=(old, ["id"]))]
+        release += [side(f"p{i}", "build", produces=new), side(f"c{i}", "build", consumes=(new, ["f"]))]
+    return deployed, release
+
+
+def test_a_backlog_of_two_keeps_a_new_reader_two_steps_after_the_old_writer() -> None:
+    """With --backlog 2 a reader meets what the last two states' producers wrote: c0 cannot read what
+    p0 wrote before its step, so c0 comes two steps after p0, and another step goes between."""
+    deployed, release = _unreadable_pairs(2)
+    result = plan(release, "prod", deployed, backlog=2)
+    assert ["p0", "p1", "c0", "c1"] == [step.service for step in result.steps]
+    assert result.steps[2].why.startswith("after p0 (step 1) and at least 2 steps later: c0 requires t0.v2 f")
+
+
+def test_a_search_past_its_budget_answers_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules that are not a plain "before" (here: steps apart) need a search; past its budget the
+    gate fails closed, and says why."""
+    from syscontract.system import plan as _plan
+
+    monkeypatch.setattr(_plan, "SEARCH_BUDGET", 2)
+    deployed, release = _unreadable_pairs(3)
+    result = plan(release, "prod", deployed, backlog=2)
+    assert (False, {"field-not-sent", "unreadable"}) == (result.safe, {f.kind for f in result.findings})
+    assert result.hints[0].startswith("no safe order was found within 2 partial orders")
+
+
+def test_rolling_back_two_hundred_services_rolls_each_consumer_back_before_its_producer() -> None:
+    deployed, release = _pairs(100, cycle=False)
+    now = [Manifest(m.service, "prod", m.declarations, m.contracts) for m in release]
+    result = plan([Manifest(m.service, "build", m.declarations, m.contracts) for m in deployed], "prod", now)
+    order = [step.service for step in result.steps]
+    assert (True, 200) == (result.safe, len(order))
+    assert all(order.index(f"c{i:03d}") < order.index(f"p{i:03d}") for i in range(100))
+
+
+def test_steps_forced_in_both_directions_are_a_cycle_of_two() -> None:
+    """p's release drops h and adds f; c requires h now and f after its release: c first would miss f,
+    p first would leave c's current release without h."""
+    old = record("x", 1, ["id", "h"])
+    new = record("x", 2, ["id", "f"], defaults=("f",))
+    deployed = [side("p", "prod", produces=old), side("c", "prod", consumes=(old, ["h"]))]
+    release = [side("p", "build", produces=new), side("c", "build", consumes=(new, ["f"]))]
+    result = plan(release, "prod", deployed, backlog=0)
+    assert (False, ("c", "p")) == (result.safe, result.cycle)
+    assert {("c", "f", "x.v1"), ("c", "h", "x.v2"), ("c", None, "x.v2")} == {
+        (f.consumer, f.field, f.produced) for f in result.findings
+    }  # c's x.v1 cannot read x.v2 at all (h has no default)
+    assert any("c and p each need the other to go first" in hint for hint in result.hints)
+
+
+def test_a_release_that_repairs_a_broken_environment_takes_that_step_first() -> None:
+    """c requires x.v2 f today, and p still writes x.v1: prod is broken now. Every state after a step
+    must pass drift, so p's release (which sends f) is step 1, before a, whose name comes first."""
+    x1, x2 = record("x", 1, ["id"]), record("x", 2, ["id", "f"], defaults=("f",))
+    y1, y2 = record("y", 1, ["id"]), record("y", 2, ["id", "g"], defaults=("g",))
+    deployed = [side("p", "prod", produces=x1), side("c", "prod", consumes=(x2, ["f"])), side("a", "prod", produces=y1)]
+    release = [side("p", "build", produces=x2), side("a", "build", produces=y2)]
+    result = plan(release, "prod", deployed, backlog=0)
+    assert ["p", "a"] == [step.service for step in result.steps]
+    assert "first: c requires x.v2 f, which p's x.v1 does not have" == result.steps[0].why
+
+
+def test_a_step_that_many_others_follow_names_the_first_five_and_counts_the_rest() -> None:
+    old, new = record("t", 1, ["id"]), record("t", 2, ["id", "f"], defaults=("f",))
+    deployed = [side("p", "prod", produces=old)] + [side(f"c{i}", "prod", consumes=(old, ["id"])) for i in range(8)]
+    release = [side("p", "build", produces=new)] + [side(f"c{i}", "build", consumes=(new, ["f"])) for i in range(8)]
+    result = plan(release, "prod", deployed)
+    assert "p" == result.steps[0].service
+    assert result.steps[0].why.count("; before c") == 4
+    assert result.steps[0].why.endswith("; and before 3 more steps")

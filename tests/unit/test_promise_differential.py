@@ -3,7 +3,9 @@ value for a critical field that the writer did not write.
 
 Hypothesis generates writer/reader Avro pairs (field defaults, enums whose reader lacks a writer
 symbol, reader and writer aliases, nested records, unions of records, arrays, nullable fields) and
-JSON Schema and pydantic contracts of the same shapes, with messages; pydantic contracts also get
+JSON Schema and pydantic contracts of the same shapes, with messages; protobuf writer/reader
+message types (proto3 and proto2: optional scalars, open and closed enums with a value only the
+writer knows, nested messages, repeated fields, oneof members, numbers the writer lacks); pydantic contracts also get
 unions of models (plain and discriminated) whose branch reads a field under an alias and defaults it,
 ``Annotated`` validators of each kind that fill a null, and nested dataclasses that a default, a
 factory or ``__post_init__`` fills (issue 21). The oracle (``strategies``)
@@ -49,10 +51,12 @@ from strategies import (
     UNION_KINDS,
     AvroCase,
     JsonCase,
+    ProtoCase,
     avro_cases,
     avro_writer_for,
     json_cases,
     json_type_failures,
+    protobuf_cases,
 )
 
 import syscontract
@@ -181,6 +185,23 @@ class EntryPoints:
         handler = requires(self.declared, self.fields, **options)(on_message)
         results = []
         for _ in range(calls):  # the first call, then the generated fast path
+            before = len(received)
+            outcome = attempt(Outcome(), lambda: handler(message))
+            outcome.received = received[before:]
+            results.append(outcome)
+        return results
+
+    def requires_dict(self, message: Any, calls: int = 1, **options: Any) -> list[Outcome]:
+        """``requires`` with a handler that declares its message a dict (a protobuf contract's
+        handler then receives the message's JSON mapping, not the reader's class)."""
+        received: list[Any] = []
+
+        def on_message(event: dict) -> None:  # type: ignore[type-arg]
+            received.append(event)
+
+        handler = requires(self.declared, self.fields, **options)(on_message)
+        results = []
+        for _ in range(calls):
             before = len(received)
             outcome = attempt(Outcome(), lambda: handler(message))
             outcome.received = received[before:]
@@ -578,3 +599,89 @@ def _judge_unverifiable(entry: EntryPoints, instance: BaseModel) -> None:
         assert isinstance(outcome.error, syscontract.MissingCriticalField), outcome.verdict
         assert [] == outcome.received
     assert 1 == len({outcome.verdict for outcome in outcomes}), [outcome.verdict for outcome in outcomes]
+
+
+# -- protobuf: writer/reader message types (issue 24) -------------------------------------------------
+
+
+def _proto_value(message: Any, path: str) -> Any:
+    """The value at ``path`` (``f2.inner``) when every step is present, else ``NOT_WRITTEN``."""
+    for name in path.split("."):
+        field = message.DESCRIPTOR.fields_by_name.get(name)
+        if field is None:
+            return NOT_WRITTEN
+        if field.is_repeated:
+            values = list(getattr(message, name))
+            return values if values else NOT_WRITTEN
+        if not message.HasField(name):
+            return NOT_WRITTEN
+        message = getattr(message, name)
+    return message
+
+
+@SETTINGS
+@given(case=protobuf_cases())
+def test_protobuf_pairs_never_hand_a_value_the_writer_did_not_write(case: ProtoCase) -> None:
+    pytest.importorskip("google.protobuf")
+    from google.protobuf import json_format
+
+    from syscontract.wire import confluent
+    from syscontract.wire import protobuf as protobuf_wire
+
+    STATS["protobuf cases"] += 1
+    name = f"pb{case.tag}"
+    reader = Contract.from_protobuf(f"{name}.v2", case.reader_set, message="Message")
+    writer = Contract.from_protobuf(f"{name}.v1", case.writer_set, message="Message")
+    registry = MemoryRegistry()
+    registry.add(reader, schema_id=2)
+    registry.add(writer, schema_id=1)
+    syscontract.configure(registry=registry)
+    sent = case.writer_message(writer.native.message_class)
+    body = sent.SerializeToString()
+    header = {"syscontract-contract": f"{name}.v1".encode()}
+    forms: dict[str, Any] = {
+        "protobuf-confluent": confluent.encode(1, protobuf_wire.encode_indexes(writer.native.indexes) + body),
+        "protobuf-header": Envelope(body, header),
+        "protobuf-message": sent,
+    }
+    expected = case.expected()
+    refused = expected != "accepted"
+    entry = EntryPoints(str(reader.ref), reader, case.critical)
+    verdicts: dict[tuple[str, str], Any] = {}
+    for form, message in forms.items():
+        runs = {"requires": entry.requires(message, calls=2), "check": [entry.check(message)]}
+        runs["async"] = [entry.async_requires(message)]
+        if form != "protobuf-message":
+            value = message if isinstance(message, bytes) else message.value
+            runs["deserializer"] = [entry.deserializer(value, None if isinstance(message, bytes) else header)]
+        for where, outcomes in runs.items():
+            for index, outcome in enumerate(outcomes):
+                verdicts[(form, f"{where}#{index}")] = outcome.verdict
+                if outcome.verdict == "accepted":
+                    assert 1 == len(outcome.received), (form, where)
+                    received = outcome.received[0]
+                    for path in case.critical:  # what the writer wrote, by number, and nothing else
+                        assert _proto_value(sent, path) is not NOT_WRITTEN, (form, where, path)
+                        got, wrote = _proto_value(received, path), _proto_value(sent, path)
+                        assert str(wrote) == str(got), (form, where, path, got, wrote)
+                else:
+                    assert [] == outcome.received, (form, where)
+        # the handler that declares a dict: the same verdicts, and the message's JSON mapping (what
+        # was written only) where the message form receives the message
+        as_message = runs["requires"]
+        for index, outcome in enumerate(entry.requires_dict(message, calls=2)):
+            verdicts[(form, f"requires-dict#{index}")] = outcome.verdict
+            if outcome.verdict == "accepted":
+                assert [json_format.MessageToDict(as_message[index].received[0])] == outcome.received, form
+        letters = entry.dead_letter(message)
+        assert "accepted" == letters.verdict
+        if refused:
+            assert [] == letters.received and 1 == len(letters.letters), form
+            payload = letters.letters[0].payload
+            assert payload is message or payload == message or payload == getattr(message, "value", None), form
+        observed = entry.requires(message, on_violation="observe")[0]
+        assert "accepted" == observed.verdict and 1 == len(observed.received), form
+        for slot in case.slots:  # observe hands on what was sent: nothing filled at a path not sent
+            if slot.critical and _proto_value(sent, slot.path) is NOT_WRITTEN:
+                assert _proto_value(observed.received[0], slot.path) is NOT_WRITTEN, (form, slot.path)
+    assert {expected} == set(verdicts.values()), verdicts

@@ -663,3 +663,36 @@ def test_the_telemetry_example_prints_spans_and_metrics() -> None:
                  '"name": "syscontract.messages"', '"name": "syscontract.declarations"',
                  '"syscontract.writer.version": "order.v2"'):  # fmt: skip
         assert name in result.stdout
+
+
+# -- violations by field and reason (issue 25) ---------------------------------------------------------
+
+
+def violations_of(meters: Meters) -> dict[tuple[tuple[str, str], ...], int]:
+    metric = meters.collect()[telemetry.VIOLATIONS]
+    return {tuple(sorted(point.attributes.items())): point.value for point in metric.data.data_points}
+
+
+def test_violations_are_counted_by_critical_field_and_reason(meters: Meters, order: dict[str, Any]) -> None:
+    handler = requires("order.v3", [TIER])(lambda event: None)
+    for _ in range(2):
+        with pytest.raises(MissingCriticalField):
+            handler(v2_shaped(order))
+
+    expected = {("syscontract.contract", "order.v3"), ("syscontract.field", TIER), ("syscontract.reason", "absent"),
+                ("syscontract.role", "consumer")}  # fmt: skip
+    assert {tuple(sorted(expected)): 2} == violations_of(meters)
+    assert [("order.v3", "consumer", None, TIER, "absent", 2)] == telemetry.violation_counts()
+
+
+def test_a_violation_names_no_field_outside_the_declared_ones_and_no_reason_outside_the_fixed_set() -> None:
+    # bounded attributes: a path the declaration does not name critical (validate="full" reports any
+    # path, items[7].qty) and a keyword's reason are never labels
+    reporter = telemetry.Reporter("order.v3", "consumer", None, lambda: ("pricing.price", (TIER,)))
+    reporter.failed(MissingCriticalField("x", field="items[7].qty", reason="minimum"), "raise")
+    reporter.failed(MissingCriticalField("x", field=TIER, reason="null", writer="order.v2"), "raise")
+
+    assert {
+        ("order.v3", "consumer", None, None, "other", 1),
+        ("order.v3", "consumer", "order.v2", TIER, "null", 1),
+    } == (set(telemetry.violation_counts()))

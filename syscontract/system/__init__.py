@@ -1,5 +1,9 @@
 """The system view: which versions are produced and consumed where, and what that breaks.
 
+A package by job: :mod:`~syscontract.system.rules` (the findings' rules, one set for file drift, live
+drift and the gates), :mod:`~syscontract.system.prometheus` (the HTTP client), :mod:`~syscontract.system.queries`
+(PromQL and what it answers), :mod:`~syscontract.system.live` (live drift and the gates' evidence).
+
 From manifests alone (see :mod:`syscontract.manifest`): per environment, every consumer's critical
 fields (its own and its contract version's ``critical`` list) are looked up in every version a producer
 of that contract sends in the same environment. A field the producer's version does not have, lets be
@@ -14,58 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syscontract.compat import can_read
-from syscontract.compat.consumers import DEFAULTED, NULLABLE, OPTIONAL, REMOVED, SENT, status
-from syscontract.contract import Contract, ContractRef
-from syscontract.errors import ContractError
 from syscontract.manifest import Manifest, ManifestError
+from syscontract.system.rules import Finding, Judged, carried, field_findings, name, no_producer, readability
 
 __all__ = ["Finding", "Report", "can_deploy", "carried", "drift", "environment_findings", "external_names", "state"]
-
-_WHY = {
-    REMOVED: "which has no {field}",
-    NULLABLE: "which may send {field} as null",
-    DEFAULTED: "which gives {field} a default, so it may be left out",
-    OPTIONAL: "which does not require {field}",
-}
-
-
-def carried(writer: Contract, path: str) -> str:
-    """How messages written with ``writer`` carry the field at ``path``: ``sent``, or the worst of
-    ``removed``, ``nullable``, ``defaulted``, ``optional`` along the path. An Avro writer's default
-    is still a value on the wire; a JSON writer may leave out a property that is not required, or
-    that has a default."""
-    return status(writer, path, as_writer=True)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem in one environment. ``severity`` is ``error`` (fails a pipeline) or ``warning``."""
-
-    environment: str
-    severity: str
-    kind: str
-    consumer: str
-    handler: str
-    contract: str
-    message: str
-    field: str | None = None
-    producer: str | None = None
-    produced: str | None = None
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "environment": self.environment,
-            "severity": self.severity,
-            "kind": self.kind,
-            "consumer": self.consumer,
-            "handler": self.handler,
-            "contract": self.contract,
-            "field": self.field,
-            "producer": self.producer,
-            "produced": self.produced,
-            "message": self.message,
-        }
 
 
 @dataclass
@@ -167,11 +123,7 @@ def external_names(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(_name(text) for text in texts)
 
 
-def _name(text: str) -> str:
-    try:
-        return ContractRef.parse(text).name
-    except ContractError:
-        return text
+_name = name
 
 
 def environment_findings(
@@ -184,13 +136,16 @@ def environment_findings(
     """Every finding for the consumers of ``services`` in ``environment``, against their producers and
     those of ``writers`` (``plan`` passes what wrote the messages still in the log), in a stable order.
     A consumer whose contract no service in ``services`` produces is ``no-producer``."""
-    outside = frozenset(external)
-    producers: dict[str, dict[tuple[str, str], Contract]] = defaultdict(dict)
-    for manifest in [*services, *(writers or ())]:
+    outside = frozenset(_name(text) for text in external)
+    # contract name -> writer fingerprint -> (writer, producing services)
+    producers: dict[str, dict[str, tuple[Any, list[str]]]] = defaultdict(dict)
+    for manifest in sorted([*services, *(writers or ())], key=lambda m: (m.service, m.source)):
         for entry in manifest.declarations:
             if entry.role == "producer":
                 writer = manifest.contracts[entry.contract]
-                producers[entry.contract.name][(manifest.service, writer.fingerprint)] = writer
+                _, makers = producers[entry.contract.name].setdefault(writer.fingerprint, (writer, []))
+                if manifest.service not in makers:
+                    makers.append(manifest.service)
     running = {e.contract.name for m in services for e in m.declarations if e.role == "producer"}
     found: list[Finding] = []
     for manifest in sorted(services, key=lambda m: (m.service, m.source)):
@@ -198,71 +153,14 @@ def environment_findings(
             if entry.role != "consumer":
                 continue
             reader = manifest.contracts[entry.contract]
+            judged = Judged(environment, manifest.service, entry.handler, str(entry.contract))
             # a producer whose messages are still in the log does not make up for none running now
             sources = producers.get(entry.contract.name, {}) if entry.contract.name in running else {}
-            base = {
-                "environment": environment,
-                "consumer": manifest.service,
-                "handler": entry.handler,
-                "contract": str(entry.contract),
-            }
             if not sources:
-                elsewhere = entry.contract.name in outside
-                found.append(
-                    Finding(
-                        severity="warning" if elsewhere else "error",
-                        kind="no-producer",
-                        message=f"{environment}: {manifest.service} consumes {entry.contract}, but no service in "
-                        f"{environment} declares a producer of {entry.contract.name}"
-                        + (
-                            " (produced outside the manifests: --external)"
-                            if elsewhere
-                            else f", so nothing confirms what it receives (a producer that is not inventoried: "
-                            f"--external {entry.contract.name})"
-                        ),
-                        **base,
-                    )
-                )
+                found.append(no_producer(judged, entry.contract.name in outside))
                 continue
-            for (producer, _), writer in sorted(sources.items(), key=lambda item: (item[0][0], str(item[1].ref))):
-                found += _against(base, manifest, entry.contract, reader, producer, writer)
+            fields = manifest.critical(entry)
+            for writer, makers in sorted(sources.values(), key=lambda item: (str(item[0].ref), item[1])):
+                found += field_findings(judged, fields, writer, sorted(makers), reader=reader)
+                found += readability(judged, reader, writer, sorted(makers))
     return list(dict.fromkeys(found))
-
-
-def _against(
-    base: dict[str, str], manifest: Manifest, ref: ContractRef, reader: Contract, producer: str, writer: Contract
-) -> list[Finding]:
-    found: list[Finding] = []
-    environment = base["environment"]
-    entry = next(e for e in manifest.declarations if e.contract == ref and e.handler == base["handler"])
-    for path in manifest.critical(entry):
-        now = carried(writer, path)
-        if now == SENT:
-            continue
-        found.append(
-            Finding(
-                severity="error",
-                kind=f"field-{now}" if now != REMOVED else "field-not-sent",
-                field=path,
-                producer=producer,
-                produced=str(writer.ref),
-                message=f"{environment}: {manifest.service} requires {ref} {path}; {producer} in {environment} "
-                f"produces {writer.ref}, {_WHY[now].format(field=path)}.",
-                **base,
-            )
-        )
-    if reader.format == writer.format and reader.fingerprint != writer.fingerprint:
-        try:
-            readable = can_read(reader, writer)
-        except ContractError as exc:  # both parsed already; still, what cannot be compared is not "readable"
-            kind = "not-judged"
-            message = f"whether {manifest.service}'s {ref} can read {writer.ref} produced by {producer} cannot be "
-            message += f"judged: {exc}"
-        else:
-            kind = "unreadable"
-            message = f"{manifest.service} reads {ref}, which cannot read {writer.ref} produced by {producer} "
-            message += f"(see syscontract compat {writer.ref} {ref})"
-        if kind == "not-judged" or not readable:
-            found.append(Finding(severity="error", kind=kind, producer=producer, produced=str(writer.ref),
-                                 message=f"{environment}: {message}", **base))  # fmt: skip
-    return found
