@@ -43,6 +43,9 @@ _EDGE_INTEGERS = st.one_of(
     st.integers(2**63 - 3, 2**64 + 3),
     st.integers(-(2**63) - 3, -(2**63) + 3),
     st.integers(10**18, 10**30),
+    # about a float's range: pydantic's reader makes a float field inf from 309 digits on
+    st.integers(10**307, 10**310),
+    st.integers(-(10**310), -(10**307)),
 )
 _wire_scalars = st.one_of(
     st.none(), st.booleans(), _EDGE_INTEGERS, st.floats(), st.text(max_size=6), st.sampled_from(["\ud800", "\x00"])
@@ -85,6 +88,13 @@ _FRAGMENTS = [
     b"0.1000000000000000055511151231257827",
     b"2.2250738585072011e-308",
     b"1E5",
+    b"1e308",
+    b"1e309",
+    b"-1.8e308",
+    b"9" * 308,
+    b"9" * 309,
+    b"1" * 309 + b".5",
+    b"0." + b"1" * 330,
 ]
 
 

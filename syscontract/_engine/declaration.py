@@ -24,7 +24,7 @@ from syscontract import inventory, telemetry, wire
 from syscontract._codegen import MESSAGE, Code, compile_function
 from syscontract._config import settings
 from syscontract._engine.checker import Checker
-from syscontract._engine.fastpath import FRAMING_HEADERS
+from syscontract._engine.fastpath import FRAMING_HEADERS, KEY_FRAMING_HEADERS
 from syscontract._engine.policy import Policy
 from syscontract._engine.protobuf import wants_dict
 from syscontract.contract import Contract, ContractRef, FieldPath
@@ -136,7 +136,7 @@ class Declaration:
                     view.rebind(self.checker)
 
     def wire_check(
-        self, headers: Callable[[Any], Any] | None = None, *, names: Callable[[str], Any] = str
+        self, headers: Callable[[Any], Any] | None = None, *, names: Callable[[str], Any] = str, key: bool = False
     ) -> Callable[[Any, Any], Any]:
         """A check ``(value, raw_headers) -> payload`` for a broker guard, generated like the
         wrapper (the same checker, reporter and precise path) and regenerated with it.
@@ -149,9 +149,12 @@ class Declaration:
         the decoder reads; ``raw_headers`` themselves by default). ``names``: how a header name
         appears in the raw headers (``str``, or ``str.encode`` for Redis fields). The declaration
         must be of a sync function returning its message (the guards' identity), so the precise
-        path returns the payload, or under ``observe`` what the violating message sent."""
+        path returns the payload, or under ``observe`` what the violating message sent. ``key``: the
+        values are message keys, whose schema id travels in ``__key_schema_id`` (the decoder reads
+        that header instead of the value's, and so does the test of the headers)."""
+        framing = KEY_FRAMING_HEADERS if key else FRAMING_HEADERS
         with self._lock:
-            view = _WireCheck(self, headers, tuple(names(name) for name in FRAMING_HEADERS))
+            view = _WireCheck(self, headers, tuple(names(name) for name in framing), key)
             if self.checker is not None:
                 view.install(self.checker)
             self._wire_checks.append(view)
@@ -400,11 +403,16 @@ class _WireCheck(_Wrapper):
     """:meth:`Declaration.wire_check`'s generated function: ``check(value, raw_headers)``."""
 
     def __init__(
-        self, declaration: Declaration, headers: Callable[[Any], Any] | None, framing: tuple[Any, ...]
+        self,
+        declaration: Declaration,
+        headers: Callable[[Any], Any] | None,
+        framing: tuple[Any, ...],
+        key: bool = False,
     ) -> None:
         self.declaration = declaration
         self.message = "_sc_value"
         self.framing = framing
+        self.key = key
         self.namespace = {
             "_sc_slow": declaration.slow,
             "_sc_resolve": declaration.resolve,
@@ -438,5 +446,6 @@ class _WireCheck(_Wrapper):
                 unframed = builder.unframed("_sc_raw", self.framing)
                 success = lambda c, writer: c(*self._success(MESSAGE, writer))  # noqa: E731
                 builder.dispatch(code, "_sc_value", success, unframed=unframed, forms=("bytes",))
-            code("return _sc_slow(_sc_Envelope(_sc_value, _sc_headers(_sc_raw)), _sc_same)")
+            key = ", key=True" if self.key else ""
+            code(f"return _sc_slow(_sc_Envelope(_sc_value, _sc_headers(_sc_raw){key}), _sc_same)")
         return code.text()

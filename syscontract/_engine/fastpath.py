@@ -39,12 +39,14 @@ if TYPE_CHECKING:
     from syscontract._types import Node
     from syscontract.contract import FieldPath
 
-__all__ = ["FRAMING_HEADERS", "NO", "Builder", "Critical", "Description", "Trie"]
+__all__ = ["FRAMING_HEADERS", "KEY_FRAMING_HEADERS", "NO", "Builder", "Critical", "Description", "Trie"]
 
 FRAMING_HEADERS = (wire.CONTRACT_HEADER, confluent.VALUE_HEADER)
 """The headers the decoder reads a message value's writer from (``syscontract-encoding`` is read only
 next to ``syscontract-contract``). A message whose headers carry none of them is read by its prefix
 alone, as bytes without headers are."""
+KEY_FRAMING_HEADERS = (wire.CONTRACT_HEADER, confluent.KEY_HEADER)
+"""The same for a message key, whose schema id travels in its own header."""
 
 Trie = dict[tuple[str, int, type | None], "Trie"]
 """(model attribute, array depth, the exact model class of its values when they are walked into) ->

@@ -226,11 +226,13 @@ class GuardCheck:
             check
         )
         declaration: Declaration = self._check.__syscontract__  # type: ignore[attr-defined]
-        self.wire: Callable[[bytes, Any], Any] = declaration.wire_check(headers, names=names)
+        self.wire: Callable[[Any, Any], Any] = declaration.wire_check(headers, names=names)
         self.run: Callable[[bytes, Any], Any] = self.wire
         """``(value, raw headers) -> payload``: what a guard calls per message."""
 
-    def __call__(self, value: bytes, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Any:
+    def __call__(
+        self, value: bytes | bytearray | memoryview | str, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None
+    ) -> Any:
         """The decoded payload; raises :class:`ContractError` (the message's own bytes unchanged in
         its ``payload`` envelope)."""
         return self.wire(value, headers)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -46,6 +45,7 @@ from syscontract.errors import ContractViolation, DecodeError
 from syscontract.integrations import _messaging as m
 from syscontract.registry import Registry
 from syscontract.wire import CONTRACT_HEADER, confluent
+from syscontract.wire import json as json_wire
 
 __all__ = [
     "AVRO_CONTENT_TYPES",
@@ -164,7 +164,9 @@ class CloudEventCheck(m.GuardCheck):
         self.ref = contract.ref if isinstance(contract, Contract) else ContractRef.parse(contract)
         self.run = self.__call__
 
-    def __call__(self, value: bytes, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> Any:
+    def __call__(
+        self, value: bytes | bytearray | memoryview | str, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None
+    ) -> Any:
         found = attributes(headers)
         if "specversion" in found:
             return self._data(found, value, value)
@@ -176,11 +178,15 @@ class CloudEventCheck(m.GuardCheck):
             raise self._not_an_event(value, "no CloudEvents attributes in the headers and not structured mode")
         return self.structured(value)
 
-    def structured(self, body: bytes | str) -> Any:
+    def structured(self, body: bytes | bytearray | memoryview | str) -> Any:
         """The data of a structured-mode event (``application/cloudevents+json``), checked."""
+        text = body.tobytes() if isinstance(body, memoryview) else body
         try:
-            event = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            try:
+                event = json_wire.decode_fast(text)
+            except ValueError:
+                event = json_wire.decode(text)  # the precise decoder decides (NaN, a BOM, ...) and says why
+        except ValueError as exc:  # DecodeError is one
             raise self._not_an_event(body, f"structured mode body is not JSON ({exc})") from exc
         if not isinstance(event, dict):
             raise self._not_an_event(body, "structured mode body is not a JSON object")
@@ -229,10 +235,11 @@ class CloudEventCheck(m.GuardCheck):
                 headers[CONTRACT_HEADER] = f"{self.ref.name}.v{writer.version}"
             return self._check_bytes(data, headers, original)
         if isinstance(data, str):
-            return self._check_bytes(data.encode(), {}, original)
+            # read as text, as check() reads it (encoding it first raised on a lone surrogate)
+            return self._check_bytes(data, {}, original)
         return self._check_value(data, original)
 
-    def _check_bytes(self, data: bytes, headers: dict[str, str], original: Any) -> Any:
+    def _check_bytes(self, data: bytes | bytearray | memoryview | str, headers: dict[str, str], original: Any) -> Any:
         try:
             return super().__call__(data, headers)
         except DecodeError as error:

@@ -28,7 +28,6 @@ from syscontract._engine.policy import DeadLetterSink
 from syscontract._requires import requires
 from syscontract.contract import Contract, ContractRef
 from syscontract.registry import Registry
-from syscontract.wire import Envelope
 
 __all__ = ["Deserializer"]
 
@@ -62,13 +61,16 @@ class Deserializer:
             deserialize
         )
         # a value is checked as a broker guard checks a message: JSON and Confluent-framed Avro from a
-        # planned writer inline, anything else (and any doubt) on the precise path with its headers
-        self._wire = self._check.__syscontract__.wire_check()  # type: ignore[attr-defined]
+        # planned writer inline, anything else (and any doubt) on the precise path with its headers; a
+        # key the same way, its schema id read from the key's own header
+        declaration = self._check.__syscontract__  # type: ignore[attr-defined]
+        self._wire = declaration.wire_check()
+        self._key_wire = declaration.wire_check(key=True)
 
     def __call__(self, value: bytes | None, ctx: Any = None) -> Any:
         if value is None:
             return None  # a tombstone: nothing was sent, nothing to check
         headers = getattr(ctx, "headers", None)
         if str(getattr(ctx, "field", "")).lower().endswith("key"):
-            return self._check(Envelope(value, headers, key=True))  # a key's schema id header differs
+            return self._key_wire(value, headers)  # a key's schema id travels in another header
         return self._wire(value, headers)
