@@ -169,6 +169,16 @@ class Declaration:
         else:
             self.reporter.ok(writer)
 
+    def caught_up(self, writer: str | None = None) -> None:
+        """A passing message on a fast path generated while nothing counted, after a metric collection
+        noticed a listener: probe (every wrapper is regenerated to count) and report this message as
+        the new wrapper would have."""
+        telemetry.catch_up()
+        if writer is None:
+            self.reporter.first()
+        else:
+            self.reporter.ok(writer)
+
     def _probe_once(self) -> None:
         if self.probed:
             return
@@ -265,6 +275,8 @@ class _Wrapper:
             "_sc_resolve": declaration.resolve,
             "_sc_first": declaration.first_call,
             "_sc_mark": declaration.reporter.mark_ok,
+            "_sc_caught_up": declaration.caught_up,
+            "_sc_state": telemetry.STATE,
             "_sc_ok": declaration.reporter.ok,
             "_sc_next": next,  # under its own name: a handler parameter may be called ``next``
             "_sc_n": declaration.reporter.ok_counter,
@@ -360,6 +372,11 @@ class _Wrapper:
             report = [f"_sc_ok({writer})"] if count or mark else []
         else:
             report = (["_sc_next(_sc_n)"] if count else []) + (["_sc_mark()"] if mark else [])
+        if self.declaration.probed and not count:
+            # nothing counts passing messages yet: a metric collection since may say something listens
+            # (a provider set after the first message), and this wrapper would never look again
+            otherwise = ["else:", *(f"    {r}" for r in report)] if report else []
+            report = ["if _sc_state.stale:", f"    _sc_caught_up({writer or ''})", *otherwise]
         return [*report, f"return {call}"]
 
     def _replace_message(self, call: str, name: str) -> str:
@@ -418,6 +435,8 @@ class _WireCheck(_Wrapper):
             "_sc_resolve": declaration.resolve,
             "_sc_first": declaration.first_call,
             "_sc_mark": declaration.reporter.mark_ok,
+            "_sc_caught_up": declaration.caught_up,
+            "_sc_state": telemetry.STATE,
             "_sc_ok": declaration.reporter.ok,
             "_sc_next": next,
             "_sc_n": declaration.reporter.ok_counter,
