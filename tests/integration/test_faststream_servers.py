@@ -238,46 +238,100 @@ def test_a_stale_producer_s_messages_are_dead_lettered_with_their_original_bytes
         assert value == mix.by_value(value).value
 
 
+class Death:
+    """A consumer process that dies at one moment: afterwards it starts nothing (no decode, no handler,
+    no dead-letter publish, no ack, nack or reject). Work it had started runs on to its next step, as
+    bytes already on the wire do: FastStream handles a NATS pull batch's messages concurrently, so
+    another message's dead letter may be stored after (or just before) the one the process dies on,
+    and a good message may have been handled without being acknowledged. What the broker saw
+    acknowledged, and which dead letters were started while alive, is recorded to check that."""
+
+    def __init__(self, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.dead = False
+        self.deaths = 0
+        self.acked: set[bytes] = set()  # bodies whose ack reached the broker
+        self.started: set[bytes] = set()  # bodies whose dead-letter publish was started
+        self.seen: list[bytes] = []  # bodies the guard decoded while alive
+        self.published: list[tuple[bytes, Any]] = []  # dead letters and what the broker answered
+        self.wrapped: set[type] = set()
+        real_decode = fs._Guard.decode
+
+        async def decode(guard: Any, message: Any) -> Any:
+            self.alive()
+            self.seen.append(message.body)
+            return await real_decode(guard, message)
+
+        monkeypatch.setattr(fs._Guard, "decode", decode)
+        for name in ("ack", "nack", "reject"):
+            monkeypatch.setattr(setup.message_class, name, self._settle(setup.message_class, name))
+        self.monkeypatch = monkeypatch
+
+    def alive(self) -> None:
+        if self.dead:
+            raise Crash  # a dead process does nothing more
+
+    async def dies_at_ack(self, message: StreamMessage[Any]) -> bool:
+        """Whether the process dies instead of this ack (the test decides)."""
+        return False
+
+    def publishing(self, publisher: Any) -> Any:
+        """``publisher``, whose publish starts nothing once the process is dead (its class's publish
+        is wrapped once; every result is kept in ``published``)."""
+        kind = type(publisher)
+        if kind in self.wrapped:
+            return publisher
+        self.wrapped.add(kind)
+        real = kind.publish
+
+        async def publish(this: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
+            self.alive()
+            self.started.add(message)
+            result = await real(this, message, *args, **kwargs)
+            self.published.append((message, result))
+            return result
+
+        self.monkeypatch.setattr(kind, "publish", publish)
+        return publisher
+
+    def _settle(self, kind: type[StreamMessage[Any]], name: str) -> Callable[..., Any]:
+        real = getattr(kind, name)
+
+        async def settle(message: StreamMessage[Any], *args: Any, **kwargs: Any) -> None:
+            self.alive()
+            if name == "ack" and await self.dies_at_ack(message):
+                self.dead, self.deaths = True, self.deaths + 1
+                raise Crash  # the dead letter is stored; the process dies before the ack
+            await real(message, *args, **kwargs)
+            if name == "ack":
+                self.acked.add(message.body)
+
+        return settle
+
+
 def test_a_consumer_killed_between_dead_letter_and_ack_gets_the_message_again(
     setup: Setup, mix: Mix, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     victim = mix.bad[0]
-    state = {"dead": False, "crashes": 0}
-    real_decode = fs._Guard.decode
 
-    async def decode(self: Any, message: Any) -> Any:
-        if state["dead"]:
-            raise Crash  # a dead process does nothing more
-        return await real_decode(self, message)
+    class DiesOnTheVictim(Death):
+        async def dies_at_ack(self, message: StreamMessage[Any]) -> bool:
+            return message.body == victim.value and not self.deaths
 
-    def dies(name: str) -> Callable[..., Any]:
-        real = getattr(setup.message_class, name)
-
-        async def settle(self: StreamMessage[Any], *args: Any, **kwargs: Any) -> None:
-            if state["dead"]:
-                raise Crash
-            if name == "ack" and self.body == victim.value and not state["crashes"]:
-                state["dead"], state["crashes"] = True, 1
-                raise Crash  # the dead letter is stored; the process dies before the ack
-            await real(self, *args, **kwargs)
-
-        return settle
-
-    monkeypatch.setattr(fs._Guard, "decode", decode)
-    for name in ("ack", "nack", "reject"):
-        monkeypatch.setattr(setup.message_class, name, dies(name))
+    death = DiesOnTheVictim(setup, monkeypatch)
+    handled: list[list[dict[str, Any]]] = [[], []]  # by the first process, by the second
 
     async def scenario() -> Letters:
         async with created(setup):
-            handled: list[dict[str, Any]] = []
+            first = setup.broker()
+            process = {"handled": handled[0]}
 
             async def on_order(order: dict[str, Any]) -> None:
-                if state["dead"]:
-                    raise Crash
-                handled.append(order)
+                death.alive()
+                process["handled"].append(order)
 
-            first = setup.broker()
-            guard(CONTRACT, [TIER], dead_letter=setup.publisher(first))(setup.subscriber(first)(on_order))
+            guard(CONTRACT, [TIER], dead_letter=death.publishing(setup.publisher(first)))(
+                setup.subscriber(first)(on_order)
+            )
             producer = setup.broker()
             async with producer:
                 async with first:
@@ -285,38 +339,130 @@ def test_a_consumer_killed_between_dead_letter_and_ack_gets_the_message_again(
                     await setup.publish(producer, mix)
 
                     async def crashed() -> bool:
-                        return bool(state["dead"])
+                        return death.dead
 
                     await eventually(crashed, "the consumer to die after the victim's dead letter")
-                assert 1 == len(await setup.letters())  # stored, not yet acknowledged
+                letters = await setup.letters()  # stored, not yet acknowledged
+                assert [victim.value] == [value for value, _ in letters if value == victim.value]
+                # others: only dead letters the process had started while alive (in flight at its death)
+                assert {value for value, _ in letters} <= death.started
+                assert {value for value, _ in letters} <= {message.value for message in mix.bad}
 
                 # a new process with the same durable consumer / queue / group: the victim comes back
-                state["dead"] = False
+                death.dead, process["handled"] = False, handled[1]
+                del death.seen[:]
                 second = setup.broker()
                 if setup.name == "redis":  # a pending entry is claimed by a consumer of the group
                     wrapped = setup.subscriber(second, "p-2", claim=True)(setup.subscriber(second)(on_order))
                 else:
                     wrapped = setup.subscriber(second)(on_order)
-                guard(CONTRACT, [TIER], dead_letter=setup.publisher(second))(wrapped)
+                guard(CONTRACT, [TIER], dead_letter=death.publishing(setup.publisher(second)))(wrapped)
                 async with second:
                     await second.start()
 
                     async def done() -> bool:
                         letters = {headers["x-test-id"] for _, headers in await setup.letters()}
-                        return len(handled) == len(mix.good) and len(letters) == len(mix.bad)
+                        redone = {order["orderId"] for order in handled[1]}
+                        return redone >= unacknowledged() and len(letters) == len(mix.bad)
 
                     await eventually(done, "every message handled or dead-lettered after the restart")
                 await eventually(setup.settled, "every message acknowledged after the restart")
-            handled_check(mix, handled)  # each good one exactly once
             return await setup.letters()
 
+    def unacknowledged() -> set[str]:
+        """The good messages the first process did not get acknowledged: the second one handles them."""
+        return {message.order_id for message in mix.good if message.value not in death.acked}
+
     letters = asyncio.run(scenario())
+    assert victim.value in death.seen  # the second process got the victim again and dead-lettered it again
+    # each good one handled once, counting the first process's handling only where its ack reached the broker
+    kept = [order for order in handled[0] if mix.by_id(order["orderId"]).value in death.acked]
+    handled_check(mix, kept + handled[1])
     copies = [value for value, _ in letters if value == victim.value]
-    if setup.name == "nats":
-        assert [victim.value] == copies, [h for v, h in letters if v == victim.value]  # Nats-Msg-Id: one copy kept
+    if setup.name == "nats":  # Nats-Msg-Id: one copy of every dead letter kept, the victim's too
+        assert [victim.value] == copies, [h for v, h in letters if v == victim.value]
+        assert sorted(message.value for message in mix.bad) == sorted(value for value, _ in letters)
     else:
         assert [victim.value, victim.value] == copies  # at least once, never lost
     letter_check(mix, list({headers["x-test-id"]: (value, headers) for value, headers in letters}.values()))
+
+
+def test_a_nats_consumer_killed_with_two_dead_letters_unacknowledged_keeps_one_copy_of_each(
+    nats_server: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastStream handles the messages of a NATS pull batch concurrently, so a process can die with the
+    dead letters of two messages stored and neither message acknowledged (what the kill test above met,
+    at random, on a busy machine). Both come back; each is dead-lettered again under the same
+    ``Nats-Msg-Id``, which JetStream answers as a duplicate: one copy of each is kept."""
+    mix = make_mix(good=0, bad=2)
+    setup = Setup("nats", nats_server, unique, NatsMessage)
+    bodies = {message.value for message in mix.bad}
+
+    reached: set[bytes] = set()  # bodies whose ack was reached: their dead letter is stored
+
+    class DiesWithBothStored(Death):
+        async def dies_at_ack(self, message: StreamMessage[Any]) -> bool:
+            if self.deaths or message.body not in bodies:
+                return False
+            reached.add(message.body)
+
+            async def both() -> bool:
+                return reached == bodies
+
+            await eventually(both, "both dead letters stored, both messages in one batch")
+            return True
+
+    death = DiesWithBothStored(setup, monkeypatch)
+
+    async def consumer_info() -> Any:
+        nc = await nats.connect(nats_server)
+        try:
+            return await nc.jetstream().consumer_info(unique, "pricing")
+        finally:
+            await nc.close()
+
+    async def on_order(order: dict[str, Any]) -> None:
+        raise AssertionError("a violating message reached the handler")
+
+    async def scenario() -> Letters:
+        async with created(setup):
+            producer = setup.broker()
+            async with producer:
+                await setup.publish(producer, mix)  # both stored before the consumer's first fetch
+            first = setup.broker()
+            guard(CONTRACT, [TIER], dead_letter=death.publishing(setup.publisher(first)))(
+                setup.subscriber(first)(on_order)
+            )
+            async with first:
+                await first.start()
+
+                async def crashed() -> bool:
+                    return death.dead
+
+                await eventually(crashed, "the consumer to die with both dead letters stored")
+            assert bodies == {value for value, _ in await setup.letters()}  # both stored ...
+            assert 2 == (await consumer_info()).num_ack_pending  # ... and neither message acknowledged
+            assert not any(result.duplicate for _, result in death.published)
+
+            death.dead = False
+            del death.published[:], death.seen[:]
+            second = setup.broker()
+            guard(CONTRACT, [TIER], dead_letter=death.publishing(setup.publisher(second)))(
+                setup.subscriber(second)(on_order)
+            )
+            async with second:
+                await second.start()
+                await eventually(setup.settled, "both messages dead-lettered again and acknowledged")
+            return await setup.letters()
+
+    letters = asyncio.run(scenario())
+    assert bodies == set(death.seen)  # the second process got each back
+    assert bodies == {message for message, _ in death.published}  # and dead-lettered it again
+    assert all(result.duplicate for _, result in death.published)  # which JetStream recognised
+    assert sorted(bodies) == sorted(value for value, _ in letters)  # one copy of each kept
+    letter_check(mix, letters)
+    for _, headers in letters:
+        assert headers[fs.MSG_ID] == f"syscontract-dead-letter:{headers['syscontract-error-id']}"
 
 
 def test_raise_redelivers_a_violating_message_instead_of_dropping_it(setup: Setup) -> None:
