@@ -52,6 +52,8 @@ __all__ = [
     "ERROR_SOURCE",
     "ERROR_WRITER",
     "LISTENING",
+    "NATS_MSG_ID",
+    "ORIGINAL_NATS_MSG_ID",
     "GuardCheck",
     "Tracing",
     "awaitable",
@@ -145,6 +147,26 @@ def is_message_fault(error: BaseException) -> bool:
     if isinstance(error, (ContractViolation, DecodeError)):
         return True
     return isinstance(error, RegistryError) and error.reason != "unreachable"
+
+
+NATS_MSG_ID: Final = "Nats-Msg-Id"
+"""JetStream's de-duplication header."""
+ORIGINAL_NATS_MSG_ID: Final = "syscontract-original-nats-msg-id"
+"""A dead letter's copy of the original's own ``Nats-Msg-Id`` (see :func:`keyed_by_position`)."""
+
+
+def keyed_by_position(headers: dict[str, str], position: str) -> None:
+    """Give a JetStream dead letter the ``Nats-Msg-Id`` ``syscontract-dead-letter:<stream>:<sequence>``
+    of the original's position: a redelivery of the same message is de-duplicated by the dead-letter
+    stream (one copy after a crash between publish and ack), and two messages never share an id,
+    whatever ids their producers chose (a producer's id reused in another stream, or after the source
+    stream's duplicate window, would make the dead-letter stream drop the second letter as a duplicate
+    while its message is acknowledged: lost). The producer's own id is kept in
+    ``syscontract-original-nats-msg-id``."""
+    own = headers.get(NATS_MSG_ID)
+    if own is not None:
+        headers[ORIGINAL_NATS_MSG_ID] = own
+    headers[NATS_MSG_ID] = f"syscontract-dead-letter:{position}"
 
 
 def dead_letter_headers(

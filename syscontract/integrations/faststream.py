@@ -68,9 +68,10 @@ EXTENSION: Final = "x-syscontract"
 document, of what it requires: ``{"contract": "order.v3", "fields": [...], "onViolation": ...,
 "deadLetter": ...}``."""
 MSG_ID: Final = "Nats-Msg-Id"
-"""NATS: a dead letter of a JetStream message carries the original's ``Nats-Msg-Id``, or
-``syscontract-dead-letter:<stream>:<sequence>``, so that the dead-letter stream de-duplicates the
-second copy a crash between publish and ack makes."""
+"""NATS: a dead letter of a JetStream message carries ``Nats-Msg-Id:
+syscontract-dead-letter:<stream>:<sequence>`` (the original's own id moves to
+``syscontract-original-nats-msg-id``), so that the dead-letter stream de-duplicates the second copy a
+crash between publish and ack makes, and two messages never share an id."""
 
 _POLICIES = ("dead_letter", "raise", "observe")
 W = TypeVar("W")
@@ -191,7 +192,7 @@ class _Guard:
             message.headers, error, contract=self.contract, source=source, message_id=message_id
         )
         if position is not None:
-            headers.setdefault(MSG_ID, f"syscontract-dead-letter:{position}")
+            m.keyed_by_position(headers, position)
         try:
             result = await self.dead_letter.publish(
                 message.body, headers=headers, correlation_id=message.correlation_id, **_kept(message.raw_message)

@@ -26,10 +26,11 @@ opened (when a TracerProvider may record); the payload is checked with its heade
 - the handler raises, the registry is unreachable, or the dead-letter publish fails: the message is
   ``nak()``-ed (redelivered, up to the consumer's ``max_deliver``) and the error propagates.
 
-The dead-letter publish carries ``Nats-Msg-Id`` (the original one, or ``syscontract-dead-letter:
-<stream>:<sequence>``), so a consumer that dies between dead-lettering and acknowledging leaves one
-copy in the dead-letter stream, not two, when the redelivery comes within the stream's duplicate
-window. nats-py has no synchronous client, so this module is async; handlers may be sync or async.
+The dead-letter publish carries ``Nats-Msg-Id: syscontract-dead-letter:<stream>:<sequence>`` (the
+original's own id, if it had one, moves to ``syscontract-original-nats-msg-id``), so a consumer that
+dies between dead-lettering and acknowledging leaves one copy in the dead-letter stream, not two, when
+the redelivery comes within the stream's duplicate window, and two messages never share an id.
+nats-py has no synchronous client, so this module is async; handlers may be sync or async.
 
 Use with the ``nats`` extra: ``pip install 'syscontract[nats]'``.
 """
@@ -53,7 +54,7 @@ __all__ = ["MSG_ID", "SYSTEM", "Guard", "publish"]
 
 SYSTEM: Final = "nats"
 """``messaging.system`` of the spans."""
-MSG_ID: Final = "Nats-Msg-Id"
+MSG_ID: Final = m.NATS_MSG_ID
 """JetStream's de-duplication header."""
 
 _TRACING = m.Tracing(SYSTEM)
@@ -181,7 +182,7 @@ class Guard:
         headers = m.dead_letter_headers(
             msg.headers, error, contract=self.contract, source=msg.subject, message_id=position
         )
-        headers.setdefault(MSG_ID, f"syscontract-dead-letter:{position}")
+        m.keyed_by_position(headers, position)
         try:
             await self.js.publish(self.dead_letter, msg.data, headers=headers)
         except Exception:

@@ -389,3 +389,36 @@ def test_the_dead_letter_headers_name_the_failure(nats_server: str, unique: str)
     assert f"{unique}.orders.placed" == headers["syscontract-error-source"]
     assert "\n" not in headers["syscontract-error-message"]
     assert json.loads(json.dumps(headers))  # plain strings throughout
+
+
+def test_two_violating_messages_with_one_producer_id_are_both_dead_lettered(nats_server: str, unique: str) -> None:
+    """A producer's own Nats-Msg-Id is no key for a dead letter: the same id on two messages (two
+    source streams, or one stream after its duplicate window) made the dead-letter stream drop the
+    second letter as a duplicate while its message was acknowledged: lost. Dead letters are keyed on
+    the original's stream position, and the producer's id is kept beside it."""
+    (bad,) = make_mix(good=0, bad=1).messages
+
+    async def scenario() -> list[tuple[bytes, dict[str, Any]]]:
+        async with broker(nats_server, unique) as b:
+            other = f"{unique}-other"
+            await b.js.add_stream(name=other, subjects=[f"{other}.orders.>"])
+            try:
+                headers = {**bad.headers, "Nats-Msg-Id": "order-7"}
+                await publish(b.js, b.subject, bad.value, headers)
+                await publish(b.js, f"{other}.orders.placed", bad.value, headers)
+                guard = Guard(lambda order: None, CONTRACT, [TIER], js=b.js, dead_letter=b.dead)
+                for stream, subject in ((b.stream, b.subject), (other, f"{other}.orders.placed")):
+                    sub = await b.js.pull_subscribe(subject, durable="pricing", stream=stream)
+                    for msg in await fetch(sub, 1):
+                        await guard(msg)
+                await eventually(lambda: b.settled("pricing"))
+                return await b.letters()
+            finally:
+                await b.js.delete_stream(other)
+
+    letters = asyncio.run(scenario())
+    assert [bad.value, bad.value] == [value for value, _ in letters]  # two messages, two letters
+    assert [f"syscontract-dead-letter:{unique}:1", f"syscontract-dead-letter:{unique}-other:1"] == [
+        headers["Nats-Msg-Id"] for _, headers in letters
+    ]
+    assert ["order-7", "order-7"] == [headers["syscontract-original-nats-msg-id"] for _, headers in letters]
