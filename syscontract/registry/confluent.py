@@ -482,31 +482,18 @@ class ConfluentRegistry:
     def _avro_references(self, schema: Schema) -> list[str]:
         """The texts of the schemas an Avro schema references, their own references included, each
         after what it references (named types are defined before they are used)."""
-        texts: list[str] = []
-        seen: set[tuple[str | None, int | None]] = set()
-
-        def visit(references: list[Any], depth: int) -> None:
-            for reference in references:
-                key = (reference.subject, reference.version)
-                if key in seen:
-                    continue
-                seen.add(key)
-                if depth > 32 or len(seen) > 1000:
-                    raise RegistryError("schema references nest too deep or are too many", reason="bad-schema")
-                if reference.subject is None or reference.version is None:
-                    raise RegistryError("a schema reference without subject or version", reason="bad-schema")
-                registered = self._referenced(reference.subject, reference.version)
-                visit(list(registered.schema.references or []), depth + 1)
-                texts.append(registered.schema.schema_str or "")
-
-        visit(list(schema.references or []), 0)
-        return texts
+        return [text for _, text in self._references(schema)]
 
     def _protobuf_references(self, schema: Schema) -> list[tuple[str, str]]:
         """The files a protobuf schema imports, their own imports included, as ``(the name the
         importing file uses, the registered text)``: base64 ``FileDescriptorProto`` s from Python
         clients, ``.proto`` source from Java ones."""
-        files: list[tuple[str, str]] = []
+        return self._references(schema)
+
+    def _references(self, schema: Schema) -> list[tuple[str, str]]:
+        """Every schema ``schema`` references, theirs included, each after what it references, as
+        ``(the name the reference gives, the registered text)``; at most 32 deep and 1,000 in all."""
+        found: list[tuple[str, str]] = []
         seen: set[tuple[str | None, int | None]] = set()
 
         def visit(references: list[Any], depth: int) -> None:
@@ -521,10 +508,10 @@ class ConfluentRegistry:
                     raise RegistryError("a schema reference without subject or version", reason="bad-schema")
                 registered = self._referenced(reference.subject, reference.version)
                 visit(list(registered.schema.references or []), depth + 1)
-                files.append((str(reference.name or reference.subject), registered.schema.schema_str or ""))
+                found.append((str(reference.name or reference.subject), registered.schema.schema_str or ""))
 
         visit(list(schema.references or []), 0)
-        return files
+        return found
 
     def _referenced(self, subject: str, version: int) -> RegisteredSchema:
         """A referenced schema: by the subject and version the reference names (a subject, never a
