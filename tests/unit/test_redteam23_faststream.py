@@ -1,6 +1,6 @@
 """Red team against the FastStream guard (syscontract.integrations.faststream), with FastStream's
 in-memory test brokers: FastStream features that let a violating message reach the handler, or a
-violating message be lost, or a bad option be accepted. tests/integration/test_redteam23_faststream.py
+violating message be lost, or a bad option be accepted. tests/integration/test_redteam23_faststream_servers.py
 holds the door that needs a real RabbitMQ."""
 
 from __future__ import annotations
