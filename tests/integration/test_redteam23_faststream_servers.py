@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aio_pika
 import pytest
 from brokers import TIER, make_mix
 
@@ -68,3 +69,44 @@ def test_an_unroutable_dead_letter_without_mandatory_leaves_the_original_in_its_
             await eventually(lambda: _count(setup, setup.source, 1), "the message to be back in its queue")
 
     asyncio.run(scenario())
+
+
+@pytest.mark.xfail(strict=True, reason="door: a RabbitMQ dead letter is transient (FastStream's persist=False)")
+def test_a_rabbitmq_dead_letter_of_a_persistent_message_is_persistent(rabbitmq_server: str, unique: str) -> None:
+    mix = make_mix(good=0, bad=1)
+    setup = Setup("rabbit", rabbitmq_server, unique, RabbitMessage)
+
+    async def scenario() -> list[Any]:
+        async with created(setup):
+            consumer = setup.broker()
+
+            @guard(CONTRACT, [TIER], dead_letter=setup.publisher(consumer))
+            @setup.subscriber(consumer)
+            async def on_order(order: dict[str, Any]) -> None:
+                raise AssertionError("a violating message reached the handler")
+
+            producer = setup.broker()
+            async with producer, consumer:
+                await consumer.start()
+                for message in mix.messages:
+                    await producer.publish(message.value, queue=setup.source, headers=message.headers, persist=True)
+                await eventually(lambda: _count(setup, setup.dead, 1), "the dead letter")
+                await eventually(setup.settled, "the original acknowledged")
+            return await _delivery_modes(setup)
+
+    # the letter is the only copy once the original is acknowledged: it must survive a broker restart
+    assert [aio_pika.DeliveryMode.PERSISTENT] == asyncio.run(scenario())
+
+
+async def _delivery_modes(setup: Setup) -> list[Any]:
+    connection = await aio_pika.connect(setup.url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(setup.dead, passive=True)
+        found = []
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            found.append(message.delivery_mode)
+        await channel.close()  # nothing acknowledged: the letters stay
+        return found
+    finally:
+        await connection.close()

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
 
 pytest.importorskip("faststream", reason="the faststream extra: pip install -e '.[faststream]'")
 
-from faststream import Context
-from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker, TestRabbitBroker
 from integration.brokers import TIER, make_mix
 
@@ -102,28 +100,3 @@ def test_dead_letters_to_the_guarded_queue_itself_are_refused() -> None:
         @guard(CONTRACT, [TIER], dead_letter=broker.publisher("orders"))
         @broker.subscriber("orders")
         async def on_order(order: dict[str, Any]) -> None: ...
-
-
-@pytest.mark.xfail(strict=True, reason="door: a RabbitMQ dead letter is transient (FastStream's persist=False)")
-def test_a_rabbitmq_dead_letter_is_persistent() -> None:
-    from aio_pika import DeliveryMode
-
-    bad = _bad()
-    broker = RabbitBroker()
-    modes: list[Any] = []
-
-    @guard(CONTRACT, [TIER], dead_letter=broker.publisher("orders.dead-letter"))
-    @broker.subscriber("orders")
-    async def on_order(order: dict[str, Any]) -> None:
-        raise AssertionError("a violating message reached the handler")
-
-    @broker.subscriber("orders.dead-letter")
-    async def on_dead(message: Annotated[StreamMessage[Any], Context("message")]) -> None:
-        modes.append(message.raw_message.delivery_mode)
-
-    async def scenario() -> None:
-        async with TestRabbitBroker(broker) as tester:
-            await tester.publish(bad.value, "orders", headers=bad.headers, persist=True)
-
-    asyncio.run(scenario())
-    assert [DeliveryMode.PERSISTENT] == modes  # the only copy once the original is acknowledged
