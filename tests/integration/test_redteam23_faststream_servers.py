@@ -25,7 +25,6 @@ pytestmark = pytest.mark.usefixtures("registry")
 CONTRACT = "order.v3"
 
 
-@pytest.mark.xfail(strict=True, reason="door: mandatory=False drops an unroutable dead letter, the original is acked")
 def test_an_unroutable_dead_letter_without_mandatory_leaves_the_original_in_its_queue(
     rabbitmq_server: str, unique: str
 ) -> None:
@@ -71,7 +70,6 @@ def test_an_unroutable_dead_letter_without_mandatory_leaves_the_original_in_its_
     asyncio.run(scenario())
 
 
-@pytest.mark.xfail(strict=True, reason="door: a RabbitMQ dead letter is transient (FastStream's persist=False)")
 def test_a_rabbitmq_dead_letter_of_a_persistent_message_is_persistent(rabbitmq_server: str, unique: str) -> None:
     mix = make_mix(good=0, bad=1)
     setup = Setup("rabbit", rabbitmq_server, unique, RabbitMessage)
