@@ -108,3 +108,51 @@ async def _delivery_modes(setup: Setup) -> list[Any]:
         return found
     finally:
         await connection.close()
+
+
+@pytest.mark.xfail(strict=True, reason="door (open): a Redis list has no redelivery, a failed dead letter loses it")
+def test_a_redis_list_message_whose_dead_letter_fails_is_not_lost(redis_server: str, unique: str) -> None:
+    import redis.asyncio as aioredis
+    from faststream.redis import RedisBroker
+
+    bad = make_mix(good=0, bad=1).messages[0]
+    source, dead = f"{unique}.orders", f"{unique}.dead"
+
+    async def scenario() -> tuple[int, int]:
+        client = aioredis.Redis.from_url(redis_server)
+        await client.set(dead, b"not a list")  # every RPUSH of a dead letter fails (WRONGTYPE)
+        consumer = RedisBroker(redis_server, logger=None)
+        attempts: list[bytes] = []
+        real_settle = fs._Guard._settle
+
+        async def settling(self: Any, message: Any, error: Any) -> None:
+            try:
+                await real_settle(self, message, error)
+            finally:  # settled (or failing to): the message is wherever the guard left it
+                attempts.append(message.body)
+
+        @guard(CONTRACT, [TIER], dead_letter=consumer.publisher(list=dead))
+        @consumer.subscriber(list=source)
+        async def on_order(order: dict[str, Any]) -> None:
+            raise AssertionError("a violating message reached the handler")
+
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(fs._Guard, "_settle", settling)
+                async with consumer:
+                    await consumer.start()
+                    async with RedisBroker(redis_server, logger=None) as producer:
+                        await producer.publish(bad.value, list=source, headers=bad.headers)
+
+                    async def tried() -> bool:
+                        return bool(attempts)
+
+                    await eventually(tried, "the guard to dead-letter the message")
+            return int(await client.llen(source)), len(attempts)
+        finally:
+            await client.delete(source, dead)
+            await client.aclose()
+
+    left, attempts = asyncio.run(scenario())
+    assert 1 <= attempts
+    assert 1 == left  # today the message is nowhere: popped from its list, its dead letter refused
