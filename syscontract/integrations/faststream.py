@@ -31,7 +31,8 @@ Per message:
   Redis ``XADD``'s reply, Kafka's ``send_and_wait``); *then* the message is acknowledged and the
   handler is not called. A consumer that dies in between gets the message again and dead-letters it
   again: at least once, never lost. If the publish fails, the message is negatively acknowledged
-  (redelivered) and the error propagates;
+  (redelivered; on core NATS, Redis channels and lists nothing redelivers it, so it is lost) and the
+  error propagates;
 - ``on_violation="raise"``: the message is negatively acknowledged (redelivered: NATS ``nak``,
   RabbitMQ ``nack(requeue=True)``, Kafka a seek back to it, a Redis stream entry stays pending) and
   the error propagates into FastStream's log. It is never rejected, whatever the ``ack_policy``;
@@ -52,6 +53,8 @@ above the guard) or that a router's or broker's parser reaches is refused the sa
 
 A RabbitMQ dead letter is published ``mandatory`` and persistent whatever its publisher says: an
 unroutable letter comes back (the original is then redelivered), and a stored one survives a restart.
+A Kafka dead letter answered without an offset (``acks=0``) is not confirmed: the original is
+negatively acknowledged and ``DeadLetterNotConfirmed`` raised.
 
 Use with the ``faststream`` extra: ``pip install 'syscontract[faststream]'``.
 """
@@ -397,12 +400,15 @@ def _refuse_unconfirmed(publisher: Any) -> None:
 
 def _not_stored(result: Any) -> str | None:
     """Why a publish's result says the dead letter was not stored (RabbitMQ: returned as unroutable,
-    or nacked), or None."""
+    or nacked; Kafka: no offset, what aiokafka answers under ``acks=0`` without asking the broker),
+    or None."""
     delivery = getattr(result, "delivery", None)  # aiormq: a returned message (mandatory, unroutable)
     if delivery is not None and type(delivery).__name__ == "Return":
         return "returned unroutable"
     if type(result).__name__ in ("Nack", "Reject"):
         return type(result).__name__
+    if type(result).__name__ == "RecordMetadata" and result.offset < 0:
+        return "Kafka gave it no offset: the producer runs with acks=0, give the broker acks=1 or 'all'"
     return None
 
 

@@ -170,7 +170,6 @@ def test_dead_letters_to_the_guarded_source_itself_are_refused(which: int) -> No
         async def on_order(order: dict[str, Any]) -> None: ...
 
 
-@pytest.mark.xfail(strict=True, reason="door: Kafka's acks=0 answers offset -1 for a letter nobody stored")
 def test_a_kafka_dead_letter_nobody_acknowledged_is_not_confirmed(
     settled: list[tuple[str, bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
