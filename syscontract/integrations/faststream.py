@@ -31,7 +31,8 @@ Per message:
   Redis ``XADD``'s reply, Kafka's ``send_and_wait``); *then* the message is acknowledged and the
   handler is not called. A consumer that dies in between gets the message again and dead-letters it
   again: at least once, never lost. If the publish fails, the message is negatively acknowledged
-  (redelivered) and the error propagates;
+  (redelivered; on core NATS, Redis channels and lists nothing redelivers it, so it is lost) and the
+  error propagates;
 - ``on_violation="raise"``: the message is negatively acknowledged (redelivered: NATS ``nak``,
   RabbitMQ ``nack(requeue=True)``, Kafka a seek back to it, a Redis stream entry stays pending) and
   the error propagates into FastStream's log. It is never rejected, whatever the ``ack_policy``;
@@ -43,8 +44,17 @@ Refused when the guard is built (``ContractDeclarationError`` saying what to cha
 ``AckPolicy.ACK_FIRST`` (FastStream's default on Kafka: the message would be acknowledged before it
 is checked), ``"raise"`` where nothing redelivers (core NATS subjects, Redis channels and lists, a
 Redis stream without a group), batch and key-value/object-store subscribers, a subscriber with its
-own decoder or codec, a handler already wrapped by ``@requires``, and the guard placed below
-``@broker.subscriber``.
+own decoder or codec, a parser (the handler's, the subscriber's, a router's or the broker's: it would
+change the body before the guard reads it), a ``dead_letter`` that is a broker rather than a publisher
+or that publishes to what the guarded subscriber consumes (each letter would come back, for ever), a
+handler already wrapped by ``@requires``, and the guard placed below ``@broker.subscriber``. When the
+broker starts, a subscriber of the handler that no guard decodes (a ``@broker.subscriber`` written
+above the guard) or that a router's or broker's parser reaches is refused the same way.
+
+A RabbitMQ dead letter is published ``mandatory`` and persistent whatever its publisher says: an
+unroutable letter comes back (the original is then redelivered), and a stored one survives a restart.
+A Kafka dead letter answered without an offset (``acks=0``) is not confirmed: the original is
+negatively acknowledged and ``DeadLetterNotConfirmed`` raised.
 
 Use with the ``faststream`` extra: ``pip install 'syscontract[faststream]'``.
 """
@@ -109,7 +119,9 @@ def guard(
             "with; or on_violation='raise' (negatively acknowledged: redelivered) or 'observe'",
             reason="bad-option",
         )
-    if dead_letter is not None and not callable(getattr(dead_letter, "publish", None)):
+    if dead_letter is not None and (
+        not callable(getattr(dead_letter, "publish", None)) or callable(getattr(dead_letter, "subscriber", None))
+    ):  # a broker publishes too, but to no destination: its publish fails on every violating message
         raise ContractDeclarationError(
             f"dead_letter must be a publisher of the subscriber's broker (broker.publisher(...)), not "
             f"{type(dead_letter).__name__}",
@@ -137,6 +149,7 @@ def guard(
             )
         for subscriber in subscribers:
             _Guard(subscriber, wrapper, handler, contract, fields, registry, on_violation, dead_letter)
+        _recheck_when_built(wrapper)
         return wrapper
 
     return decorate
@@ -162,6 +175,13 @@ class _Guard:
         )
         self.contract = self.check.contract
         self.dead_letter = None if on_violation == "raise" else dead_letter
+        if self.dead_letter is not None and _feeds(self.dead_letter, subscriber):
+            raise ContractDeclarationError(
+                f"{m.handler_name(handler)}: the dead letters would be published to {_source(subscriber)!r}, which "
+                "this guarded subscriber consumes: each would be checked, fail and be published again, for ever; "
+                "give dead_letter a destination of its own",
+                reason="bad-option",
+            )
         self.destination = _destination(dead_letter)
         declaration = self.check._check.__syscontract__  # type: ignore[attr-defined]
         _describe(
@@ -259,8 +279,109 @@ def _refuse_unsupported(subscriber: Any, wrapper: Any, on_violation: str) -> Any
                     "(JSON, Avro, Confluent framing), so remove it",
                     reason="bad-option",
                 )
+            _refuse_parser(subscriber, item, name)
             return item
     raise ContractDeclarationError(f"{name} is not a handler of {kind}", reason="bad-handler")  # pragma: no cover
+
+
+def _refuse_parser(subscriber: Any, item: Any, name: str) -> None:
+    """A parser (the handler's, the subscriber's, a broker's or a router's) runs before the guard and may
+    change the body or headers it checks: the guard must see what the writer sent."""
+    outer = getattr(subscriber, "_outer_config", None)
+    if (
+        item.item_parser is not None
+        or subscriber._call_options.parser is not None
+        or (getattr(outer, "broker_parser", None) is not None)
+    ):
+        raise ContractDeclarationError(
+            f"{name}: a parser= (of the handler, the subscriber, a router or the broker) runs before the guard and "
+            "may change the body or headers it checks; syscontract reads the message as the broker delivered it, "
+            "so remove the parser",
+            reason="bad-option",
+        )
+
+
+def _recheck_when_built(wrapper: Any) -> None:
+    """Make FastStream's building of the handler (at the broker's start, once every subscriber decorator,
+    router and broker option is known) refuse a subscriber of it that no guard decodes (a
+    ``@broker.subscriber`` written above the guard) or that a parser reaches first (a router's or a
+    broker's given later): such a subscriber would hand the handler what the writer did not send."""
+    base = type(wrapper)
+    if getattr(base, "_syscontract_guarded", False):
+        return
+
+    def set_wrapped(self: Any, **options: Any) -> Any:
+        name = m.handler_name(self._original_call)
+        for subscriber in self._subscribers:
+            for item in subscriber.calls:
+                if item.handler is not self:
+                    continue
+                if not isinstance(getattr(item.item_decoder, "__self__", None), _Guard):
+                    raise ContractDeclarationError(
+                        f"{name}: the {type(subscriber).__name__} of {_source(subscriber)!r} is not guarded: a "
+                        "@broker.subscriber(...) written above @guard(...) hands the handler unchecked messages; "
+                        "write every @broker.subscriber(...) of a guarded handler below the guard",
+                        reason="bad-handler",
+                    )
+                _refuse_parser(subscriber, item, name)
+        return base.set_wrapped(self, **options)
+
+    wrapper.__class__ = type(
+        base.__name__, (base,), {"__slots__": (), "_syscontract_guarded": True, "set_wrapped": set_wrapped}
+    )
+
+
+def _feeds(publisher: Any, subscriber: Any) -> bool:
+    """Whether what ``publisher`` publishes is consumed by ``subscriber`` (a NATS subject its subject
+    pattern matches, RabbitMQ's default exchange routing to its queue, the same Redis stream or list,
+    a Kafka topic among its topics)."""
+    module = type(publisher).__module__
+    if module.startswith("faststream.nats."):
+        pattern = getattr(subscriber, "subject", None)
+        return pattern is not None and _nats_matches(_text(pattern), _text(publisher.subject))
+    if module.startswith("faststream.rabbit."):
+        queue = getattr(subscriber, "queue", None)
+        return queue is not None and not publisher.exchange.name and publisher.routing() == queue.name
+    if module.startswith("faststream.redis."):
+        for ours, theirs in (("stream_sub", "stream"), ("list_sub", "list")):
+            consumed, published = getattr(subscriber, ours, None), getattr(publisher, theirs, None)
+            if consumed is not None and published is not None and consumed.name == published.name:
+                return True
+        return False
+    if module.startswith("faststream.kafka.") or module.startswith("faststream.confluent."):
+        topics = {_text(topic) for topic in getattr(subscriber, "topics", None) or ()}
+        return _text(getattr(publisher, "topic", "")) in topics
+    return False
+
+
+def _text(name: Any) -> str:
+    """A subject, queue or topic as the broker sees it (FastStream keeps some as objects)."""
+    found = getattr(name, "broker_address", None) or getattr(name, "name", None) or name
+    return str(found)
+
+
+def _nats_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, a final ``>`` one or more."""
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for index, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > index
+        if index >= len(tokens) or (token != "*" and token != tokens[index]):
+            return False
+    return len(tokens) == len(wanted)
+
+
+def _source(subscriber: Any) -> str:
+    """What a subscriber consumes (subject, queue, stream, list, channel or topics), as text."""
+    for name in ("subject", "queue", "stream_sub", "list_sub", "channel"):
+        found = getattr(subscriber, name, None)
+        if found is not None:
+            found = getattr(found, "broker_address", None) or getattr(found, "name", found)
+            return str(found)
+    topics = getattr(subscriber, "topics", None)
+    if topics:
+        return ",".join(str(getattr(topic, "name", topic)) for topic in topics)
+    return type(subscriber).__name__
 
 
 def _refuse_unconfirmed(publisher: Any) -> None:
@@ -279,12 +400,15 @@ def _refuse_unconfirmed(publisher: Any) -> None:
 
 def _not_stored(result: Any) -> str | None:
     """Why a publish's result says the dead letter was not stored (RabbitMQ: returned as unroutable,
-    or nacked), or None."""
+    or nacked; Kafka: no offset, what aiokafka answers under ``acks=0`` without asking the broker),
+    or None."""
     delivery = getattr(result, "delivery", None)  # aiormq: a returned message (mandatory, unroutable)
     if delivery is not None and type(delivery).__name__ == "Return":
         return "returned unroutable"
     if type(result).__name__ in ("Nack", "Reject"):
         return type(result).__name__
+    if type(result).__name__ == "RecordMetadata" and result.offset < 0:
+        return "Kafka gave it no offset: the producer runs with acks=0, give the broker acks=1 or 'all'"
     return None
 
 
@@ -356,7 +480,10 @@ def _kept(raw: Any) -> dict[str, Any]:
     properties (``message_id``, ``content_type``, ...), a Kafka record's key."""
     if isinstance(getattr(raw, "routing_key", None), str):  # aio-pika
         found = ((name, getattr(raw, attribute, None)) for attribute, name in _PROPERTIES.items())
-        return {name: value for name, value in found if value is not None}
+        kept = {name: value for name, value in found if value is not None}
+        # whatever the publisher says: an unroutable letter must come back (mandatory) to be seen, and
+        # the letter is the only copy once the original is acknowledged (persistent)
+        return {**kept, "mandatory": True, "persist": True}
     if isinstance(getattr(raw, "topic", None), str) and getattr(raw, "key", None) is not None:  # aiokafka
         return {"key": raw.key}
     return {}
