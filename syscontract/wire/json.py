@@ -13,7 +13,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import orjson
 
@@ -131,7 +131,7 @@ def decode_fast(data: bytes | bytearray | memoryview | str) -> Any:
         data = data.tobytes()  # orjson reads a view's buffer; decode() reads bytes(view): the same bytes
     # _doubtful(data) inlined (a call costs a tenth of what the test does): a body shorter than the
     # recursion limit is tested for long numbers only
-    raw = cast("bytes | bytearray", data)
+    raw = data
     if raw.translate(_ZEROS).find(_RUN) >= 0 or (len(raw) >= _recursion_limit() and _deep(raw, _ORJSON_DEPTH)):
         raise ValueError("decode() decides")
     return orjson.loads(raw)
