@@ -13,7 +13,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import orjson
 
@@ -89,10 +89,15 @@ _LONG: Final = 19
 """Digits in a row from which a number may not fit 64 bits (2**63 has 19 digits)."""
 _RUN = b"0" * _LONG  # what _ZEROS makes of them (not Final: a test drops the guard by replacing it)
 _FLOAT_RUN = b"0" * 309
-"""pydantic's reader reads every integer exactly, as :func:`decode` does, but one past a float's range
-becomes inf for a float field (where the precise path refuses the int): such an integer has at least
-309 digits (the largest float is 1.8e308). Below that, strict pydantic and the precise path agree on
-every integer, found by the differential test, so its reader is spared the 19-digit test."""
+"""The long-number test of pydantic's reader for a model without a float field. pydantic's parser reads
+every integer exactly, as :func:`decode` does, up to its own limit of 4300 digits, where the
+interpreter's (``sys.set_int_max_str_digits``, at least 640) may be lower: :func:`decode` refuses
+such an integer. Below 309 digits the two agree on every integer, so such a reader is spared the
+19-digit test. A model with a float field anywhere is tested for 19 digits (:data:`_RUN`), as
+:func:`decode_fast` is: pydantic's parser converts an integer past 64 bits to a float without rounding
+it correctly (946307210227624370763000000000000000000 becomes 9.463072102276243e+38, Python's float()
+gives ...244e+38; red team 26b), and one past a float's range becomes inf, where the precise path
+refuses the int."""
 _ORJSON_DEPTH: Final = 1024
 _recursion_limit: Final = sys.getrecursionlimit
 
@@ -117,15 +122,16 @@ def _deep(data: bytes | bytearray, depth: int) -> bool:
 def decode_fast(data: bytes | bytearray | memoryview | str) -> Any:
     """:func:`decode`'s value, read by orjson, or :class:`ValueError` when orjson refuses ``data`` or
     may read it differently (then :func:`decode` decides, and says why)."""
-    if type(data) is str:
+    if isinstance(data, str):
         # the tests on bytes are a tenth of the cost of str.translate; text that is not UTF-8 (lone
-        # surrogates, which orjson refuses too) raises UnicodeEncodeError, a ValueError
+        # surrogates, which orjson refuses too) raises UnicodeEncodeError, a ValueError. A subclass
+        # too: the byte tests on one raised TypeError, which callers do not catch (red team 26b)
         data = data.encode("utf-8")
     elif type(data) is memoryview:
         data = data.tobytes()  # orjson reads a view's buffer; decode() reads bytes(view): the same bytes
     # _doubtful(data) inlined (a call costs a tenth of what the test does): a body shorter than the
     # recursion limit is tested for long numbers only
-    raw = cast("bytes | bytearray", data)
+    raw = data
     if raw.translate(_ZEROS).find(_RUN) >= 0 or (len(raw) >= _recursion_limit() and _deep(raw, _ORJSON_DEPTH)):
         raise ValueError("decode() decides")
     return orjson.loads(raw)
@@ -141,6 +147,7 @@ def model_reader(model: Any) -> Callable[[bytes | bytearray | str], Any]:
     surrogates, a byte order mark, trailing data and deep nesting are refused by pydantic's parser;
     duplicate keys are read last-wins by both (the differential test holds it to that)."""
     validate = model.__pydantic_validator__.validate_json
+    run = None if _reads_floats(model.__pydantic_core_schema__) else _FLOAT_RUN  # None: _RUN, read per call
 
     def read(data: bytes | bytearray | str) -> Any:
         if isinstance(data, str):
@@ -150,14 +157,29 @@ def model_reader(model: Any) -> Callable[[bytes | bytearray | str], Any]:
         # let the search skip ahead (events hold capital I's: 'VIP', 'ID'; 0.7 x the cost measured)
         if (data.find(b"N") >= 0 and data.find(b"NaN") >= 0) or data.find(b"nfinity") >= 0:
             raise ValueError("decode() decides")
-        # an integer past a float's range (pydantic makes it inf for a float field; decode() keeps the
-        # int, which the model refuses) and nesting at the recursion limit (decode() refuses it as
-        # too deep, where pydantic's parser reads up to its own limit, about 250 levels)
-        if _doubtful(data, sys.maxsize, _FLOAT_RUN):
+        # a long integer (past 64 bits where a float field may read it: pydantic may round it to
+        # another float, past a float's range to inf; else past the interpreter's digit limit) and
+        # nesting at the recursion limit (decode() refuses it as too deep, where pydantic's parser
+        # reads up to its own limit, about 250 levels)
+        if _doubtful(data, sys.maxsize, run):
             raise ValueError("decode() decides")
         return validate(data, strict=True)
 
     return read
+
+
+def _reads_floats(schema: Any) -> bool:
+    """Whether a pydantic core schema validates a float anywhere (a field, an item, a value, a key)."""
+    pending: list[Any] = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            if node.get("type") == "float":
+                return True
+            pending.extend(value for key, value in node.items() if key not in ("metadata", "cls", "ref"))
+    return False
 
 
 # -- JSON nested deeper than the caller's stack leaves room for -----------------------------------
