@@ -551,9 +551,9 @@ def test_replacing_the_registry_while_messages_flow_never_exposes_half_built_sta
     built = Counter[str]()
     real = declaration_module.Checker
 
-    def counting(contract: Contract, *args: Any) -> Any:
+    def counting(contract: Contract, *args: Any, **kwargs: Any) -> Any:
         built[str(contract.ref)] += 1
-        return real(contract, *args)
+        return real(contract, *args, **kwargs)
 
     monkeypatch.setattr(declaration_module, "Checker", counting)
     on_order, on_shop = sync_handlers()
