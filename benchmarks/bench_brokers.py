@@ -504,6 +504,30 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_rows(command: list[str]) -> tuple[int, float | None]:
+    """Run a scenario's child (``command``) and print its table as its rows arrive; its exit code and
+    the lowest guarded/unguarded ratio (None: every case skipped)."""
+    print(
+        f"  {'case':<14} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}"
+        f" {'lowest pair':>13} {'consumer CPU us/msg':>20}"
+    )
+    worst = None
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            row = json.loads(line)
+            if "skipped" in row:
+                print(f"  {row['case']:<14} ({row['skipped']}: skipped)")
+                continue
+            worst = row["ratio"] if worst is None else min(worst, row["ratio"])
+            cpu = f"{row['cpu_unguarded'] * 1e6:.1f} / {row['cpu_guarded'] * 1e6:.1f}"
+            print(
+                f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {row['ratio']:>18.3f}"
+                f" {row['lowest']:>13.3f} {cpu:>20}"
+            )
+    return process.returncode, worst
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=5000)
@@ -540,26 +564,9 @@ def main() -> int:
         command += ["--control"] if args.control else []
         print()
         print(f"({scenario}) {titles[scenario]}{'; CONTROL: both sides unguarded' if args.control else ''}")
-        print(
-            f"  {'case':<14} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}"
-            f" {'lowest pair':>13} {'consumer CPU us/msg':>20}"
-        )
-        worst = None
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                row = json.loads(line)
-                if "skipped" in row:
-                    print(f"  {row['case']:<14} ({row['skipped']}: skipped)")
-                    continue
-                worst = row["ratio"] if worst is None else min(worst, row["ratio"])
-                cpu = f"{row['cpu_unguarded'] * 1e6:.1f} / {row['cpu_guarded'] * 1e6:.1f}"
-                print(
-                    f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {row['ratio']:>18.3f}"
-                    f" {row['lowest']:>13.3f} {cpu:>20}"
-                )
-        if process.returncode != 0:
-            return process.returncode
+        returncode, worst = print_rows(command)
+        if returncode != 0:
+            return returncode
         if worst is not None:
             verdict = "met" if worst >= 0.95 else "MISSED"
             print(f"  lowest ratio {worst:.3f} (budget >= 0.95: {verdict})")

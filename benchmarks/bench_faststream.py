@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -239,26 +238,12 @@ def main() -> int:
         command += ["--control"] if args.control else []
         print()
         print(f"({scenario}) {titles[scenario]}{'; CONTROL: both sides unguarded' if args.control else ''}")
-        print(
-            f"  {'case':<14} {'unguarded msg/s':>16} {'guarded msg/s':>14} {'guarded/unguarded':>18}"
-            f" {'lowest pair':>13} {'consumer CPU us/msg':>20}"
-        )
         started = time.perf_counter()
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-            assert process.stdout is not None
-            for line in process.stdout:
-                row = json.loads(line)
-                if "skipped" in row:
-                    print(f"  {row['case']:<14} ({row['skipped']}: skipped)")
-                    continue
-                worst = row["ratio"] if worst is None else min(worst, row["ratio"])
-                cpu = f"{row['cpu_unguarded'] * 1e6:.1f} / {row['cpu_guarded'] * 1e6:.1f}"
-                print(
-                    f"  {row['case']:<14} {row['unguarded']:>16,.0f} {row['guarded']:>14,.0f} {row['ratio']:>18.3f}"
-                    f" {row['lowest']:>13.3f} {cpu:>20}"
-                )
-        if process.returncode != 0:
-            return process.returncode
+        returncode, lowest = bb.print_rows(command)
+        if returncode != 0:
+            return returncode
+        if lowest is not None:
+            worst = lowest if worst is None else min(worst, lowest)
         print(f"  ({time.perf_counter() - started:.0f} s)")
     if worst is not None:
         print(f"lowest ratio {worst:.3f} (budget >= 0.95: {'met' if worst >= 0.95 else 'MISSED'})")
