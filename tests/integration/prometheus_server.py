@@ -21,6 +21,20 @@ def free_port() -> int:
         return port
 
 
+def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Terminate ``processes`` (the services a module started), then wait for each; one that will not
+    stop within 10 s is killed."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def config(targets: Sequence[str], *, job: str = "shop") -> str:
     listed = ", ".join(json.dumps(target) for target in targets)
     return (

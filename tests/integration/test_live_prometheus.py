@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import require_binary
-from prometheus_server import PrometheusServer, free_port
+from prometheus_server import PrometheusServer, free_port, stop_all
 
 from syscontract.cli import main
 from syscontract.system import live
@@ -120,15 +120,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             time.sleep(0.5)
         yield System(server.url, ports, work)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(processes)
         server.stop()
 
 

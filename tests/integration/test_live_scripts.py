@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_binary
-from prometheus_server import PrometheusServer, free_port
+from prometheus_server import PrometheusServer, free_port, stop_all
 
 from syscontract.cli import main
 from syscontract.system import live
@@ -86,15 +86,7 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield server.url
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all(processes)
         server.stop()
 
 
