@@ -361,60 +361,50 @@ class Builder:
             code(f"_sc_e = _sc_fastproto.get({MESSAGE}[:5])")
             with code.block("if _sc_e is not None:"):
                 code(f"_sc_body = {MESSAGE}")
-                with code.block("try:"):
-                    self.proto_body(code, "_sc_body")
-                with code.block("except _sc_Exception:"):
-                    code(f"{MESSAGE} = _sc_body")
-                with code.block("else:"):
-                    success(code, "_sc_e[3]")
+                self._attempt(code, lambda: self.proto_body(code, "_sc_body"), success, "_sc_e[3]",
+                              otherwise=f"{MESSAGE} = _sc_body")  # fmt: skip
 
     def _tried(self, code: Code, trie: Trie | None, success: Callable[[Code, str | None], object]) -> None:
+        checks = (lambda: self.dict_checks(code)) if trie is None else (lambda: self.model_checks(code, trie))
+        self._attempt(code, checks, success, None)
+
+    @staticmethod
+    def _attempt(
+        code: Code,
+        body: Callable[[], object],
+        success: Callable[[Code, str | None], object],
+        writer: str | None,
+        otherwise: str = "pass",
+    ) -> None:
+        """``body``'s checks in a ``try``, then ``success`` (the writer named by ``writer``) when none
+        raised; an exception runs ``otherwise`` and leaves the message to the tests after this one
+        (the precise path last)."""
         with code.block("try:"):
-            if trie is None:
-                self.dict_checks(code)
-            else:
-                self.model_checks(code, trie)
+            body()
         with code.block("except _sc_Exception:"):
-            code("pass")
+            code(otherwise)
         with code.block("else:"):
-            success(code, None)
+            success(code, writer)
 
     def _bytes(self, code: Code, success: Callable[[Code, str | None], object]) -> None:
         raw = "_sc_body"
         # a view is read as the bytes it holds, as the decoder reads it (whatever its shape or format)
         code(f"{raw} = {MESSAGE}.tobytes() if _sc_type({MESSAGE}) is _sc_memoryview else {MESSAGE}")
         with code.block(f"if {raw}[:1] in _sc_OPEN:"):  # not Confluent (0x00, 0x01), single-object (0xC3), a BOM
-            with code.block("try:"):
-                if self.takes_dicts:
-                    self.json_body(code, raw)
-                else:
-                    self.json_model_body(code, raw)
-            with code.block("except _sc_Exception:"):
-                code("pass")
-            with code.block("else:"):
-                success(code, None)
+            read = self.json_body if self.takes_dicts else self.json_model_body
+            self._attempt(code, lambda: read(code, raw), success, None)
         if self.description.fast_proto is not None:
             # protobuf is read inline from bytes only; bytes themselves were tried first (_proto_first)
             with code.block(f"elif _sc_type({raw}) is _sc_bytes and _sc_type({MESSAGE}) is not _sc_bytes:"):
                 code(f"_sc_e = _sc_fastproto.get({raw}[:5])")
                 with code.block("if _sc_e is not None:"):
-                    with code.block("try:"):
-                        self.proto_body(code, raw)
-                    with code.block("except _sc_Exception:"):
-                        code("pass")
-                    with code.block("else:"):
-                        success(code, "_sc_e[3]")
+                    self._attempt(code, lambda: self.proto_body(code, raw), success, "_sc_e[3]")
         if not self.description.avro:
             return
         with code.block(f"elif _sc_type({raw}) is _sc_bytes:"):  # Avro is read inline from bytes only
             code(f"_sc_e = _sc_fastavro.get({raw}[:5])")
             with code.block("if _sc_e is not None:"):
-                with code.block("try:"):
-                    self.avro_body(code, raw)
-                with code.block("except _sc_Exception:"):
-                    code("pass")
-                with code.block("else:"):
-                    success(code, "_sc_e[2]")
+                self._attempt(code, lambda: self.avro_body(code, raw), success, "_sc_e[2]")
 
     def unframed(self, headers: str, framing: Sequence[Any]) -> str:
         """The condition that headers in ``headers`` (None, a dict, or a list of ``(name, value)``
