@@ -167,6 +167,20 @@ class DeadLetterNotConfirmed(ContractError):
     """The broker did not confirm the dead letter (unroutable, or nacked): the original message was
     requeued instead of acknowledged, so it is not lost."""
 
+    @classmethod
+    def of(cls, violation: ContractError, what: str) -> DeadLetterNotConfirmed:
+        """``violation``'s dead letter was not stored: ``what`` says where, why and what became of the
+        original; the field, handler, payload and headers are the violation's."""
+        return cls(
+            f"{what}. The violation: {violation}",
+            contract=violation.contract,
+            field=violation.field,
+            reason="dead-letter-failed",
+            handler=violation.handler,
+            payload=violation.payload,
+            headers=violation.headers,
+        )
+
 
 class StaleProducerError(AssertionError):
     """``syscontract.testing``: a handler let a message from an older producer through; ``report``

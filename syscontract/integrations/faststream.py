@@ -223,15 +223,10 @@ class _Guard:
         why = _not_stored(result)
         if why is not None:
             await message.nack()
-            raise DeadLetterNotConfirmed(
+            raise DeadLetterNotConfirmed.of(
+                error,
                 f"the dead letter to {self.destination!r} was not stored ({why}); the message was negatively "
-                f"acknowledged for redelivery. The violation: {error}",
-                contract=error.contract,
-                field=error.field,
-                reason="dead-letter-failed",
-                handler=error.handler,
-                payload=error.payload,
-                headers=error.headers,
+                "acknowledged for redelivery",
             )
         m.dead_lettered(trace.get_current_span(), self.destination, error)
         await message.ack()

@@ -100,15 +100,10 @@ class _Base:
         return self.dead_letter_exchange or self.dead_letter or ""
 
     def _not_confirmed(self, error: ContractError, why: str) -> DeadLetterNotConfirmed:
-        return DeadLetterNotConfirmed(
+        return DeadLetterNotConfirmed.of(
+            error,
             f"the dead letter to exchange {self.dead_letter_exchange!r} routing key {self.dead_letter!r} was not "
-            f"confirmed ({why}); the message was requeued. The violation: {error}",
-            contract=error.contract,
-            field=error.field,
-            reason="dead-letter-failed",
-            handler=error.handler,
-            payload=error.payload,
-            headers=error.headers,
+            f"confirmed ({why}); the message was requeued",
         )
 
 
